@@ -1,0 +1,33 @@
+"""The one exception tree for monitord.
+
+Every error a user can cause or meet is one of these, with a message a NOC
+engineer can act on. Lower-level errors are re-raised as ours with `from exc`.
+"""
+
+from __future__ import annotations
+
+
+class MonitordError(Exception):
+    """Base of every error monitord raises on purpose."""
+
+
+class ConfigError(MonitordError):
+    """The configuration cannot be used; `problems` lists every one found."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} configuration error(s):\n{lines}")
+
+
+class StorageError(MonitordError):
+    """The store could not be opened, migrated, read or written."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a newer monitord than this one."""
+
+
+class ApiRequestError(MonitordError):
+    """A client sent an API request we cannot answer (bad parameter etc.)."""

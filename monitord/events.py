@@ -1,0 +1,150 @@
+"""Domain types that flow one way: check state machine -> events -> sinks.
+
+Events are frozen and validated on construction. All timestamps are
+timezone-aware UTC datetimes taken from the wall clock at probe start; the
+scheduler itself runs on the monotonic clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+def _require_aware(**stamps: datetime | None) -> None:
+    for name, value in stamps.items():
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+
+
+class CheckState(enum.StrEnum):
+    UP = "up"
+    FAILING = "failing"
+    ALERTING = "alerting"
+    DOWN = "down"
+
+
+class DowntimeStart(enum.StrEnum):
+    """Where a downtime interval starts (sla-rules §1)."""
+
+    FIRST_FAILURE = "first_failure"
+    CONFIRMATION = "confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSnapshot:
+    """Everything needed to resume a check's state machine after a restart."""
+
+    check: str
+    state: CheckState
+    consecutive_failures: int
+    consecutive_successes: int
+    streak_start: datetime | None  # first failed probe of the current streak
+    streak_reason: str | None  # failure reason of that first failed probe
+    streak_detail: str  # its detail: the evidence a downtime interval keeps
+    downtime_start: datetime | None  # start of the open downtime interval, if DOWN
+    last_probe: datetime | None
+
+    def __post_init__(self) -> None:
+        _require_aware(
+            streak_start=self.streak_start,
+            downtime_start=self.downtime_start,
+            last_probe=self.last_probe,
+        )
+        if self.consecutive_failures < 0 or self.consecutive_successes < 0:
+            raise ValueError("streak counters cannot be negative")
+
+    @classmethod
+    def initial(cls, check: str) -> CheckSnapshot:
+        return cls(check, CheckState.UP, 0, 0, None, None, "", None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    check: str
+    at: datetime  # the probe that crossed alert_after
+    since: datetime  # first failed probe of the streak
+    failures: int
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        _require_aware(at=self.at, since=self.since)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResolved:
+    check: str
+    at: datetime  # first success of the recovering streak
+    since: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(at=self.at, since=self.since)
+
+
+@dataclass(frozen=True, slots=True)
+class DowntimeOpened:
+    check: str
+    start: datetime
+    confirmed_at: datetime  # the probe that crossed down_after
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, confirmed_at=self.confirmed_at)
+
+
+@dataclass(frozen=True, slots=True)
+class DowntimeClosed:
+    check: str
+    start: datetime
+    end: datetime  # first success of the recovering streak
+    reason: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, end=self.end)
+        if self.end < self.start:
+            raise ValueError(f"downtime of {self.check} ends ({self.end}) before it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRecorded:
+    """A streak that alerted but never reached down_after: a near-miss."""
+
+    check: str
+    start: datetime
+    end: datetime
+    failures: int
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, end=self.end)
+
+
+CheckEvent = AlertRaised | AlertResolved | DowntimeOpened | DowntimeClosed | EpisodeRecorded
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDowntimeOpened:
+    service: str
+    start: datetime
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDowntimeClosed:
+    service: str
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, end=self.end)
+
+
+ServiceEvent = ServiceDowntimeOpened | ServiceDowntimeClosed

@@ -1,0 +1,140 @@
+"""The store interface every backend implements, and the records it returns.
+
+Why one interface: the daemon, API and reports must not care which backend
+holds the intervals an SLA dispute will be settled on; one contract test suite
+(tests/unit/storage/test_contract.py) runs against every backend.
+
+Rules every backend keeps:
+- `commit_check` applies a check's new snapshot and the effects of its events
+  in ONE transaction: a crash never leaves an opened downtime without the
+  state that explains it, or the other way round.
+- A downtime interval is never duplicated: opening one for a check that
+  already has an open one is an error; re-opening a service interval whose
+  predecessor ended at or after the new start merges into it (one problem
+  counts once).
+- All datetimes in and out are timezone-aware UTC, microsecond precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from monitord.events import CheckEvent, CheckSnapshot, ServiceEvent
+
+Level = Literal["check", "service"]
+
+
+@dataclass(frozen=True, slots=True)
+class DowntimeRecord:
+    id: int
+    level: Level
+    name: str  # check name or service name, per `level`
+    start: datetime
+    end: datetime | None  # None while open
+    reason: str
+    detail: str  # evidence: the first failed probe's detail
+    confirmed_at: datetime | None  # when down_after was reached (check level)
+
+    def duration_seconds(self, now: datetime) -> float:
+        return ((self.end or now) - self.start).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRecord:
+    id: int
+    check: str
+    start: datetime
+    end: datetime
+    failures: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    """Time the daemon was not monitoring: never silently up or down."""
+
+    id: int
+    start: datetime
+    end: datetime
+    cause: str  # "clean_shutdown" or "unclean_shutdown"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSample:
+    check: str
+    at: datetime
+    ok: bool
+    latency: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRollup:
+    """One check's probes aggregated over one bucket (default one minute)."""
+
+    check: str
+    bucket_start: datetime
+    probes: int
+    failures: int
+    latency_sum: float  # over probes that had a latency
+    latency_count: int
+    latency_max: float | None
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Create or migrate the schema; raise SchemaVersionError if it is newer than us."""
+
+    async def close(self) -> None: ...
+
+    async def start_run(self, now: datetime) -> GapRecord | None:
+        """Record this daemon start; store and return the gap since the previous run's last sign of life."""
+
+    async def heartbeat(self, now: datetime) -> None: ...
+
+    async def stop_run(self, now: datetime) -> None:
+        """Clean shutdown: the last sign of life is `now`."""
+
+    async def load_check_snapshots(self) -> dict[str, CheckSnapshot]: ...
+
+    async def commit_check(self, snapshot: CheckSnapshot, events: Sequence[CheckEvent]) -> None: ...
+
+    async def commit_service(self, events: Sequence[ServiceEvent]) -> None: ...
+
+    async def record_probes(self, samples: Sequence[ProbeSample]) -> None: ...
+
+    async def downtimes(
+        self,
+        *,
+        level: Level | None = None,
+        name: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[DowntimeRecord]:
+        """Intervals overlapping [since, until), oldest first; open ones overlap everything after their start."""
+
+    async def episodes(
+        self,
+        *,
+        check: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[EpisodeRecord]: ...
+
+    async def gaps(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[GapRecord]: ...
+
+    async def probe_rollups(
+        self, check: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ProbeRollup]: ...
+
+    async def prune(self, now: datetime) -> int:
+        """Drop rollups older than the retention; return rows removed. Never touches intervals."""
+
+    async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
+        """Sum of closed interval lengths per (level, name): seeds the downtime counters."""
