@@ -45,12 +45,14 @@ class CheckSnapshot:
     streak_detail: str  # its detail: the evidence a downtime interval keeps
     downtime_start: datetime | None  # start of the open downtime interval, if DOWN
     last_probe: datetime | None
+    recovery_start: datetime | None = None  # first success of a recovering streak
 
     def __post_init__(self) -> None:
         _require_aware(
             streak_start=self.streak_start,
             downtime_start=self.downtime_start,
             last_probe=self.last_probe,
+            recovery_start=self.recovery_start,
         )
         if self.consecutive_failures < 0 or self.consecutive_successes < 0:
             raise ValueError("streak counters cannot be negative")

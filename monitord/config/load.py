@@ -1,0 +1,201 @@
+"""Load a config file and report every problem at once, each with its YAML path and line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitord.checkstate import Thresholds
+from monitord.config.models import (
+    CHECK_MODELS,
+    CheckConfig,
+    Config,
+    DaemonConfig,
+    Defaults,
+    ServiceConfig,
+)
+from monitord.config.yamlsource import YamlDocument, format_path, load_yaml
+from monitord.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveCheck:
+    """A check with the `defaults` section applied: what the scheduler runs."""
+
+    config: CheckConfig
+    interval: float
+    timeout: float
+    thresholds: Thresholds
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def type(self) -> str:
+        return self.config.type
+
+
+def effective_checks(cfg: Config) -> list[EffectiveCheck]:
+    return [_effective(c, cfg.defaults) for c in cfg.checks]
+
+
+def _effective(check: CheckConfig, d: Defaults) -> EffectiveCheck:
+    def pick(value: object, default: object) -> object:
+        return default if value is None else value
+
+    return EffectiveCheck(
+        config=check,
+        interval=check.interval or d.interval,
+        timeout=check.timeout or d.timeout,
+        thresholds=Thresholds(
+            alert_after=check.alert_after or d.alert_after,
+            down_after=check.down_after or d.down_after,
+            recover_after=check.recover_after or d.recover_after,
+            downtime_start=check.downtime_start or d.downtime_start,
+        ),
+    )
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"the file is not UTF-8 text: {exc}"]) from exc
+    return parse_config(text, source=str(path), env=env)
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> Config:
+    try:
+        doc = load_yaml(text, env)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"YAML syntax error: {exc}"]) from exc
+    problems = [_at(doc, p, msg) for p, msg in doc.problems]
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            source, [*problems, "the top level must be a mapping (daemon:, checks: ...)"]
+        )
+    try:
+        cfg = Config.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(doc, exc))
+        raise ConfigError(source, problems) from None
+    problems.extend(_at(doc, p, msg) for p, msg in _semantic_problems(cfg))
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def _at(doc: YamlDocument, path: tuple[str | int, ...], message: str) -> str:
+    line = doc.line_of(path)
+    where = f" (line {line})" if line is not None else ""
+    return f"{format_path(path)}{where}: {message}"
+
+
+def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        path = _yaml_path(doc, err["loc"])
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {path[-1]!r}" if path else "unknown key"
+            message += _suggest(path)
+        elif err["type"] == "union_tag_invalid":
+            tag = err.get("ctx", {}).get("tag")
+            message = f"unknown check type {tag!r}; known types: {', '.join(CHECK_MODELS)}"
+            path = (*path, "type")
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+        out.append(_at(doc, path, message))
+    return out
+
+
+def _yaml_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> tuple[str | int, ...]:
+    """Map a pydantic loc onto the YAML: parts that are not in the document are
+    union tags (dropped), except a final key, which is the missing or unknown one."""
+    path: tuple[str | int, ...] = ()
+    node = doc.data
+    for i, part in enumerate(loc):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            path, node = (*path, part), node[part]
+        elif i == len(loc) - 1 and isinstance(node, dict):
+            path = (*path, part)
+    return path
+
+
+def _model_keys(path: tuple[str | int, ...]) -> list[str]:
+    models: dict[str, list[type[BaseModel]]] = {
+        "daemon": [DaemonConfig],
+        "defaults": [Defaults],
+        "checks": list(CHECK_MODELS.values()),
+        "services": [ServiceConfig],
+    }
+    if len(path) <= 1:
+        return list(Config.model_fields)
+    return [f for m in models.get(str(path[0]), []) for f in m.model_fields]
+
+
+def _suggest(path: tuple[str | int, ...]) -> str:
+    if not path or not isinstance(path[-1], str):
+        return ""
+    close = difflib.get_close_matches(path[-1], _model_keys(path), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _semantic_problems(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[str, int] = {}
+    for i, check in enumerate(cfg.checks):
+        if check.name in seen:
+            problems.append(
+                (
+                    (("checks", i, "name")),
+                    f"duplicate check name {check.name!r} (also checks[{seen[check.name]}])",
+                )
+            )
+        seen.setdefault(check.name, i)
+        eff = None
+        try:
+            eff = _effective(check, cfg.defaults)
+        except ValueError as exc:
+            problems.append((("checks", i), str(exc)))
+        if eff is not None and eff.timeout > eff.interval:
+            problems.append(
+                (
+                    ("checks", i, "timeout" if check.timeout else "interval"),
+                    f"timeout ({eff.timeout:g}s) is longer than the interval ({eff.interval:g}s):"
+                    " probes of one check would overlap",
+                )
+            )
+    services: dict[str, int] = {}
+    for i, svc in enumerate(cfg.services):
+        if svc.name in services:
+            problems.append((("services", i, "name"), f"duplicate service name {svc.name!r}"))
+        services.setdefault(svc.name, i)
+        for j, name in enumerate(svc.checks):
+            if name not in seen:
+                problems.append((("services", i, "checks", j), f"unknown check {name!r}"))
+        if len(set(svc.checks)) != len(svc.checks):
+            problems.append((("services", i, "checks"), "a check is listed twice"))
+        if svc.required_down() > len(svc.checks):
+            problems.append(
+                (
+                    ("services", i, "down_when"),
+                    f"at_least {svc.required_down()} is more than the service's"
+                    f" {len(svc.checks)} check(s)",
+                )
+            )
+    return problems

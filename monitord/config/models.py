@@ -1,0 +1,207 @@
+"""Typed configuration: defaults live here, unknown keys are rejected.
+
+Checks are a discriminated union on `type`; each later check type adds one
+model here and one probe module. Cross-field rules that need the whole file
+(unique names, services referring to existing checks, thresholds after
+defaults are applied) are in `load.py` so their errors can name a path.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from monitord.events import DowntimeStart
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+def parse_duration(value: Any) -> float:
+    """'10s', '5m', '1m30s', '250ms', or a bare number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        pos, seconds = 0, 0.0
+        for match in _DURATION.finditer(text):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+            pos = match.end()
+        if not text or pos != len(text):
+            raise ValueError(
+                f"invalid duration {value!r}: use a number with a unit, e.g. 500ms, 10s, 5m, 1h"
+            )
+    else:
+        raise ValueError(f"invalid duration {value!r}: expected a string like '10s'")
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def parse_status_codes(value: Any) -> frozenset[int]:
+    """[200, '2xx', 404] -> the set of accepted SIP status codes."""
+    items = value if isinstance(value, list) else [value]
+    codes: set[int] = set()
+    for item in items:
+        text = str(item).strip().lower()
+        if re.fullmatch(r"[1-6]xx", text):
+            base = int(text[0]) * 100
+            codes.update(range(base, base + 100))
+        elif re.fullmatch(r"[1-6]\d\d", text):
+            codes.add(int(text))
+        else:
+            raise ValueError(f"invalid SIP status code {item!r}: use e.g. 200, 404 or '2xx'")
+    return frozenset(codes)
+
+
+StatusCodes = Annotated[frozenset[int], BeforeValidator(parse_status_codes)]
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (max 128),"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+Name = Annotated[str, BeforeValidator(lambda v: _check_name(str(v)))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d+)|([^:\[\]]+):(\d+)", value.strip())
+    if not match:
+        raise ValueError(f"invalid listen address {value!r}: use HOST:PORT or [IPV6]:PORT")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 <= port <= 65535:
+        raise ValueError(f"invalid port {port} in {value!r}")
+    return host, port
+
+
+class DaemonConfig(Strict):
+    site: Name = "default"
+    listen: str = "127.0.0.1:9465"
+    storage: str = "var/monitord.db"
+    timezone: str = "Europe/Amsterdam"
+    max_concurrency: int = Field(default=512, ge=1, le=100_000)
+    heartbeat_interval: Duration = 10.0
+    api_token_file: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return parse_listen(self.listen)
+
+
+class Defaults(Strict):
+    interval: Duration = 10.0
+    timeout: Duration = 3.0
+    alert_after: int = Field(default=3, ge=1)
+    down_after: int = Field(default=5, ge=1)
+    recover_after: int = Field(default=1, ge=1)
+    downtime_start: DowntimeStart = DowntimeStart.FIRST_FAILURE
+
+
+class CheckBase(Strict):
+    name: Name
+    description: str = ""
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    alert_after: int | None = Field(default=None, ge=1)
+    down_after: int | None = Field(default=None, ge=1)
+    recover_after: int | None = Field(default=None, ge=1)
+    downtime_start: DowntimeStart | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class SipOptionsCheck(CheckBase):
+    type: Literal["sip_options"]
+    target: str
+    accept_codes: StatusCodes = frozenset(range(200, 300))
+    from_user: str = "monitord"
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from probes.sip.uri import SipUri
+
+        SipUri.parse(value)
+        return value
+
+
+# One entry per check type; the union below is discriminated on `type`.
+CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck}
+CheckConfig = Annotated[SipOptionsCheck, Field(discriminator="type")]
+
+
+class AtLeast(Strict):
+    at_least: int = Field(ge=1)
+
+
+def _down_when(value: Any) -> str | AtLeast:
+    if value in ("any", "all"):
+        return str(value)
+    if isinstance(value, dict) and set(value) == {"at_least"}:
+        n = value["at_least"]
+        if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+            return AtLeast(at_least=n)
+    raise ValueError(
+        f"down_when must be 'any', 'all' or {{at_least: N}} with N >= 1, got {value!r}"
+    )
+
+
+DownWhen = Annotated[Literal["any", "all"] | AtLeast, BeforeValidator(_down_when)]
+
+
+class ServiceConfig(Strict):
+    name: Name
+    description: str = ""
+    checks: list[Name] = Field(min_length=1)
+    down_when: DownWhen = "any"
+
+    def required_down(self) -> int:
+        """How many of the service's checks must be down for the service to be down."""
+        if self.down_when == "any":
+            return 1
+        if self.down_when == "all":
+            return len(self.checks)
+        assert isinstance(self.down_when, AtLeast)
+        return self.down_when.at_least
+
+
+class Config(Strict):
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    defaults: Defaults = Field(default_factory=Defaults)
+    checks: list[CheckConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = Field(default_factory=list)
