@@ -192,7 +192,9 @@ class CheckMachine:
                 self.name, obs.at, since, snap.consecutive_failures, reason, snap.streak_detail
             )
         if action is Action.OPEN:
-            start = since if self.thresholds.downtime_start is DowntimeStart.FIRST_FAILURE else obs.at
+            start = (
+                since if self.thresholds.downtime_start is DowntimeStart.FIRST_FAILURE else obs.at
+            )
             return replace(snap, downtime_start=start), DowntimeOpened(
                 self.name, start, obs.at, reason, snap.streak_detail
             )

@@ -54,7 +54,10 @@ class ProbeResult:
 
     @classmethod
     def success(
-        cls, latency: float | None, detail: str = "", measurements: Mapping[str, float] | None = None
+        cls,
+        latency: float | None,
+        detail: str = "",
+        measurements: Mapping[str, float] | None = None,
     ) -> ProbeResult:
         return cls(True, latency, None, detail, MappingProxyType(dict(measurements or {})))
 

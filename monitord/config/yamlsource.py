@@ -64,7 +64,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+            key = loader.construct_object(key_node)
             if not isinstance(key, str | int):
                 doc.problems.append((path, f"mapping keys must be strings, got {key!r}"))
                 continue
@@ -81,7 +81,7 @@ def _convert(
             items.append(_convert(item, (*path, i), doc, env, loader))
         return items
     assert isinstance(node, yaml.ScalarNode)
-    value = loader.construct_object(node)  # type: ignore[no-untyped-call]
+    value = loader.construct_object(node)
     if isinstance(value, str) and "$" in value:
         value = _expand_env(value, path, doc, env)
     return value

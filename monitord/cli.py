@@ -1,0 +1,189 @@
+"""Command line: `monitord run | check-config | probe | responder`.
+
+Exit codes: 0 success, 1 the thing checked failed (bad config, probe failed),
+2 usage errors, 3 the daemon could not start or stopped on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from monitord import __version__
+from monitord.errors import ConfigError, MonitordError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="monitord",
+        description="Monitor hosted-VoIP platforms the way their SLAs are written.",
+    )
+    p.add_argument("--version", action="version", version=f"monitord {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", "-c", required=True, help="YAML config file")
+    _log_args(run)
+
+    chk = sub.add_parser("check-config", help="validate a config file and list every problem")
+    chk.add_argument("file")
+
+    probe = sub.add_parser("probe", help="probe a target once (like sipsak) and print the result")
+    probe.add_argument("target", help="sip:HOST[:PORT][;transport=udp|tcp]")
+    probe.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    probe.add_argument("--accept", default="2xx", help="accepted status codes, e.g. 2xx,404")
+
+    resp = sub.add_parser(
+        "responder", help="answer SIP OPTIONS on loopback (a target for demos and tests)"
+    )
+    resp.add_argument(
+        "--listen", default="127.0.0.1:5060", help="HOST:PORT (default 127.0.0.1:5060)"
+    )
+    resp.add_argument("--transport", default="udp,tcp", help="udp, tcp or udp,tcp")
+    _log_args(resp)
+    return p
+
+
+def _log_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-format", choices=["json", "console"], default="json")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {
+        "run": _run,
+        "check-config": _check_config,
+        "probe": _probe,
+        "responder": _responder,
+    }[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from monitord.config import effective_checks, load_config
+
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    checks = effective_checks(cfg)
+    print(f"{args.file}: OK ({len(checks)} checks, {len(cfg.services)} services)")
+    for c in checks:
+        t = c.thresholds
+        print(
+            f"  {c.name}: {c.type} every {c.interval:g}s, timeout {c.timeout:g}s,"
+            f" alert after {t.alert_after}, down after {t.down_after}, recover after {t.recover_after}"
+        )
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from monitord.config import load_config
+    from monitord.daemon import Daemon
+    from monitord.logsetup import configure_logging
+
+    configure_logging(args.log_format, args.log_level)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+
+    async def amain() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Daemon(cfg).run(stop)
+
+    try:
+        asyncio.run(amain())
+    except (MonitordError, OSError) as exc:
+        print(f"monitord: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from probes.sip.options import probe_once
+
+    from monitord.config.models import parse_status_codes
+    from probes.sip.errors import SipUriError
+
+    try:
+        accept = parse_status_codes([a for a in args.accept.split(",") if a])
+    except ValueError as exc:
+        print(f"monitord probe: --accept: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.timeout <= 0:
+        print("monitord probe: --timeout must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = asyncio.run(probe_once(args.target, args.timeout, accept))
+    except SipUriError as exc:
+        print(f"monitord probe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    status = result.measurements.get("sip_status")
+    rtt = f"{result.latency * 1000:.2f} ms" if result.latency is not None else "-"
+    if result.ok:
+        print(
+            f"OK {args.target}: SIP {int(status) if status else '?'} in {rtt} {result.detail}".rstrip()
+        )
+        return EXIT_OK
+    reason = result.reason.value if result.reason else "failed"
+    print(f"FAIL {args.target}: {reason}: {result.detail} (rtt {rtt})")
+    return EXIT_FAILED
+
+
+def _responder(args: argparse.Namespace) -> int:
+    from probes.sip.responder import start_responder
+
+    from monitord.config.models import parse_listen
+    from monitord.logsetup import configure_logging
+
+    configure_logging(args.log_format, args.log_level)
+    try:
+        host, port = parse_listen(args.listen)
+    except ValueError as exc:
+        print(f"monitord responder: --listen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    transports = tuple(t.strip() for t in args.transport.split(",") if t.strip())
+    if not transports or set(transports) - {"udp", "tcp"}:
+        print("monitord responder: --transport must be udp, tcp or udp,tcp", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def amain() -> None:
+        import structlog
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        responder = await start_responder(host, port, transports)
+        structlog.get_logger("monitord.responder").info(
+            "responder_listening", host=host, port=responder.port, transports=list(transports)
+        )
+        await stop.wait()
+        responder.close()
+        await responder.wait_closed()
+
+    try:
+        asyncio.run(amain())
+    except OSError as exc:
+        print(f"monitord responder: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

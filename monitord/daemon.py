@@ -1,0 +1,225 @@
+"""The application object: builds every part from the config and runs them.
+
+Start-up order matters for the SLA record: the store records the gap since
+the previous run (the daemon's own downtime is unmonitored time, never
+silently up) and hands back the state to resume (open intervals, streak
+counters) before the first probe runs. Shutdown waits for in-flight probes so
+their results are recorded, then marks a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from monitord.api import ApiContext, build_app
+from monitord.config.load import effective_checks
+from monitord.config.models import Config
+from monitord.events import CheckState
+from monitord.logsink import LogSink
+from monitord.metrics import Metrics
+from monitord.pipeline import Pipeline, ProbeOutcome
+from monitord.probing import ProbeContext, build_probe, run_probe
+from monitord.scheduler import Scheduler
+from monitord.storage.base import Store
+from monitord.storage.sqlite import SqliteStore
+from probes.base import Probe
+from probes.sip.transport import SipTransports
+
+log = structlog.get_logger("monitord.daemon")
+
+PRUNE_EVERY = 3600.0
+SAMPLE_FLUSH_EVERY = 5.0
+
+
+class _MetricsSink:
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def outcome(self, o: ProbeOutcome) -> None:
+        self._m.probe_done(o.check.name, o.check.type, o.result, o.duration, o.after)
+        if o.check_events or o.service_events:
+            self._m.events(o.check_events, o.service_events)
+
+
+class Daemon:
+    def __init__(self, config: Config, *, store: Store | None = None) -> None:
+        self.config = config
+        self.checks = effective_checks(config)
+        storage = Path(config.daemon.storage)
+        self.store: Store = store or SqliteStore(storage)
+        self._storage_path = storage
+        self.metrics = Metrics(config.daemon.site)
+        self.port: int | None = None  # bound HTTP port, once listening
+        self._problem: str | None = None
+        self._ready = asyncio.Event()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        cfg = self.config
+        if isinstance(self.store, SqliteStore):
+            self._storage_path.parent.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        sip = SipTransports()
+        runner: web.AppRunner | None = None
+        try:
+            now = datetime.now(UTC)
+            gap = await self.store.start_run(now)
+            if gap is not None:
+                log.warning(
+                    "unmonitored_gap",
+                    start=gap.start.isoformat(),
+                    end=gap.end.isoformat(),
+                    seconds=round((gap.end - gap.start).total_seconds(), 3),
+                    cause=gap.cause,
+                )
+            pipeline = await self._build_pipeline(now)
+            await sip.start()
+            ctx = ProbeContext(sip=sip)
+            jobs = [
+                (c.name, c.interval, self._job(pipeline, c.name, build_probe(c, ctx), c.timeout))
+                for c in self.checks
+            ]
+            scheduler = Scheduler(
+                jobs, max_concurrency=cfg.daemon.max_concurrency, observer=self.metrics
+            )
+            runner = await self._serve_http(pipeline)
+            log.info(
+                "started",
+                site=cfg.daemon.site,
+                checks=len(self.checks),
+                services=len(cfg.services),
+                listen=f"{cfg.daemon.listen_address[0]}:{self.port}",
+                storage=str(self._storage_path),
+            )
+            self._ready.set()
+            sched_task = asyncio.create_task(scheduler.run(), name="scheduler")
+            upkeep = asyncio.create_task(self._upkeep(pipeline, sched_task), name="upkeep")
+            stop_wait = asyncio.create_task(stop.wait())
+            await asyncio.wait({sched_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            scheduler.stop()
+            await scheduler.drain(timeout=max((c.timeout for c in self.checks), default=1.0) + 1.0)
+            for task in (sched_task, upkeep, stop_wait):
+                task.cancel()
+            results = await asyncio.gather(sched_task, upkeep, stop_wait, return_exceptions=True)
+            crashed = [r for r in results if isinstance(r, Exception)]
+            await pipeline.flush_samples()
+            await self.store.stop_run(datetime.now(UTC))
+            log.info("stopped", clean=not crashed)
+            if crashed:
+                raise crashed[0]
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await sip.close()
+            await self.store.close()
+
+    async def _build_pipeline(self, now: datetime) -> Pipeline:
+        snapshots = await self.store.load_check_snapshots()
+        open_services = {
+            d.name: d.start for d in await self.store.downtimes(level="service") if d.end is None
+        }
+        closed = await self.store.closed_downtime_seconds()
+        self.metrics.declare(
+            [(c.name, c.type) for c in self.checks], [s.name for s in self.config.services], closed
+        )
+        self.metrics.unmonitored_seconds = sum(
+            (g.end - g.start).total_seconds() for g in await self.store.gaps()
+        )
+        for name, snap in snapshots.items():
+            if name in self.metrics.check_downtime:
+                self.metrics.set_state(name, snap.state)
+                self.metrics.consecutive_failures.labels(name).set(snap.consecutive_failures)
+                if snap.state is CheckState.DOWN and snap.downtime_start is not None:
+                    self.metrics.check_downtime[name].opened(snap.downtime_start)
+        services_of: dict[str, list[str]] = {}
+        for svc in self.config.services:
+            for check in svc.checks:
+                services_of.setdefault(check, []).append(svc.name)
+        pipeline = Pipeline(
+            self.checks,
+            self.config.services,
+            self.store,
+            snapshots,
+            open_services,
+            sinks=[_MetricsSink(self.metrics), LogSink(services_of)],
+        )
+        for svc in self.config.services:
+            start = open_services.get(svc.name)
+            if start is not None:
+                self.metrics.service_downtime[svc.name].opened(start)
+                self.metrics.service_up.labels(svc.name).set(0)
+        await pipeline.reconcile(now)
+        return pipeline
+
+    def _job(
+        self, pipeline: Pipeline, name: str, probe: Probe, timeout: float
+    ) -> Callable[[float], Awaitable[None]]:
+        async def job(_slot: float) -> None:
+            at, result, duration = await run_probe(probe, timeout)
+            try:
+                await pipeline.observe(name, at, result, duration)
+            except Exception as exc:
+                self._problem = f"recording a probe result failed: {exc}"
+                log.exception("record_failed", check=name)
+                raise
+
+        return job
+
+    async def _serve_http(self, pipeline: Pipeline) -> web.AppRunner:
+        host, port = self.config.daemon.listen_address
+        app = build_app(
+            ApiContext(
+                pipeline=pipeline,
+                store=self.store,
+                metrics=self.metrics,
+                site=self.config.daemon.site,
+                started=time.monotonic(),
+                healthy=lambda: self._problem,
+            )
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(
+                exc.errno, f"cannot listen on {host}:{port} (daemon.listen): {exc.strerror}"
+            ) from exc
+        self.port = int(runner.addresses[0][1])
+        return runner
+
+    async def _upkeep(self, pipeline: Pipeline, sched_task: asyncio.Task[None]) -> None:
+        """Heartbeat (so a crash leaves an honest gap), rollup flushes and pruning."""
+        interval = self.config.daemon.heartbeat_interval
+        next_beat = next_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(SAMPLE_FLUSH_EVERY, interval))
+            if sched_task.done():
+                self._problem = "the scheduler stopped"
+            try:
+                await pipeline.flush_samples()
+                if loop.time() >= next_beat:
+                    await self.store.heartbeat(datetime.now(UTC))
+                    next_beat = loop.time() + interval
+                if loop.time() >= next_prune:
+                    with contextlib.suppress(Exception):
+                        await self.store.prune(datetime.now(UTC))
+                    next_prune = loop.time() + PRUNE_EVERY
+                if self._problem and not sched_task.done():
+                    self._problem = None  # the store answers again
+            except Exception as exc:
+                self._problem = f"store: {exc}"
+                log.exception("upkeep_failed")

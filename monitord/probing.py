@@ -1,0 +1,69 @@
+"""The runner and the registry mapping a configured check `type` to its probe.
+
+The runner, not the probe, owns the deadline and the common measurements: a
+probe that overruns is cancelled and reported as a timeout, and a probe that
+raises is reported as an internal error (with the exception), never allowed
+to take the scheduler down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from probes.sip.options import OptionsSettings, SipOptionsProbe
+
+from monitord.config.load import EffectiveCheck
+from monitord.config.models import CheckConfig, SipOptionsCheck
+from probes.base import FailureReason, Probe, ProbeResult
+from probes.sip.transport import SipTransports
+from probes.sip.uri import SipUri
+
+log = structlog.get_logger("monitord.probing")
+
+# Extra time after the deadline before the runner cancels a probe that did not
+# give up by itself; the probe's own timeout result (with its detail) wins.
+DEADLINE_GRACE = 0.05
+
+
+@dataclass
+class ProbeContext:
+    """Shared, daemon-wide resources probes may use (one SIP socket for all targets)."""
+
+    sip: SipTransports
+
+
+def _sip_options(check: SipOptionsCheck, ctx: ProbeContext) -> Probe:
+    settings = OptionsSettings(
+        target=SipUri.parse(check.target), accept=check.accept_codes, from_user=check.from_user
+    )
+    return SipOptionsProbe(settings, ctx.sip)
+
+
+PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {
+    "sip_options": _sip_options,  # type: ignore[dict-item]
+}
+
+
+def build_probe(check: EffectiveCheck, ctx: ProbeContext) -> Probe:
+    return PROBE_FACTORIES[check.type](check.config, ctx)
+
+
+async def run_probe(probe: Probe, timeout: float) -> tuple[datetime, ProbeResult, float]:
+    """Run once with a deadline; return (wall-clock start, result, duration in seconds)."""
+    loop = asyncio.get_running_loop()
+    at = datetime.now(UTC)
+    t0 = loop.time()
+    deadline = t0 + timeout
+    try:
+        async with asyncio.timeout_at(deadline + DEADLINE_GRACE):
+            result = await probe.run(deadline)
+    except TimeoutError:
+        result = ProbeResult.failure(FailureReason.TIMEOUT, f"no result within {timeout:g}s")
+    except Exception as exc:
+        log.exception("probe_crashed", probe=type(probe).__name__)
+        result = ProbeResult.failure(FailureReason.INTERNAL, f"probe error: {exc!r}")
+    return at, result, loop.time() - t0

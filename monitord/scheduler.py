@@ -1,0 +1,163 @@
+"""Runs every check each `interval` on a stable per-check phase.
+
+Why a stable phase: 2,000 checks configured with `interval: 10s` must not all
+fire in the same millisecond at start (a thundering herd the target SBC would
+see as an attack and our own lateness figures would show as noise). Each
+check's slot is `phase + k * interval` on the monotonic clock, with `phase`
+derived from a hash of its name, so it is spread evenly and survives restarts.
+
+`SlotPlan` is the pure part (a heap of due times, tested on a fake clock);
+`Scheduler` is the thin asyncio layer: one timer, bounded concurrency, and a
+check never overlaps itself (a slot that comes while the previous probe still
+runs is skipped and counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import heapq
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+def stable_phase(name: str, interval: float) -> float:
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    fraction = int.from_bytes(digest[:8], "big") / 2**64
+    return fraction * interval
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    key: str
+    at: float  # the slot time (monotonic)
+    skipped: int  # slots missed because the loop was late by more than an interval
+
+
+class SlotPlan:
+    """Pure slot arithmetic: which keys are due at `now`, and when to wake next."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+        self._spec: dict[str, tuple[float, float]] = {}
+
+    def add(self, key: str, interval: float, now: float, phase: float | None = None) -> float:
+        if interval <= 0 or not math.isfinite(interval):
+            raise ValueError(f"interval of {key!r} must be positive, got {interval!r}")
+        if key in self._spec:
+            raise ValueError(f"{key!r} is already scheduled")
+        phase = stable_phase(key, interval) if phase is None else phase % interval
+        self._spec[key] = (interval, phase)
+        first = self._next_slot(now, interval, phase, inclusive=True)
+        heapq.heappush(self._heap, (first, key))
+        return first
+
+    @staticmethod
+    def _next_slot(now: float, interval: float, phase: float, *, inclusive: bool) -> float:
+        k = math.ceil((now - phase) / interval)
+        slot = phase + k * interval
+        if slot < now or (not inclusive and slot <= now):
+            slot += interval
+        return slot
+
+    def next_wakeup(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: float) -> list[Due]:
+        out: list[Due] = []
+        while self._heap and self._heap[0][0] <= now:
+            at, key = heapq.heappop(self._heap)
+            interval, phase = self._spec[key]
+            nxt = at + interval
+            skipped = 0
+            if nxt <= now:  # we are more than an interval late: do not replay the backlog
+                later = self._next_slot(now, interval, phase, inclusive=False)
+                skipped = round((later - nxt) / interval)
+                nxt = later
+            heapq.heappush(self._heap, (nxt, key))
+            out.append(Due(key, at, skipped))
+        return out
+
+    def __len__(self) -> int:
+        return len(self._spec)
+
+
+class SchedulerObserver(Protocol):
+    def lateness(self, seconds: float) -> None: ...
+
+    def skipped(self, key: str, slots: int) -> None: ...
+
+    def job_failed(self, key: str, exc: BaseException) -> None: ...
+
+
+Job = Callable[[float], Awaitable[None]]  # called with the slot time
+
+
+class Scheduler:
+    def __init__(
+        self,
+        jobs: Sequence[tuple[str, float, Job]],
+        *,
+        max_concurrency: int,
+        observer: SchedulerObserver,
+    ) -> None:
+        self._jobs = {key: job for key, _, job in jobs}
+        self._intervals = [(key, interval) for key, interval, _ in jobs]
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._observer = observer
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        plan = SlotPlan()
+        for key, interval in self._intervals:
+            plan.add(key, interval, loop.time())
+        while not self._stopping.is_set():
+            wake = plan.next_wakeup()
+            if wake is None:
+                await self._stopping.wait()
+                break
+            delay = wake - loop.time()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    break
+                except TimeoutError:
+                    pass
+            for due in plan.pop_due(loop.time()):
+                if due.skipped:
+                    self._observer.skipped(due.key, due.skipped)
+                if due.key in self._running:
+                    self._observer.skipped(due.key, 1)
+                    continue
+                task = loop.create_task(self._run_one(due), name=f"check:{due.key}")
+                self._running[due.key] = task
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        key = task.get_name().removeprefix("check:")
+        self._running.pop(key, None)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._observer.job_failed(key, exc)
+
+    async def _run_one(self, due: Due) -> None:
+        async with self._sem:
+            self._observer.lateness(max(0.0, asyncio.get_running_loop().time() - due.at))
+            await self._jobs[due.key](due.at)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for in-flight probes so their results are recorded, then cancel stragglers."""
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
