@@ -20,6 +20,7 @@ class LogSink:
             log.info(
                 "check_transition",
                 check=name,
+                at=o.at.isoformat(),
                 services=self._services_of.get(name, []),
                 from_state=o.before.state.value,
                 to_state=o.after.state.value,
