@@ -1,0 +1,129 @@
+"""Versioned schema migrations for the SQLite store.
+
+Each `NNNN_name.sql` file here moves the schema from version NNNN-1 to NNNN.
+Released files are never edited: a change is a new file. The version lives
+in `PRAGMA user_version`, which SQLite changes inside the same transaction
+as the migration's DDL, so a failed step leaves the previous schema whole.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from monitord import __version__
+from monitord.errors import SchemaVersionError, StorageError
+
+__all__ = ["Migration", "load_migrations", "migrate", "split_statements"]
+
+_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """Read the packaged migrations, refusing an installation with a missing step.
+
+    Loaded through importlib.resources so they are found in a wheel or zip,
+    not only in a source checkout.
+    """
+    found = []
+    for entry in resources.files(__name__).iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if not versions or versions != list(range(1, len(found) + 1)):
+        raise StorageError(
+            f"monitord {__version__} is installed incompletely: schema migrations must be "
+            f"numbered 1..N without gaps, found {versions}; reinstall monitord"
+        )
+    return found
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements.
+
+    executescript() would COMMIT before running, so a migration could not share
+    one transaction with its user_version bump; sqlite3.complete_statement
+    knows about string literals, comments and trigger bodies.
+    """
+    statements: list[str] = []
+    start = 0
+    for index, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : index + 1]):
+            statements.append(script[start : index + 1].strip())
+            start = index + 1
+    rest = script[start:]
+    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
+        statements.append(rest.strip())  # incomplete: let SQLite say where
+    return statements
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def migrate(db: aiosqlite.Connection, path: Path) -> int:
+    """Bring the schema of `db` (an autocommit connection) to the newest version; return it."""
+    migrations = load_migrations()
+    latest = migrations[-1].version
+    try:
+        current = await _user_version(db)
+        if current > latest:
+            raise SchemaVersionError(await _too_new_message(db, path, current, latest))
+        for migration in migrations[current:]:
+            await _apply(db, migration)
+    except sqlite3.Error as exc:
+        raise StorageError(f"migrating the schema of {path} failed: {exc}") from exc
+    return latest
+
+
+async def _apply(db: aiosqlite.Connection, migration: Migration) -> None:
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        if await _user_version(db) < migration.version:
+            for statement in split_statements(migration.sql):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {migration.version}")
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('migrated_by', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (__version__,),
+            )
+        await db.execute("COMMIT")
+    except BaseException as exc:
+        exc.add_note(f"while applying schema migration {migration.name}")
+        try:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+        except sqlite3.Error as rollback_exc:
+            exc.add_note(f"rollback also failed: {rollback_exc}")
+        raise
+
+
+async def _too_new_message(db: aiosqlite.Connection, path: Path, found: int, latest: int) -> str:
+    # `meta` exists in every schema version precisely so this lookup works.
+    try:
+        rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = 'migrated_by'"))
+    except sqlite3.Error:
+        rows = []
+    needed = f"monitord {rows[0][0]} or later" if rows else f"a monitord that knows schema {found}"
+    return (
+        f"{path} has schema version {found}, but monitord {__version__} only knows schema "
+        f"versions up to {latest}. Run {needed} against this database, or point this "
+        "monitord at another database file; it will not downgrade the schema."
+    )
