@@ -1,0 +1,675 @@
+"""SQLite store: the embedded default backend, one file next to the daemon.
+
+Durability: WAL journal with `synchronous=NORMAL`. A commit is in the WAL when
+`commit_check` returns, so a crash or kill of the process loses nothing that
+was committed; only a power loss or OS crash can lose the last few commits
+(never corrupt the file). That is the failure we accept: a downtime is also
+reconstructed from the check snapshot, and `synchronous=FULL` would fsync on
+every probe of every check. WAL also lets the API and report readers run
+while the daemon writes.
+
+Timestamps are INTEGER microseconds since the Unix epoch, UTC. Integers are
+exact (a float loses microseconds after 2^53 us, and text needs parsing and
+one agreed format); they order, subtract and sum in SQL, which the overlap
+queries and `closed_downtime_seconds` rely on. They come back as aware UTC
+datetimes so nobody has to guess the zone of a disputed interval.
+
+Every write runs in one `BEGIN IMMEDIATE` transaction: taking the write lock
+up front means a concurrent reader process cannot make us fail halfway with
+SQLITE_BUSY on a read-to-write upgrade. One asyncio lock serialises this
+store's use of its single connection, because a transaction spans several
+awaits and another coroutine's statement must not land inside it.
+
+Schema changes are numbered SQL files in `monitord/migrations`, each applied
+in its own transaction together with the new `PRAGMA user_version`, so a
+failed migration leaves the previous schema intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, assert_never
+
+import aiosqlite
+
+from monitord.errors import StorageError
+from monitord.events import (
+    AlertRaised,
+    AlertResolved,
+    CheckEvent,
+    CheckSnapshot,
+    CheckState,
+    DowntimeClosed,
+    DowntimeOpened,
+    EpisodeRecorded,
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
+    ServiceEvent,
+)
+from monitord.migrations import migrate
+from monitord.storage.base import (
+    DowntimeRecord,
+    EpisodeRecord,
+    GapRecord,
+    Level,
+    ProbeRollup,
+    ProbeSample,
+)
+
+__all__ = ["SqliteStore", "datetime_to_us", "us_to_datetime"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_US_PER_SECOND = 1_000_000
+_US_PER_DAY = 86_400 * _US_PER_SECOND
+_BUSY_TIMEOUT_SECONDS = 5.0
+
+
+def datetime_to_us(value: datetime) -> int:
+    """Exact integer microseconds: timedelta floor division never rounds through a float."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r} cannot be stored: which instant is it?")
+    return (value - _EPOCH) // _ONE_US
+
+
+def us_to_datetime(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _opt_us(value: datetime | None) -> int | None:
+    return None if value is None else datetime_to_us(value)
+
+
+def _opt_dt(value: int | None) -> datetime | None:
+    return None if value is None else us_to_datetime(value)
+
+
+def _failure(path: Path, what: str, exc: BaseException) -> StorageError:
+    return StorageError(f"{what} failed on {path}: {exc}")
+
+
+@asynccontextmanager
+async def _transaction(
+    db: aiosqlite.Connection, path: Path, what: str
+) -> AsyncIterator[aiosqlite.Connection]:
+    try:
+        await db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise _failure(path, what, exc) from exc
+    try:
+        yield db
+    except BaseException as exc:
+        await _rollback(db, exc)
+        if isinstance(exc, sqlite3.Error):
+            raise _failure(path, what, exc) from exc
+        raise
+    try:
+        await db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        await _rollback(db, exc)
+        raise _failure(path, what, exc) from exc
+
+
+async def _rollback(db: aiosqlite.Connection, cause: BaseException) -> None:
+    # The original error is the one worth reporting; a failed rollback only adds to it.
+    try:
+        if db.in_transaction:
+            await db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        cause.add_note(f"rollback also failed: {exc}")
+
+
+# --- the store ----------------------------------------------------------------
+
+
+def _level(value: str) -> Level:
+    if value == "check":
+        return "check"
+    if value == "service":
+        return "service"
+    raise StorageError(f"unknown downtime level {value!r} in the database")
+
+
+def _overlap(since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
+    """SQL for "[start_us, end_us) overlaps [since, until)"; NULL end_us means still open.
+
+    A zero-length interval overlaps when its instant lies in the window, so an
+    interval closed at its own start is still found.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if until is not None:
+        clauses.append("start_us < ?")
+        params.append(datetime_to_us(until))
+    if since is not None:
+        clauses.append("(end_us IS NULL OR end_us > ? OR start_us >= ?)")
+        params += [datetime_to_us(since)] * 2
+    return clauses, params
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+_UPSERT_SNAPSHOT = """
+INSERT INTO check_state (
+    check_name, state, consecutive_failures, consecutive_successes, streak_start_us,
+    streak_reason, streak_detail, downtime_start_us, last_probe_us, recovery_start_us
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (check_name) DO UPDATE SET
+    state = excluded.state,
+    consecutive_failures = excluded.consecutive_failures,
+    consecutive_successes = excluded.consecutive_successes,
+    streak_start_us = excluded.streak_start_us,
+    streak_reason = excluded.streak_reason,
+    streak_detail = excluded.streak_detail,
+    downtime_start_us = excluded.downtime_start_us,
+    last_probe_us = excluded.last_probe_us,
+    recovery_start_us = excluded.recovery_start_us
+"""
+
+# max(a, b) is NULL if either is NULL in SQLite, hence the coalesce.
+_UPSERT_ROLLUP = """
+INSERT INTO probe_rollup (
+    check_name, bucket_start_us, probes, failures, latency_sum, latency_count, latency_max
+) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (check_name, bucket_start_us) DO UPDATE SET
+    probes = probes + excluded.probes,
+    failures = failures + excluded.failures,
+    latency_sum = latency_sum + excluded.latency_sum,
+    latency_count = latency_count + excluded.latency_count,
+    latency_max = coalesce(max(latency_max, excluded.latency_max), latency_max,
+                           excluded.latency_max)
+"""
+
+_DOWNTIME_COLUMNS = "id, level, name, start_us, end_us, reason, detail, confirmed_us"
+
+
+class SqliteStore:
+    """`Store` on one SQLite file; see the module docstring for the durability choices."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        rollup_bucket_seconds: int = 60,
+        rollup_retention_days: int = 35,
+        heartbeat_grace_seconds: float = 0.0,
+    ) -> None:
+        if rollup_bucket_seconds <= 0:
+            raise ValueError("rollup_bucket_seconds must be positive")
+        if rollup_retention_days <= 0:
+            raise ValueError("rollup_retention_days must be positive")
+        if heartbeat_grace_seconds < 0:
+            raise ValueError("heartbeat_grace_seconds cannot be negative")
+        self._path = Path(path)
+        self._bucket_us = rollup_bucket_seconds * _US_PER_SECOND
+        self._retention_us = rollup_retention_days * _US_PER_DAY
+        # After a crash the daemon was alive for some time after its last
+        # recorded sign of life (it heartbeats only every so often). The grace
+        # is how much of that the operator agrees to count as monitored; the
+        # default 0 claims nothing that the database cannot prove.
+        self._grace_us = round(heartbeat_grace_seconds * _US_PER_SECOND)
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._run_id: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- lifecycle ------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        try:
+            db = await aiosqlite.connect(
+                self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_SECONDS
+            )
+        except sqlite3.Error as exc:
+            raise _failure(self._path, "opening the database", exc) from exc
+        try:
+            await self._configure(db)
+            await migrate(db, self._path)
+        except BaseException:
+            await db.close()
+            raise
+        self._db = db
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is None:
+            return
+        async with self._lock:
+            try:
+                await db.close()
+            except sqlite3.Error as exc:
+                raise _failure(self._path, "closing the database", exc) from exc
+
+    async def _configure(self, db: aiosqlite.Connection) -> None:
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+            rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise _failure(self._path, "opening the database", exc) from exc
+        mode = str(rows[0][0]).lower()
+        if mode not in ("wal", "memory"):
+            raise StorageError(
+                f"{self._path}: SQLite refused WAL journal mode (got {mode!r}); "
+                "put the database on a local filesystem"
+            )
+
+    # --- helpers --------------------------------------------------------------
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError(f"{self._path}: store is not open (call open() first)")
+        return self._db
+
+    @asynccontextmanager
+    async def _write(self, what: str) -> AsyncIterator[aiosqlite.Connection]:
+        db = self._connection()
+        async with self._lock, _transaction(db, self._path, what):
+            yield db
+
+    async def _read(self, what: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        db = self._connection()
+        async with self._lock:
+            try:
+                return list(await db.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise _failure(self._path, what, exc) from exc
+
+    async def _insert(self, db: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> int:
+        cursor = await db.execute(sql, params)
+        rowid = cursor.lastrowid
+        await cursor.close()
+        if rowid is None:  # pragma: no cover - SQLite always reports it after an INSERT
+            raise StorageError(f"{self._path}: insert reported no row id")
+        return rowid
+
+    async def _open_interval(
+        self, db: aiosqlite.Connection, level: Level, name: str
+    ) -> tuple[int, int] | None:
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT id, start_us FROM downtimes"
+                " WHERE level = ? AND name = ? AND end_us IS NULL",
+                (level, name),
+            )
+        )
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    async def _close_interval(
+        self, db: aiosqlite.Connection, level: Level, name: str, end: datetime
+    ) -> None:
+        end_us = datetime_to_us(end)
+        open_interval = await self._open_interval(db, level, name)
+        if open_interval is None:
+            raise StorageError(
+                f"{self._path}: no open {level} downtime for {name!r} to close at {end}; "
+                "refusing the whole commit"
+            )
+        interval_id, start_us = open_interval
+        if end_us < start_us:
+            raise StorageError(
+                f"{self._path}: {level} downtime {interval_id} of {name!r} starts at "
+                f"{us_to_datetime(start_us)} and cannot end earlier, at {end}"
+            )
+        await db.execute("UPDATE downtimes SET end_us = ? WHERE id = ?", (end_us, interval_id))
+
+    async def _advance_last_seen(self, db: aiosqlite.Connection, at_us: int) -> None:
+        if self._run_id is not None:
+            await db.execute(
+                "UPDATE runs SET last_seen_us = max(last_seen_us, ?) WHERE id = ?",
+                (at_us, self._run_id),
+            )
+
+    def _require_run(self) -> int:
+        if self._run_id is None:
+            raise StorageError(f"{self._path}: start_run() was not called on this store")
+        return self._run_id
+
+    # --- runs and gaps --------------------------------------------------------
+
+    async def start_run(self, now: datetime) -> GapRecord | None:
+        now_us = datetime_to_us(now)
+        gap: GapRecord | None = None
+        async with self._write("recording the daemon start") as db:
+            previous = list(
+                await db.execute_fetchall(
+                    "SELECT last_seen_us, stopped_us FROM runs ORDER BY id DESC LIMIT 1"
+                )
+            )
+            run_id = await self._insert(
+                db, "INSERT INTO runs (start_us, last_seen_us) VALUES (?, ?)", (now_us, now_us)
+            )
+            if previous:
+                last_seen_us, stopped_us = int(previous[0][0]), previous[0][1]
+                if stopped_us is None:
+                    cause = "unclean_shutdown"
+                    last_sign_us = last_seen_us + self._grace_us
+                else:
+                    cause = "clean_shutdown"
+                    last_sign_us = max(last_seen_us, int(stopped_us))
+                if now_us > last_sign_us:
+                    gap_id = await self._insert(
+                        db,
+                        "INSERT INTO gaps (run_id, start_us, end_us, cause) VALUES (?, ?, ?, ?)",
+                        (run_id, last_sign_us, now_us, cause),
+                    )
+                    gap = GapRecord(
+                        gap_id, us_to_datetime(last_sign_us), us_to_datetime(now_us), cause
+                    )
+        self._run_id = run_id
+        return gap
+
+    async def heartbeat(self, now: datetime) -> None:
+        run_id = self._require_run()
+        async with self._write("recording a heartbeat") as db:
+            await db.execute(
+                "UPDATE runs SET last_seen_us = max(last_seen_us, ?) WHERE id = ?",
+                (datetime_to_us(now), run_id),
+            )
+
+    async def stop_run(self, now: datetime) -> None:
+        run_id = self._require_run()
+        now_us = datetime_to_us(now)
+        async with self._write("recording a clean shutdown") as db:
+            await db.execute(
+                "UPDATE runs SET stopped_us = ?, last_seen_us = max(last_seen_us, ?) WHERE id = ?",
+                (now_us, now_us, run_id),
+            )
+
+    # --- checks ---------------------------------------------------------------
+
+    async def load_check_snapshots(self) -> dict[str, CheckSnapshot]:
+        rows = await self._read(
+            "loading check snapshots",
+            "SELECT check_name, state, consecutive_failures, consecutive_successes,"
+            " streak_start_us, streak_reason, streak_detail, downtime_start_us, last_probe_us,"
+            " recovery_start_us"
+            " FROM check_state ORDER BY check_name",
+        )
+        return {
+            row[0]: CheckSnapshot(
+                check=row[0],
+                state=CheckState(row[1]),
+                consecutive_failures=row[2],
+                consecutive_successes=row[3],
+                streak_start=_opt_dt(row[4]),
+                streak_reason=row[5],
+                streak_detail=row[6],
+                downtime_start=_opt_dt(row[7]),
+                last_probe=_opt_dt(row[8]),
+                recovery_start=_opt_dt(row[9]),
+            )
+            for row in rows
+        }
+
+    async def commit_check(self, snapshot: CheckSnapshot, events: Sequence[CheckEvent]) -> None:
+        params = (
+            snapshot.check,
+            snapshot.state.value,
+            snapshot.consecutive_failures,
+            snapshot.consecutive_successes,
+            _opt_us(snapshot.streak_start),
+            snapshot.streak_reason,
+            snapshot.streak_detail,
+            _opt_us(snapshot.downtime_start),
+            _opt_us(snapshot.last_probe),
+            _opt_us(snapshot.recovery_start),
+        )
+        async with self._write(f"committing check {snapshot.check!r}") as db:
+            await db.execute(_UPSERT_SNAPSHOT, params)
+            for event in events:
+                await self._apply_check_event(db, snapshot.check, event)
+            if snapshot.last_probe is not None:
+                await self._advance_last_seen(db, datetime_to_us(snapshot.last_probe))
+
+    async def _apply_check_event(
+        self, db: aiosqlite.Connection, check: str, event: CheckEvent
+    ) -> None:
+        if event.check != check:
+            raise StorageError(
+                f"{self._path}: {type(event).__name__} for check {event.check!r} was committed "
+                f"with the snapshot of {check!r}; refusing the whole commit"
+            )
+        match event:
+            case DowntimeOpened():
+                existing = await self._open_interval(db, "check", check)
+                if existing is not None:
+                    raise StorageError(
+                        f"{self._path}: check {check!r} already has an open downtime "
+                        f"(id {existing[0]}, since {us_to_datetime(existing[1])}); "
+                        "refusing to open a second one"
+                    )
+                await db.execute(
+                    "INSERT INTO downtimes (level, name, start_us, reason, detail, confirmed_us)"
+                    " VALUES ('check', ?, ?, ?, ?, ?)",
+                    (
+                        check,
+                        datetime_to_us(event.start),
+                        event.reason,
+                        event.detail,
+                        datetime_to_us(event.confirmed_at),
+                    ),
+                )
+            case DowntimeClosed():
+                await self._close_interval(db, "check", check, event.end)
+            case EpisodeRecorded():
+                await db.execute(
+                    "INSERT INTO episodes (check_name, start_us, end_us, failures, reason, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        check,
+                        datetime_to_us(event.start),
+                        datetime_to_us(event.end),
+                        event.failures,
+                        event.reason,
+                        event.detail,
+                    ),
+                )
+            case AlertRaised() | AlertResolved():
+                pass  # for the sinks; the snapshot already holds the alert state
+            case _:
+                assert_never(event)
+
+    # --- services -------------------------------------------------------------
+
+    async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
+        if not events:
+            return
+        async with self._write("committing service downtime") as db:
+            for event in events:
+                match event:
+                    case ServiceDowntimeOpened():
+                        await self._open_service(db, event)
+                    case ServiceDowntimeClosed():
+                        await self._close_interval(db, "service", event.service, event.end)
+                    case _:
+                        assert_never(event)
+
+    async def _open_service(self, db: aiosqlite.Connection, event: ServiceDowntimeOpened) -> None:
+        if await self._open_interval(db, "service", event.service) is not None:
+            return  # already open: opening again is a replay, not a second problem
+        start_us = datetime_to_us(event.start)
+        latest = list(
+            await db.execute_fetchall(
+                "SELECT id, end_us FROM downtimes"
+                " WHERE level = 'service' AND name = ? AND end_us IS NOT NULL"
+                " ORDER BY end_us DESC, id DESC LIMIT 1",
+                (event.service,),
+            )
+        )
+        if latest and int(latest[0][1]) >= start_us:
+            # The service fell again before (or as) the last interval ended: one problem,
+            # so the old interval resumes with its original start, reason and evidence.
+            await db.execute("UPDATE downtimes SET end_us = NULL WHERE id = ?", (latest[0][0],))
+            return
+        await db.execute(
+            "INSERT INTO downtimes (level, name, start_us, reason, detail)"
+            " VALUES ('service', ?, ?, ?, ?)",
+            (event.service, start_us, event.reason, event.detail),
+        )
+
+    # --- probes ---------------------------------------------------------------
+
+    async def record_probes(self, samples: Sequence[ProbeSample]) -> None:
+        if not samples:
+            return
+        buckets: dict[tuple[str, int], list[Any]] = {}
+        latest_us: int | None = None
+        for sample in samples:
+            at_us = datetime_to_us(sample.at)
+            latest_us = at_us if latest_us is None else max(latest_us, at_us)
+            key = (sample.check, at_us - at_us % self._bucket_us)
+            row = buckets.setdefault(key, [0, 0, 0.0, 0, None])
+            row[0] += 1
+            row[1] += 0 if sample.ok else 1
+            if sample.latency is not None:
+                if not (math.isfinite(sample.latency) and sample.latency >= 0):
+                    raise ValueError(f"latency of {sample.check!r} must be >= 0, got {sample}")
+                row[2] += sample.latency
+                row[3] += 1
+                row[4] = sample.latency if row[4] is None else max(row[4], sample.latency)
+        rows = [(check, bucket, *agg) for (check, bucket), agg in buckets.items()]
+        async with self._write(f"recording {len(samples)} probe results") as db:
+            await db.executemany(_UPSERT_ROLLUP, rows)
+            if latest_us is not None:
+                await self._advance_last_seen(db, latest_us)
+
+    async def probe_rollups(
+        self, check: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[ProbeRollup]:
+        clauses: list[str] = ["check_name = ?"]
+        params: list[Any] = [check]
+        if until is not None:
+            clauses.append("bucket_start_us < ?")
+            params.append(datetime_to_us(until))
+        if since is not None:  # the bucket's end is after `since`
+            clauses.append("bucket_start_us > ?")
+            params.append(datetime_to_us(since) - self._bucket_us)
+        rows = await self._read(
+            f"reading probe rollups of {check!r}",
+            "SELECT check_name, bucket_start_us, probes, failures, latency_sum, latency_count,"
+            f" latency_max FROM probe_rollup{_where(clauses)} ORDER BY bucket_start_us",
+            params,
+        )
+        return [
+            ProbeRollup(row[0], us_to_datetime(row[1]), row[2], row[3], row[4], row[5], row[6])
+            for row in rows
+        ]
+
+    async def prune(self, now: datetime) -> int:
+        # A bucket goes once all of it is older than the retention, not as soon as it starts to be.
+        cutoff_us = datetime_to_us(now) - self._retention_us - self._bucket_us
+        async with self._write("pruning probe rollups") as db:
+            cursor = await db.execute(
+                "DELETE FROM probe_rollup WHERE bucket_start_us <= ?", (cutoff_us,)
+            )
+            removed = cursor.rowcount
+            await cursor.close()
+        return removed
+
+    # --- queries --------------------------------------------------------------
+
+    async def downtimes(
+        self,
+        *,
+        level: Level | None = None,
+        name: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[DowntimeRecord]:
+        clauses, params = _overlap(since, until)
+        if level is not None:
+            clauses.append("level = ?")
+            params.append(level)
+        if name is not None:
+            clauses.append("name = ?")
+            params.append(name)
+        rows = await self._read(
+            "reading downtimes",
+            f"SELECT {_DOWNTIME_COLUMNS} FROM downtimes{_where(clauses)} ORDER BY start_us, id",
+            params,
+        )
+        return [
+            DowntimeRecord(
+                id=row[0],
+                level=_level(row[1]),
+                name=row[2],
+                start=us_to_datetime(row[3]),
+                end=_opt_dt(row[4]),
+                reason=row[5],
+                detail=row[6],
+                confirmed_at=_opt_dt(row[7]),
+            )
+            for row in rows
+        ]
+
+    async def episodes(
+        self,
+        *,
+        check: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[EpisodeRecord]:
+        clauses, params = _overlap(since, until)
+        if check is not None:
+            clauses.append("check_name = ?")
+            params.append(check)
+        rows = await self._read(
+            "reading episodes",
+            "SELECT id, check_name, start_us, end_us, failures, reason, detail"
+            f" FROM episodes{_where(clauses)} ORDER BY start_us, id",
+            params,
+        )
+        return [
+            EpisodeRecord(row[0], row[1], us_to_datetime(row[2]), us_to_datetime(row[3]), *row[4:7])
+            for row in rows
+        ]
+
+    async def gaps(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[GapRecord]:
+        clauses, params = _overlap(since, until)
+        rows = await self._read(
+            "reading gaps",
+            f"SELECT id, start_us, end_us, cause FROM gaps{_where(clauses)} ORDER BY start_us, id",
+            params,
+        )
+        return [
+            GapRecord(row[0], us_to_datetime(row[1]), us_to_datetime(row[2]), row[3])
+            for row in rows
+        ]
+
+    async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
+        rows = await self._read(
+            "summing closed downtime",
+            "SELECT level, name, SUM(end_us - start_us) FROM downtimes"
+            " WHERE end_us IS NOT NULL GROUP BY level, name",
+        )
+        return {(_level(row[0]), row[1]): row[2] / _US_PER_SECOND for row in rows}
