@@ -42,7 +42,8 @@ class ProbeResult:
     latency: float | None = None
     reason: FailureReason | None = None
     detail: str = ""
-    measurements: Mapping[str, float] = field(default=_EMPTY)
+    # default_factory: Python 3.11 dataclasses reject an unhashable (mappingproxy) default.
+    measurements: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
 
     def __post_init__(self) -> None:
         if self.ok and self.reason is not None:
