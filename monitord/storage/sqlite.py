@@ -1,12 +1,14 @@
 """SQLite store: the embedded default backend, one file next to the daemon.
 
-Durability: WAL journal with `synchronous=NORMAL`. A commit is in the WAL when
-`commit_check` returns, so a crash or kill of the process loses nothing that
-was committed; only a power loss or OS crash can lose the last few commits
-(never corrupt the file). That is the failure we accept: a downtime is also
-reconstructed from the check snapshot, and `synchronous=FULL` would fsync on
-every probe of every check. WAL also lets the API and report readers run
-while the daemon writes.
+Durability: WAL journal with `synchronous=NORMAL`. When a commit returns it is
+in the WAL file (in the OS page cache), so a crash or kill of the process
+loses nothing that was committed: the failure a daemon meets most. Only a
+power loss or OS crash can lose the last commits, never corrupt the file, and
+what is lost goes as whole transactions: a snapshot with its intervals, a run's
+last sign of life with them, so the restarted daemon sees an earlier, still
+consistent state and a longer (honest) gap. `synchronous=FULL` would buy those
+last commits with an fsync per state change of every check. WAL also lets the
+API and report readers run while the daemon writes.
 
 Timestamps are INTEGER microseconds since the Unix epoch, UTC. Integers are
 exact (a float loses microseconds after 2^53 us, and text needs parsing and
@@ -355,6 +357,11 @@ class SqliteStore:
     # --- runs and gaps --------------------------------------------------------
 
     async def start_run(self, now: datetime) -> GapRecord | None:
+        """Open this run; the gap is measured from the latest run row, whichever process wrote it.
+
+        The gap is written in the same transaction as the new run, so no restart
+        can leave unmonitored time off the record.
+        """
         now_us = datetime_to_us(now)
         gap: GapRecord | None = None
         async with self._write("recording the daemon start") as db:
@@ -500,6 +507,8 @@ class SqliteStore:
     # --- services -------------------------------------------------------------
 
     async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
+        """Opening is idempotent (a replay after restart is harmless); closing with
+        nothing open is refused, as it means the tracker and the record disagree."""
         if not events:
             return
         async with self._write("committing service downtime") as db:
