@@ -65,9 +65,10 @@ def split_statements(script: str) -> list[str]:
         if char == ";" and sqlite3.complete_statement(script[start : index + 1]):
             statements.append(script[start : index + 1].strip())
             start = index + 1
-    rest = script[start:]
-    if any(line.strip() and not line.strip().startswith("--") for line in rest.splitlines()):
-        statements.append(rest.strip())  # incomplete: let SQLite say where
+    if script[start:].strip():
+        # Only comments (which execute as nothing) or an unfinished statement,
+        # which SQLite then reports as the migration's error.
+        statements.append(script[start:].strip())
     return statements
 
 
