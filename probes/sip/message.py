@@ -1,0 +1,492 @@
+"""SIP messages: parse and serialize, with no I/O (RFC 3261 §7, §20).
+
+The parser is the boundary between the network and the rest of the daemon, so
+it has one hard rule: any input either parses or raises `SipParseError`.
+Sizes are bounded so a hostile peer cannot make us buffer without limit.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .errors import LocalProtocolError, SipParseError
+
+__all__ = [
+    "MAX_MESSAGE_SIZE",
+    "Headers",
+    "Request",
+    "Response",
+    "StreamParser",
+    "Via",
+    "make_branch",
+    "make_call_id",
+    "make_tag",
+    "parse_message",
+    "parse_via",
+    "split_header_list",
+]
+
+MAX_MESSAGE_SIZE = 64 * 1024
+BRANCH_MAGIC = "z9hG4bK"  # §8.1.1.7: marks an RFC 3261 branch
+
+# §7.3.3 compact forms, plus the canonical spelling we print for common names.
+_COMPACT = {
+    "v": "Via", "f": "From", "t": "To", "i": "Call-ID", "m": "Contact",
+    "l": "Content-Length", "c": "Content-Type", "k": "Supported", "s": "Subject",
+    "e": "Content-Encoding",
+}
+_CANONICAL = {name.lower(): name for name in (
+    *_COMPACT.values(), "CSeq", "Max-Forwards", "User-Agent", "Allow", "Accept",
+    "Server", "WWW-Authenticate", "Authorization", "Record-Route", "Route",
+    "Expires", "Require", "Unsupported", "Warning", "Date", "Timestamp",
+)}
+_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
+_REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
+_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control chars except HTAB
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")  # §8.1.1 / §8.2.6.2
+
+
+def canonical_name(name: str) -> str:
+    """Expand compact forms and fix the case of well-known names."""
+    lower = name.lower()
+    if lower in _COMPACT:
+        return _COMPACT[lower]
+    return _CANONICAL.get(lower, name)
+
+
+class Headers:
+    """Ordered, case-insensitive, multi-valued header fields.
+
+    Order matters in SIP (the top Via routes the response), so this is a list
+    of pairs, not a dict. Values are checked for CR/LF so that nothing built
+    here can smuggle an extra header onto the wire.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = []
+        for name, value in items:
+            self.add(name, value)
+
+    def add(self, name: str, value: str | int) -> None:
+        """Append a field (after any existing fields of the same name)."""
+        text = str(value)
+        if not _TOKEN.fullmatch(name):
+            raise LocalProtocolError(f"invalid header name {name!r}")
+        if _CTL.search(text):
+            raise LocalProtocolError(f"header {name!r} value contains control characters: {text!r}")
+        self._items.append((canonical_name(name), text.strip()))
+
+    def set(self, name: str, value: str | int) -> None:
+        """Replace every field of this name by one value, at the first one's position."""
+        lower = canonical_name(name).lower()
+        index = next((i for i, (n, _) in enumerate(self._items) if n.lower() == lower), None)
+        self.remove(name)
+        self.add(name, value)
+        if index is not None:
+            self._items.insert(index, self._items.pop())
+
+    def remove(self, name: str) -> None:
+        lower = canonical_name(name).lower()
+        self._items = [(n, v) for n, v in self._items if n.lower() != lower]
+
+    def get(self, name: str) -> str | None:
+        """First value of the field, or None."""
+        lower = canonical_name(name).lower()
+        return next((v for n, v in self._items if n.lower() == lower), None)
+
+    def get_all(self, name: str) -> list[str]:
+        """All field rows of this name, in order (not split on commas)."""
+        lower = canonical_name(name).lower()
+        return [v for n, v in self._items if n.lower() == lower]
+
+    def copy(self) -> Headers:
+        new = Headers()
+        new._items = list(self._items)
+        return new
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return [(n.lower(), v) for n, v in self._items] == [(n.lower(), v) for n, v in other._items]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
+    declared = headers.get("Content-Length")
+    if declared is not None and declared != str(len(body)):
+        raise LocalProtocolError(
+            f"Content-Length {declared!r} does not match a {len(body)}-byte body"
+        )
+    lines = [start_line]
+    lines += [f"{name}: {value}" for name, value in headers]
+    if declared is None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+
+
+class _MessageMixin:
+    headers: Headers
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        """(sequence number, method) from CSeq; validated by the parser."""
+        return _parse_cseq(self.headers.get("CSeq") or "")
+
+    @property
+    def vias(self) -> list[str]:
+        """Every Via value, top first, with comma-combined rows split (§7.3.1)."""
+        return [v for row in self.headers.get_all("Via") for v in split_header_list(row)]
+
+    @property
+    def top_via(self) -> Via:
+        vias = self.vias
+        if not vias:
+            raise LocalProtocolError("message has no Via header")
+        return parse_via(vias[0])
+
+
+@dataclass(eq=True, slots=True)
+class Request(_MessageMixin):
+    method: str
+    uri: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def serialize(self) -> bytes:
+        uri_ok = bool(self.uri) and not _CTL.search(self.uri) and " " not in self.uri
+        if not _TOKEN.fullmatch(self.method) or not uri_ok:
+            raise LocalProtocolError(f"invalid request line: {self.method!r} {self.uri!r}")
+        return _serialize(f"{self.method} {self.uri} SIP/2.0", self.headers, self.body)
+
+
+@dataclass(eq=True, slots=True)
+class Response(_MessageMixin):
+    status: int
+    reason: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def serialize(self) -> bytes:
+        if not 100 <= self.status <= 699 or _CTL.search(self.reason):
+            raise LocalProtocolError(f"invalid status line: {self.status!r} {self.reason!r}")
+        return _serialize(f"SIP/2.0 {self.status} {self.reason}", self.headers, self.body)
+
+
+def _parse_cseq(value: str) -> tuple[int, str]:
+    number, _, method = value.strip().partition(" ")
+    method = method.strip()
+    # §8.1.1.5: 32-bit unsigned sequence number, then the method token.
+    number_ok = number.isascii() and number.isdigit() and len(number) <= 10
+    if not number_ok or not _TOKEN.fullmatch(method):
+        raise SipParseError(f"malformed CSeq: {value!r}")
+    if int(number) >= 2**32:
+        raise SipParseError(f"CSeq number out of range: {value!r}")
+    return int(number), method
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    match = _HEADER_END.search(data)
+    if match is None:
+        raise SipParseError(f"no empty line ending the headers in {data[:80]!r}")
+    return data[: match.start()], data[match.end() :]
+
+
+def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """Start line and unfolded header pairs from the bytes before the empty line."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SipParseError(f"message head is not valid UTF-8 at byte {exc.start}") from exc
+    lines = re.split(r"\r?\n", text)
+    start, fields = lines[0], lines[1:]
+    pairs: list[tuple[str, str]] = []
+    for line in fields:
+        if _CTL.search(line):
+            raise SipParseError(f"control character in header line {line[:80]!r}")
+        if line[:1] in (" ", "\t"):
+            # §7.3.1: a line starting with whitespace continues the previous value.
+            if not pairs:
+                raise SipParseError(f"continuation line before any header: {line[:80]!r}")
+            name, value = pairs[-1]
+            pairs[-1] = (name, f"{value} {line.strip()}".strip())
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")  # §7.3.1: HCOLON allows whitespace before ':'
+        if not colon or not _TOKEN.fullmatch(name):
+            raise SipParseError(f"malformed header line: {line[:80]!r}")
+        pairs.append((name, value.strip()))
+    return start, pairs
+
+
+def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | Response:
+    headers = Headers()
+    for name, value in pairs:
+        headers.add(name, value)
+    message: Request | Response
+    if _CTL.search(start):
+        raise SipParseError(f"control character in start line {start[:80].encode()!r}")
+    if start.startswith("SIP/"):
+        match = _STATUS_LINE.fullmatch(start)
+        if match is None:
+            raise SipParseError(f"malformed status line: {start[:80].encode()!r}")
+        message = Response(int(match.group(1)), match.group(2) or "", headers, body)
+    else:
+        match = _REQUEST_LINE.fullmatch(start)
+        if match is None:
+            raise SipParseError(f"malformed request line: {start[:80].encode()!r}")
+        message = Request(match.group(1), match.group(2), headers, body)
+    for name in _REQUIRED:
+        if headers.get(name) is None:
+            raise SipParseError(f"missing mandatory {name} header")
+    cseq_method = message.cseq[1]
+    if isinstance(message, Request) and cseq_method != message.method:
+        # §8.1.1.5: the CSeq method MUST match the request method.
+        raise SipParseError(f"CSeq method {cseq_method!r} does not match {message.method!r}")
+    for via in message.vias:
+        parse_via(via)
+    return message
+
+
+def _content_length(pairs: list[tuple[str, str]]) -> int | None:
+    values = [v for n, v in pairs if canonical_name(n) == "Content-Length"]
+    if not values:
+        return None
+    if len(set(values)) > 1:
+        raise SipParseError(f"conflicting Content-Length headers: {values!r}")
+    value = values[0]
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        raise SipParseError(f"malformed Content-Length: {value!r}")
+    return int(value)
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """Parse one complete message, as received in a single datagram.
+
+    §18.3: over UDP the body ends at the datagram's end unless Content-Length
+    is shorter (extra bytes are discarded); a longer Content-Length is an error.
+    """
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise SipParseError(
+            f"message of {len(data)} bytes exceeds the {MAX_MESSAGE_SIZE}-byte limit"
+        )
+    data = data.lstrip(b"\r\n")  # §7.5: ignore CRLFs before the start line
+    head, rest = _split_head(data)
+    start, pairs = _parse_head(head)
+    length = _content_length(pairs)
+    if length is not None:
+        if length > len(rest):
+            raise SipParseError(f"Content-Length {length} but only {len(rest)} body bytes")
+        rest = rest[:length]
+    return _build(start, pairs, rest)
+
+
+class StreamParser:
+    """Frames messages on a stream transport (TCP), where Content-Length is mandatory (§18.3).
+
+    Messages framed before garbage in the same chunk are still returned (they
+    arrived intact), with the failure recorded in `error`; the stream is then
+    out of sync, so every later `feed` raises and the only recovery is closing
+    the connection. The result never depends on how the bytes were chunked.
+    """
+
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._buf = bytearray()
+        self._max = max_size
+        self._error: SipParseError | None = None
+        self._checked_start = False
+
+    def feed(self, data: bytes) -> list[Request | Response]:
+        if self._error is not None:
+            raise SipParseError(f"stream already failed: {self._error}")
+        self._buf += data
+        out: list[Request | Response] = []
+        try:
+            self._drain(out)
+        except SipParseError as exc:
+            self._error = exc
+            self._buf.clear()
+            if not out:
+                raise
+        return out
+
+    @property
+    def error(self) -> SipParseError | None:
+        """Why the stream failed, if it did (set even when `feed` returned messages)."""
+        return self._error
+
+    def _drain(self, out: list[Request | Response]) -> None:
+        while True:
+            # RFC 5626 §3.5.1 keep-alives (CRLFCRLF ping, CRLF pong) between messages.
+            stripped = len(self._buf) - len(self._buf.lstrip(b"\r\n"))
+            del self._buf[:stripped]
+            if not self._buf:
+                return
+            if not self._checked_start:
+                eol = self._buf.find(b"\n")
+                if eol < 0:
+                    if len(self._buf) > self._max:
+                        raise SipParseError(f"no start line within {self._max} bytes")
+                    return
+                _check_start_line(bytes(self._buf[:eol]))
+                self._checked_start = True
+            match = _HEADER_END.search(self._buf, 0, self._max + 4)
+            if match is None:
+                if len(self._buf) > self._max:
+                    raise SipParseError(f"headers exceed the {self._max}-byte limit")
+                return
+            start, pairs = _parse_head(bytes(self._buf[: match.start()]))
+            length = _content_length(pairs)
+            if length is None:
+                raise SipParseError(
+                    "Content-Length is required on stream transports (RFC 3261 §18.3)"
+                )
+            end = match.end() + length
+            if end > self._max:
+                raise SipParseError(f"message of {end} bytes exceeds the {self._max}-byte limit")
+            if len(self._buf) < end:
+                return
+            body = bytes(self._buf[match.end() : end])
+            del self._buf[:end]
+            self._checked_start = False
+            out.append(_build(start, pairs, body))
+
+
+def _check_start_line(line: bytes) -> None:
+    """Reject garbage as soon as one line arrived, instead of waiting for 64 KiB."""
+    try:
+        text = line.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise SipParseError(f"start line is not valid UTF-8: {line[:80]!r}") from exc
+    pattern = _STATUS_LINE if text.startswith("SIP/") else _REQUEST_LINE
+    if not pattern.fullmatch(text) or _CTL.search(text):
+        kind = "status" if text.startswith("SIP/") else "request"
+        raise SipParseError(f"malformed {kind} line: {line[:80]!r}")
+
+
+def split_header_list(value: str) -> list[str]:
+    """Split a comma-separated header value, respecting quotes and <...> (§7.3.1)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    depth = 0
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif quoted and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            depth += 1
+        elif not quoted and ch == ">":
+            depth = max(0, depth - 1)
+        elif ch == "," and not quoted and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+_VIA = re.compile(
+    r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*([0-9]{1,5}))?\s*((?:;.*)?)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """One Via value (§20.42): transport, sent-by and parameters."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def branch(self) -> str | None:
+        return self.param("branch")
+
+    def param(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.params if k.lower() == lname), None)
+
+    def has_param(self, name: str) -> bool:
+        lname = name.lower()
+        return any(k.lower() == lname for k, _ in self.params)
+
+    def with_params(self, **updates: str | None) -> Via:
+        """Copy with parameters replaced or appended (used for received/rport, RFC 3581)."""
+        params = list(self.params)
+        for name, value in updates.items():
+            for i, (k, _) in enumerate(params):
+                if k.lower() == name.lower():
+                    params[i] = (k, value)
+                    break
+            else:
+                params.append((name, value))
+        return Via(self.transport, self.host, self.port, tuple(params))
+
+    def __str__(self) -> str:
+        out = f"SIP/2.0/{self.transport} {self.host}"
+        if self.port is not None:
+            out += f":{self.port}"
+        for key, value in self.params:
+            out += f";{key}" if value is None else f";{key}={value}"
+        return out
+
+
+def parse_via(value: str) -> Via:
+    """Parse one Via value (already split on commas)."""
+    match = _VIA.fullmatch(value.strip())
+    if match is None:
+        raise SipParseError(f"malformed Via: {value[:120]!r}")
+    transport, host, port_text, param_text = match.groups()
+    port = int(port_text) if port_text else None
+    if port is not None and not 1 <= port <= 65535:
+        raise SipParseError(f"Via port out of range: {value[:120]!r}")
+    params: list[tuple[str, str | None]] = []
+    for item in param_text.split(";")[1:]:
+        name, eq, pvalue = item.partition("=")
+        name, pvalue = name.strip(), pvalue.strip()
+        if not _TOKEN.fullmatch(name) or (eq and not pvalue) or " " in pvalue:
+            raise SipParseError(f"malformed Via parameter {item!r} in {value[:120]!r}")
+        params.append((name, pvalue if eq else None))
+    return Via(transport.upper(), host, port, tuple(params))
+
+
+def make_tag() -> str:
+    """A From/To tag: §19.3 asks for at least 32 bits of randomness."""
+    return secrets.token_hex(6)
+
+
+def make_branch() -> str:
+    """A fresh branch, unique over space and time (§8.1.1.7), with the RFC 3261 magic cookie."""
+    return BRANCH_MAGIC + secrets.token_hex(10)
+
+
+def make_call_id() -> str:
+    """A globally unique Call-ID (§8.1.1.4); random rather than host-derived to leak nothing."""
+    return secrets.token_hex(16)
