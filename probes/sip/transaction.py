@@ -1,0 +1,196 @@
+"""RFC 3261 §17.1.2 non-INVITE client transaction, as a sans-IO state machine.
+
+aioquic style: the caller passes `now` in, drains `data_to_send()`, asks
+`get_timer()` when to call `handle_timer()` next, and reads results with
+`next_event()`. Nothing here sleeps or touches a socket, so every timer rule
+is tested on a fake clock.
+
+State table (§17.1.2.2, Figure 6):
+
+    Trying     --1xx-->            Proceeding   (event: ResponseReceived)
+    Trying     --200-699-->        Completed    (event: ResponseReceived)
+    Proceeding --1xx-->            Proceeding   (event: ResponseReceived)
+    Proceeding --200-699-->        Completed    (event: ResponseReceived)
+    Trying/Proceeding --Timer E--> same state   (retransmit; unreliable only)
+    Trying/Proceeding --Timer F--> Terminated   (event: TransactionTimedOut)
+    Completed  --any response-->   Completed    (absorbed, no event)
+    Completed  --Timer K-->        Terminated
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+from .errors import LocalProtocolError
+from .message import BRANCH_MAGIC, Request, Response
+
+__all__ = [
+    "NonInviteClientTransaction",
+    "ResponseReceived",
+    "TransactionEvent",
+    "TransactionState",
+    "TransactionTimedOut",
+]
+
+
+class TransactionState(enum.Enum):
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    TERMINATED = "Terminated"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """A response for the TU: provisional (<200, transaction continues) or final."""
+
+    response: Response
+    time: float
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.response.status <= 699:
+            raise ValueError(f"response status out of range: {self.response.status}")
+
+    @property
+    def final(self) -> bool:
+        return self.response.status >= 200
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionTimedOut:
+    """Timer F fired: no final response within 64*T1 (§17.1.2.2)."""
+
+    time: float
+    transmissions: int
+
+
+TransactionEvent = ResponseReceived | TransactionTimedOut
+
+
+class NonInviteClientTransaction:
+    """Sends one non-INVITE request reliably over a possibly lossy transport.
+
+    `reliable` is True for TCP/TLS: the transport retransmits, so we must not
+    (§17.1.2.2), and there are no stray retransmitted responses to absorb.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        *,
+        reliable: bool,
+        now: float,
+        t1: float = 0.5,
+        t2: float = 4.0,
+        t4: float = 5.0,
+    ) -> None:
+        if request.method in ("INVITE", "ACK"):
+            # §17.1: INVITE has its own state machine; ACK has no transaction.
+            raise LocalProtocolError(f"{request.method} cannot use a non-INVITE client transaction")
+        if not 0 < t1 <= t2:
+            raise LocalProtocolError(f"timers need 0 < T1 <= T2, got T1={t1} T2={t2}")
+        branch = request.top_via.branch
+        if not branch or not branch.startswith(BRANCH_MAGIC):
+            # §17.1.3 matching relies on an RFC 3261 branch in the top Via.
+            raise LocalProtocolError(f"request needs a top Via branch starting {BRANCH_MAGIC!r}")
+        self.request = request
+        self.branch = branch
+        self.method = request.method
+        self.reliable = reliable
+        self.state = TransactionState.TRYING
+        self.transmissions = 0
+        self.started_at = now
+        self._t1, self._t2, self._t4 = t1, t2, t4
+        self._wire = request.serialize()
+        self._outbox: list[bytes] = []
+        self._events: deque[TransactionEvent] = deque()
+        # §17.1.2.2: "the client transaction MUST set timer F to fire in 64*T1 seconds".
+        self._timer_f: float | None = now + 64 * t1
+        self._timer_e: float | None = None
+        self._interval_e = t1
+        self._timer_k: float | None = None
+        self._send()
+        if not reliable:
+            # §17.1.2.2: "If an unreliable transport is in use, the client
+            # transaction MUST set timer E to fire in T1 seconds."
+            self._timer_e = now + t1
+
+    def _send(self) -> None:
+        self._outbox.append(self._wire)
+        self.transmissions += 1
+
+    def data_to_send(self) -> list[bytes]:
+        """Datagrams/stream chunks queued since the last call (request and retransmissions)."""
+        out, self._outbox = self._outbox, []
+        return out
+
+    def next_event(self) -> TransactionEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> float | None:
+        """The earliest time `handle_timer` must be called, or None when nothing is pending."""
+        timers = [t for t in (self._timer_e, self._timer_f, self._timer_k) if t is not None]
+        return min(timers) if timers else None
+
+    def handle_timer(self, now: float) -> None:
+        if self.state in (TransactionState.TRYING, TransactionState.PROCEEDING):
+            if self._timer_f is not None and now >= self._timer_f:
+                # §17.1.2.2: "If Timer F fires while the client transaction is still
+                # in the "Trying"/"Proceeding" state, the client transaction SHOULD
+                # inform the TU about the timeout, and then it SHOULD enter the
+                # "Terminated" state."
+                self._terminate()
+                self._events.append(TransactionTimedOut(now, self.transmissions))
+                return
+            if self._timer_e is not None and now >= self._timer_e:
+                self._send()
+                if self.state is TransactionState.TRYING:
+                    # §17.1.2.2: Timer E is reset "with a value of MIN(2*T1, T2)",
+                    # then MIN(4*T1, T2), ...: doubling, capped at T2.
+                    self._interval_e = min(2 * self._interval_e, self._t2)
+                else:
+                    # §17.1.2.2: "If Timer E fires while in the Proceeding state, the
+                    # request MUST be passed to the transport layer for retransmission,
+                    # and Timer E MUST be reset with a value of T2 seconds."
+                    self._interval_e = self._t2
+                self._timer_e = now + self._interval_e
+        elif self._timer_k is not None and now >= self._timer_k:
+            # §17.1.2.2: "If Timer K fires while in this state [Completed], the
+            # client transaction MUST transition to the "Terminated" state."
+            self._terminate()
+
+    def receive_response(self, response: Response, now: float) -> None:
+        """Feed a response the transport matched to this transaction (§17.1.3)."""
+        via = response.vias[0] if response.vias else None
+        if via is None or response.top_via.branch != self.branch:
+            raise LocalProtocolError(f"response branch does not match transaction {self.branch}")
+        if response.cseq[1] != self.method:
+            # §17.1.3: the CSeq method must match too (branch alone is not enough).
+            raise LocalProtocolError(
+                f"response CSeq method {response.cseq[1]!r} is not {self.method}"
+            )
+        if self.state in (TransactionState.COMPLETED, TransactionState.TERMINATED):
+            # §17.1.2.2: in Completed, retransmitted responses are absorbed.
+            return
+        self._events.append(ResponseReceived(response, now))
+        if response.status < 200:
+            # §17.1.2.2: "If a provisional response is received while in the
+            # "Trying" state, the response MUST be passed to the TU, and then the
+            # client transaction SHOULD move to the "Proceeding" state."
+            self.state = TransactionState.PROCEEDING
+            return
+        # §17.1.2.2: a final response moves Trying/Proceeding to Completed;
+        # "Timer K to fire in T4 seconds for unreliable transports, and zero
+        # seconds for reliable transports."
+        self.state = TransactionState.COMPLETED
+        self._timer_e = self._timer_f = None
+        if self.reliable:
+            self._terminate()
+        else:
+            self._timer_k = now + self._t4
+
+    def _terminate(self) -> None:
+        self.state = TransactionState.TERMINATED
+        self._timer_e = self._timer_f = self._timer_k = None
