@@ -1,0 +1,119 @@
+"""The SIP OPTIONS probe: "is this SIP server answering, and how fast?".
+
+OPTIONS is the ping of SIP (RFC 3261 §11): every proxy, registrar and PBX
+answers it without side effects, so it is safe to send every few seconds
+against production platforms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from ..base import FailureReason, ProbeResult
+from .message import Headers, Request, make_call_id, make_tag
+from .transport import RequestContext, SipTransports
+from .uri import SipUri
+
+__all__ = ["DEFAULT_ACCEPT", "OptionsSettings", "SipOptionsProbe", "build_options_request",
+           "probe_once"]
+
+DEFAULT_ACCEPT: frozenset[int] = frozenset(range(200, 300))
+_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,;?/]+")
+
+
+@dataclass(frozen=True)
+class OptionsSettings:
+    """One configured OPTIONS check; validated here so bad config fails at load."""
+
+    target: SipUri
+    accept: frozenset[int] = DEFAULT_ACCEPT
+    from_user: str = "monitord"
+    user_agent: str = "monitord/0.1"
+    t1: float = 0.5
+    t2: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.target.transport == "tls":
+            raise ValueError(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
+        bad = sorted(code for code in self.accept if not 200 <= code <= 699)
+        if not self.accept or bad:
+            # 1xx never end a transaction, so accepting them could never match.
+            raise ValueError(f"accepted SIP codes must be final (200..699), got {bad or 'none'}")
+        if not _USER.fullmatch(self.from_user):
+            raise ValueError(f"from_user {self.from_user!r} is not a valid SIP user part")
+        if any(ch in self.user_agent for ch in "\r\n\x00"):
+            raise ValueError("user_agent must be a single line")
+        if not 0 < self.t1 <= self.t2:
+            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+
+
+def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Request:
+    """An out-of-dialog OPTIONS with everything §8.1.1 and §11.1 ask for."""
+    target = settings.target
+    transport_param = ";transport=tcp" if ctx.transport == "tcp" else ""
+    headers = Headers()
+    headers.add("Via", ctx.via)
+    headers.add("Max-Forwards", 70)
+    headers.add("From", f"<sip:{settings.from_user}@{ctx.sent_by}>;tag={make_tag()}")
+    headers.add("To", f"<{target}>")
+    headers.add("Call-ID", make_call_id())
+    headers.add("CSeq", "1 OPTIONS")
+    headers.add("Contact", f"<sip:{settings.from_user}@{ctx.sent_by}{transport_param}>")
+    headers.add("Accept", "application/sdp")  # §11.1: what we would like to see in the body
+    headers.add("User-Agent", settings.user_agent)
+    headers.add("Content-Length", 0)
+    return Request("OPTIONS", str(target), headers)
+
+
+class SipOptionsProbe:
+    """Sends one OPTIONS per run over the daemon's shared transports."""
+
+    def __init__(self, settings: OptionsSettings, transports: SipTransports) -> None:
+        self.settings = settings
+        self._transports = transports
+
+    async def run(self, deadline: float) -> ProbeResult:
+        settings = self.settings
+        outcome = await self._transports.request(
+            lambda ctx: build_options_request(settings, ctx),
+            settings.target,
+            deadline,
+            t1=settings.t1,
+            t2=settings.t2,
+        )
+        measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions)}
+        response = outcome.response
+        if response is None:
+            return ProbeResult.failure(
+                outcome.failure or FailureReason.INTERNAL, outcome.detail, measurements=measurements
+            )
+        measurements["sip_status"] = float(response.status)
+        summary = f"SIP {response.status} {response.reason}".rstrip()
+        if response.status in settings.accept:
+            return ProbeResult.success(outcome.latency, summary, measurements)
+        return ProbeResult.failure(
+            FailureReason.STATUS,
+            f"{summary} not in accepted codes",
+            latency=outcome.latency,
+            measurements=measurements,
+        )
+
+
+async def probe_once(
+    uri_text: str, timeout: float, accept: frozenset[int] | None = None
+) -> ProbeResult:
+    """One OPTIONS probe with its own sockets, for the CLI (`monitord probe sip:...`).
+
+    Raises `SipUriError`/`ValueError` for a bad URI or accept set: that is
+    user input, not a network condition.
+    """
+    settings = OptionsSettings(SipUri.parse(uri_text), accept or DEFAULT_ACCEPT)
+    transports = SipTransports()
+    await transports.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        return await SipOptionsProbe(settings, transports).run(deadline)
+    finally:
+        await transports.close()

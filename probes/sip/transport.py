@@ -1,0 +1,517 @@
+"""Shared SIP sockets for every probe in the daemon, and the transaction driver.
+
+One UDP socket per address family serves all targets: a daemon probing
+hundreds of trunks must not burn a port (and a conntrack entry) per probe.
+Responses find their transaction by the Via branch (§17.1.3), so a shared
+socket needs no per-target state beyond the pending-transaction table.
+
+ICMP errors on an unconnected UDP socket are invisible by default on Linux;
+with IP_RECVERR the kernel queues them with the original destination, which is
+how "nothing listens on that port" becomes REFUSED within a millisecond
+instead of a 32-second TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import logging
+import socket
+import struct
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..base import FailureReason
+from .errors import LocalProtocolError, SipParseError
+from .message import Request, Response, StreamParser, make_branch, parse_message
+from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
+from .uri import SipUri
+
+__all__ = ["Outcome", "RequestBuilder", "RequestContext", "SipTransports"]
+
+log = logging.getLogger(__name__)
+
+# Not exported by Python 3.11's socket module; values from <linux/in.h>, <linux/in6.h>.
+IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
+IPV6_RECVERR: int = getattr(socket, "IPV6_RECVERR", 25)
+_LINUX = sys.platform.startswith("linux")
+_SOCK_EE = struct.Struct("=IBBBBII")  # struct sock_extended_err (ee_errno, origin, type, code, ...)
+
+Address = tuple[str, int]
+StreamTransport = Literal["udp", "tcp"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a request builder needs to fill Via and Contact for this hop."""
+
+    transport: StreamTransport
+    local_host: str
+    local_port: int
+    branch: str
+
+    @property
+    def sent_by(self) -> str:
+        host = f"[{self.local_host}]" if ":" in self.local_host else self.local_host
+        return f"{host}:{self.local_port}"
+
+    @property
+    def via(self) -> str:
+        # RFC 3581 §3: ask for rport so replies cross NAT back to our real port.
+        return f"SIP/2.0/{self.transport.upper()} {self.sent_by};rport;branch={self.branch}"
+
+
+RequestBuilder = Callable[[RequestContext], Request]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Result of one client transaction, as the probe needs it (never an exception)."""
+
+    response: Response | None
+    failure: FailureReason | None
+    detail: str
+    transmissions: int = 0
+    latency: float | None = None
+    provisional: tuple[Response, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.response is None) == (self.failure is None):
+            raise ValueError("an outcome has either a final response or a failure")
+
+
+class _Failed(Exception):
+    def __init__(self, reason: FailureReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(eq=False)
+class _Pending:
+    txn: NonInviteClientTransaction
+    dest: Address
+    transport: StreamTransport
+    send: Callable[[bytes], None]
+    future: asyncio.Future[Outcome]
+    timer: asyncio.TimerHandle | None = None
+    provisional: list[Response] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _TcpConnection:
+    dest: Address
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    local: Address
+    parser: StreamParser = field(default_factory=StreamParser)
+    task: asyncio.Task[None] | None = None
+    closed: bool = False
+
+
+def _norm(addr: tuple[object, ...]) -> Address:
+    """Canonical (ip, port) so '::1' and '0:0::1' or 4-tuples compare equal."""
+    return str(ipaddress.ip_address(str(addr[0]))), int(str(addr[1]))
+
+
+class SipTransports:
+    """Owned by the daemon: `await start()` once, share with every SIP probe, `await close()`."""
+
+    def __init__(self, *, t4: float = 5.0) -> None:
+        self._t4 = t4
+        self._udp: dict[int, socket.socket] = {}
+        self._tcp: dict[Address, _TcpConnection] = {}
+        self._tcp_locks: dict[Address, asyncio.Lock] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._local_ip: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.malformed_messages = 0
+        self.unmatched_responses = 0
+
+    async def start(self) -> None:
+        """Bind the shared UDP sockets (IPv6 is optional: hosts without it still work)."""
+        if self._loop is not None:
+            raise LocalProtocolError("SipTransports already started")
+        self._loop = asyncio.get_running_loop()
+        for family, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            try:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+            except OSError as exc:
+                log.debug("no UDP socket for family %s: %s", family, exc)
+                continue
+            try:
+                sock.setblocking(False)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if _LINUX:
+                    level = socket.IPPROTO_IP if family == socket.AF_INET else socket.IPPROTO_IPV6
+                    opt = IP_RECVERR if family == socket.AF_INET else IPV6_RECVERR
+                    sock.setsockopt(level, opt, 1)
+                sock.bind((any_addr, 0))
+            except OSError as exc:
+                sock.close()
+                if family == socket.AF_INET:
+                    raise
+                log.debug("IPv6 UDP socket unavailable: %s", exc)
+                continue
+            self._udp[family] = sock
+            self._loop.add_reader(sock.fileno(), self._on_udp_readable, sock)
+
+    def udp_port(self, family: int = socket.AF_INET) -> int:
+        """Port of the shared UDP socket (what peers see as our source port)."""
+        return int(self._udp[family].getsockname()[1])
+
+    async def close(self) -> None:
+        loop = self._loop
+        for pending in list(self._pending.values()):
+            self._finish(pending, _Failed(FailureReason.NETWORK, "SIP transports closed"))
+        if loop is not None:
+            for sock in self._udp.values():
+                loop.remove_reader(sock.fileno())
+        for sock in self._udp.values():
+            sock.close()
+        self._udp.clear()
+        conns = list(self._tcp.values())
+        self._tcp.clear()
+        for conn in conns:
+            if conn.task is not None:
+                conn.task.cancel()
+        for conn in conns:
+            if conn.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await conn.task
+            await self._close_writer(conn)
+        self._loop = None
+
+    # -- the transaction driver -------------------------------------------------
+
+    async def request(
+        self,
+        build: RequestBuilder,
+        target: SipUri,
+        deadline: float,
+        *,
+        t1: float = 0.5,
+        t2: float = 4.0,
+    ) -> Outcome:
+        """Run one non-INVITE client transaction to `target`, giving up at `deadline`.
+
+        Network conditions come back as an `Outcome` with a failure reason;
+        only misuse (not started, TLS target, bad builder) raises.
+        """
+        loop = self._loop
+        if loop is None:
+            raise LocalProtocolError("SipTransports.request() before start()")
+        if target.transport == "tls":
+            raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
+        holder: list[_Pending] = []
+        started = loop.time()
+        if started >= deadline:
+            # timeout_at() would only cancel at the first await, after sending.
+            return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await self._run(build, target, t1, t2, holder)
+        except _Failed as exc:
+            return Outcome(None, exc.reason, exc.detail, self._count(holder))
+        except TimeoutError:
+            count = self._count(holder)
+            elapsed = loop.time() - (holder[0].txn.started_at if holder else started)
+            detail = f"no final response after {count} transmission(s) over {elapsed:.1f} s"
+            if holder and holder[0].provisional:
+                last = holder[0].provisional[-1]
+                detail += f" (last provisional: {last.status} {last.reason})"
+            return Outcome(None, FailureReason.TIMEOUT, detail + " (probe deadline)", count)
+        finally:
+            if holder:
+                self._abandon(holder[0])
+
+    @staticmethod
+    def _count(holder: list[_Pending]) -> int:
+        return holder[0].txn.transmissions if holder else 0
+
+    async def _run(
+        self, build: RequestBuilder, target: SipUri, t1: float, t2: float, holder: list[_Pending]
+    ) -> Outcome:
+        loop = asyncio.get_running_loop()
+        transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
+        family, ip = await self._resolve(target, transport)
+        dest = _norm((ip, target.effective_port))
+        send: Callable[[bytes], None]
+        if transport == "udp":
+            sock = self._udp.get(family)
+            if sock is None:
+                raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+            local: Address = (self._local_ip_for(family, ip), int(sock.getsockname()[1]))
+
+            def send(data: bytes) -> None:
+                self._udp_send(sock, data, dest)
+        else:
+            conn = await self._tcp_connection(family, dest)
+            local = conn.local
+
+            def send(data: bytes) -> None:
+                if conn.closed or conn.writer.is_closing():
+                    raise _Failed(FailureReason.NETWORK, f"TCP connection to {dest} closed")
+                conn.writer.write(data)
+
+        ctx = RequestContext(transport, local[0], local[1], make_branch())
+        request = build(ctx)
+        txn = NonInviteClientTransaction(
+            request, reliable=transport == "tcp", now=loop.time(), t1=t1, t2=t2, t4=self._t4
+        )
+        if txn.branch in self._pending:
+            raise LocalProtocolError(f"branch {txn.branch} already in use")
+        pending = _Pending(txn, dest, transport, send, loop.create_future())
+        holder.append(pending)
+        self._pending[txn.branch] = pending
+        self._pump(pending)
+        return await pending.future
+
+    def _pump(self, p: _Pending) -> None:
+        """Move bytes out, events up, and re-arm the single timer (aioquic style)."""
+        loop = self._loop
+        try:
+            for data in p.txn.data_to_send():
+                p.send(data)
+        except _Failed as exc:
+            self._finish(p, exc)
+            return
+        while (event := p.txn.next_event()) is not None:
+            if isinstance(event, ResponseReceived) and not event.final:
+                p.provisional.append(event.response)
+            elif isinstance(event, ResponseReceived):
+                latency = event.time - p.txn.started_at
+                self._finish(p, Outcome(
+                    event.response, None, "", p.txn.transmissions, latency, tuple(p.provisional)
+                ), keep=True)
+            elif isinstance(event, TransactionTimedOut):
+                detail = (
+                    f"no final response to {p.txn.method} after {event.transmissions} "
+                    f"transmission(s) over {event.time - p.txn.started_at:.1f} s (Timer F)"
+                )
+                self._finish(p, _Failed(FailureReason.TIMEOUT, detail))
+                return
+        if p.timer is not None:
+            p.timer.cancel()
+            p.timer = None
+        when = p.txn.get_timer()
+        if when is None or loop is None:
+            self._forget(p)
+        else:
+            p.timer = loop.call_at(when, self._on_timer, p)
+
+    def _on_timer(self, p: _Pending) -> None:
+        p.timer = None
+        if self._loop is not None:
+            p.txn.handle_timer(self._loop.time())
+            self._pump(p)
+
+    def _finish(self, p: _Pending, result: Outcome | _Failed, *, keep: bool = False) -> None:
+        """Resolve the waiting probe; `keep` leaves the transaction absorbing retransmits."""
+        if not p.future.done():
+            if isinstance(result, _Failed):
+                count = p.txn.transmissions
+                p.future.set_result(Outcome(None, result.reason, result.detail, count))
+            else:
+                p.future.set_result(result)
+        if not keep:
+            self._forget(p)
+
+    def _abandon(self, p: _Pending) -> None:
+        # After a final response over UDP the transaction lives on until Timer K
+        # (§17.1.2.2) so retransmitted responses are absorbed, not counted as stray.
+        if not (p.future.done() and not p.future.cancelled() and p.txn.get_timer() is not None):
+            self._forget(p)
+
+    def _forget(self, p: _Pending) -> None:
+        if p.timer is not None:
+            p.timer.cancel()
+            p.timer = None
+        if self._pending.get(p.txn.branch) is p:
+            del self._pending[p.txn.branch]
+
+    def _fail_destination(
+        self, dest: Address, transport: StreamTransport, reason: FailureReason, detail: str
+    ) -> None:
+        for p in list(self._pending.values()):
+            if p.dest == dest and p.transport == transport and not p.future.done():
+                self._finish(p, _Failed(reason, detail))
+
+    def _dispatch(self, message: Request | Response, source: Address) -> None:
+        if isinstance(message, Request):
+            log.debug("ignoring %s request from %s on the client socket", message.method, source)
+            return
+        branch = message.top_via.branch or ""
+        p = self._pending.get(branch)
+        if p is None or message.cseq[1] != p.txn.method:
+            self.unmatched_responses += 1
+            log.debug("no transaction for %d response from %s (branch %r)", message.status,
+                      source, branch)
+            return
+        if self._loop is not None:
+            p.txn.receive_response(message, self._loop.time())
+            self._pump(p)
+
+    # -- resolution and addressing ------------------------------------------------
+
+    async def _resolve(self, target: SipUri, transport: StreamTransport) -> tuple[int, str]:
+        try:
+            addr = ipaddress.ip_address(target.host)
+        except ValueError:
+            pass
+        else:
+            return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
+        loop = asyncio.get_running_loop()
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        try:
+            infos = await loop.getaddrinfo(target.host, target.effective_port, type=kind)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _Failed(FailureReason.DNS, f"cannot resolve {target.host!r}: {exc}") from exc
+        for family, _, _, _, sockaddr in infos:
+            if transport == "tcp" or family in self._udp:
+                return int(family), str(sockaddr[0])
+        raise _Failed(FailureReason.DNS, f"{target.host!r} has no usable address ({infos!r})")
+
+    def _local_ip_for(self, family: int, ip: str) -> str:
+        """Source IP the kernel picks towards `ip` (for Via/Contact), via a connected UDP socket."""
+        cached = self._local_ip.get(ip)
+        if cached is None:
+            try:
+                with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                    probe.connect((ip, 9))  # no packet is sent by a UDP connect
+                    cached = str(probe.getsockname()[0])
+            except OSError as exc:
+                raise _Failed(FailureReason.NETWORK, f"no route to {ip}: {exc}") from exc
+            if len(self._local_ip) > 4096:
+                self._local_ip.clear()
+            self._local_ip[ip] = cached
+        return cached
+
+    # -- UDP ------------------------------------------------------------------------
+
+    def _udp_send(self, sock: socket.socket, data: bytes, dest: Address) -> None:
+        for attempt in range(2):
+            try:
+                sock.sendto(data, dest)
+                return
+            except (BlockingIOError, InterruptedError):
+                log.debug("UDP send buffer full, datagram to %s dropped", dest)
+                return  # Timer E retransmits
+            except OSError as exc:
+                # With IP_RECVERR the socket error can be a stale ICMP for another
+                # destination: dispatch the error queue, then retry once.
+                self._drain_errqueue(sock)
+                if attempt:
+                    raise _Failed(FailureReason.NETWORK, f"send to {dest} failed: {exc}") from exc
+
+    def _on_udp_readable(self, sock: socket.socket) -> None:
+        self._drain_errqueue(sock)
+        for _ in range(256):  # bounded so one busy socket cannot starve the loop
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._drain_errqueue(sock)
+                continue
+            self._on_datagram(data, _norm(addr))
+
+    def _on_datagram(self, data: bytes, source: Address) -> None:
+        if not data.strip(b"\r\n"):
+            return  # CRLF keep-alive
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self.malformed_messages += 1
+            log.debug("malformed datagram from %s: %s", source, exc)
+            self._fail_destination(source, "udp", FailureReason.MALFORMED,
+                                   f"malformed response from {source[0]}:{source[1]}: {exc}")
+            return
+        self._dispatch(message, source)
+
+    def _drain_errqueue(self, sock: socket.socket) -> None:
+        if not _LINUX:
+            return
+        while True:
+            try:
+                _, ancdata, _, addr = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("reading the socket error queue failed: %s", exc)
+                return
+            ee_errno = 0
+            for level, kind, cdata in ancdata:
+                is_recverr = (level, kind) in (
+                    (socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)
+                )
+                if is_recverr and len(cdata) >= _SOCK_EE.size:
+                    ee_errno = _SOCK_EE.unpack_from(cdata)[0]
+            try:
+                dest = _norm(addr)
+            except (ValueError, IndexError, TypeError):
+                continue
+            where = f"{dest[0]}:{dest[1]}"
+            if ee_errno == errno.ECONNREFUSED:
+                self._fail_destination(dest, "udp", FailureReason.REFUSED,
+                                       f"ICMP port unreachable: nothing listens on UDP {where}")
+            else:
+                reason = errno.errorcode.get(ee_errno, str(ee_errno))
+                self._fail_destination(dest, "udp", FailureReason.NETWORK,
+                                       f"ICMP error {reason} sending to UDP {where}")
+
+    # -- TCP ------------------------------------------------------------------------
+
+    async def _tcp_connection(self, family: int, dest: Address) -> _TcpConnection:
+        lock = self._tcp_locks.setdefault(dest, asyncio.Lock())
+        async with lock:
+            conn = self._tcp.get(dest)
+            if conn is not None and not conn.closed and not conn.writer.is_closing():
+                return conn
+            where = f"{dest[0]}:{dest[1]}"
+            try:
+                reader, writer = await asyncio.open_connection(dest[0], dest[1], family=family)
+            except ConnectionRefusedError as exc:
+                raise _Failed(FailureReason.REFUSED, f"TCP connection to {where} refused") from exc
+            except OSError as exc:
+                detail = f"TCP connect to {where} failed: {exc}"
+                raise _Failed(FailureReason.NETWORK, detail) from exc
+            local = _norm(writer.get_extra_info("sockname"))
+            conn = _TcpConnection(dest, reader, writer, local)
+            conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
+            self._tcp[dest] = conn
+            return conn
+
+    async def _tcp_reader(self, conn: _TcpConnection) -> None:
+        where = f"{conn.dest[0]}:{conn.dest[1]}"
+        reason, detail = FailureReason.NETWORK, f"TCP connection to {where} closed by the peer"
+        try:
+            while data := await conn.reader.read(65536):
+                try:
+                    messages = conn.parser.feed(data)
+                except SipParseError as exc:
+                    self.malformed_messages += 1
+                    log.debug("malformed data on TCP from %s: %s", where, exc)
+                    reason = FailureReason.MALFORMED
+                    detail = f"malformed response from {where}: {exc}"
+                    break
+                for message in messages:
+                    self._dispatch(message, conn.dest)
+        except OSError as exc:
+            detail = f"TCP connection to {where} failed: {exc}"
+        finally:
+            conn.closed = True
+            if self._tcp.get(conn.dest) is conn:
+                del self._tcp[conn.dest]
+            self._fail_destination(conn.dest, "tcp", reason, detail)
+            conn.writer.close()
+
+    @staticmethod
+    async def _close_writer(conn: _TcpConnection) -> None:
+        conn.writer.close()
+        with contextlib.suppress(OSError):
+            await conn.writer.wait_closed()
