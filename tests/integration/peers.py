@@ -1,0 +1,299 @@
+"""Real SIP peers (SIPp, kamailio) started on loopback for integration tests.
+
+Each launcher writes its own config/scenario into a per-test workdir and
+returns a stopped `PeerProcess`; tests start/stop/restart it to simulate
+outages. Everything binds 127.0.0.1 on ports from `free_port()`, and every
+process is stopped by its own process group id, never by name.
+
+A missing binary skips the test on a developer machine but fails under CI
+(`CI=true`), so a broken CI image cannot turn the interop suite green.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+__all__ = [
+    "PeerProcess",
+    "free_port",
+    "kamailio",
+    "require_binary",
+    "sipp_options_responder",
+    "sipp_uas",
+    "tcp_answers_options",
+    "udp_answers_options",
+]
+
+_HERE = Path(__file__).parent / "peers"
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 for both UDP and TCP right now."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+def _free_port_block(count: int) -> int:
+    """First of `count` consecutive ports free on UDP (SIPp media uses port and port+2)."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for offset in range(count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {count} free UDP ports on 127.0.0.1")
+
+
+def _options_request(transport: str, local_port: int, port: int) -> bytes:
+    branch = "z9hG4bK" + secrets.token_hex(8)
+    return (
+        f"OPTIONS sip:ready@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport} 127.0.0.1:{local_port};rport;branch={branch}\r\n"
+        f"Max-Forwards: 70\r\n"
+        f"From: <sip:readiness@127.0.0.1>;tag={secrets.token_hex(4)}\r\n"
+        f"To: <sip:ready@127.0.0.1:{port}>\r\n"
+        f"Call-ID: {secrets.token_hex(12)}\r\n"
+        f"CSeq: 1 OPTIONS\r\n"
+        f"Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def udp_answers_options(port: int) -> bool:
+    """Readiness check: True if an OPTIONS to 127.0.0.1:port gets any SIP response within 0.5 s."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.connect(("127.0.0.1", port))  # connected: ICMP unreachable raises instead of waiting
+        s.settimeout(0.5)
+        try:
+            s.send(_options_request("UDP", s.getsockname()[1], port))
+            return s.recv(65535).startswith(b"SIP/2.0 ")
+        except OSError:  # timeout, ConnectionRefusedError
+            return False
+
+
+def tcp_answers_options(port: int) -> bool:
+    """Like `udp_answers_options`, over a fresh TCP connection."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(_options_request("TCP", s.getsockname()[1], port))
+            return s.recv(65535).startswith(b"SIP/2.0 ")
+    except OSError:
+        return False
+
+
+def require_binary(binary: str) -> str:
+    """Path of a peer program; skip if missing, but fail under CI=true."""
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin:/usr/local/sbin")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{binary} is not installed, and CI=true requires every peer")
+        pytest.skip(f"{binary} is not installed (apt-get install sip-tester kamailio)")
+    return found
+
+
+class PeerProcess:
+    """A real program on loopback that a test can start, stop and restart.
+
+    Output goes to a log file (beside `cwd`, or a temp dir) rather than a pipe,
+    so a chatty peer can never block on a full pipe, and no file handle stays
+    open in the test process between calls.
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        name: str,
+        cwd: str | None = None,
+        ready: Callable[[], bool] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.name = name
+        self.cwd = cwd
+        self.ready = ready
+        self.env = env
+        log_dir = Path(cwd) if cwd else Path(os.environ.get("TMPDIR", "/tmp"))
+        self.log_path = log_dir / f"{name}-{secrets.token_hex(3)}.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self, timeout: float = 10.0) -> None:
+        """(Re)start with the same argv and wait until `ready()`; raise with the log tail if not."""
+        if self.running:
+            raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
+        self.stop()
+        env = {**os.environ, **(self.env or {})}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- start {' '.join(self.argv)}\n".encode())
+            log.flush()
+            proc = self._proc = subprocess.Popen(
+                self.argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        if self.ready is None:
+            time.sleep(0.2)  # no readiness check: at least see it survive startup
+        while True:
+            if proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(
+                    f"{self.name} exited with {proc.returncode} while starting:\n{self.log_tail()}"
+                )
+            if self.ready is None or self.ready():
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} not ready after {timeout} s:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL after 5 s. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        # Workers of a forking peer (kamailio) may outlive the leader: clean the group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            text = self.log_path.read_bytes().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return "(no output)"
+        return "\n".join(text.splitlines()[-n:])
+
+    def __enter__(self) -> PeerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"PeerProcess({self.name!r}, pid={self.pid}, running={self.running})"
+
+
+def _sipp_common(port: int, transport: str) -> list[str]:
+    # Every SIPp needs its own control port: the default 8888 binds 0.0.0.0 and collides.
+    return ["-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()), "-t", transport,
+            "-nostdin"]
+
+
+def _workdir(workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def sipp_options_responder(port: int, workdir: Path) -> PeerProcess:
+    """SIPp answering every OPTIONS with 200 OK on UDP 127.0.0.1:port."""
+    sipp = require_binary("sipp")
+    wd = _workdir(workdir)
+    scenario = wd / "uas_options.xml"
+    shutil.copyfile(_HERE / "uas_options.xml", scenario)
+    argv = [sipp, "-sf", str(scenario), *_sipp_common(port, "u1")]
+    return PeerProcess(argv, name=f"sipp-options-{port}", cwd=str(wd),
+                       ready=lambda: udp_answers_options(port))
+
+
+def sipp_uas(
+    port: int,
+    workdir: Path,
+    rtp_port: int | None = None,
+    *,
+    transport: Literal["udp", "tcp"] = "udp",
+) -> PeerProcess:
+    """SIPp's built-in call answerer (`-sn uas -aa`: also answers out-of-dialog OPTIONS).
+
+    With `rtp_port` it echoes RTP on that port (it also binds rtp_port+2);
+    otherwise its media ports come from a free block so instances never clash.
+    """
+    sipp = require_binary("sipp")
+    wd = _workdir(workdir)
+    media = rtp_port if rtp_port is not None else _free_port_block(4)
+    argv = [sipp, "-sn", "uas", "-aa", *_sipp_common(port, "u1" if transport == "udp" else "t1"),
+            "-mi", "127.0.0.1", "-mp", str(media)]
+    if rtp_port is not None:
+        argv.append("-rtp_echo")
+    ready = (lambda: udp_answers_options(port)) if transport == "udp" else (
+        lambda: tcp_answers_options(port))
+    return PeerProcess(argv, name=f"sipp-uas-{transport}-{port}", cwd=str(wd), ready=ready)
+
+
+def _kamailio_modules() -> str:
+    for candidate in ("/usr/lib/x86_64-linux-gnu/kamailio/modules", *glob.glob(
+            "/usr/lib/*/kamailio/modules"), "/usr/lib/kamailio/modules",
+            "/usr/local/lib64/kamailio/modules"):
+        if os.path.exists(os.path.join(candidate, "tm.so")):
+            return candidate + "/"
+    raise RuntimeError("kamailio modules directory (with tm.so) not found")
+
+
+def kamailio(port: int, workdir: Path, relay_port: int | None = None) -> PeerProcess:
+    """kamailio on UDP 127.0.0.1:port answering OPTIONS (and relaying INVITE for `echo`)."""
+    binary = require_binary("kamailio")
+    wd = _workdir(workdir)
+    relay = (f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();' if relay_port is not None
+             else 'sl_send_reply("503", "No relay configured");')
+    cfg = (_HERE / "kamailio.cfg.in").read_text()
+    for key, value in {"@PORT@": str(port), "@MPATH@": _kamailio_modules(),
+                       "@RELAY_ACTION@": relay,
+                       "@RELAY@": f"127.0.0.1:{relay_port}" if relay_port else "nowhere"}.items():
+        cfg = cfg.replace(key, value)
+    cfg_path = wd / "kamailio.cfg"
+    cfg_path.write_text(cfg)
+    rundir = wd / "run"
+    rundir.mkdir(exist_ok=True)
+    argv = [binary, "-f", str(cfg_path), "-DD", "-E", "-m", "32", "-M", "4",
+            "-Y", str(rundir), "-P", str(rundir / "kamailio.pid"), "-w", str(rundir)]
+    return PeerProcess(argv, name=f"kamailio-{port}", cwd=str(wd),
+                       ready=lambda: udp_answers_options(port))
