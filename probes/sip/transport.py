@@ -19,14 +19,13 @@ import errno
 import ipaddress
 import logging
 import socket
-import struct
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..base import FailureReason
 from .errors import LocalProtocolError, SipParseError
+from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uri import SipUri
@@ -35,11 +34,6 @@ __all__ = ["Outcome", "RequestBuilder", "RequestContext", "SipTransports"]
 
 log = logging.getLogger(__name__)
 
-# Not exported by Python 3.11's socket module; values from <linux/in.h>, <linux/in6.h>.
-IP_RECVERR: int = getattr(socket, "IP_RECVERR", 11)
-IPV6_RECVERR: int = getattr(socket, "IPV6_RECVERR", 25)
-_LINUX = sys.platform.startswith("linux")
-_SOCK_EE = struct.Struct("=IBBBBII")  # struct sock_extended_err (ee_errno, origin, type, code, ...)
 
 Address = tuple[str, int]
 StreamTransport = Literal["udp", "tcp"]
@@ -146,10 +140,7 @@ class SipTransports:
                 sock.setblocking(False)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                if _LINUX:
-                    level = socket.IPPROTO_IP if family == socket.AF_INET else socket.IPPROTO_IPV6
-                    opt = IP_RECVERR if family == socket.AF_INET else IPV6_RECVERR
-                    sock.setsockopt(level, opt, 1)
+                enable_icmp_errors(sock)
                 sock.bind((any_addr, 0))
             except OSError as exc:
                 sock.close()
@@ -434,23 +425,7 @@ class SipTransports:
         self._dispatch(message, source)
 
     def _drain_errqueue(self, sock: socket.socket) -> None:
-        if not _LINUX:
-            return
-        while True:
-            try:
-                _, ancdata, _, addr = sock.recvmsg(1, 512, socket.MSG_ERRQUEUE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                log.debug("reading the socket error queue failed: %s", exc)
-                return
-            ee_errno = 0
-            for level, kind, cdata in ancdata:
-                is_recverr = (level, kind) in (
-                    (socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)
-                )
-                if is_recverr and len(cdata) >= _SOCK_EE.size:
-                    ee_errno = _SOCK_EE.unpack_from(cdata)[0]
+        for addr, ee_errno in read_icmp_errors(sock):
             try:
                 dest = _norm(addr)
             except (ValueError, IndexError, TypeError):

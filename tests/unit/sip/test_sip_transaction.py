@@ -88,7 +88,7 @@ def test_final_response_then_timer_k_absorbs_retransmissions() -> None:
     txn.handle_timer(15.0)
     assert txn.state is TransactionState.COMPLETED
     fire(txn)
-    assert txn.state is TransactionState.TERMINATED and txn.get_timer() is None
+    assert (txn.state, txn.get_timer()) == (TransactionState.TERMINATED, None)
 
 
 def test_reliable_transport_never_retransmits_and_k_is_zero() -> None:
