@@ -8,6 +8,7 @@ defaults are applied) are in `load.py` so their errors can name a path.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
@@ -41,8 +42,8 @@ def parse_duration(value: Any) -> float:
             )
     else:
         raise ValueError(f"invalid duration {value!r}: expected a string like '10s'")
-    if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"duration must be positive and finite, got {value!r}")
     return seconds
 
 
@@ -62,6 +63,8 @@ def parse_status_codes(value: Any) -> frozenset[int]:
             codes.add(int(text))
         else:
             raise ValueError(f"invalid SIP status code {item!r}: use e.g. 200, 404 or '2xx'")
+    if not codes:
+        raise ValueError("no SIP status code given: every probe would fail")
     return frozenset(codes)
 
 
