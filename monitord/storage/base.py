@@ -12,6 +12,10 @@ Rules every backend keeps:
   already has an open one is an error; re-opening a service interval whose
   predecessor ended at or after the new start merges into it (one problem
   counts once).
+- A service open may move the open interval's start back (a check confirmed
+  later failed earlier), folding in recorded intervals it touches; an Opened
+  followed in the same batch by the Closed of the same service and start
+  records a past interval and folds in only what it touches.
 - All datetimes in and out are timezone-aware UTC, microsecond precision.
 """
 

@@ -244,11 +244,15 @@ class SqliteStore:
     async def open(self) -> None:
         if self._db is not None:
             return
+        pending = aiosqlite.connect(self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_SECONDS)
         try:
-            db = await aiosqlite.connect(
-                self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_SECONDS
-            )
+            db = await pending
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread asynchronously after a failed connect;
+            # let it finish while our loop still runs, or it reports into a closed loop.
+            worker = getattr(pending, "_thread", None)
+            if worker is not None:
+                await asyncio.to_thread(worker.join, 5.0)
             raise _failure(self._path, "opening the database", exc) from exc
         try:
             await self._configure(db)
@@ -268,10 +272,24 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise _failure(self._path, "closing the database", exc) from exc
 
+    @staticmethod
+    async def _set_wal(db: aiosqlite.Connection) -> list[Any]:
+        # Changing the journal mode can fail with SQLITE_BUSY without consulting the
+        # busy handler while another connection opens the same file: retry briefly.
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + _BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                return list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or loop.time() >= give_up:
+                    raise
+                await asyncio.sleep(0.02)
+
     async def _configure(self, db: aiosqlite.Connection) -> None:
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
-            rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+            rows = await self._set_wal(db)
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
@@ -507,42 +525,85 @@ class SqliteStore:
     # --- services -------------------------------------------------------------
 
     async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
-        """Opening is idempotent (a replay after restart is harmless); closing with
-        nothing open is refused, as it means the tracker and the record disagree."""
+        """Opening is idempotent (a replay after restart is harmless) and may move an
+        open interval's start back; an Opened directly followed by the Closed of the
+        same service and start records a past interval, folding in only what it
+        touches; closing with nothing open is refused, as it means the tracker and
+        the record disagree."""
         if not events:
             return
         async with self._write("committing service downtime") as db:
-            for event in events:
+            i = 0
+            while i < len(events):
+                event = events[i]
+                nxt = events[i + 1] if i + 1 < len(events) else None
                 match event:
+                    case ServiceDowntimeOpened() if (
+                        isinstance(nxt, ServiceDowntimeClosed)
+                        and (nxt.service, nxt.start) == (event.service, event.start)
+                        and await self._open_interval(db, "service", event.service) is None
+                    ):
+                        await self._open_service(db, event, until=nxt.end)
+                        await self._close_interval(db, "service", event.service, nxt.end)
+                        i += 1
                     case ServiceDowntimeOpened():
                         await self._open_service(db, event)
                     case ServiceDowntimeClosed():
                         await self._close_interval(db, "service", event.service, event.end)
                     case _:
                         assert_never(event)
+                i += 1
 
-    async def _open_service(self, db: aiosqlite.Connection, event: ServiceDowntimeOpened) -> None:
-        if await self._open_interval(db, "service", event.service) is not None:
-            return  # already open: opening again is a replay, not a second problem
+    async def _open_service(
+        self, db: aiosqlite.Connection, event: ServiceDowntimeOpened, until: datetime | None = None
+    ) -> None:
+        """Open, or widen, the service's interval so it covers [event.start, now).
+
+        Check intervals are backdated to their first failed probe, so a check
+        confirmed later can reveal that the service went down earlier than
+        recorded: the open interval's start moves back (never forward), and
+        recorded intervals that touch the widened span are one problem with it
+        and are folded in (XTIUM §1: counted once).
+        """
         start_us = datetime_to_us(event.start)
-        latest = list(
+        until_us = datetime_to_us(until) if until is not None else None
+        current = await self._open_interval(db, "service", event.service)
+        touching = list(
             await db.execute_fetchall(
-                "SELECT id, end_us FROM downtimes"
-                " WHERE level = 'service' AND name = ? AND end_us IS NOT NULL"
-                " ORDER BY end_us DESC, id DESC LIMIT 1",
-                (event.service,),
+                "SELECT id, start_us FROM downtimes"
+                " WHERE level = 'service' AND name = ? AND end_us IS NOT NULL AND end_us >= ?"
+                " AND (? IS NULL OR start_us <= ?)"
+                " ORDER BY start_us, id",
+                (event.service, start_us, until_us, until_us),
             )
         )
-        if latest and int(latest[0][1]) >= start_us:
-            # The service fell again before (or as) the last interval ended: one problem,
-            # so the old interval resumes with its original start, reason and evidence.
-            await db.execute("UPDATE downtimes SET end_us = NULL WHERE id = ?", (latest[0][0],))
+        if current is None and not touching:
+            await db.execute(
+                "INSERT INTO downtimes (level, name, start_us, reason, detail)"
+                " VALUES ('service', ?, ?, ?, ?)",
+                (event.service, start_us, event.reason, event.detail),
+            )
             return
-        await db.execute(
-            "INSERT INTO downtimes (level, name, start_us, reason, detail)"
-            " VALUES ('service', ?, ?, ?, ?)",
-            (event.service, start_us, event.reason, event.detail),
-        )
+        if current is None:
+            # The service fell again before (or as) the last interval ended: one problem,
+            # so the earliest touching interval resumes with its reason and evidence.
+            keep_id, keep_start = int(touching[0][0]), int(touching[0][1])
+            touching = touching[1:]
+        else:
+            keep_id, keep_start = current
+        new_start = min([start_us, keep_start, *(int(r[1]) for r in touching)])
+        if touching:
+            await db.executemany("DELETE FROM downtimes WHERE id = ?", [(r[0],) for r in touching])
+        if start_us < keep_start:
+            await db.execute(
+                "UPDATE downtimes SET start_us = ?, end_us = NULL, reason = ?, detail = ? WHERE id = ?",
+                (new_start, event.reason, event.detail, keep_id),
+            )
+        else:
+            await db.execute(
+                "UPDATE downtimes SET start_us = ?, end_us = NULL WHERE id = ?",
+                (new_start, keep_id),
+            )
 
     # --- probes ---------------------------------------------------------------
 

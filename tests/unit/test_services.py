@@ -155,8 +155,13 @@ def test_at_least_uses_the_kth_earliest_start() -> None:
     tr = tracker(service("core", ["a", "b", "c"], {"at_least": 2}))
     # events in a batch, as one probe round could deliver them
     events = tr.on_check_events([opened("a", 30, 70), opened("b", 5, 80), opened("c", 20, 90)])
-    # b (5) is first, a (30) is the second start at the moment b is confirmed
-    assert events == [svc_open("core", 30, "timeout", "check b: b silent")]
+    # when b is confirmed, a (30) is the second start; c's confirmation then shows
+    # that b and c were both down from 20, so the start moves back to 20
+    assert events == [
+        svc_open("core", 30, "timeout", "check b: b silent"),
+        svc_open("core", 20, "timeout", "check b: b silent"),
+    ]
+    assert tr.down_since("core") == t(20)
 
 
 def test_single_check_all_behaves_like_any() -> None:
@@ -181,8 +186,9 @@ def test_backdated_start_before_previous_close_reopens_the_same_interval() -> No
         svc_open("pbx", 0, "timeout", "check sip: sip silent")
     ]
     assert tr.on_check_events([closed("sip", 0, 50)]) == [svc_closed("pbx", 0, 50)]
+    # the evidence stays with the check that failed first
     assert tr.on_check_events([opened("reg", 40, 80)]) == [
-        svc_open("pbx", 0, "timeout", "check reg: reg silent")
+        svc_open("pbx", 0, "timeout", "check sip: sip silent")
     ]
     assert tr.down_since("pbx") == t(0)
     assert tr.on_check_events([closed("reg", 40, 120)]) == [svc_closed("pbx", 0, 120)]
@@ -192,7 +198,7 @@ def test_start_exactly_at_previous_close_merges() -> None:
     tr = tracker(service("pbx", ["sip", "reg"]))
     tr.on_check_events([opened("sip", 0, 20), closed("sip", 0, 50)])
     assert tr.on_check_events([opened("reg", 50, 90)]) == [
-        svc_open("pbx", 0, "timeout", "check reg: reg silent")
+        svc_open("pbx", 0, "timeout", "check sip: sip silent")
     ]
 
 
@@ -215,11 +221,6 @@ def test_same_check_falling_again_in_one_batch() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: a service already down keeps its start when a check confirmed later "
-    "turns out to have failed earlier; k-coverage of the check intervals starts at 2",
-    strict=True,
-)
 def test_later_confirmed_check_with_earlier_start_moves_service_start() -> None:
     # reg is probed every 10s and failed from 2 (confirmed at 42); sip is probed
     # every 1s and failed from 10 (confirmed at 14). Union of check downtime: [2, 100).
@@ -231,11 +232,6 @@ def test_later_confirmed_check_with_earlier_start_moves_service_start() -> None:
     assert tr.on_check_events([closed("reg", 2, 100)]) == [svc_closed("pbx", 2, 100)]
 
 
-@pytest.mark.xfail(
-    reason="BUG: with down_when=all, overlap between an already closed check interval "
-    "and a later-confirmed backdated one is never reported",
-    strict=True,
-)
 def test_all_counts_overlap_with_an_already_closed_check_interval() -> None:
     # a down [0, 50); b failed from 30 but was confirmed only at 70: both were down [30, 50)
     tr = tracker(service("pbx", ["a", "b"], "all"))

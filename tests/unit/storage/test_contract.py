@@ -339,6 +339,40 @@ async def test_service_opening_twice_keeps_the_first_interval(store: Store) -> N
     assert (interval.start, interval.end) == (t(0), None)
 
 
+async def test_service_opening_earlier_moves_the_open_start_back(store: Store) -> None:
+    """A check confirmed late can show the service went down before the recorded start."""
+    await store.commit_service([svc_open(t(30))])
+    earlier = ServiceDowntimeOpened("voice", t(20), "refused", "check reg: ICMP unreachable")
+
+    await store.commit_service([earlier])
+
+    [interval] = await store.downtimes(level="service")
+    assert (interval.start, interval.end) == (t(20), None)
+    assert (interval.reason, interval.detail) == ("refused", "check reg: ICMP unreachable")
+
+
+async def test_service_widening_folds_in_the_intervals_it_touches(store: Store) -> None:
+    await store.commit_service([svc_open(t(0)), svc_close(t(0), t(10))])
+    await store.commit_service([svc_open(t(40)), svc_close(t(40), t(50))])
+    await store.commit_service([svc_open(t(100))])
+
+    # one problem from 5 on: both earlier intervals are part of it
+    await store.commit_service([svc_open(t(5))])
+
+    [interval] = await store.downtimes(level="service")
+    assert (interval.start, interval.end) == (t(0), None)
+
+
+async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
+    await store.commit_service([svc_open(t(100)), svc_close(t(100), t(200))])
+
+    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(50))])
+
+    first, second = await store.downtimes(level="service")
+    assert (first.start, first.end) == (t(30), t(50))
+    assert (second.start, second.end) == (t(100), t(200))
+
+
 async def test_service_closing_without_an_open_interval_is_one_failed_transaction(
     store: Store,
 ) -> None:
