@@ -9,7 +9,7 @@ Prometheus; the store, not this counter, is authoritative for reports.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -27,6 +27,7 @@ from monitord.events import (
     ServiceDowntimeOpened,
     ServiceEvent,
 )
+from monitord.storage.base import Level
 from probes.base import ProbeResult
 
 PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -172,7 +173,7 @@ class Metrics:
         self,
         checks: Sequence[tuple[str, str]],
         services: Sequence[str],
-        closed: dict[tuple[str, str], float],
+        closed: Mapping[tuple[Level, str], float],
     ) -> None:
         """Create every series up front so dashboards show zeros, not gaps."""
         for name, kind in checks:

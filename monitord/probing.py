@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from probes.sip.options import OptionsSettings, SipOptionsProbe
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
 from probes.base import FailureReason, Probe, ProbeResult
+from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 
@@ -44,7 +44,7 @@ def _sip_options(check: SipOptionsCheck, ctx: ProbeContext) -> Probe:
 
 
 PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {
-    "sip_options": _sip_options,  # type: ignore[dict-item]
+    "sip_options": _sip_options,
 }
 
 

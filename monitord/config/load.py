@@ -127,9 +127,9 @@ def _yaml_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> tuple[str | int
     path: tuple[str | int, ...] = ()
     node = doc.data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
+        if isinstance(node, dict) and part in node:  # noqa: SIM114 - mypy needs the split
             path, node = (*path, part), node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):  # noqa: SIM114
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path, node = (*path, part), node[part]
         elif i == len(loc) - 1 and isinstance(node, dict):
             path = (*path, part)

@@ -6,6 +6,7 @@ after 5, starting at the first failed probe and ending at the first success.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,7 +151,7 @@ def test_invalid_thresholds_and_observations_are_rejected() -> None:
         Thresholds(recover_after=0)
     m = CheckMachine("pbx", Thresholds())
     with pytest.raises(ValueError, match="timezone-aware"):
-        m.step(CheckSnapshot.initial("pbx"), Observation(datetime(2026, 1, 1), True))  # noqa: DTZ001
+        m.step(CheckSnapshot.initial("pbx"), Observation(datetime(2026, 1, 1), True))
     with pytest.raises(ValueError, match="needs a reason"):
         m.step(CheckSnapshot.initial("pbx"), Observation(t(0), False))
 
@@ -196,5 +197,5 @@ def test_invariants_hold_for_any_sequence(pattern: str, alert: int, extra: int, 
         assert (opened == 1) == (snap.state is D)
         assert (raised == 1) == (snap.state in (A, D))
         assert snap.consecutive_failures == 0 or snap.streak_start is not None
-    for (s1, e1), (s2, _e2) in zip(intervals, intervals[1:], strict=False):
+    for (s1, e1), (s2, _e2) in itertools.pairwise(intervals):
         assert s1 < e1 <= s2, "intervals never overlap and never have zero length"

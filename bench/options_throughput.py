@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""How many SIP OPTIONS checks one daemon core sustains, against SIPp as reference.
+
+Runs the real daemon (scheduler, probes, state machines, SQLite store, HTTP)
+in this process, pinned to one CPU, with N checks at interval I against a
+SIPp OPTIONS responder pinned to another. Prints achieved probes/s, p50/p99
+scheduling lateness, CPU seconds per 1,000 probes and RSS per check; then, in
+the same run, SIPp's own UAC sends the same number of OPTIONS at the same
+rate on the same core, as the reference ratio. Bounded: every phase has a
+fixed duration or request count and stops by itself. Loopback only.
+
+    python bench/options_throughput.py --checks 2000 --interval 1 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitord.config import parse_config  # noqa: E402
+from monitord.daemon import Daemon  # noqa: E402
+from monitord.logsetup import configure_logging  # noqa: E402
+
+SCENARIOS = ROOT / "tests" / "integration" / "peers"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def start_sipp_responder(port: int, cpu: int | None, workdir: Path) -> subprocess.Popen[bytes]:
+    argv = [
+        "sipp", "-sf", str(SCENARIOS / "uas_options.xml"), "-i", "127.0.0.1", "-p", str(port),
+        "-cp", str(free_port()), "-t", "u1", "-nostdin", "-max_recv_loops", "10000",
+    ]  # fmt: skip
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu), *argv]
+    proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    if proc.poll() is not None:
+        raise SystemExit(f"SIPp responder exited with {proc.returncode}")
+    return proc
+
+
+async def run_daemon(args: argparse.Namespace, target_port: int, workdir: Path) -> dict[str, float]:
+    checks = "\n".join(
+        f"  - {{name: c{i:05d}, type: sip_options, target: 'sip:127.0.0.1:{target_port}'}}"
+        for i in range(args.checks)
+    )
+    cfg = parse_config(
+        f"""
+daemon: {{site: bench, listen: '127.0.0.1:{free_port()}', storage: '{workdir / "bench.db"}',
+          max_concurrency: {args.concurrency}}}
+defaults: {{interval: {args.interval}s, timeout: {min(args.interval, 1.0)}s}}
+checks:
+{checks}
+"""
+    )
+    rss_before = rss_kib()
+    daemon = Daemon(cfg)
+    lateness: list[float] = []
+    recording = False
+    original = daemon.metrics.lateness
+
+    def record(seconds: float) -> None:
+        original(seconds)
+        if recording:
+            lateness.append(seconds)
+
+    daemon.metrics.lateness = record  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop))
+    await daemon.wait_ready()
+    await asyncio.sleep(args.warmup)
+
+    def probes(result: str) -> float:
+        total = 0.0
+        for metric in daemon.metrics.registry.collect():
+            if metric.name == "monitord_probes":
+                total += sum(
+                    s.value for s in metric.samples
+                    if s.name.endswith("_total") and s.labels["result"] == result
+                )  # fmt: skip
+        return total
+
+    ok0, fail0 = probes("success"), probes("failure")
+    cpu0, t0 = time.process_time(), time.monotonic()
+    recording = True
+    await asyncio.sleep(args.duration)
+    recording = False
+    cpu1, t1 = time.process_time(), time.monotonic()
+    ok1, fail1 = probes("success"), probes("failure")
+    rss_after = rss_kib()
+    stop.set()
+    await task
+    done = (ok1 - ok0) + (fail1 - fail0)
+    return {
+        "probes": done,
+        "failures": fail1 - fail0,
+        "rate": done / (t1 - t0),
+        "cpu_per_1000": (cpu1 - cpu0) / done * 1000 if done else float("nan"),
+        "lat_p50": pct(lateness, 0.50),
+        "lat_p99": pct(lateness, 0.99),
+        "lat_max": max(lateness, default=float("nan")),
+        "lat_mean": statistics.fmean(lateness) if lateness else float("nan"),
+        "rss_per_check_kib": (rss_after - rss_before) / args.checks,
+    }
+
+
+def run_sipp_uac(target_port: int, rate: float, count: int, cpu: int | None, workdir: Path) -> dict[str, float]:
+    argv = [
+        "sipp", f"127.0.0.1:{target_port}", "-sf", str(SCENARIOS / "uac_options.xml"),
+        "-i", "127.0.0.1", "-p", str(free_port()), "-cp", str(free_port()), "-t", "u1",
+        "-r", str(int(rate)), "-m", str(count), "-l", str(max(100, int(rate))),
+        "-nostdin", "-timeout", "120s", "-timeout_error",
+    ]  # fmt: skip
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu), *argv]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, cwd=workdir, capture_output=True, timeout=180)
+    elapsed = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "exit": float(proc.returncode),
+        "rate": count / elapsed,
+        "cpu_per_1000": cpu_s / count * 1000,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checks", type=int, default=2000)
+    p.add_argument("--interval", type=float, default=1.0, help="seconds")
+    p.add_argument("--duration", type=float, default=20.0, help="measured seconds (after warm-up)")
+    p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--concurrency", type=int, default=512)
+    args = p.parse_args()
+    if args.checks < 1 or args.interval <= 0 or not 1 <= args.duration <= 600:
+        p.error("need --checks >= 1, --interval > 0 and 1 <= --duration <= 600")
+    if shutil.which("sipp") is None:
+        print("sipp is not installed: run scripts/install-peers.sh", file=sys.stderr)
+        return 2
+    configure_logging("json", "warning")
+    logging.getLogger("monitord").setLevel(logging.WARNING)
+    cpus = sorted(os.sched_getaffinity(0))
+    ours = cpus[0]
+    theirs = cpus[1] if len(cpus) > 1 else None
+    os.sched_setaffinity(0, {ours})
+    with tempfile.TemporaryDirectory(prefix="monitord-bench-") as tmp:
+        workdir = Path(tmp)
+        port = free_port()
+        responder = start_sipp_responder(port, theirs, workdir)
+        try:
+            print(
+                f"monitord: {args.checks} sip_options checks every {args.interval:g}s for "
+                f"{args.duration:g}s (after {args.warmup:g}s warm-up), daemon on CPU {ours}, "
+                f"SIPp responder on CPU {theirs}",
+                flush=True,
+            )
+            r = asyncio.run(run_daemon(args, port, workdir))
+            target = args.checks / args.interval
+            print(f"  achieved probes/s        {r['rate']:10.1f}   (target {target:.1f}, {r['rate'] / target:.1%})")
+            print(f"  probes measured          {r['probes']:10.0f}   failures {r['failures']:.0f}")
+            print(f"  scheduling lateness p50  {r['lat_p50'] * 1000:10.3f} ms")
+            print(f"  scheduling lateness p99  {r['lat_p99'] * 1000:10.3f} ms   (aim < 50 ms)")
+            print(f"  scheduling lateness max  {r['lat_max'] * 1000:10.3f} ms")
+            print(f"  CPU s per 1,000 probes   {r['cpu_per_1000']:10.4f}")
+            print(f"  RSS per check            {r['rss_per_check_kib']:10.1f} KiB")
+            count = int(r["probes"]) or 1000
+            print(f"reference: SIPp UAC, {count} OPTIONS at {target:.0f}/s on CPU {ours}", flush=True)
+            s = run_sipp_uac(port, target, count, ours, workdir)
+            print(f"  SIPp achieved OPTIONS/s  {s['rate']:10.1f}   (exit {s['exit']:.0f}: 0 = all answered)")
+            print(f"  SIPp CPU s per 1,000     {s['cpu_per_1000']:10.4f}")
+            print("ratios (monitord / SIPp)")
+            print(f"  throughput               {r['rate'] / s['rate']:10.2f}")
+            print(f"  CPU per request          {r['cpu_per_1000'] / s['cpu_per_1000']:10.2f}")
+        finally:
+            responder.terminate()
+            responder.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
