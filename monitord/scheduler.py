@@ -25,8 +25,8 @@ from typing import Protocol
 
 def stable_phase(name: str, interval: float) -> float:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
-    fraction = int.from_bytes(digest[:8], "big") / 2**64
-    return fraction * interval
+    fraction = (int.from_bytes(digest[:8], "big") >> 11) / 2**53  # exact, in [0, 1)
+    return min(fraction * interval, math.nextafter(interval, 0.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,6 +22,8 @@ from monitord.config.models import (
 )
 from monitord.config.yamlsource import YamlDocument, format_path, load_yaml
 from monitord.errors import ConfigError
+
+Problem = tuple[tuple[str | int, ...], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +82,48 @@ def parse_config(
     try:
         doc = load_yaml(text, env)
     except yaml.YAMLError as exc:
-        raise ConfigError(source, [f"YAML syntax error: {exc}"]) from exc
-    problems = [_at(doc, p, msg) for p, msg in doc.problems]
+        raise ConfigError(source, [_syntax_problem(exc)]) from exc
+    problems: list[Problem] = list(doc.problems)
     if not isinstance(doc.data, dict):
-        raise ConfigError(
-            source, [*problems, "the top level must be a mapping (daemon:, checks: ...)"]
-        )
+        problems.append(((), "the top level must be a mapping (daemon:, checks: ...)"))
+        raise ConfigError(source, _render(doc, problems))
+    problems.extend(_reference_problems(doc.data))
     try:
         cfg = Config.model_validate(doc.data)
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(doc, exc))
-        raise ConfigError(source, problems) from None
-    problems.extend(_at(doc, p, msg) for p, msg in _semantic_problems(cfg))
+        # a value whose ${VAR} is unset already has its problem: skip the knock-on one
+        unset = {path for path, _ in doc.problems}
+        problems.extend(p for p in _pydantic_problems(doc, exc) if p[0] not in unset)
+        raise ConfigError(source, _render(doc, problems)) from None
+    problems.extend(_semantic_problems(cfg))
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, _render(doc, problems))
     return cfg
+
+
+def _syntax_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return f"YAML syntax error: {problem}"
+    text = f"line {mark.line + 1}, column {mark.column + 1}: YAML syntax error: {problem}"
+    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and cmark is not None:
+        text += f" ({context} at line {cmark.line + 1}, column {cmark.column + 1})"
+    return text
+
+
+def _render(doc: YamlDocument, problems: list[Problem]) -> list[str]:
+    """One line per problem, in file order, each once."""
+    seen: set[str] = set()
+    ordered = sorted(problems, key=lambda p: doc.line_of(p[0]) or 0)
+    out = []
+    for path, message in ordered:
+        text = _at(doc, path, message)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out
 
 
 def _at(doc: YamlDocument, path: tuple[str | int, ...], message: str) -> str:
@@ -102,8 +132,8 @@ def _at(doc: YamlDocument, path: tuple[str | int, ...], message: str) -> str:
     return f"{format_path(path)}{where}: {message}"
 
 
-def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
-    out = []
+def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
+    out: list[Problem] = []
     for err in exc.errors(include_url=False):
         path = _yaml_path(doc, err["loc"])
         if err["type"] == "extra_forbidden":
@@ -117,7 +147,7 @@ def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
             message = "required key is missing"
         else:
             message = err["msg"].removeprefix("Value error, ")
-        out.append(_at(doc, path, message))
+        out.append((path, message))
     return out
 
 
@@ -155,24 +185,56 @@ def _suggest(path: tuple[str | int, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _semantic_problems(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    seen: dict[str, int] = {}
-    for i, check in enumerate(cfg.checks):
-        if check.name in seen:
+def _reference_problems(data: dict[str, Any]) -> list[Problem]:
+    """Name checks on the raw document, so they are reported alongside key errors."""
+    problems: list[Problem] = []
+    checks = data.get("checks")
+    names: dict[str, int] = {}
+    for i, check in enumerate(checks if isinstance(checks, list) else []):
+        name = check.get("name") if isinstance(check, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in names:
             problems.append(
                 (
-                    (("checks", i, "name")),
-                    f"duplicate check name {check.name!r} (also checks[{seen[check.name]}])",
+                    ("checks", i, "name"),
+                    f"duplicate check name {name!r} (also checks[{names[name]}])",
                 )
             )
-        seen.setdefault(check.name, i)
-        eff = None
+        names.setdefault(name, i)
+    services = data.get("services")
+    seen: set[str] = set()
+    for i, svc in enumerate(services if isinstance(services, list) else []):
+        if not isinstance(svc, dict):
+            continue
+        if isinstance(svc.get("name"), str):
+            if svc["name"] in seen:
+                problems.append(
+                    (("services", i, "name"), f"duplicate service name {svc['name']!r}")
+                )
+            seen.add(svc["name"])
+        members = svc.get("checks")
+        if not isinstance(members, list):
+            continue
+        for j, member in enumerate(members):
+            if isinstance(member, str) and isinstance(checks, list) and member not in names:
+                problems.append((("services", i, "checks", j), f"unknown check {member!r}"))
+        hashable = [m for m in members if isinstance(m, str)]
+        if len(set(hashable)) != len(hashable):
+            problems.append((("services", i, "checks"), "a check is listed twice"))
+    return problems
+
+
+def _semantic_problems(cfg: Config) -> list[Problem]:
+    """Rules that need validated values: thresholds after defaults, timeout vs interval."""
+    problems: list[Problem] = []
+    for i, check in enumerate(cfg.checks):
         try:
             eff = _effective(check, cfg.defaults)
         except ValueError as exc:
             problems.append((("checks", i), str(exc)))
-        if eff is not None and eff.timeout > eff.interval:
+            continue
+        if eff.timeout > eff.interval:
             problems.append(
                 (
                     ("checks", i, "timeout" if check.timeout else "interval"),
@@ -180,16 +242,9 @@ def _semantic_problems(cfg: Config) -> list[tuple[tuple[str | int, ...], str]]:
                     " probes of one check would overlap",
                 )
             )
-    services: dict[str, int] = {}
+    if not cfg.checks and cfg.defaults.alert_after > cfg.defaults.down_after:
+        problems.append((("defaults", "alert_after"), "alert_after cannot exceed down_after"))
     for i, svc in enumerate(cfg.services):
-        if svc.name in services:
-            problems.append((("services", i, "name"), f"duplicate service name {svc.name!r}"))
-        services.setdefault(svc.name, i)
-        for j, name in enumerate(svc.checks):
-            if name not in seen:
-                problems.append((("services", i, "checks", j), f"unknown check {name!r}"))
-        if len(set(svc.checks)) != len(svc.checks):
-            problems.append((("services", i, "checks"), "a check is listed twice"))
         if svc.required_down() > len(svc.checks):
             problems.append(
                 (

@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from monitord.events import DowntimeStart
 
@@ -103,7 +103,7 @@ class DaemonConfig(Strict):
     listen: str = "127.0.0.1:9465"
     storage: str = "var/monitord.db"
     timezone: str = "Europe/Amsterdam"
-    max_concurrency: int = Field(default=512, ge=1, le=100_000)
+    max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
     heartbeat_interval: Duration = 10.0
     api_token_file: str | None = None
 
@@ -130,9 +130,9 @@ class DaemonConfig(Strict):
 class Defaults(Strict):
     interval: Duration = 10.0
     timeout: Duration = 3.0
-    alert_after: int = Field(default=3, ge=1)
-    down_after: int = Field(default=5, ge=1)
-    recover_after: int = Field(default=1, ge=1)
+    alert_after: StrictInt = Field(default=3, ge=1)
+    down_after: StrictInt = Field(default=5, ge=1)
+    recover_after: StrictInt = Field(default=1, ge=1)
     downtime_start: DowntimeStart = DowntimeStart.FIRST_FAILURE
 
 
@@ -141,9 +141,9 @@ class CheckBase(Strict):
     description: str = ""
     interval: Duration | None = None
     timeout: Duration | None = None
-    alert_after: int | None = Field(default=None, ge=1)
-    down_after: int | None = Field(default=None, ge=1)
-    recover_after: int | None = Field(default=None, ge=1)
+    alert_after: StrictInt | None = Field(default=None, ge=1)
+    down_after: StrictInt | None = Field(default=None, ge=1)
+    recover_after: StrictInt | None = Field(default=None, ge=1)
     downtime_start: DowntimeStart | None = None
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -169,7 +169,7 @@ CheckConfig = Annotated[SipOptionsCheck, Field(discriminator="type")]
 
 
 class AtLeast(Strict):
-    at_least: int = Field(ge=1)
+    at_least: StrictInt = Field(ge=1)
 
 
 def _down_when(value: Any) -> str | AtLeast:
