@@ -115,10 +115,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from probes.sip.options import probe_once
-
     from monitord.config.models import parse_status_codes
     from probes.sip.errors import SipUriError
+    from probes.sip.options import probe_once
 
     try:
         accept = parse_status_codes([a for a in args.accept.split(",") if a])
@@ -146,10 +145,9 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _responder(args: argparse.Namespace) -> int:
-    from probes.sip.responder import start_responder
-
     from monitord.config.models import parse_listen
     from monitord.logsetup import configure_logging
+    from probes.sip.responder import start_responder
 
     configure_logging(args.log_format, args.log_level)
     try:
