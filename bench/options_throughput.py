@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +73,7 @@ def start_sipp_responder(port: int, cpu: int | None, workdir: Path) -> subproces
     return proc
 
 
-async def run_daemon(args: argparse.Namespace, target_port: int, workdir: Path) -> dict[str, float]:
+async def run_daemon(args: argparse.Namespace, target_port: int, workdir: Path) -> dict[str, Any]:
     checks = "\n".join(
         f"  - {{name: c{i:05d}, type: sip_options, target: 'sip:127.0.0.1:{target_port}'}}"
         for i in range(args.checks)
@@ -113,14 +114,26 @@ checks:
                 )  # fmt: skip
         return total
 
-    ok0, fail0 = probes("success"), probes("failure")
+    # read the counters the way a scrape does: in a worker thread, off the loop
+    ok0, fail0 = await asyncio.to_thread(lambda: (probes("success"), probes("failure")))
     cpu0, t0 = time.process_time(), time.monotonic()
     recording = True
     await asyncio.sleep(args.duration)
     recording = False
     cpu1, t1 = time.process_time(), time.monotonic()
-    ok1, fail1 = probes("success"), probes("failure")
+    ok1, fail1 = await asyncio.to_thread(lambda: (probes("success"), probes("failure")))
     rss_after = rss_kib()
+
+    def reasons() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for metric in daemon.metrics.registry.collect():
+            if metric.name == "monitord_probe_failures":
+                for s in metric.samples:
+                    if s.name.endswith("_total"):
+                        out[s.labels["reason"]] = out.get(s.labels["reason"], 0.0) + s.value
+        return out
+
+    by_reason = await asyncio.to_thread(reasons)
     stop.set()
     await task
     done = (ok1 - ok0) + (fail1 - fail0)
@@ -134,10 +147,13 @@ checks:
         "lat_max": max(lateness, default=float("nan")),
         "lat_mean": statistics.fmean(lateness) if lateness else float("nan"),
         "rss_per_check_kib": (rss_after - rss_before) / args.checks,
+        "reasons": by_reason,
     }
 
 
-def run_sipp_uac(target_port: int, rate: float, count: int, cpu: int | None, workdir: Path) -> dict[str, float]:
+def run_sipp_uac(
+    target_port: int, rate: float, count: int, cpu: int | None, workdir: Path
+) -> dict[str, float]:
     argv = [
         "sipp", f"127.0.0.1:{target_port}", "-sf", str(SCENARIOS / "uac_options.xml"),
         "-i", "127.0.0.1", "-p", str(free_port()), "-cp", str(free_port()), "-t", "u1",
@@ -160,7 +176,9 @@ def run_sipp_uac(target_port: int, rate: float, count: int, cpu: int | None, wor
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checks", type=int, default=2000)
     p.add_argument("--interval", type=float, default=1.0, help="seconds")
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds (after warm-up)")
@@ -191,17 +209,26 @@ def main() -> int:
             )
             r = asyncio.run(run_daemon(args, port, workdir))
             target = args.checks / args.interval
-            print(f"  achieved probes/s        {r['rate']:10.1f}   (target {target:.1f}, {r['rate'] / target:.1%})")
-            print(f"  probes measured          {r['probes']:10.0f}   failures {r['failures']:.0f}")
+            print(
+                f"  achieved probes/s        {r['rate']:10.1f}   (target {target:.1f}, {r['rate'] / target:.1%})"
+            )
+            print(
+                f"  probes measured          {r['probes']:10.0f}   failures {r['failures']:.0f}"
+                f" (whole run, by reason: {r['reasons'] or 'none'})"
+            )
             print(f"  scheduling lateness p50  {r['lat_p50'] * 1000:10.3f} ms")
             print(f"  scheduling lateness p99  {r['lat_p99'] * 1000:10.3f} ms   (aim < 50 ms)")
             print(f"  scheduling lateness max  {r['lat_max'] * 1000:10.3f} ms")
             print(f"  CPU s per 1,000 probes   {r['cpu_per_1000']:10.4f}")
             print(f"  RSS per check            {r['rss_per_check_kib']:10.1f} KiB")
             count = int(r["probes"]) or 1000
-            print(f"reference: SIPp UAC, {count} OPTIONS at {target:.0f}/s on CPU {ours}", flush=True)
+            print(
+                f"reference: SIPp UAC, {count} OPTIONS at {target:.0f}/s on CPU {ours}", flush=True
+            )
             s = run_sipp_uac(port, target, count, ours, workdir)
-            print(f"  SIPp achieved OPTIONS/s  {s['rate']:10.1f}   (exit {s['exit']:.0f}: 0 = all answered)")
+            print(
+                f"  SIPp achieved OPTIONS/s  {s['rate']:10.1f}   (exit {s['exit']:.0f}: 0 = all answered)"
+            )
             print(f"  SIPp CPU s per 1,000     {s['cpu_per_1000']:10.4f}")
             print("ratios (monitord / SIPp)")
             print(f"  throughput               {r['rate'] / s['rate']:10.2f}")

@@ -136,6 +136,8 @@ class CheckMachine:
             raise ValueError("observation time must be timezone-aware")
         if not obs.ok and obs.reason is None:
             raise ValueError("a failed observation needs a reason")
+        if obs.ok and snap.state is CheckState.UP:
+            return replace(snap, last_probe=obs.at), ()  # the hot path: nothing to count
         signal = self.classify(snap, obs.ok)
         try:
             next_state, actions = TRANSITIONS[(snap.state, signal)]

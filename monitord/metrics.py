@@ -8,11 +8,19 @@ Prometheus; the store, not this counter, is authoritative for reports.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -69,6 +77,10 @@ class _DowntimeCollector(Collector):
         self._m = metrics
 
     def collect(self) -> Iterable[Metric]:
+        with self._m.lock:  # scrapes render in a worker thread
+            return list(self._families())
+
+    def _families(self) -> Iterable[Metric]:
         now = datetime.now(UTC)
         for level, counters in (
             ("check", self._m.check_downtime),
@@ -94,8 +106,33 @@ class _DowntimeCollector(Collector):
         return []
 
 
+class _CheckSeries:
+    """A check's labelled children, resolved once: `labels()` is too slow per probe."""
+
+    def __init__(self, m: Metrics, check: str, kind: str) -> None:
+        self.check = check
+        self.success = m.probe_success.labels(check, kind)
+        self.duration = m.probe_duration.labels(check, kind)
+        self.ok = m.probes.labels(check, kind, "success")
+        self.failed = m.probes.labels(check, kind, "failure")
+        self.consecutive = m.consecutive_failures.labels(check)
+        self.alerting = m.alerts_active.labels(check)
+        self.state: CheckState | None = None
+        self._children: dict[tuple[int, str], Any] = {}
+
+    def child(self, metric: Counter, value: str) -> Any:
+        key = (id(metric), value)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(self.check, value)
+        return found
+
+
 class Metrics:
     def __init__(self, site: str) -> None:
+        # `_created` series double the exposition for little use; the daemon owns its process.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.lock = threading.Lock()
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         info = Gauge("monitord_build_info", "Build information.", ["version", "site"], registry=r)
@@ -167,6 +204,7 @@ class Metrics:
         self.check_downtime: dict[str, DowntimeCounter] = {}
         self.service_downtime: dict[str, DowntimeCounter] = {}
         self.unmonitored_seconds = 0.0
+        self._series: dict[str, _CheckSeries] = {}
         r.register(_DowntimeCollector(self))
 
     def declare(
@@ -177,9 +215,9 @@ class Metrics:
     ) -> None:
         """Create every series up front so dashboards show zeros, not gaps."""
         for name, kind in checks:
-            self.probe_success.labels(name, kind)
-            self.consecutive_failures.labels(name).set(0)
-            self.alerts_active.labels(name).set(0)
+            self._series[name] = series = _CheckSeries(self, name, kind)
+            series.consecutive.set(0)
+            series.alerting.set(0)
             self.check_downtime[name] = DowntimeCounter(closed.get(("check", name), 0.0))
             self.set_state(name, CheckState.UP)
         for name in services:
@@ -189,6 +227,10 @@ class Metrics:
     def set_state(self, check: str, state: CheckState) -> None:
         for s in CheckState:
             self.check_state.labels(check, s.value).set(1 if s is state else 0)
+        series = self._series.get(check)
+        if series is not None:
+            series.state = state
+            series.alerting.set(1 if state in (CheckState.ALERTING, CheckState.DOWN) else 0)
 
     # SchedulerObserver
     def lateness(self, seconds: float) -> None:
@@ -203,21 +245,28 @@ class Metrics:
     def probe_done(
         self, check: str, kind: str, result: ProbeResult, duration: float, snap: CheckSnapshot
     ) -> None:
-        self.probe_success.labels(check, kind).set(1 if result.ok else 0)
-        self.probe_duration.labels(check, kind).observe(duration)
-        self.probes.labels(check, kind, "success" if result.ok else "failure").inc()
+        series = self._series.get(check)
+        if series is None:
+            series = self._series[check] = _CheckSeries(self, check, kind)
+        series.success.set(1 if result.ok else 0)
+        series.duration.observe(duration)
+        (series.ok if result.ok else series.failed).inc()
         if result.reason is not None:
-            self.failures.labels(check, result.reason.value).inc()
+            series.child(self.failures, result.reason.value).inc()
         code = result.measurements.get("sip_status")
         if code is not None:
-            self.sip_responses.labels(check, str(int(code))).inc()
-        self.consecutive_failures.labels(check).set(snap.consecutive_failures)
-        self.set_state(check, snap.state)
-        self.alerts_active.labels(check).set(
-            1 if snap.state in (CheckState.ALERTING, CheckState.DOWN) else 0
-        )
+            series.child(self.sip_responses, str(int(code))).inc()
+        series.consecutive.set(snap.consecutive_failures)
+        if snap.state is not series.state:
+            self.set_state(check, snap.state)
 
     def events(
+        self, check_events: Sequence[CheckEvent], service_events: Sequence[ServiceEvent]
+    ) -> None:
+        with self.lock:
+            self._events(check_events, service_events)
+
+    def _events(
         self, check_events: Sequence[CheckEvent], service_events: Sequence[ServiceEvent]
     ) -> None:
         for ev in check_events:

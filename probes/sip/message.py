@@ -7,6 +7,7 @@ Sizes are bounded so a hostile peer cannot make us buffer without limit.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")  # §8.1.1 / §8.2.6.2
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
     """Expand compact forms and fix the case of well-known names."""
     lower = name.lower()
@@ -59,18 +61,24 @@ def canonical_name(name: str) -> str:
     return _CANONICAL.get(lower, name)
 
 
+@functools.lru_cache(maxsize=1024)
+def _key(name: str) -> str:
+    return canonical_name(name).lower()
+
+
 class Headers:
     """Ordered, case-insensitive, multi-valued header fields.
 
     Order matters in SIP (the top Via routes the response), so this is a list
     of pairs, not a dict. Values are checked for CR/LF so that nothing built
-    here can smuggle an extra header onto the wire.
+    here can smuggle an extra header onto the wire. Each field keeps its
+    lower-cased key so lookups on the probe hot path compare strings only.
     """
 
     __slots__ = ("_items",)
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = []
+        self._items: list[tuple[str, str, str]] = []  # (key, name, value)
         for name, value in items:
             self.add(name, value)
 
@@ -81,30 +89,33 @@ class Headers:
             raise LocalProtocolError(f"invalid header name {name!r}")
         if _CTL.search(text):
             raise LocalProtocolError(f"header {name!r} value contains control characters: {text!r}")
-        self._items.append((canonical_name(name), text.strip()))
+        self._items.append((_key(name), canonical_name(name), text.strip()))
 
     def set(self, name: str, value: str | int) -> None:
         """Replace every field of this name by one value, at the first one's position."""
-        lower = canonical_name(name).lower()
-        index = next((i for i, (n, _) in enumerate(self._items) if n.lower() == lower), None)
+        key = _key(name)
+        index = next((i for i, item in enumerate(self._items) if item[0] == key), None)
         self.remove(name)
         self.add(name, value)
         if index is not None:
             self._items.insert(index, self._items.pop())
 
     def remove(self, name: str) -> None:
-        lower = canonical_name(name).lower()
-        self._items = [(n, v) for n, v in self._items if n.lower() != lower]
+        key = _key(name)
+        self._items = [item for item in self._items if item[0] != key]
 
     def get(self, name: str) -> str | None:
         """First value of the field, or None."""
-        lower = canonical_name(name).lower()
-        return next((v for n, v in self._items if n.lower() == lower), None)
+        key = _key(name)
+        for item in self._items:
+            if item[0] == key:
+                return item[2]
+        return None
 
     def get_all(self, name: str) -> list[str]:
         """All field rows of this name, in order (not split on commas)."""
-        lower = canonical_name(name).lower()
-        return [v for n, v in self._items if n.lower() == lower]
+        key = _key(name)
+        return [item[2] for item in self._items if item[0] == key]
 
     def copy(self) -> Headers:
         new = Headers()
@@ -115,7 +126,7 @@ class Headers:
         return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(list(self._items))
+        return iter([(n, v) for _, n, v in self._items])
 
     def __len__(self) -> int:
         return len(self._items)
@@ -123,12 +134,12 @@ class Headers:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
             return NotImplemented
-        return [(n.lower(), v) for n, v in self._items] == [(n.lower(), v) for n, v in other._items]
+        return [(k, v) for k, _, v in self._items] == [(k, v) for k, _, v in other._items]
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
+        return f"Headers({[(n, v) for _, n, v in self._items]!r})"
 
 
 def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
@@ -385,6 +396,9 @@ def _check_start_line(line: bytes) -> None:
 
 def split_header_list(value: str) -> list[str]:
     """Split a comma-separated header value, respecting quotes and <...> (§7.3.1)."""
+    if "," not in value:  # the common case, on every response's Via
+        stripped = value.strip()
+        return [stripped] if stripped else []
     parts: list[str] = []
     current: list[str] = []
     quoted = escaped = False

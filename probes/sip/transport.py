@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 import logging
 import socket
@@ -106,9 +107,26 @@ class _TcpConnection:
     closed: bool = False
 
 
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+
 def _norm(addr: tuple[object, ...]) -> Address:
     """Canonical (ip, port) so '::1' and '0:0::1' or 4-tuples compare equal."""
-    return str(ipaddress.ip_address(str(addr[0]))), int(str(addr[1]))
+    return _canonical_ip(str(addr[0])), int(str(addr[1]))
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical_ip(text: str) -> str:
+    return str(ipaddress.ip_address(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _ip_literal(host: str) -> tuple[int, str] | None:
+    """(family, canonical ip) if `host` is an IP literal, else None: parsed once per host."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
 
 
 class SipTransports:
@@ -120,6 +138,8 @@ class SipTransports:
         self._tcp: dict[Address, _TcpConnection] = {}
         self._tcp_locks: dict[Address, asyncio.Lock] = {}
         self._pending: dict[str, _Pending] = {}
+        self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry, oldest first
+        self.absorbed_retransmissions = 0
         self._local_ip: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.malformed_messages = 0
@@ -141,6 +161,9 @@ class SipTransports:
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 enable_icmp_errors(sock)
+                # One socket answers for every target: give bursts room (the kernel
+                # caps this at net.core.rmem_max).
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
                 sock.bind((any_addr, 0))
             except OSError as exc:
                 sock.close()
@@ -278,7 +301,11 @@ class SipTransports:
                 latency = event.time - p.txn.started_at
                 self._finish(p, Outcome(
                     event.response, None, "", p.txn.transmissions, latency, tuple(p.provisional)
-                ), keep=True)
+                ))
+                timer_k = p.txn.get_timer()
+                if timer_k is not None:
+                    self._absorb(p.txn.branch, timer_k)
+                return
             elif isinstance(event, TransactionTimedOut):
                 detail = (
                     f"no final response to {p.txn.method} after {event.transmissions} "
@@ -301,22 +328,31 @@ class SipTransports:
             p.txn.handle_timer(self._loop.time())
             self._pump(p)
 
-    def _finish(self, p: _Pending, result: Outcome | _Failed, *, keep: bool = False) -> None:
-        """Resolve the waiting probe; `keep` leaves the transaction absorbing retransmits."""
+    def _finish(self, p: _Pending, result: Outcome | _Failed) -> None:
+        """Resolve the waiting probe and drop the transaction."""
         if not p.future.done():
             if isinstance(result, _Failed):
                 count = p.txn.transmissions
                 p.future.set_result(Outcome(None, result.reason, result.detail, count))
             else:
                 p.future.set_result(result)
-        if not keep:
-            self._forget(p)
+        self._forget(p)
+
+    def _absorb(self, branch: str, until: float) -> None:
+        """Completed state (§17.1.2.2): until Timer K fires, retransmitted responses
+        are absorbed, not counted as stray. Only the branch is kept, not the
+        transaction: at thousands of probes a second, whole transactions held for
+        T4 made the heap the cyclic GC walks grow by tens of thousands of objects."""
+        now = self._loop.time() if self._loop is not None else until
+        while self._absorbing:
+            oldest = next(iter(self._absorbing))
+            if self._absorbing[oldest] > now:
+                break
+            del self._absorbing[oldest]
+        self._absorbing[branch] = until
 
     def _abandon(self, p: _Pending) -> None:
-        # After a final response over UDP the transaction lives on until Timer K
-        # (§17.1.2.2) so retransmitted responses are absorbed, not counted as stray.
-        if not (p.future.done() and not p.future.cancelled() and p.txn.get_timer() is not None):
-            self._forget(p)
+        self._forget(p)
 
     def _forget(self, p: _Pending) -> None:
         if p.timer is not None:
@@ -338,6 +374,9 @@ class SipTransports:
             return
         branch = message.top_via.branch or ""
         p = self._pending.get(branch)
+        if p is None and branch in self._absorbing:
+            self.absorbed_retransmissions += 1
+            return
         if p is None or message.cseq[1] != p.txn.method:
             self.unmatched_responses += 1
             log.debug("no transaction for %d response from %s (branch %r)", message.status,
@@ -350,12 +389,9 @@ class SipTransports:
     # -- resolution and addressing ------------------------------------------------
 
     async def _resolve(self, target: SipUri, transport: StreamTransport) -> tuple[int, str]:
-        try:
-            addr = ipaddress.ip_address(target.host)
-        except ValueError:
-            pass
-        else:
-            return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
+        literal = _ip_literal(target.host)
+        if literal is not None:
+            return literal
         loop = asyncio.get_running_loop()
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         try:
