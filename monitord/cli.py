@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     from monitord.config import effective_checks, load_config
+    from monitord.config.secrets import secret_warnings
 
     try:
         cfg = load_config(args.file)
@@ -78,6 +79,8 @@ def _check_config(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     checks = effective_checks(cfg)
     print(f"{args.file}: OK ({len(checks)} checks, {len(cfg.services)} services)")
+    for warning in secret_warnings(cfg):
+        print(f"  warning: {warning}")
     for c in checks:
         t = c.thresholds
         print(

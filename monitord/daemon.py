@@ -23,6 +23,7 @@ from aiohttp import web
 from monitord.api import ApiContext, build_app
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
+from monitord.config.secrets import secret_warnings
 from monitord.events import CheckState
 from monitord.logsink import LogSink
 from monitord.metrics import Metrics
@@ -120,6 +121,8 @@ class Daemon:
                 storage=str(self._storage_path),
             )
             _settle_heap()
+            for warning in secret_warnings(cfg):
+                log.warning("secret_file_permissions", problem=warning)
             self._ready.set()
             sched_task = asyncio.create_task(scheduler.run(), name="scheduler")
             upkeep = asyncio.create_task(self._upkeep(pipeline, sched_task), name="upkeep")

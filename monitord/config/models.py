@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
+from monitord.config.secrets import SecretFromFile
 from monitord.events import DowntimeStart
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -105,7 +106,7 @@ class DaemonConfig(Strict):
     timezone: str = "Europe/Amsterdam"
     max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
     heartbeat_interval: Duration = 10.0
-    api_token_file: str | None = None
+    api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
 
     @field_validator("listen")
     @classmethod
