@@ -125,6 +125,10 @@ class Responder:
                 await writer.drain()
         except (OSError, SipError) as exc:
             log.debug("TCP connection from %s ended: %s", source, exc)
+        except asyncio.CancelledError:
+            # close() ends open connections; return normally, because asyncio's
+            # stream server (3.11) reports a handler that ends cancelled as an error.
+            log.debug("TCP connection from %s closed by shutdown", source)
         finally:
             if task is not None:
                 self._handlers.discard(task)

@@ -273,3 +273,23 @@ async def test_responder_answers_other_methods_with_501(responder: Responder) ->
         await writer.wait_closed()
     response = parse_message(head)
     assert (response.status, response.headers.get("To")) == (501, "<sip:x@y>;tag=2")  # type: ignore[union-attr]
+
+
+async def test_responder_closes_open_tcp_connections_without_loop_errors() -> None:
+    """The daemon keeps a TCP connection open; stopping the responder must not log a traceback."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    try:
+        responder = await start_responder("127.0.0.1", 0, ("tcp",))
+        _reader, writer = await asyncio.open_connection("127.0.0.1", responder.port)
+        await asyncio.sleep(0.05)
+        responder.close()
+        await responder.wait_closed()
+        await asyncio.sleep(0.05)
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        loop.set_exception_handler(previous)
+    assert errors == []
