@@ -90,6 +90,8 @@ class Pipeline:
         self._sinks = list(sinks)
         self._lock = asyncio.Lock()
         self._samples: list[ProbeSample] = []
+        # service events derived from recorded check events whose own commit failed
+        self._unrecorded_service: tuple[ServiceEvent, ...] = ()
 
     async def reconcile(self, now: datetime) -> None:
         """After a restart, bring service intervals in line with the resumed checks."""
@@ -118,16 +120,25 @@ class Pipeline:
             try:
                 if events or _persistent(after) != _persistent(before):
                     await self._store.commit_check(after, events)
-                if service_events:
-                    await self._store.commit_service(service_events)
             except BaseException:
                 # not recorded, so not happened: the next probe re-derives the same events
                 if checkpoint is not None:
                     self.tracker = checkpoint
                 raise
+            # The check's part is recorded now, so it happened, whatever befalls the
+            # service part: keeping the old snapshot would re-open a recorded interval.
             self.snapshots[name] = after
             self.last_results[name] = (at, result, duration)
             self._samples.append(ProbeSample(name, at, result.ok, result.latency, obs.reason))
+            pending = (*self._unrecorded_service, *service_events)
+            if pending:
+                try:
+                    await self._store.commit_service(pending)
+                except BaseException:
+                    self._unrecorded_service = pending  # retried, in order, with the next commit
+                    raise
+                self._unrecorded_service = ()
+                service_events = pending
         outcome = ProbeOutcome(check, at, result, duration, before, after, events, service_events)
         for sink in self._sinks:
             try:
