@@ -66,6 +66,12 @@ class DowntimeCounter:
         self._add(self.open_start or start, end)
         self.open_start = None
 
+    def past(self, start: datetime, end: datetime) -> None:
+        """An interval revealed after it ended (a late, backdated confirmation):
+        counted whole, leaving any open interval alone."""
+        if end > start:
+            self.total += (end - start).total_seconds()
+
     def value(self, now: datetime) -> float:
         if self.open_start is not None:
             self._add(self.open_start, now)
@@ -275,11 +281,25 @@ class Metrics:
                 counter.opened(ev.start)
             elif isinstance(ev, DowntimeClosed):
                 counter.closed(ev.start, ev.end)
-        for sev in service_events:
+        for i, sev in enumerate(service_events):
             counter = self.service_downtime.setdefault(sev.service, DowntimeCounter())
-            if isinstance(sev, ServiceDowntimeOpened):
+            prev = service_events[i - 1] if i else None
+            nxt = service_events[i + 1] if i + 1 < len(service_events) else None
+            if _is_past_pair(sev, nxt) or _is_past_pair(prev, sev):
+                # Opened+Closed of one start: a past interval, not the service's state now
+                if isinstance(sev, ServiceDowntimeClosed):
+                    counter.past(sev.start, sev.end)
+            elif isinstance(sev, ServiceDowntimeOpened):
                 counter.opened(sev.start)
                 self.service_up.labels(sev.service).set(0)
             elif isinstance(sev, ServiceDowntimeClosed):
                 counter.closed(sev.start, sev.end)
                 self.service_up.labels(sev.service).set(1)
+
+
+def _is_past_pair(first: ServiceEvent | None, second: ServiceEvent | None) -> bool:
+    return (
+        isinstance(first, ServiceDowntimeOpened)
+        and isinstance(second, ServiceDowntimeClosed)
+        and (first.service, first.start) == (second.service, second.start)
+    )
