@@ -145,10 +145,23 @@ def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]
             path = (*path, "type")
         elif err["type"] == "missing":
             message = "required key is missing"
+        elif err["type"] in _BOUNDS:
+            bound = next(iter(err.get("ctx", {}).values()), "?")
+            message = f"must be {_BOUNDS[err['type']]} {bound}, got {err.get('input')!r}"
+        elif err["type"] in ("int_type", "int_parsing", "int_from_float"):
+            message = f"must be a whole number, got {err.get('input')!r}"
         else:
             message = err["msg"].removeprefix("Value error, ")
         out.append((path, message))
     return out
+
+
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "greater than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
 
 
 def _yaml_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> tuple[str | int, ...]:

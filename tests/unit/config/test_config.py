@@ -104,7 +104,7 @@ def test_misspelt_key_bad_duration_and_negative_threshold_are_all_reported() -> 
     assert "did you mean 'interval'?" in misspelt
     assert duration.startswith("checks[0].timeout (line 10): invalid duration '3 seconds'")
     assert threshold.startswith("checks[0].down_after (line 11): ")
-    assert "greater than or equal to 1" in threshold
+    assert "must be at least 1, got -5" in threshold
 
 
 def test_config_error_message_lists_every_problem() -> None:
