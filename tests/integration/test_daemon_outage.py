@@ -126,6 +126,11 @@ def test_outage_gives_one_interval_from_first_failure_to_first_success(
         assert restarted_at <= first_success <= restarted_at + timedelta(seconds=INTERVAL * 4)
         assert d["duration_seconds"] == pytest.approx((first_success - first_failure).total_seconds())
 
+        print(
+            f"\n[{target}] peer stopped {stopped_at.isoformat()}, restarted {restarted_at.isoformat()};"
+            f" first failed probe {first_failure.isoformat()}, first success {first_success.isoformat()};"
+            f" API interval {d['start']} .. {d['end']} ({d['duration_seconds']:.3f} s), reason {d['reason']}"
+        )
         events = [e for s in steps for e in s["events"]]
         assert events.count("AlertRaised") == 1 and events.count("AlertResolved") == 1
         assert events.count("DowntimeOpened") == 1 and events.count("DowntimeClosed") == 1
@@ -175,6 +180,10 @@ def test_restart_mid_outage_keeps_one_interval_and_records_the_gap(
         gaps = daemon.get("/api/v1/gaps")
         assert len(gaps) == 1, gaps
         gap = gaps[0]
+        print(
+            f"\n[{sig.name}] interval {after[0]['start']} .. {after[0]['end']} kept id {after[0]['id']};"
+            f" gap {gap['start']} .. {gap['end']} ({gap['duration_seconds']:.3f} s, {gap['cause']})"
+        )
         assert gap["cause"] == ("clean_shutdown" if sig == signal.SIGTERM else "unclean_shutdown")
         # the gap runs from the last sign of life before the stop to the restart
         assert killed_at - timedelta(seconds=INTERVAL + 1.5) <= ts(gap["start"]) <= killed_at + timedelta(seconds=1)
