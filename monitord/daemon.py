@@ -20,6 +20,8 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from monitord.alerting.alertmanager import InMaintenance
+from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
@@ -79,6 +81,9 @@ class Daemon:
         self.port: int | None = None  # bound HTTP port, once listening
         self._problem: str | None = None
         self._ready = asyncio.Event()
+        self._alerting: list[AsyncSink] = []
+        # Maintenance windows suppress alerts; the SLA engine (monitord/sla/) will set this.
+        self.in_maintenance: InMaintenance | None = None
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -102,6 +107,8 @@ class Daemon:
                     cause=gap.cause,
                 )
             pipeline = await self._build_pipeline(now)
+            for alerting in self._alerting:
+                await alerting.start()
             await sip.start()
             ctx = ProbeContext(sip=sip)
             jobs = [
@@ -143,6 +150,8 @@ class Daemon:
             if runner is not None:
                 await runner.cleanup()
             await sip.close()
+            for alerting in self._alerting:  # before the store closes: MQTT reads its outbox
+                await alerting.stop()
             await self.store.close()
 
     async def _build_pipeline(self, now: datetime) -> Pipeline:
@@ -167,13 +176,16 @@ class Daemon:
         for svc in self.config.services:
             for check in svc.checks:
                 services_of.setdefault(check, []).append(svc.name)
+        self._alerting = build_alerting(
+            self.config, self.store, snapshots, open_services, services_of, self.in_maintenance
+        )
         pipeline = Pipeline(
             self.checks,
             self.config.services,
             self.store,
             snapshots,
             open_services,
-            sinks=[_MetricsSink(self.metrics), LogSink(services_of)],
+            sinks=[_MetricsSink(self.metrics), LogSink(services_of), *self._alerting],
         )
         for svc in self.config.services:
             start = open_services.get(svc.name)

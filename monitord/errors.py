@@ -29,5 +29,9 @@ class SchemaVersionError(StorageError):
     """The database was written by a newer monitord than this one."""
 
 
+class AlertDeliveryError(MonitordError):
+    """An alert provider (Alertmanager, MQTT broker) did not take what we sent; retried."""
+
+
 class ApiRequestError(MonitordError):
     """A client sent an API request we cannot answer (bad parameter etc.)."""

@@ -204,8 +204,14 @@ class ServiceConfig(Strict):
         return self.down_when.at_least
 
 
+# Imported here, not at the top: these models build on Strict and Duration above.
+from monitord.config.alerting import AlertmanagerConfig, MqttConfig  # noqa: E402
+
+
 class Config(Strict):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     defaults: Defaults = Field(default_factory=Defaults)
     checks: list[CheckConfig] = Field(default_factory=list)
     services: list[ServiceConfig] = Field(default_factory=list)
+    alertmanager: AlertmanagerConfig | None = None  # push alerts (monitord/alerting)
+    mqtt: MqttConfig | None = None  # publish events from the durable outbox

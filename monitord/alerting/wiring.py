@@ -1,0 +1,45 @@
+"""Builds the alert providers a config asks for, so the daemon wires them in a few lines.
+
+Each provider is a pipeline sink with a background task: the daemon starts
+them after the pipeline is built (so restored state is seeded first) and
+stops them before the store closes (the MQTT publisher reads the outbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
+from monitord.config.models import Config
+from monitord.events import CheckSnapshot
+from monitord.pipeline import ProbeOutcome
+from monitord.storage.base import Store
+
+
+class AsyncSink(Protocol):
+    def outcome(self, outcome: ProbeOutcome) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def build_alerting(
+    config: Config,
+    store: Store,
+    snapshots: Mapping[str, CheckSnapshot],
+    open_services: Mapping[str, datetime],
+    services_of: Mapping[str, Sequence[str]],
+    in_maintenance: InMaintenance | None = None,
+) -> list[AsyncSink]:
+    sinks: list[AsyncSink] = []
+    site = config.daemon.site
+    if config.alertmanager is not None:
+        labels_of = {c.name: c.labels for c in config.checks}
+        am = AlertmanagerSink(config.alertmanager, site, services_of, labels_of,
+                              in_maintenance=in_maintenance)
+        am.seed(snapshots, open_services)
+        sinks.append(am)
+    return sinks
