@@ -538,13 +538,11 @@ class SqliteStore:
                 event = events[i]
                 nxt = events[i + 1] if i + 1 < len(events) else None
                 match event:
-                    case ServiceDowntimeOpened() if (
-                        isinstance(nxt, ServiceDowntimeClosed)
-                        and (nxt.service, nxt.start) == (event.service, event.start)
-                        and await self._open_interval(db, "service", event.service) is None
-                    ):
-                        await self._open_service(db, event, until=nxt.end)
-                        await self._close_interval(db, "service", event.service, nxt.end)
+                    case ServiceDowntimeOpened() if isinstance(nxt, ServiceDowntimeClosed) and (
+                        nxt.service,
+                        nxt.start,
+                    ) == (event.service, event.start):
+                        await self._record_past_service(db, event, nxt.end)
                         i += 1
                     case ServiceDowntimeOpened():
                         await self._open_service(db, event)
@@ -554,9 +552,40 @@ class SqliteStore:
                         assert_never(event)
                 i += 1
 
-    async def _open_service(
-        self, db: aiosqlite.Connection, event: ServiceDowntimeOpened, until: datetime | None = None
+    async def _record_past_service(
+        self, db: aiosqlite.Connection, event: ServiceDowntimeOpened, end: datetime
     ) -> None:
+        """A stretch of service downtime revealed after it ended (a late, backdated
+        check confirmation). It folds into the recorded intervals it touches; an
+        open interval it does not reach is left exactly as it is."""
+        start_us, end_us = datetime_to_us(event.start), datetime_to_us(end)
+        current = await self._open_interval(db, "service", event.service)
+        if current is not None and current[1] <= end_us:
+            await self._open_service(db, event)  # reaches the ongoing outage: one problem
+            return
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT id, start_us, end_us FROM downtimes WHERE level = 'service' AND name = ?"
+                " AND end_us IS NOT NULL AND end_us >= ? AND start_us <= ? ORDER BY start_us, id",
+                (event.service, start_us, end_us),
+            )
+        )
+        if not rows:
+            await db.execute(
+                "INSERT INTO downtimes (level, name, start_us, end_us, reason, detail)"
+                " VALUES ('service', ?, ?, ?, ?, ?)",
+                (event.service, start_us, end_us, event.reason, event.detail),
+            )
+            return
+        keep = int(rows[0][0])
+        lo = min(start_us, *(int(r[1]) for r in rows))
+        hi = max(end_us, *(int(r[2]) for r in rows))
+        await db.executemany("DELETE FROM downtimes WHERE id = ?", [(r[0],) for r in rows[1:]])
+        await db.execute(
+            "UPDATE downtimes SET start_us = ?, end_us = ? WHERE id = ?", (lo, hi, keep)
+        )
+
+    async def _open_service(self, db: aiosqlite.Connection, event: ServiceDowntimeOpened) -> None:
         """Open, or widen, the service's interval so it covers [event.start, now).
 
         Check intervals are backdated to their first failed probe, so a check
@@ -566,15 +595,13 @@ class SqliteStore:
         and are folded in (XTIUM §1: counted once).
         """
         start_us = datetime_to_us(event.start)
-        until_us = datetime_to_us(until) if until is not None else None
         current = await self._open_interval(db, "service", event.service)
         touching = list(
             await db.execute_fetchall(
                 "SELECT id, start_us FROM downtimes"
                 " WHERE level = 'service' AND name = ? AND end_us IS NOT NULL AND end_us >= ?"
-                " AND (? IS NULL OR start_us <= ?)"
                 " ORDER BY start_us, id",
-                (event.service, start_us, until_us, until_us),
+                (event.service, start_us),
             )
         )
         if current is None and not touching:

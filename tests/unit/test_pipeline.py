@@ -485,11 +485,6 @@ services:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SqliteStore.commit_service: a past Opened+Closed pair while the service has an"
-    " open interval moves that interval back and closes it (storage bug, not the pipeline's)",
-)
 async def test_a_late_revealed_past_interval_leaves_the_open_service_interval_alone(
     store: RecordingStore,
 ) -> None:

@@ -373,6 +373,25 @@ async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
     assert (second.start, second.end) == (t(100), t(200))
 
 
+async def test_a_past_interval_leaves_an_open_interval_it_does_not_reach(store: Store) -> None:
+    await store.commit_service([svc_open(t(100))])
+
+    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(50))])
+
+    past, ongoing = await store.downtimes(level="service")
+    assert (past.start, past.end) == (t(30), t(50))
+    assert (ongoing.start, ongoing.end) == (t(100), None)
+
+
+async def test_a_past_interval_reaching_the_open_one_is_one_problem(store: Store) -> None:
+    await store.commit_service([svc_open(t(100))])
+
+    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(100))])
+
+    [interval] = await store.downtimes(level="service")
+    assert (interval.start, interval.end) == (t(30), None)
+
+
 async def test_service_closing_without_an_open_interval_is_one_failed_transaction(
     store: Store,
 ) -> None:
