@@ -168,15 +168,21 @@ async def list_services(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
-async def list_downtimes(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
-    q = request.query
-    unknown = set(q) - {"service", "check", "since", "until"}
+def window(request: web.Request, *allowed: str) -> tuple[datetime | None, datetime | None]:
+    """Validate the query string (unknown parameters are an error) and parse since/until."""
+    unknown = set(request.query) - {"since", "until", *allowed}
     if unknown:
         raise ApiRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     since, until = parse_time(request, "since"), parse_time(request, "until")
     if since and until and until < since:
         raise ApiRequestError("parameter 'until' is before 'since'")
+    return since, until
+
+
+async def list_downtimes(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    q = request.query
+    since, until = window(request, "service", "check")
     service, check = q.get("service"), q.get("check")
     if service and check:
         raise ApiRequestError("give either 'service' or 'check', not both")
@@ -196,8 +202,11 @@ async def list_downtimes(request: web.Request) -> web.Response:
 
 async def list_episodes(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    since, until = parse_time(request, "since"), parse_time(request, "until")
-    rows = await ctx.store.episodes(check=request.query.get("check"), since=since, until=until)
+    since, until = window(request, "check")
+    check = request.query.get("check")
+    if check is not None and check not in ctx.pipeline.checks:
+        return web.json_response({"error": f"no check named {check!r}"}, status=404)
+    rows = await ctx.store.episodes(check=check, since=since, until=until)
     return web.json_response(
         [
             {
@@ -216,7 +225,7 @@ async def list_episodes(request: web.Request) -> web.Response:
 
 async def list_gaps(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    since, until = parse_time(request, "since"), parse_time(request, "until")
+    since, until = window(request)
     rows = await ctx.store.gaps(since=since, until=until)
     return web.json_response(
         [

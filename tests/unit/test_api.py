@@ -374,3 +374,18 @@ async def test_no_since_or_until_gets_a_500(
         assert "since" in body["error"] or "until" in body["error"]
     else:
         assert isinstance(body, list)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/episodes", "/api/v1/gaps", "/api/v1/downtimes"])
+async def test_every_list_endpoint_validates_its_query_the_same_way(
+    client: Client, path: str
+) -> None:
+    body = await get_json(client, path, status=400, colour="blue")
+    assert body["error"] == "unknown parameter(s): colour"
+    body = await get_json(client, path, status=400, since=iso(100), until=iso(50))
+    assert body["error"] == "parameter 'until' is before 'since'"
+
+
+async def test_episodes_of_an_unknown_check_is_404(client: Client) -> None:
+    body = await get_json(client, "/api/v1/episodes", status=404, check="nosuch")
+    assert body == {"error": "no check named 'nosuch'"}
