@@ -8,6 +8,7 @@ exception escaping the sans-IO core is a bug in the core itself.
 from __future__ import annotations
 
 __all__ = [
+    "DigestParseError",
     "LocalProtocolError",
     "RemoteProtocolError",
     "SipError",
@@ -30,6 +31,10 @@ class LocalProtocolError(SipError):
 
 class SipParseError(RemoteProtocolError):
     """Bytes from the wire are not a well-formed SIP message."""
+
+
+class DigestParseError(RemoteProtocolError):
+    """A WWW-Authenticate/Proxy-Authenticate/Authorization value is not valid Digest."""
 
 
 class SipUriError(SipError, ValueError):
