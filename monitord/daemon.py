@@ -75,7 +75,8 @@ class Daemon:
         self.config = config
         self.checks = effective_checks(config)
         storage = Path(config.daemon.storage)
-        self.store: Store = store or SqliteStore(storage)
+        # MQTT publishes from the store's outbox; without MQTT no rows pile up unread
+        self.store: Store = store or SqliteStore(storage, outbox=config.mqtt is not None)
         self._storage_path = storage
         self.metrics = Metrics(config.daemon.site)
         self.port: int | None = None  # bound HTTP port, once listening

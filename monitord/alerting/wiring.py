@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
+from monitord.alerting.mqtt import MqttSink
 from monitord.config.models import Config
 from monitord.events import CheckSnapshot
 from monitord.pipeline import ProbeOutcome
@@ -42,4 +43,7 @@ def build_alerting(
                               in_maintenance=in_maintenance)
         am.seed(snapshots, open_services)
         sinks.append(am)
+    if config.mqtt is not None:
+        # the store was opened with outbox=True (see Daemon): it holds the messages
+        sinks.append(MqttSink(config.mqtt, site, store))
     return sinks

@@ -17,6 +17,11 @@ Rules every backend keeps:
   followed in the same batch by the Closed of the same service and start
   records a past interval and folds in only what it touches.
 - All datetimes in and out are timezone-aware UTC, microsecond precision.
+- With the outbox enabled, `commit_check` and `commit_service` add one outbox
+  row per event (and per state change) in the same transaction, in event
+  order; `outbox_pending` returns them oldest first and `outbox_done` drops
+  them once the consumer (the MQTT publisher) has them. Without it the store
+  writes no rows, so nothing piles up that nobody will read.
 """
 
 from __future__ import annotations
@@ -89,6 +94,20 @@ class ProbeRollup:
     latency_max: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """One announcement waiting for the MQTT publisher (schema 2, `outbox` table)."""
+
+    seq: int  # publish order, never reused
+    event_id: str  # stable across retries: consumers de-duplicate on it
+    channel: str  # "event" (monitord/<site>/events/<kind>) or "state" (retained)
+    kind: str
+    level: Level
+    subject: str  # check or service name
+    at: datetime
+    payload: str  # JSON object with the kind's own fields
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Create or migrate the schema; raise SchemaVersionError if it is newer than us."""
@@ -142,3 +161,9 @@ class Store(Protocol):
 
     async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
         """Sum of closed interval lengths per (level, name): seeds the downtime counters."""
+
+    async def outbox_pending(self, limit: int) -> list[OutboxRecord]:
+        """Up to `limit` outbox rows, lowest `seq` first."""
+
+    async def outbox_done(self, up_to_seq: int) -> int:
+        """Drop the rows up to and including `up_to_seq` (delivered); return how many."""

@@ -56,11 +56,13 @@ from monitord.events import (
     ServiceEvent,
 )
 from monitord.migrations import migrate
+from monitord.storage import outbox
 from monitord.storage.base import (
     DowntimeRecord,
     EpisodeRecord,
     GapRecord,
     Level,
+    OutboxRecord,
     ProbeRollup,
     ProbeSample,
 )
@@ -204,6 +206,7 @@ class SqliteStore:
         rollup_bucket_seconds: int = 60,
         rollup_retention_days: int = 35,
         heartbeat_grace_seconds: float = 0.0,
+        outbox: bool = False,
     ) -> None:
         if rollup_bucket_seconds <= 0:
             raise ValueError("rollup_bucket_seconds must be positive")
@@ -222,6 +225,7 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._run_id: int | None = None
+        self._outbox = outbox  # write outbox rows (monitord/storage/outbox.py) for MQTT
 
     @property
     def path(self) -> Path:
@@ -468,6 +472,8 @@ class SqliteStore:
             _opt_us(snapshot.recovery_start),
         )
         async with self._write(f"committing check {snapshot.check!r}") as db:
+            if self._outbox:  # before the upsert: it compares with the stored state
+                await outbox.add_check(db, snapshot, events)
             await db.execute(_UPSERT_SNAPSHOT, params)
             for event in events:
                 await self._apply_check_event(db, snapshot.check, event)
@@ -533,6 +539,8 @@ class SqliteStore:
         if not events:
             return
         async with self._write("committing service downtime") as db:
+            if self._outbox:
+                await outbox.add_service(db, events)
             i = 0
             while i < len(events):
                 event = events[i]
@@ -762,6 +770,18 @@ class SqliteStore:
             GapRecord(row[0], us_to_datetime(row[1]), us_to_datetime(row[2]), row[3])
             for row in rows
         ]
+
+    async def outbox_pending(self, limit: int) -> list[OutboxRecord]:
+        db = self._connection()
+        async with self._lock:
+            try:
+                return await outbox.pending(db, limit)
+            except sqlite3.Error as exc:
+                raise _failure(self._path, "reading the outbox", exc) from exc
+
+    async def outbox_done(self, up_to_seq: int) -> int:
+        async with self._write("dropping delivered outbox rows") as db:
+            return await outbox.done(db, up_to_seq)
 
     async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
         rows = await self._read(

@@ -1,0 +1,179 @@
+"""Outbox rows: what the MQTT publisher will announce, built inside the store's transaction.
+
+Why here and not in the publisher: the row must be committed atomically with
+the state change (schema 2, `0002_outbox.sql`), so the store writes it; the
+publisher only reads rows in order and deletes them once the broker took
+them. Rows hold each kind's own fields; the publisher wraps them in the
+versioned envelope (id, seq, site), which is why `seq` is not in the payload.
+
+A check's retained state is announced whenever its state changes (UP,
+FAILING, ALERTING, DOWN), read from the stored row before it is replaced; a
+service's whenever its downtime opens or closes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, assert_never
+
+import aiosqlite
+
+from monitord.events import (
+    AlertRaised,
+    AlertResolved,
+    CheckEvent,
+    CheckSnapshot,
+    CheckState,
+    DowntimeClosed,
+    DowntimeOpened,
+    EpisodeRecorded,
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
+    ServiceEvent,
+)
+from monitord.storage.base import Level, OutboxRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+EVENT_KINDS = (
+    "alert_raised",
+    "alert_resolved",
+    "downtime_opened",
+    "downtime_closed",
+    "episode",
+    "service_downtime_opened",
+    "service_downtime_closed",
+)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _us(t: datetime) -> int:
+    return (t - _EPOCH) // _ONE_US
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    channel: str  # "event" or "state"
+    kind: str
+    level: Level
+    subject: str
+    at: datetime
+    body: dict[str, Any]
+
+
+def check_event_row(ev: CheckEvent) -> NewRow:
+    body: dict[str, Any]
+    match ev:
+        case AlertRaised():
+            body = {"check": ev.check, "since": iso(ev.since), "failures": ev.failures,
+                    "reason": ev.reason, "detail": ev.detail}
+            return NewRow("event", "alert_raised", "check", ev.check, ev.at, body)
+        case AlertResolved():
+            body = {"check": ev.check, "since": iso(ev.since)}
+            return NewRow("event", "alert_resolved", "check", ev.check, ev.at, body)
+        case DowntimeOpened():
+            body = {"check": ev.check, "start": iso(ev.start),
+                    "confirmed_at": iso(ev.confirmed_at), "reason": ev.reason,
+                    "detail": ev.detail}
+            return NewRow("event", "downtime_opened", "check", ev.check, ev.confirmed_at, body)
+        case DowntimeClosed():
+            body = {"check": ev.check, "start": iso(ev.start), "end": iso(ev.end),
+                    "reason": ev.reason,
+                    "duration_seconds": (ev.end - ev.start).total_seconds()}
+            return NewRow("event", "downtime_closed", "check", ev.check, ev.end, body)
+        case EpisodeRecorded():
+            body = {"check": ev.check, "start": iso(ev.start), "end": iso(ev.end),
+                    "failures": ev.failures, "reason": ev.reason, "detail": ev.detail}
+            return NewRow("event", "episode", "check", ev.check, ev.end, body)
+        case _:
+            assert_never(ev)
+
+
+def service_event_row(ev: ServiceEvent) -> NewRow:
+    body: dict[str, Any]
+    match ev:
+        case ServiceDowntimeOpened():
+            body = {"service": ev.service, "start": iso(ev.start), "reason": ev.reason,
+                    "detail": ev.detail}
+            return NewRow("event", "service_downtime_opened", "service", ev.service, ev.start, body)
+        case ServiceDowntimeClosed():
+            body = {"service": ev.service, "start": iso(ev.start), "end": iso(ev.end),
+                    "duration_seconds": (ev.end - ev.start).total_seconds()}
+            return NewRow("event", "service_downtime_closed", "service", ev.service, ev.end, body)
+        case _:
+            assert_never(ev)
+
+
+def check_state_row(snap: CheckSnapshot) -> NewRow:
+    at = snap.last_probe or snap.streak_start or _EPOCH
+    up = snap.state is CheckState.UP
+    since = at if up else (snap.downtime_start or snap.streak_start or at)
+    body = {"check": snap.check, "state": snap.state.value, "since": iso(since),
+            "consecutive_failures": snap.consecutive_failures,
+            "reason": None if up else snap.streak_reason}
+    return NewRow("state", "check_state", "check", snap.check, at, body)
+
+
+def service_state_rows(events: Sequence[ServiceEvent]) -> list[NewRow]:
+    """The last word on each service in this batch (an Opened+Closed pair ends up)."""
+    last: dict[str, ServiceEvent] = {}
+    for ev in events:
+        last.pop(ev.service, None)
+        last[ev.service] = ev
+    rows = []
+    for ev in last.values():
+        down = isinstance(ev, ServiceDowntimeOpened)
+        at = ev.start if down else ev.end  # type: ignore[union-attr]
+        body = {"service": ev.service, "state": "down" if down else "up", "since": iso(at)}
+        rows.append(NewRow("state", "service_state", "service", ev.service, at, body))
+    return rows
+
+
+async def _insert(db: aiosqlite.Connection, rows: Sequence[NewRow]) -> None:
+    await db.executemany(
+        "INSERT INTO outbox (event_id, channel, kind, level, subject, at_us, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(str(uuid.uuid4()), r.channel, r.kind, r.level, r.subject, _us(r.at),
+          json.dumps(r.body, separators=(",", ":"), ensure_ascii=False)) for r in rows],
+    )
+
+
+async def add_check(db: aiosqlite.Connection, snap: CheckSnapshot,
+                    events: Sequence[CheckEvent]) -> None:
+    """Call inside commit_check's transaction, BEFORE the snapshot is upserted."""
+    rows = [check_event_row(ev) for ev in events]
+    stored = list(await db.execute_fetchall(
+        "SELECT state FROM check_state WHERE check_name = ?", (snap.check,)))
+    if (stored[0][0] if stored else "up") != snap.state.value:
+        rows.append(check_state_row(snap))
+    if rows:
+        await _insert(db, rows)
+
+
+async def add_service(db: aiosqlite.Connection, events: Sequence[ServiceEvent]) -> None:
+    """Call inside commit_service's transaction."""
+    if events:
+        await _insert(db, [*(service_event_row(ev) for ev in events), *service_state_rows(events)])
+
+
+async def pending(db: aiosqlite.Connection, limit: int) -> list[OutboxRecord]:
+    rows = await db.execute_fetchall(
+        "SELECT seq, event_id, channel, kind, level, subject, at_us, payload FROM outbox"
+        " ORDER BY seq LIMIT ?", (limit,))
+    return [OutboxRecord(r[0], r[1], r[2], r[3], r[4], r[5], _EPOCH + r[6] * _ONE_US, r[7])
+            for r in rows]
+
+
+async def done(db: aiosqlite.Connection, up_to_seq: int) -> int:
+    cursor = await db.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
+    removed = cursor.rowcount
+    await cursor.close()
+    return removed
