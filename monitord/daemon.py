@@ -26,16 +26,19 @@ from monitord.api import ApiContext, build_app
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
+from monitord.config.snmp import snmp_warnings
 from monitord.events import CheckState
 from monitord.logsink import LogSink
 from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline, ProbeOutcome
 from monitord.probing import ProbeContext, build_probe, run_probe
 from monitord.scheduler import Scheduler
+from monitord.snmpsink import SnmpSink
 from monitord.storage.base import Store
 from monitord.storage.sqlite import SqliteStore
 from probes.base import Probe
 from probes.sip.transport import SipTransports
+from probes.snmp.client import SnmpClient
 
 log = structlog.get_logger("monitord.daemon")
 
@@ -95,6 +98,7 @@ class Daemon:
             self._storage_path.parent.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         sip = SipTransports()
+        snmp = SnmpClient()  # one SnmpEngine for every SNMP check; socket opened on first use
         runner: web.AppRunner | None = None
         try:
             now = datetime.now(UTC)
@@ -111,7 +115,7 @@ class Daemon:
             for alerting in self._alerting:
                 await alerting.start()
             await sip.start()
-            ctx = ProbeContext(sip=sip)
+            ctx = ProbeContext(sip=sip, snmp=snmp)
             jobs = [
                 (c.name, c.interval, self._job(pipeline, c.name, build_probe(c, ctx), c.timeout))
                 for c in self.checks
@@ -131,6 +135,8 @@ class Daemon:
             _settle_heap()
             for warning in secret_warnings(cfg):
                 log.warning("secret_file_permissions", problem=warning)
+            for warning in snmp_warnings(cfg.checks):
+                log.warning("snmp_weak_protocol", problem=warning)
             self._ready.set()
             sched_task = asyncio.create_task(scheduler.run(), name="scheduler")
             upkeep = asyncio.create_task(self._upkeep(pipeline, sched_task), name="upkeep")
@@ -151,6 +157,7 @@ class Daemon:
             if runner is not None:
                 await runner.cleanup()
             await sip.close()
+            await snmp.close()
             for alerting in self._alerting:  # before the store closes: MQTT reads its outbox
                 await alerting.stop()
             await self.store.close()
@@ -186,7 +193,12 @@ class Daemon:
             self.store,
             snapshots,
             open_services,
-            sinks=[_MetricsSink(self.metrics), LogSink(services_of), *self._alerting],
+            sinks=[
+                _MetricsSink(self.metrics),
+                LogSink(services_of),
+                SnmpSink(self.metrics.registry, self.checks),
+                *self._alerting,
+            ],
         )
         for svc in self.config.services:
             start = open_services.get(svc.name)

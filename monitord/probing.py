@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
+from monitord.config.snmp import SNMP_CHECK_MODELS
+from monitord.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
+from probes.snmp.client import SnmpClient
 
 log = structlog.get_logger("monitord.probing")
 
@@ -31,12 +34,19 @@ DEADLINE_GRACE = 0.05
 
 @dataclass
 class ProbeContext:
-    """Shared, daemon-wide resources probes may use (one SIP socket for all targets)."""
+    """Shared, daemon-wide resources probes may use (one SIP socket for all targets).
+
+    `snmp` is one SnmpEngine for every SNMP check; it opens its socket on first
+    use, so a context built without SNMP checks costs nothing. Whoever builds
+    the context closes it (the daemon does, after the scheduler drained).
+    """
 
     sip: SipTransports
+    snmp: SnmpClient = field(default_factory=SnmpClient)
 
 
-def _sip_options(check: SipOptionsCheck, ctx: ProbeContext) -> Probe:
+def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
+    assert isinstance(check, SipOptionsCheck)  # the registry is keyed by `type`
     settings = OptionsSettings(
         target=SipUri.parse(check.target), accept=check.accept_codes, from_user=check.from_user
     )
@@ -45,6 +55,7 @@ def _sip_options(check: SipOptionsCheck, ctx: ProbeContext) -> Probe:
 
 PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {
     "sip_options": _sip_options,
+    **{kind: (lambda check, ctx: snmp_probe(check, ctx.snmp)) for kind in SNMP_CHECK_MODELS},
 }
 
 

@@ -24,6 +24,12 @@ class FailureReason(enum.StrEnum):
     DNS = "dns_failure"
     NETWORK = "network_error"
     INTERNAL = "internal_error"
+    # A value was measured but breaks a configured limit (CPU above max, disk full...).
+    THRESHOLD = "threshold"
+    # SNMPv3 credentials rejected (wrong auth password, unknown user, bad digest).
+    AUTH = "auth_failure"
+    # The agent answered, but the configured OID does not exist there (noSuchObject/Instance).
+    NO_SUCH_OBJECT = "no_such_object"
 
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})

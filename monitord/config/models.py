@@ -164,9 +164,21 @@ class SipOptionsCheck(CheckBase):
         return value
 
 
+# SNMP check models live in their own module; imported here, after CheckBase, for the union.
+from monitord.config.snmp import (  # noqa: E402
+    SNMP_CHECK_MODELS,
+    SnmpCpuCheck,
+    SnmpDiskCheck,
+    SnmpOidCheck,
+    SnmpUpCheck,
+)
+
 # One entry per check type; the union below is discriminated on `type`.
-CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck}
-CheckConfig = Annotated[SipOptionsCheck, Field(discriminator="type")]
+CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck, **SNMP_CHECK_MODELS}
+CheckConfig = Annotated[
+    SipOptionsCheck | SnmpUpCheck | SnmpCpuCheck | SnmpDiskCheck | SnmpOidCheck,
+    Field(discriminator="type"),
+]
 
 
 class AtLeast(Strict):

@@ -1,0 +1,382 @@
+"""A thin layer over pysnmp 7's asyncio hlapi, shared by every SNMP probe.
+
+Why a layer: pysnmp reports most failures as *error indications* (values,
+not exceptions) and missing OIDs as special varbind values; each probe would
+otherwise re-learn which of those is a timeout, a credential problem or a
+misconfigured OID. Here they all become `SnmpError(reason, detail)` with a
+detail an operator can act on, and no credential ever appears in it.
+
+One `SnmpEngine` per daemon (one UDP socket, one request-id space, one USM
+cache) serves all devices; it is created lazily, so building a
+`ProbeContext` in a test costs nothing, and `close()` releases the socket
+and the engine's timer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# pysnmp imports pysmi (when installed, as snmpsim needs it) through names pysmi 2
+# deprecated; those warnings are theirs to fix and would fail a filterwarnings=error
+# run, so they are silenced for this import only.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyasn1.type import univ
+    from pysnmp.error import PySnmpError
+    from pysnmp.hlapi.v3arch.asyncio import (
+        CommunityData,
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        UdpTransportTarget,
+        UsmUserData,
+        bulk_cmd,
+        get_cmd,
+        next_cmd,
+        usm3DESEDEPrivProtocol,
+        usmAesBlumenthalCfb192Protocol,
+        usmAesBlumenthalCfb256Protocol,
+        usmAesCfb128Protocol,
+        usmAesCfb192Protocol,
+        usmAesCfb256Protocol,
+        usmDESPrivProtocol,
+        usmHMAC128SHA224AuthProtocol,
+        usmHMAC192SHA256AuthProtocol,
+        usmHMAC256SHA384AuthProtocol,
+        usmHMAC384SHA512AuthProtocol,
+        usmHMACMD5AuthProtocol,
+        usmHMACSHAAuthProtocol,
+        usmNoAuthProtocol,
+        usmNoPrivProtocol,
+    )
+    from pysnmp.hlapi.varbinds import MibViewControllerManager
+    from pysnmp.proto import errind, rfc1902, rfc1905
+
+from probes.base import FailureReason, ProbeResult
+from probes.snmp.oids import SYS_UPTIME, under
+
+Version = Literal["v1", "v2c", "v3"]
+Value = int | str
+
+AUTH_PROTOCOLS: dict[str, Any] = {
+    "none": usmNoAuthProtocol,
+    "md5": usmHMACMD5AuthProtocol,
+    "sha": usmHMACSHAAuthProtocol,
+    "sha224": usmHMAC128SHA224AuthProtocol,
+    "sha256": usmHMAC192SHA256AuthProtocol,
+    "sha384": usmHMAC256SHA384AuthProtocol,
+    "sha512": usmHMAC384SHA512AuthProtocol,
+}
+# net-snmp's AES192/AES256 extend the key the Blumenthal way; Cisco's ("C") the Reeder way.
+PRIV_PROTOCOLS: dict[str, Any] = {
+    "none": usmNoPrivProtocol,
+    "des": usmDESPrivProtocol,
+    "3des": usm3DESEDEPrivProtocol,
+    "aes": usmAesCfb128Protocol,
+    "aes128": usmAesCfb128Protocol,
+    "aes192": usmAesBlumenthalCfb192Protocol,
+    "aes256": usmAesBlumenthalCfb256Protocol,
+    "aes192c": usmAesCfb192Protocol,
+    "aes256c": usmAesCfb256Protocol,
+}
+# Protocols broken enough that a config using them gets a warning (still accepted:
+# old appliances offer nothing else).
+WEAK_PROTOCOLS = frozenset({"md5", "des", "3des"})
+
+# Error indications that mean "your v3 credentials are wrong", not "no answer".
+_AUTH_INDICATIONS: dict[type[Any], str] = {
+    errind.WrongDigest: "wrong auth password or protocol (the agent reported wrongDigest)",
+    errind.UnknownUserName: "the agent does not know this user (unknownUserName)",
+    errind.UnknownSecurityName: "unknown security name",
+    errind.UnsupportedSecurityLevel: "the agent does not allow this security level for the user",
+    errind.AuthenticationFailure: "authentication failure",
+    errind.AuthenticationError: "authentication error",
+    errind.DecryptionError: "the response could not be decrypted: wrong privacy password or protocol",
+    errind.NotInTimeWindow: "not in time window (engine boots/time out of step)",
+    errind.UnsupportedAuthProtocol: "auth protocol not supported",
+    errind.UnsupportedPrivProtocol: "privacy protocol not supported",
+}
+_MISSING = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance)
+_END_OF_COLUMN = (rfc1905.EndOfMibView, *_MISSING)
+TIMER_STEP = 0.1  # pysnmp's timer resolution: finer per-attempt timeouts mean nothing
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpAuth:
+    """Credentials for one agent. Secret fields are left out of repr (and so of logs)."""
+
+    version: Version = "v2c"
+    community: str = field(default="public", repr=False)
+    user: str = ""
+    auth_protocol: str = "none"
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: str = "none"
+    priv_key: str = field(default="", repr=False)
+
+    @property
+    def level(self) -> str:
+        if self.version != "v3":
+            return "community"
+        if self.auth_protocol == "none":
+            return "noAuthNoPriv"
+        return "authNoPriv" if self.priv_protocol == "none" else "authPriv"
+
+    def hlapi(self) -> Any:
+        if self.version != "v3":
+            return CommunityData(self.community, mpModel=0 if self.version == "v1" else 1)
+        return UsmUserData(
+            self.user,
+            self.auth_key or None,
+            self.priv_key or None,
+            authProtocol=AUTH_PROTOCOLS[self.auth_protocol],
+            privProtocol=PRIV_PROTOCOLS[self.priv_protocol],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpEndpoint:
+    """Where and how to ask: agent address, credentials and retries.
+
+    The per-attempt timeout is not configured separately: the check's timeout
+    (the deadline) is split evenly over the attempts, so the last retry still
+    has its full share before the runner gives up.
+    """
+
+    host: str
+    port: int
+    auth: SnmpAuth
+    retries: int = 1
+
+    @property
+    def device(self) -> str:
+        """The label a dashboard groups by: host, plus the port when it is not 161."""
+        return self.host if self.port == 161 else f"{self.host}:{self.port}"
+
+
+class SnmpError(Exception):
+    """A failed request, already classified for the check's failure reason."""
+
+    def __init__(self, reason: FailureReason, detail: str, latency: float | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.latency = latency
+
+
+def to_value(value: Any) -> Value:
+    """A pysnmp value as a plain int or str (numbers stay numbers, strings are decoded)."""
+    if isinstance(value, rfc1902.IpAddress):
+        return str(value.prettyPrint())
+    if isinstance(value, univ.Integer):  # Integer32, Gauge32, Counter32/64, TimeTicks...
+        return int(value)
+    if isinstance(value, univ.OctetString):
+        raw = bytes(value.asOctets())
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "0x" + raw.hex()
+    return str(value.prettyPrint())
+
+
+def _timeout_detail(ep: SnmpEndpoint, waited: float) -> str:
+    attempts = ep.retries + 1
+    text = f"no SNMP answer from {ep.device} within {waited:.3g}s ({attempts} attempt(s))"
+    if ep.auth.version != "v3":
+        return (
+            text + "; agents silently drop requests with a wrong community, so a wrong"
+            f" {ep.auth.version} community looks exactly like this"
+        )
+    if ep.auth.level == "authPriv":
+        return text + "; a wrong v3 privacy password looks exactly like this (the agent cannot decrypt the request)"
+    return text
+
+
+class SnmpClient:
+    """One SnmpEngine for the whole daemon, and the request helpers probes use."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._targets: dict[tuple[str, int, float, int], Any] = {}
+        self._auth: dict[SnmpAuth, Any] = {}
+        self._context: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            engine = SnmpEngine()
+            # The first OID pysnmp resolves attaches pysmi's MIB compiler (if installed),
+            # which emits pysmi's deprecation warnings: do it once, here, silenced.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                mibs = MibViewControllerManager.get_mib_view_controller(engine.cache)
+                ObjectIdentity(SYS_UPTIME).resolve_with_mib(mibs)
+            self._engine, self._context = engine, ContextData()
+        return self._engine
+
+    async def close(self) -> None:
+        """Close the engine's socket and timer task (idempotent)."""
+        engine, self._engine = self._engine, None
+        self._targets.clear()
+        self._auth.clear()
+        if engine is not None:
+            engine.close_dispatcher()
+            await asyncio.sleep(0)  # let the cancelled timer task finish
+
+    async def _target(self, ep: SnmpEndpoint, deadline: float) -> Any:
+        # pysnmp keeps one target-address row per distinct timeout: rounding to
+        # 100 ms keeps that set small however the deadlines fall.
+        remaining = deadline - asyncio.get_running_loop().time()
+        attempt = max(TIMER_STEP, round(remaining / (ep.retries + 1) / TIMER_STEP) * TIMER_STEP)
+        key = (ep.host, ep.port, attempt, ep.retries)
+        target = self._targets.get(key)
+        if target is None:
+            try:
+                target = await UdpTransportTarget.create(
+                    (ep.host, ep.port), timeout=attempt, retries=ep.retries
+                )
+            except PySnmpError as exc:
+                raise SnmpError(FailureReason.DNS, f"cannot resolve {ep.host!r}: {exc}") from None
+            self._targets[key] = target
+        return target
+
+    def _auth_data(self, auth: SnmpAuth) -> Any:
+        data = self._auth.get(auth)
+        if data is None:
+            data = self._auth[auth] = auth.hlapi()
+        return data
+
+    async def _request(
+        self, ep: SnmpEndpoint, deadline: float, call: Any, *args: Any
+    ) -> tuple[list[tuple[str, Any]], float]:
+        """Send one request (pysnmp retries inside); classify every kind of failure."""
+        loop = asyncio.get_running_loop()
+        engine = self.engine
+        target = await self._target(ep, deadline)
+        t0 = loop.time()
+        try:
+            async with asyncio.timeout_at(deadline):
+                indication, status, index, varbinds = await call(
+                    engine, self._auth_data(ep.auth), target, self._context, *args, lookupMib=False
+                )
+        except TimeoutError:
+            raise SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, loop.time() - t0)) from None
+        latency = loop.time() - t0
+        if indication is not None:
+            raise self._indication_error(ep, indication, latency)
+        pairs = [(str(oid), value) for oid, value in varbinds]
+        if status:
+            name = str(status.prettyPrint()) if hasattr(status, "prettyPrint") else str(status)
+            at = pairs[int(index) - 1][0] if index and 0 < int(index) <= len(pairs) else "?"
+            if name == "noSuchName":  # SNMPv1's way of saying noSuchObject
+                raise SnmpError(
+                    FailureReason.NO_SUCH_OBJECT, f"{ep.device} has no object {at} (noSuchName)", latency
+                )
+            if name in ("authorizationError", "noAccess"):
+                raise SnmpError(
+                    FailureReason.AUTH, f"{ep.device} refused access to {at} ({name})", latency
+                )
+            raise SnmpError(FailureReason.STATUS, f"{ep.device} answered {name} for {at}", latency)
+        return pairs, latency
+
+    @staticmethod
+    def _indication_error(ep: SnmpEndpoint, indication: Any, latency: float) -> SnmpError:
+        if isinstance(indication, errind.RequestTimedOut):
+            return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, latency))
+        for kind, text in _AUTH_INDICATIONS.items():
+            if isinstance(indication, kind):
+                who = f"user {ep.auth.user!r}" if ep.auth.version == "v3" else ep.auth.version
+                return SnmpError(
+                    FailureReason.AUTH, f"SNMPv3 {who} at {ep.device}: {text}", latency
+                )
+        return SnmpError(FailureReason.NETWORK, f"SNMP request to {ep.device} failed: {indication}")
+
+    async def get(
+        self, ep: SnmpEndpoint, oids: Sequence[str], deadline: float
+    ) -> tuple[dict[str, Value], float]:
+        """GET scalars; any missing one fails the whole request with `no_such_object`."""
+        pairs, latency = await self._request(
+            ep, deadline, get_cmd, *(ObjectType(ObjectIdentity(o)) for o in oids)
+        )
+        out: dict[str, Value] = {}
+        for oid, value in pairs:
+            if isinstance(value, _MISSING):
+                kind = "noSuchInstance" if isinstance(value, rfc1905.NoSuchInstance) else "noSuchObject"
+                raise SnmpError(
+                    FailureReason.NO_SUCH_OBJECT,
+                    f"{ep.device} has no object {oid} ({kind}): check the OID and the agent's view",
+                    latency,
+                )
+            out[oid] = to_value(value)
+        return out, latency
+
+    async def walk(
+        self,
+        ep: SnmpEndpoint,
+        columns: Sequence[str],
+        deadline: float,
+        *,
+        max_repetitions: int = 25,
+        max_rows: int = 10_000,
+    ) -> tuple[dict[str, dict[str, Value]], float]:
+        """Walk table columns side by side with GETBULK (GETNEXT for v1).
+
+        Returns {column: {row index: value}} and the summed request latency.
+        Bounded: at most `max_rows` rows per column, and a request budget
+        derived from it, so a misbehaving agent cannot keep us looping.
+        """
+        rows: dict[str, dict[str, Value]] = {c: {} for c in columns}
+        cursor = {c: c for c in columns}
+        active = list(columns)
+        total = 0.0
+        per_request = 1 if ep.auth.version == "v1" else max_repetitions
+        budget = max_rows // per_request + 2
+        for _ in range(budget):
+            if not active:
+                break
+            objs = [ObjectType(ObjectIdentity(cursor[c])) for c in active]
+            if ep.auth.version == "v1":
+                pairs, latency = await self._walk_v1(ep, deadline, objs)
+            else:
+                pairs, latency = await self._request(ep, deadline, bulk_cmd, 0, per_request, *objs)
+            total += latency
+            done: set[str] = set()
+            for i, (oid, value) in enumerate(pairs):
+                column = active[i % len(active)]
+                if column in done:
+                    continue
+                if not under(oid, column) or isinstance(value, _END_OF_COLUMN):
+                    done.add(column)
+                    continue
+                if len(rows[column]) >= max_rows:
+                    done.add(column)
+                    continue
+                rows[column][oid[len(column) + 1 :]] = to_value(value)
+                cursor[column] = oid
+            if not pairs:
+                break
+            active = [c for c in active if c not in done]
+        return rows, total
+
+    async def _walk_v1(
+        self, ep: SnmpEndpoint, deadline: float, objs: list[Any]
+    ) -> tuple[list[tuple[str, Any]], float]:
+        try:
+            return await self._request(ep, deadline, next_cmd, *objs)
+        except SnmpError as exc:
+            if exc.reason is FailureReason.NO_SUCH_OBJECT:  # v1 GETNEXT past the end of the MIB
+                return [], exc.latency or 0.0
+            raise
+
+
+def failed(exc: SnmpError) -> ProbeResult:
+    """The probe result for a classified request failure."""
+    return ProbeResult.failure(exc.reason, exc.detail, exc.latency)
+
+
+def percent(ratio: float) -> str:
+    return f"{ratio * 100:.1f}%"
