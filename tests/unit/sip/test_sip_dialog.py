@@ -311,3 +311,19 @@ def test_tcp_sends_once_and_contact_says_so() -> None:
     [invite] = requests(pair, "INVITE")
     assert invite.top_via.transport == "TCP"
     assert invite.headers.get("Contact") == "<sip:monitord@192.0.2.1:5099;transport=tcp>"
+
+
+def test_answer_crossing_our_cancel_is_acked_then_byed() -> None:
+    def lose_cancel(hop: Hop) -> bool:
+        return hop.line == "CANCEL 1"
+
+    pair = CallPair.make(AnswerPlan(sdp_answer=ANSWER, ring_seconds=2.0), answer_timeout=1.0,
+                         drop=lose_cancel)
+    pair.run(stop=lambda p: p.uas.state is UasState.TERMINATED)
+    # §9.1 / §15: the 200 that crossed the CANCEL must be ACKed, then the call ended by BYE.
+    lines = [line for line in pair.lines() if line != "CANCEL 1"]  # lost, retransmitted by E
+    assert lines[3:] == ["200 INVITE", "ACK 1", "BYE 2", "200 BYE"]
+    events = pair.uac_events()
+    failed = [e for e in events if isinstance(e, CallFailed)]
+    assert [(f.cause, f.status) for f in failed] == [(FailureCause.NO_ANSWER, 200)]
+    assert isinstance(events[-1], CallEnded) and pair.uac.state is CallState.TERMINATED
