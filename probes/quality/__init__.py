@@ -1,0 +1,1 @@
+"""Call-quality models: pure functions from measured figures to a rating."""
