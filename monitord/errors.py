@@ -35,3 +35,7 @@ class AlertDeliveryError(MonitordError):
 
 class ApiRequestError(MonitordError):
     """A client sent an API request we cannot answer (bad parameter etc.)."""
+
+
+class SlaError(MonitordError):
+    """An SLA report cannot be computed as asked (unknown policy, bad period, bad intervals file)."""

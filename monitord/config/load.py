@@ -22,6 +22,7 @@ from monitord.config.models import (
 )
 from monitord.config.yamlsource import YamlDocument, format_path, load_yaml
 from monitord.errors import ConfigError
+from monitord.sla.config import CREDIT_TYPES, SLA_MODELS, sla_reference_problems
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -142,6 +143,8 @@ def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]
         elif err["type"] == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
             message = f"unknown check type {tag!r}; known types: {', '.join(CHECK_MODELS)}"
+            if "credits" in path:
+                message = f"unknown credit type {tag!r}; known types: {', '.join(CREDIT_TYPES)}"
             path = (*path, "type")
         elif err["type"] == "missing":
             message = "required key is missing"
@@ -185,6 +188,7 @@ def _model_keys(path: tuple[str | int, ...]) -> list[str]:
         "defaults": [Defaults],
         "checks": list(CHECK_MODELS.values()),
         "services": [ServiceConfig],
+        **SLA_MODELS,
     }
     if len(path) <= 1:
         return list(Config.model_fields)
@@ -235,6 +239,7 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
         hashable = [m for m in members if isinstance(m, str)]
         if len(set(hashable)) != len(hashable):
             problems.append((("services", i, "checks"), "a check is listed twice"))
+    problems.extend(sla_reference_problems(data))
     return problems
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, f
 
 from monitord.config.secrets import SecretFromFile
 from monitord.events import DowntimeStart
+from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -205,6 +206,7 @@ class ServiceConfig(Strict):
     description: str = ""
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
+    sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed
 
     def required_down(self) -> int:
         """How many of the service's checks must be down for the service to be down."""
@@ -225,5 +227,9 @@ class Config(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     checks: list[CheckConfig] = Field(default_factory=list)
     services: list[ServiceConfig] = Field(default_factory=list)
+    # SLA engine (monitord/sla): policies, office-hours calendars, maintenance windows
+    sla_policies: list[SlaPolicy] = Field(default_factory=list)
+    calendars: list[CalendarConfig] = Field(default_factory=list)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     alertmanager: AlertmanagerConfig | None = None  # push alerts (monitord/alerting)
     mqtt: MqttConfig | None = None  # publish events from the durable outbox

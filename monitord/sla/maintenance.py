@@ -1,0 +1,133 @@
+"""Maintenance windows expanded into UTC intervals, and judged against a policy.
+
+Why judged: a window only takes time out of the SLA when the contract allows
+it. voizXL §6 requires regular maintenance announced 14 days ahead and
+necessary maintenance 24 h ahead; a window announced later than the policy's
+`min_notice` for its kind is reported but not honoured, so downtime inside it
+counts. Window times are wall clock (Europe/Amsterdam unless the window says
+otherwise): an RRULE occurrence at Sat 01:00 lasting 4h ends at 05:00 local,
+which is 5 real hours on the night the clocks go back.
+
+Probes keep running in maintenance; the alert sinks ask `in_maintenance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from monitord.intervals import Interval
+from monitord.sla.calendars import span_intervals
+from monitord.sla.config import MaintenanceConfig, RecurringWindow, SlaPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceOccurrence:
+    window: str
+    kind: str
+    interval: Interval
+    announced_at: datetime | None  # None: a standing window of the contract
+    starts_at: datetime  # before clipping to the period: notice is measured to it
+    honoured: bool = True
+    note: str = ""
+
+
+def _applies(services: list[str], service: str) -> bool:
+    return not services or service in services
+
+
+def _rrule_intervals(win: RecurringWindow, window: Interval) -> list[Interval]:
+    assert win.rrule is not None and win.start is not None and win.duration is not None
+    tz = ZoneInfo(win.timezone)
+    length = timedelta(seconds=win.duration)
+    rule = rrulestr(win.rrule, dtstart=win.start)
+    lo = window.start.astimezone(tz).replace(tzinfo=None) - length - timedelta(days=1)
+    hi = window.end.astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
+    out: list[Interval] = []
+    for local in rule.between(lo, hi, inc=True):
+        start = local.replace(tzinfo=tz).astimezone(UTC)
+        end = (local + length).replace(tzinfo=tz).astimezone(UTC)
+        if start < window.end and end > window.start:
+            out.append(Interval(start, max(start, end)))
+    return out
+
+
+def occurrences(cfg: MaintenanceConfig, service: str, window: Interval) -> list[MaintenanceOccurrence]:
+    """Every window occurrence for `service` overlapping `window`, clipped to it, unjudged."""
+    # weekly spans are laid out on a wider window so a clipped one keeps its true start
+    wide = Interval(window.start - timedelta(days=2), window.end + timedelta(days=2))
+    found: list[tuple[str, str, Interval, datetime | None]] = []
+    for rec in cfg.recurring:
+        if not _applies(rec.services, service):
+            continue
+        if rec.weekly:
+            ivs = span_intervals(rec.weekly, wide, ZoneInfo(rec.timezone))
+        else:
+            ivs = _rrule_intervals(rec, window)
+        found.extend((rec.name, rec.kind, iv, rec.announced_at) for iv in ivs)
+    for one in cfg.windows:
+        if _applies(one.services, service):
+            iv = Interval(one.start.astimezone(UTC), one.end.astimezone(UTC))
+            found.append((one.name, one.kind, iv, one.announced_at))
+    out: list[MaintenanceOccurrence] = []
+    for name, kind, iv, announced in found:
+        clipped = iv.clip(window.start, window.end)
+        if clipped is not None:
+            out.append(MaintenanceOccurrence(name, kind, clipped, announced, iv.start))
+    return sorted(out, key=lambda o: (o.interval, o.window))
+
+
+def judge(occ: MaintenanceOccurrence, policy: SlaPolicy) -> MaintenanceOccurrence:
+    """Honoured unless the policy does not accept its kind or it was announced too late."""
+    if policy.maintenance_kinds is not None and occ.kind not in policy.maintenance_kinds:
+        return _refuse(occ, f"kind {occ.kind!r} is not accepted by policy {policy.name!r}")
+    notice = policy.min_notice.get(occ.kind)
+    if notice is not None and occ.announced_at is not None:
+        given = occ.starts_at - occ.announced_at
+        if given < timedelta(seconds=notice):
+            return _refuse(
+                occ,
+                f"announced {_human(given)} ahead, {occ.kind} maintenance needs"
+                f" {_human(timedelta(seconds=notice))}",
+            )
+    return occ
+
+
+def _refuse(occ: MaintenanceOccurrence, note: str) -> MaintenanceOccurrence:
+    return MaintenanceOccurrence(
+        occ.window, occ.kind, occ.interval, occ.announced_at, occ.starts_at, False, note
+    )
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    return sign + ("".join(parts) or f"{seconds}s")
+
+
+def maintenance_for(
+    cfg: MaintenanceConfig, policy: SlaPolicy, service: str, window: Interval
+) -> list[MaintenanceOccurrence]:
+    """Occurrences for `service` in `window`, each judged against `policy`."""
+    return [judge(o, policy) for o in occurrences(cfg, service, window)]
+
+
+def in_maintenance(cfg: MaintenanceConfig, service: str, t: datetime) -> bool:
+    """Is `service` inside an announced maintenance window at `t`? (alert suppression)
+
+    A window counts from the moment it was announced: one announced after `t`
+    cannot have suppressed an alert at `t`. Policy notice rules do not apply:
+    they decide SLA accounting, not whether the NOC is paged for planned work.
+    """
+    probe = Interval(t, t + timedelta(microseconds=1))
+    return any(
+        o.announced_at is None or o.announced_at <= t
+        for o in occurrences(cfg, service, probe)
+    )
