@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from monitord import __version__
 from monitord.errors import ConfigError, MonitordError
+from monitord.slacli import add_parsers as add_sla_parsers
+from monitord.slacli import run as run_sla
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     resp.add_argument("--transport", default="udp,tcp", help="udp, tcp or udp,tcp")
     _log_args(resp)
+    add_sla_parsers(sub)  # `sla compute` and `report` (monitord/slacli.py)
     return p
 
 
@@ -61,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "probe": _probe,
         "responder": _responder,
+        "sla": run_sla,
+        "report": run_sla,
     }[args.command]
     try:
         return handler(args)
