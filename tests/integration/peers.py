@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -28,8 +29,11 @@ import pytest
 
 __all__ = [
     "PeerProcess",
+    "alertmanager",
     "free_port",
     "kamailio",
+    "mosquitto",
+    "prometheus",
     "require_binary",
     "sipp_options_responder",
     "sipp_uas",
@@ -297,3 +301,165 @@ def kamailio(port: int, workdir: Path, relay_port: int | None = None) -> PeerPro
             "-Y", str(rundir), "-P", str(rundir / "kamailio.pid"), "-w", str(rundir)]
     return PeerProcess(argv, name=f"kamailio-{port}", cwd=str(wd),
                        ready=lambda: udp_answers_options(port))
+
+
+# --- alerting peers: Alertmanager, mosquitto, Prometheus ----------------------------
+
+
+def _http_ready(url: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as resp:
+                return bool(resp.status == 200)
+        except OSError:  # URLError, refused, reset
+            return False
+
+    return ready
+
+
+def _tcp_ready(port: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return ready
+
+
+def alertmanager(port: int, workdir: Path, webhook_url: str) -> PeerProcess:
+    """Alertmanager on 127.0.0.1:port routing everything to `webhook_url` at once.
+
+    group_wait 0s / group_interval 1s so a test sees firing and resolved within
+    about a second; one group per alert so each arrives in its own webhook
+    call; clustering off (it would bind *:9094). Its storage stays in the
+    workdir, so a restart keeps what it knew, as a real restart does.
+    """
+    binary = require_binary("prometheus-alertmanager")
+    wd = _workdir(workdir)
+    (wd / "alertmanager.yml").write_text(
+        "route:\n"
+        "  receiver: webhook\n"
+        "  group_by: [alertname, site, service, check]\n"
+        "  group_wait: 0s\n"
+        "  group_interval: 1s\n"
+        "  repeat_interval: 1h\n"
+        "receivers:\n"
+        "  - name: webhook\n"
+        "    webhook_configs:\n"
+        f"      - url: {webhook_url}\n"
+        "        send_resolved: true\n"
+    )
+    argv = [binary, f"--config.file={wd / 'alertmanager.yml'}", f"--storage.path={wd / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    return PeerProcess(argv, name=f"alertmanager-{port}", cwd=str(wd),
+                       ready=_http_ready(f"http://127.0.0.1:{port}/-/ready"))
+
+
+def mosquitto(port: int, workdir: Path) -> PeerProcess:
+    """mosquitto on 127.0.0.1:port, anonymous, with persistence in the workdir.
+
+    Persistence keeps a persistent (clean_session=False) subscriber's session
+    and queued QoS 1 messages across a stop/start, like a production broker;
+    mosquitto writes it on SIGTERM, which is how PeerProcess stops it.
+    """
+    binary = require_binary("mosquitto")
+    wd = _workdir(workdir)
+    # As root it would switch to the `mosquitto` user, which cannot write the
+    # test's private workdir: its persistence file would be silently lost.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    (wd / "mosquitto.conf").write_text(
+        user +
+        "per_listener_settings false\n"
+        f"listener {port} 127.0.0.1\n"
+        "allow_anonymous true\n"
+        "persistence true\n"
+        f"persistence_location {wd}/\n"
+        "log_dest stderr\n"
+        "log_type error\nlog_type warning\nlog_type notice\n"
+    )
+    return PeerProcess([binary, "-c", str(wd / "mosquitto.conf")], name=f"mosquitto-{port}",
+                       cwd=str(wd), ready=_tcp_ready(port))
+
+
+def prometheus(port: int, workdir: Path, target_port: int, rules: Path) -> PeerProcess:
+    """Prometheus on 127.0.0.1:port scraping 127.0.0.1:target_port every second with `rules`.
+
+    The first scrape comes ~5 s after start even with a 1 s interval: allow ~6 s.
+    """
+    binary = require_binary("prometheus")
+    wd = _workdir(workdir)
+    (wd / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files: [{str(rules)!r}]\n"
+        "scrape_configs:\n"
+        "  - job_name: monitord\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{target_port}'], labels: {{site: it}}}}]\n"
+    )
+    argv = [binary, f"--config.file={wd / 'prometheus.yml'}", f"--storage.tsdb.path={wd / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]
+    return PeerProcess(argv, name=f"prometheus-{port}", cwd=str(wd),
+                       ready=_http_ready(f"http://127.0.0.1:{port}/-/ready"))
+
+
+# --- SNMP agents -----------------------------------------------------------------
+
+_SNMP = _HERE / "snmp"
+SNMPD_COMMUNITY = "labpublic"
+SNMPD_V3 = {"user": "labv3user", "auth": ("sha", "labAuthPass1"), "priv": ("aes", "labPrivPass1")}
+SNMPD_V3_SHA2 = {"user": "labv3sha2", "auth": ("sha256", "labAuthPass2"), "priv": ("aes256", "labPrivPass2")}
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    assert len(body) < 0x10000
+    if len(body) < 0x80:
+        return bytes([tag, len(body)]) + body
+    n = len(body).to_bytes(2, "big")
+    return bytes([tag, 0x82]) + n + body
+
+
+def snmp_answers(port: int, community: str) -> bool:
+    """Readiness check: an SNMPv2c GET sysUpTime.0 to 127.0.0.1:port gets a response in 0.5 s."""
+    oid = bytes([0x2B, 6, 1, 2, 1, 1, 3, 0])  # 1.3.6.1.2.1.1.3.0
+    varbind = _ber(0x30, _ber(0x06, oid) + b"\x05\x00")
+    pdu = _ber(0xA0, b"\x02\x01\x01\x02\x01\x00\x02\x01\x00" + _ber(0x30, varbind))
+    message = _ber(0x30, b"\x02\x01\x01" + _ber(0x04, community.encode()) + pdu)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("127.0.0.1", port))
+        s.settimeout(0.5)
+        try:
+            s.send(message)
+            return s.recv(65535).startswith(b"\x30")
+        except OSError:
+            return False
+
+
+def snmpd(port: int, workdir: Path) -> PeerProcess:
+    """net-snmp snmpd on UDP 127.0.0.1:port: v2c community `labpublic`, v3 authPriv users
+    `labv3user` (SHA/AES) and `labv3sha2` (SHA-256/AES-256). `-C`: no system config."""
+    binary = require_binary("snmpd")
+    wd = _workdir(workdir)
+    conf = wd / "snmpd.conf"
+    conf.write_text((_SNMP / "snmpd.conf.in").read_text().replace("@PORT@", str(port)))
+    persist = wd / "persist"
+    persist.mkdir(exist_ok=True)
+    argv = [binary, "-f", "-Lo", "-C", "-m", "", "-c", str(conf), "-p", str(wd / "snmpd.pid")]
+    return PeerProcess(argv, name=f"snmpd-{port}", cwd=str(wd),
+                       env={"SNMP_PERSISTENT_DIR": str(persist), "MIBS": ""},
+                       ready=lambda: snmp_answers(port, SNMPD_COMMUNITY))
+
+
+def snmpsim(port: int, workdir: Path, data_dir: Path | None = None) -> PeerProcess:
+    """snmpsim serving the recorded `*.snmprec` files of `data_dir` (default: ours) on
+    UDP 127.0.0.1:port; each file's name is its community."""
+    binary = require_binary("snmpsim-command-responder")
+    wd = _workdir(workdir)
+    data = data_dir or _SNMP
+    first = sorted(data.glob("*.snmprec"))[0].stem
+    argv = [binary, f"--data-dir={data}", f"--cache-dir={wd / 'cache'}",
+            f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=stdout"]
+    if os.geteuid() == 0:  # it refuses to run as root unless told to stay root
+        argv += ["--process-user=root", "--process-group=root"]
+    return PeerProcess(argv, name=f"snmpsim-{port}", cwd=str(wd),
+                       ready=lambda: snmp_answers(port, first))
