@@ -1,0 +1,100 @@
+"""deploy/ is checked by the tools that will read it: promtool, amtool, systemd-analyze.
+
+Docker does not run on these machines, so the container recipe and compose
+file are checked as far as possible without it: the YAML parses, every file
+it mounts or builds from exists, and the monitord config it mounts is valid.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitord.config import load_config
+from tests.integration.peers import require_binary
+
+pytestmark = pytest.mark.integration
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def run(*argv: str, cwd: Path = DEPLOY) -> str:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"{' '.join(argv)} failed:\n{proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def test_prometheus_config_and_rules_check() -> None:
+    promtool = require_binary("promtool")
+    run(promtool, "check", "config", "prometheus/prometheus.yml")
+    run(promtool, "check", "rules", "prometheus/rules/monitord.rules.yml")
+
+
+def test_prometheus_rules_unit_tests() -> None:
+    out = run(require_binary("promtool"), "test", "rules", "monitord.rules.test.yml",
+              cwd=DEPLOY / "prometheus" / "rules")
+    assert "SUCCESS" in out
+
+
+def test_alertmanager_config_checks() -> None:
+    run(require_binary("amtool"), "check-config", "alertmanager/alertmanager.yml")
+
+
+@pytest.mark.parametrize(
+    ("labels", "receivers"),
+    [
+        (["alertname=MonitordServiceDown", "severity=critical", "service=pbx"], "pager,chat"),
+        (["alertname=MonitordServiceUnavailable", "severity=critical"], "pager,chat"),
+        (["alertname=MonitordCheckAlerting", "severity=warning", "service=pbx"], "chat"),
+        (["alertname=Other"], "chat"),
+    ],
+)
+def test_alertmanager_routes(labels: list[str], receivers: str) -> None:
+    amtool = require_binary("amtool")
+    run(amtool, "config", "routes", "test", "--config.file=alertmanager/alertmanager.yml",
+        f"--verify.receivers={receivers}", *labels)
+
+
+def test_alertmanager_inhibits_check_alerts_of_a_down_service() -> None:
+    cfg = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text())
+    (rule,) = cfg["inhibit_rules"]
+    assert rule["source_matchers"] == ['alertname="MonitordServiceDown"']
+    assert "MonitordCheckAlerting" in rule["target_matchers"][0]
+    assert set(rule["equal"]) == {"site", "service"}
+
+
+def test_systemd_unit_verifies() -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    proc = subprocess.run([analyze, "verify", str(DEPLOY / "systemd/monitord.service")],
+                          capture_output=True, text=True, timeout=60)
+    # the binary lives in /opt/monitord on a real host, not here
+    problems = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if line.strip() and "is not executable" not in line]
+    assert problems == []
+
+
+def test_compose_parses_and_mounts_files_that_exist() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert set(compose["services"]) == {"monitord", "prometheus", "alertmanager", "grafana",
+                                        "mosquitto"}
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+        build = service.get("build")
+        if build:
+            context = DEPLOY / build["context"]
+            assert (context / build["dockerfile"]).is_file()
+            recipe = (context / build["dockerfile"]).read_text()
+            for line in recipe.splitlines():
+                if line.startswith("COPY ") and "--from" not in line:
+                    for src in line.split()[1:-1]:
+                        assert (context / src).exists(), f"Containerfile copies missing {src}"
+    load_config(DEPLOY / "monitord.yaml", env={})
