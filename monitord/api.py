@@ -108,7 +108,7 @@ def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "type": check.type,
-        "target": getattr(check.config, "target", None),
+        "target": str(getattr(check.config, "target", "")) or None,  # SNMP: no credentials
         "state": snap.state.value,
         "consecutive_failures": snap.consecutive_failures,
         "consecutive_successes": snap.consecutive_successes,

@@ -154,6 +154,12 @@ class SnmpTarget(Strict):
                 )
         return self
 
+    def __str__(self) -> str:
+        """How the API and logs show the target: address, version and level, never a secret."""
+        user = f"{self.user}@" if self.user else ""
+        level = self.auth().level if self.version == "v3" else "community"
+        return f"snmp://{user}{self.host}:{self.port} ({self.version} {level})"
+
     def auth(self) -> SnmpAuth:
         """The runtime credentials (secrets resolved; they stay out of every repr)."""
         assert set(AUTH_PROTOCOLS) >= {self.auth_protocol}
@@ -214,8 +220,8 @@ class SnmpOidCheck(SnmpCheckBase):
     oid: Oid
     walk: bool = False
     where: Regex | None = None
-    equals: float | str | None = None
-    not_equals: float | str | None = None
+    equals: int | float | str | None = None
+    not_equals: int | float | str | None = None
     less_than: float | None = None
     greater_than: float | None = None
     matches: Regex | None = None

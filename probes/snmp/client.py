@@ -264,9 +264,12 @@ class SnmpClient:
                     engine, self._auth_data(ep.auth), target, self._context, *args, lookupMib=False
                 )
         except TimeoutError:
+            self._forget_engine(ep, target)
             raise SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, loop.time() - t0)) from None
         latency = loop.time() - t0
         if indication is not None:
+            if isinstance(indication, errind.RequestTimedOut):
+                self._forget_engine(ep, target)
             raise self._indication_error(ep, indication, latency)
         pairs = [(str(oid), value) for oid, value in varbinds]
         if status:
@@ -282,6 +285,26 @@ class SnmpClient:
                 )
             raise SnmpError(FailureReason.STATUS, f"{ep.device} answered {name} for {at}", latency)
         return pairs, latency
+
+    def _forget_engine(self, ep: SnmpEndpoint, target: Any) -> None:
+        """Drop the agent's discovered SNMPv3 engine ID after it stopped answering.
+
+        pysnmp caches it per address for 5 minutes; an agent that restarts
+        with a new engine ID (net-snmp without a fixed `engineID` does) then
+        answers every request with a report pysnmp discards, so the check
+        would stay down for minutes after the device is back. Rediscovery
+        costs one extra round trip on the next poll. The cache is private to
+        pysnmp, hence the defensive lookup: if it moves, we only lose this.
+        """
+        if ep.auth.version != "v3" or self._engine is None:
+            return
+        for model in self._engine.message_processing_subsystems.values():
+            cache = getattr(model, "_SnmpV3MessageProcessingModel__engineIdCache", None)
+            if not isinstance(cache, dict):
+                continue
+            address = tuple(target.transport_address)
+            for key in [k for k in cache if tuple(k[1])[:2] == address[:2]]:
+                del cache[key]
 
     @staticmethod
     def _indication_error(ep: SnmpEndpoint, indication: Any, latency: float) -> SnmpError:
