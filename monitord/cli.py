@@ -36,9 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("file")
 
     probe = sub.add_parser("probe", help="probe a target once (like sipsak) and print the result")
-    probe.add_argument("target", help="sip:HOST[:PORT][;transport=udp|tcp]")
+    probe.add_argument(
+        "target", help="sip:HOST[:PORT][;transport=udp|tcp] or snmp://[user@]HOST[:PORT]/OID"
+    )
     probe.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     probe.add_argument("--accept", default="2xx", help="accepted status codes, e.g. 2xx,404")
+    from monitord.snmpcli import add_arguments as snmp_arguments
+
+    snmp_arguments(probe)
 
     resp = sub.add_parser(
         "responder", help="answer SIP OPTIONS on loopback (a target for demos and tests)"
@@ -123,6 +128,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    if args.target.startswith("snmp://"):
+        from monitord.snmpcli import probe_snmp
+
+        return probe_snmp(args)
     from monitord.config.models import parse_status_codes
     from probes.sip.errors import SipUriError
     from probes.sip.options import probe_once

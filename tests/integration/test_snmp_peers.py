@@ -204,6 +204,31 @@ async def test_failure_reasons_are_distinct_and_readable(
             assert secret not in r.detail or secret == "voipnode"
 
 
+def test_cli_probe_one_shot(agent: int, secret_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url = f"snmp://{SNMPD_V3['user']}@127.0.0.1:{agent}/1.3.6.1.2.1.1.5.0"
+    args = [sys.executable, "-m", "monitord", "probe", url, "--auth-password-file",
+            str(secret_dir / "v3auth"), "--priv-password-file", str(secret_dir / "v3priv")]
+    ok = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and "(v3 authPriv)" in ok.stdout, ok.stdout + ok.stderr
+    walk = subprocess.run(
+        [sys.executable, "-m", "monitord", "probe", f"snmp://127.0.0.1:{agent}/1.3.6.1.2.1.25.2.3.1.3", "--walk"],
+        capture_output=True, text=True, timeout=30,
+        env={**os.environ, "MONITORD_SNMP_COMMUNITY": SNMPD_COMMUNITY},
+    )
+    assert walk.returncode == 0 and "'/'" in walk.stdout, walk.stdout + walk.stderr
+    wrong = subprocess.run(
+        [*args[:4], f"snmp://127.0.0.1:{agent}/1.3.6.1.2.1.1.5.0", "--timeout", "0.5", "--retries", "0"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert wrong.returncode == 1 and "FAIL" in wrong.stdout and "community" in wrong.stdout
+    for out in (ok.stdout, walk.stdout, wrong.stdout):
+        assert SECRETS["v3auth"] not in out and SECRETS["v3priv"] not in out
+
+
 # --- recorded device (snmpsim) -----------------------------------------------------
 
 
