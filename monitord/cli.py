@@ -91,6 +91,10 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK ({len(checks)} checks, {len(cfg.services)} services)")
     for warning in secret_warnings(cfg):
         print(f"  warning: {warning}")
+    from monitord.config.snmp import snmp_warnings
+
+    for warning in snmp_warnings(cfg.checks):
+        print(f"  warning: {warning}")
     for c in checks:
         t = c.thresholds
         print(

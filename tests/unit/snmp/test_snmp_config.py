@@ -173,3 +173,15 @@ def test_cpu_ratio_above_one_is_refused_but_a_load_average_is_not(secrets_dir: P
         env={},
     )
     assert cfg.checks[0].max == 3  # type: ignore[union-attr]
+
+
+def test_the_shipped_example_loads(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[3]
+    text = (repo / "config" / "snmp-example.yaml").read_text()
+    for name in ("pbx1.auth", "pbx1.priv", "sbc1.community"):
+        (tmp_path / name).write_text("example-secret-1")
+        (tmp_path / name).chmod(0o600)
+    cfg = parse_config(text.replace("/etc/monitord/snmp", str(tmp_path)), env={})
+    kinds = [c.type for c in cfg.checks]
+    assert kinds.count("snmp_oid") == 3 and {"snmp_up", "snmp_cpu", "snmp_disk"} <= set(kinds)
+    assert str(cfg.checks[0].target) == "snmp://monitord@192.0.2.10:161 (v3 authPriv)"  # type: ignore[union-attr]
