@@ -22,16 +22,24 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from ..base import FailureReason
-from .errors import LocalProtocolError, SipParseError
+from .errors import LocalProtocolError, SipParseError, SipUriError
 from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uri import SipUri
 
-__all__ = ["Outcome", "RequestBuilder", "RequestContext", "SipTransports"]
+__all__ = [
+    "CallHandler",
+    "NextHop",
+    "Outcome",
+    "RequestBuilder",
+    "RequestContext",
+    "SipTransports",
+    "TransportFailure",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,41 @@ class _Failed(Exception):
     def __init__(self, reason: FailureReason, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
+
+
+class TransportFailure(Exception):
+    """A call's message could not be sent (no route, refused, connection closed)."""
+
+    def __init__(self, reason: FailureReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True, slots=True)
+class NextHop:
+    """Where a call's messages go and what we look like from there (for Via/Contact/SDP)."""
+
+    transport: StreamTransport
+    family: int
+    dest: Address
+    local_host: str
+    local_port: int
+
+
+class CallHandler(Protocol):
+    """A call (dialog) registered by Call-ID: it owns its transactions itself.
+
+    Unlike OPTIONS, whose client transaction lives here, a dialog core runs
+    its INVITE/BYE/CANCEL transactions and answers in-dialog requests (a far
+    end's BYE) on its own, so the transport only hands it every message of its
+    Call-ID, with where it came from (responses to requests go back there).
+    """
+
+    def on_message(
+        self, message: Request | Response, source: Address, transport: StreamTransport
+    ) -> None: ...
+
+    def on_transport_error(self, reason: FailureReason, detail: str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -141,6 +184,8 @@ class SipTransports:
         self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry, oldest first
         self.absorbed_retransmissions = 0
         self._local_ip: dict[str, str] = {}
+        self._calls: dict[str, tuple[CallHandler, Address, StreamTransport]] = {}
+        self.unmatched_requests = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.malformed_messages = 0
         self.unmatched_responses = 0
@@ -367,13 +412,96 @@ class SipTransports:
         for p in list(self._pending.values()):
             if p.dest == dest and p.transport == transport and not p.future.done():
                 self._finish(p, _Failed(reason, detail))
+        for handler, call_dest, call_transport in list(self._calls.values()):
+            if call_dest == dest and call_transport == transport:
+                handler.on_transport_error(reason, detail)
 
-    def _dispatch(self, message: Request | Response, source: Address) -> None:
+    # -- calls: dialogs that run their own transactions --------------------------
+
+    async def next_hop(self, target: SipUri) -> NextHop:
+        """Resolve `target` and pick our local address towards it (opening TCP if needed).
+
+        A call needs this before its first INVITE: Via, Contact and the SDP
+        offer carry the address the far end will answer to.
+        """
+        if self._loop is None:
+            raise LocalProtocolError("SipTransports.next_hop() before start()")
+        if target.transport == "tls":
+            raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
+        transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
+        try:
+            family, ip = await self._resolve(target, transport)
+            dest = _norm((ip, target.effective_port))
+            if transport == "udp":
+                if family not in self._udp:
+                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+                local = (self._local_ip_for(family, ip), self.udp_port(family))
+            else:
+                local = (await self._tcp_connection(family, dest)).local
+        except _Failed as exc:
+            raise TransportFailure(exc.reason, exc.detail) from exc
+        return NextHop(transport, family, dest, local[0], local[1])
+
+    def register_call(self, call_id: str, handler: CallHandler, hop: NextHop) -> None:
+        """Route every message with this Call-ID to `handler` until `unregister_call`."""
+        if call_id in self._calls:
+            raise LocalProtocolError(f"Call-ID {call_id} already registered")
+        self._calls[call_id] = (handler, hop.dest, hop.transport)
+
+    def unregister_call(self, call_id: str) -> None:
+        self._calls.pop(call_id, None)
+
+    async def send(self, data: bytes, uri: str | None, hop: NextHop,
+                   reply_to: Address | None = None) -> None:
+        """Send one of a dialog's messages: to `uri` (the next hop of a request,
+        §8.1.2), or back to `reply_to` (a response goes where its request came from,
+        §18.2.2), over the call's transport. Raises `TransportFailure`."""
+        if self._loop is None:
+            raise TransportFailure(FailureReason.NETWORK, "SIP transports closed")
+        try:
+            if uri is None:
+                dest = reply_to or hop.dest
+            else:
+                target = SipUri.parse(uri.strip("<>"))
+                literal = _ip_literal(target.host)
+                if literal is not None:
+                    dest = _norm((literal[1], target.effective_port))
+                else:
+                    dest = _norm(((await self._resolve(target, hop.transport))[1],
+                                  target.effective_port))
+            if hop.transport == "udp":
+                family = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
+                sock = self._udp.get(family)
+                if sock is None:
+                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for {dest[0]}")
+                self._udp_send(sock, data, dest)
+            else:
+                conn = await self._tcp_connection(hop.family, dest)
+                if conn.closed or conn.writer.is_closing():
+                    raise _Failed(FailureReason.NETWORK, f"TCP connection to {dest} closed")
+                conn.writer.write(data)
+        except _Failed as exc:
+            raise TransportFailure(exc.reason, exc.detail) from exc
+        except SipUriError as exc:
+            raise TransportFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
+
+    def _dispatch(
+        self, message: Request | Response, source: Address, transport: StreamTransport = "udp"
+    ) -> None:
+        call = self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
         if isinstance(message, Request):
+            if call is not None:
+                call[0].on_message(message, source, transport)
+                return
+            self.unmatched_requests += 1
             log.debug("ignoring %s request from %s on the client socket", message.method, source)
             return
         branch = message.top_via.branch or ""
         p = self._pending.get(branch)
+        if p is None and call is not None:
+            # A call's transactions (INVITE, CANCEL, BYE) live in its dialog core.
+            call[0].on_message(message, source, transport)
+            return
         if p is None and branch in self._absorbing:
             self.absorbed_retransmissions += 1
             return
@@ -511,7 +639,7 @@ class SipTransports:
                     detail = f"malformed response from {where}: {exc}"
                     break
                 for message in messages:
-                    self._dispatch(message, conn.dest)
+                    self._dispatch(message, conn.dest, "tcp")
         except OSError as exc:
             detail = f"TCP connection to {where} failed: {exc}"
         finally:
