@@ -54,18 +54,19 @@ def add_parsers(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--format", choices=["json", "csv", "html"], default="json")
     p.add_argument(
         "--now", help="ISO-8601 instant to compute as of (default: the current time); for replays"
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitord.sla.html import render_html
     from monitord.sla.render import render_csv, render_json
 
     handler = _compute if args.command == "sla" else _report
     try:
-        reports = handler(args)
+        reports, timezone = handler(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_FAILED
@@ -75,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     except StorageError as exc:
         print(f"monitord {args.command}: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    out = render_csv(reports) if args.format == "csv" else render_json(reports)
+    if args.format == "html":
+        out = render_html(reports, timezone=timezone)
+    else:
+        out = render_csv(reports) if args.format == "csv" else render_json(reports)
     sys.stdout.write(out)
     return EXIT_OK
 
@@ -167,7 +171,7 @@ def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[st
     return downs, gaps
 
 
-def _compute(args: argparse.Namespace) -> list[Report]:
+def _compute(args: argparse.Namespace) -> tuple[list[Report], str]:
     from monitord.sla.engine import compute, period_for
 
     _, setup = _setup(args.config)
@@ -189,10 +193,10 @@ def _compute(args: argparse.Namespace) -> list[Report]:
             gaps=[g for s, g in gaps if s in (None, svc)],
         )
         for svc in services
-    ]
+    ], policy.timezone
 
 
-def _report(args: argparse.Namespace) -> list[Report]:
+def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
     from monitord.sla.engine import compute, period_for
 
     cfg, setup = _setup(args.config)
@@ -221,7 +225,7 @@ def _report(args: argparse.Namespace) -> list[Report]:
             downtimes=downs,
             gaps=gaps,
         )
-    ]
+    ], policy.timezone
 
 
 async def _from_store(
