@@ -154,8 +154,20 @@ def test_more_delay_or_loss_never_rates_higher(delay: float, loss: float, more: 
     worse_loss = rate(EModelInput.voip(one_way_delay=delay, packet_loss=min(1.0, loss + more), burst_ratio=burst))
     worse_delay = rate(EModelInput.voip(one_way_delay=delay + more, packet_loss=loss, burst_ratio=burst))
     assert worse_loss.r <= base.r + 1e-9
-    assert worse_delay.r <= base.r + 1e-9
+    # Not strictly monotonic in delay: for a few ms, G.107's talker-echo term
+    # Idte = [(Ro-Re)/2 + sqrt((Ro-Re)^2/4 + 100) - 1](1 - e^-T) is slightly
+    # negative (about -0.09 at T = 2 ms with the defaults), so R may rise by
+    # less than 0.1. Beyond that, more delay never rates higher.
+    assert worse_delay.r <= base.r + 0.1
     assert 1.0 <= base.mos <= 4.5
+
+
+def test_talker_echo_dip_at_tiny_delays_is_g107_not_a_bug() -> None:
+    at_zero = rate(EModelInput.voip(one_way_delay=0.0, packet_loss=0.0))
+    at_2ms = rate(EModelInput.voip(one_way_delay=0.002, packet_loss=0.0))
+    assert at_zero.idte == 0.0
+    assert -0.1 < at_2ms.idte < 0.0
+    assert at_2ms.r - at_zero.r < 0.1
 
 
 @given(st.floats(0, 0.8), st.floats(0, 1), st.floats(0.5, 8), st.booleans())
