@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
 
     snmp_arguments(probe)
 
+    from monitord.registercli import add_parser as add_register_parser
+
+    add_register_parser(sub)  # `register sip:USER@HOST --password-file F`
+
     resp = sub.add_parser(
         "responder", help="answer SIP OPTIONS on loopback (a target for demos and tests)"
     )
@@ -69,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "probe": _probe,
         "responder": _responder,
+        "register": _register,
         "sla": run_sla,
         "report": run_sla,
     }[args.command]
@@ -163,6 +168,12 @@ def _probe(args: argparse.Namespace) -> int:
     reason = result.reason.value if result.reason else "failed"
     print(f"FAIL {args.target}: {reason}: {result.detail} (rtt {rtt})")
     return EXIT_FAILED
+
+
+def _register(args: argparse.Namespace) -> int:
+    from monitord.registercli import run
+
+    return run(args)
 
 
 def _responder(args: argparse.Namespace) -> int:

@@ -17,10 +17,12 @@ import structlog
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
+from monitord.config.register import SipRegisterCheck
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
 from probes.sip.options import OptionsSettings, SipOptionsProbe
+from probes.sip.register import RegisterSettings, SipRegisterProbe
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from probes.snmp.client import SnmpClient
@@ -53,8 +55,19 @@ def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
     return SipOptionsProbe(settings, ctx.sip)
 
 
+def _sip_register(check: CheckConfig, ctx: ProbeContext) -> Probe:
+    assert isinstance(check, SipRegisterCheck)
+    settings = RegisterSettings(
+        target=SipUri.parse(check.target), password=check.password_file.get(),
+        username=check.username, domain=check.domain, expires=check.expires,
+        deregister=check.deregister,
+    )
+    return SipRegisterProbe(settings, ctx.sip)
+
+
 PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {
     "sip_options": _sip_options,
+    "sip_register": _sip_register,
     **{kind: (lambda check, ctx: snmp_probe(check, ctx.snmp)) for kind in SNMP_CHECK_MODELS},
 }
 

@@ -30,6 +30,8 @@ class FailureReason(enum.StrEnum):
     AUTH = "auth_failure"
     # The agent answered, but the configured OID does not exist there (noSuchObject/Instance).
     NO_SUCH_OBJECT = "no_such_object"
+    # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
+    REJECTED = "rejected"
 
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})

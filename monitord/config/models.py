@@ -165,7 +165,8 @@ class SipOptionsCheck(CheckBase):
         return value
 
 
-# SNMP check models live in their own module; imported here, after CheckBase, for the union.
+# SNMP and REGISTER check models live in their own modules; imported here, after CheckBase, for the union.
+from monitord.config.register import SipRegisterCheck  # noqa: E402
 from monitord.config.snmp import (  # noqa: E402
     SNMP_CHECK_MODELS,
     SnmpCpuCheck,
@@ -175,9 +176,10 @@ from monitord.config.snmp import (  # noqa: E402
 )
 
 # One entry per check type; the union below is discriminated on `type`.
-CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck, **SNMP_CHECK_MODELS}
+CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck, **SNMP_CHECK_MODELS,
+                                          "sip_register": SipRegisterCheck}
 CheckConfig = Annotated[
-    SipOptionsCheck | SnmpUpCheck | SnmpCpuCheck | SnmpDiskCheck | SnmpOidCheck,
+    SipOptionsCheck | SnmpUpCheck | SnmpCpuCheck | SnmpDiskCheck | SnmpOidCheck | SipRegisterCheck,
     Field(discriminator="type"),
 ]
 

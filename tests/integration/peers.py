@@ -282,8 +282,13 @@ def _kamailio_modules() -> str:
     raise RuntimeError("kamailio modules directory (with tm.so) not found")
 
 
-def kamailio(port: int, workdir: Path, relay_port: int | None = None) -> PeerProcess:
-    """kamailio on UDP 127.0.0.1:port answering OPTIONS (and relaying INVITE for `echo`)."""
+def kamailio(
+    port: int, workdir: Path, relay_port: int | None = None, *, auth_algorithm: str | None = None
+) -> PeerProcess:
+    """kamailio on UDP 127.0.0.1:port answering OPTIONS (and relaying INVITE for `echo`).
+
+    `auth_algorithm` (e.g. "SHA-256") sets the digest algorithm its registrar challenges with.
+    """
     binary = require_binary("kamailio")
     wd = _workdir(workdir)
     relay = (f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();' if relay_port is not None
@@ -293,6 +298,9 @@ def kamailio(port: int, workdir: Path, relay_port: int | None = None) -> PeerPro
                        "@RELAY_ACTION@": relay,
                        "@RELAY@": f"127.0.0.1:{relay_port}" if relay_port else "nowhere"}.items():
         cfg = cfg.replace(key, value)
+    if auth_algorithm is not None:
+        cfg = cfg.replace('modparam("auth", "nonce_expire", 300)',
+                          f'modparam("auth", "nonce_expire", 300)\nmodparam("auth", "algorithm", "{auth_algorithm}")')
     cfg_path = wd / "kamailio.cfg"
     cfg_path.write_text(cfg)
     rundir = wd / "run"

@@ -1,0 +1,340 @@
+"""The SIP REGISTER probe: "can a phone log in to this platform, and how fast?".
+
+VIOMS monitors SIP registration as such (sla-rules §2): a registrar that
+answers OPTIONS but refuses every REGISTER is an outage for every phone. The
+probe registers a monitoring account exactly like a handset does (RFC 3261
+§10.2): REGISTER, answer the 401/407 digest challenge, expect a 2xx that
+lists our Contact with a granted expiry, then (optionally) remove the binding
+again with `expires=0` so the monitor leaves no stale bindings behind.
+
+`RegisterSession` is the protocol logic without I/O: it builds requests and
+judges final responses, so every rule below is unit-tested without sockets.
+`SipRegisterProbe` is the thin driver over the daemon's `SipTransports`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass, field
+
+from ..base import FailureReason, ProbeResult
+from .digest import Challenge, Credentials, DigestClient, select_challenge
+from .errors import SipParseError, SipUriError
+from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
+from .nameaddr import NameAddr, parse_name_addr
+from .transport import Outcome, RequestContext, SipTransports
+from .uri import SipUri
+
+__all__ = [
+    "RegisterSession",
+    "RegisterSettings",
+    "SipRegisterProbe",
+    "Step",
+    "StepKind",
+    "fetch_bindings",
+    "register_once",
+]
+
+# Bounded rounds per REGISTER: a registrar and one proxy may each challenge, and
+# a stale nonce may be re-challenged once (RFC 7616 §3.3); more is a loop.
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    """One configured registration check; validated here so bad config fails at load.
+
+    `target` names the registrar and the account: `sip:USER@REGISTRAR[:PORT]`.
+    The address-of-record is `sip:USER@DOMAIN`, DOMAIN defaulting to the
+    registrar's host (§10.2: the Request-URI names the domain, without user).
+    """
+
+    target: SipUri
+    password: str = field(repr=False)
+    username: str | None = None  # digest user; the AOR user if unset
+    domain: str | None = None
+    expires: int = 60
+    deregister: bool = True
+    user_agent: str = "monitord/0.1"
+    t1: float = 0.5
+    t2: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not self.target.user:
+            raise ValueError(f"a REGISTER target needs the account user: sip:USER@HOST, got {self.target}")
+        if not 1 <= self.expires <= 86400:
+            raise ValueError(f"expires must be 1..86400 seconds, got {self.expires}")
+        if not self.password:
+            raise ValueError("the registration password is empty")
+        if any(ch in self.user_agent for ch in "\r\n\x00"):
+            raise ValueError("user_agent must be a single line")
+        if not 0 < self.t1 <= self.t2:
+            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+
+    @property
+    def aor(self) -> str:
+        return f"sip:{self.target.user}@{self.domain or self.target.host_for_uri}"
+
+    @property
+    def request_uri(self) -> str:
+        """§10.2: "The Request-URI names the domain of the location service"; we send it
+        to the configured registrar, keeping its port and transport parameter."""
+        t = self.target
+        if self.domain is None:
+            return str(SipUri(t.scheme, None, t.host, t.port, t.params))
+        return f"{t.scheme}:{self.domain}"
+
+
+class StepKind(enum.Enum):
+    RETRY = "retry"  # a challenge was answered: send the request again
+    DONE = "done"  # a 2xx ended the REGISTER
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What the driver does after a final response."""
+
+    kind: StepKind
+    detail: str = ""
+    reason: FailureReason | None = None
+    expires: int | None = None  # granted for our Contact (DONE with a binding)
+    bindings: tuple[NameAddr, ...] = ()  # every Contact the 2xx listed
+
+
+class RegisterSession:
+    """One registration (Call-ID, CSeq, challenges) with no I/O.
+
+    §10.2: a UA "SHOULD use the same Call-ID for all registrations during a
+    single boot cycle" and increments CSeq; the retried request after a
+    challenge is a new transaction with CSeq + 1 (§22.2).
+    """
+
+    def __init__(self, settings: RegisterSettings, *, call_id: str | None = None) -> None:
+        self.settings = settings
+        self.call_id = call_id or make_call_id()
+        self.from_tag = make_tag()
+        self.cseq = 0
+        self.contact: str | None = None  # the Contact URI of the last request
+        self.rounds = 0  # challenges answered within the current REGISTER
+        creds = Credentials(settings.username or settings.target.user or "", settings.password)
+        self._digest = DigestClient(creds)
+        # header name -> challenge: a registrar (401) and a proxy (407) may both ask
+        self._challenges: dict[str, Challenge] = {}
+        self._answered: set[str] = set()  # nonces already answered in this REGISTER
+
+    def begin(self) -> None:
+        """Start a new REGISTER (the next one after a success): fresh round count."""
+        self.rounds = 0
+        self._answered.clear()
+
+    def build(self, ctx: RequestContext, *, expires: int | None, bind: bool = True) -> Request:
+        """The next REGISTER. `bind=False` sends no Contact: a query that lists the
+        current bindings (§10.2.3); `expires=0` removes our binding (§10.2.2)."""
+        s = self.settings
+        self.cseq += 1
+        headers = Headers()
+        headers.add("Via", ctx.via)
+        headers.add("Max-Forwards", 70)
+        headers.add("From", f"<{s.aor}>;tag={self.from_tag}")
+        headers.add("To", f"<{s.aor}>")
+        headers.add("Call-ID", self.call_id)
+        headers.add("CSeq", f"{self.cseq} REGISTER")
+        if bind:
+            tp = "" if ctx.transport == "udp" else f";transport={ctx.transport}"
+            self.contact = f"sip:{s.target.user}@{ctx.sent_by}{tp}"
+            headers.add("Contact", f"<{self.contact}>")
+        if expires is not None:
+            headers.add("Expires", expires)
+        uri = s.request_uri
+        for challenge in self._challenges.values():
+            name, value = self._digest.authorize(challenge, method="REGISTER", uri=uri)
+            headers.add(name, value)
+        headers.add("User-Agent", s.user_agent)
+        headers.add("Content-Length", 0)
+        return Request("REGISTER", uri, headers)
+
+    def receive(self, response: Response) -> Step:
+        """Judge a final response to the last request built."""
+        status = response.status
+        summary = f"SIP {status} {response.reason}".rstrip()
+        if status in (401, 407):
+            return self._challenged(response, summary)
+        if status == 403:
+            # §21.4.4: "the server understood the request, but is refusing to fulfill it".
+            return Step(StepKind.FAILED, f"{summary}: credentials rejected", FailureReason.REJECTED)
+        if 200 <= status < 300:
+            return self._success(response, summary)
+        return Step(StepKind.FAILED, f"{summary} to REGISTER", FailureReason.STATUS)
+
+    def _challenged(self, response: Response, summary: str) -> Step:
+        proxy = response.status == 407
+        header = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        challenge = select_challenge(response.headers.get_all(header), proxy=proxy)
+        if challenge is None:
+            offered = "; ".join(response.headers.get_all(header)) or "none"
+            detail = f"{summary} without a Digest challenge we can answer (offered: {offered})"
+            return Step(StepKind.FAILED, detail[:300], FailureReason.STATUS)
+        name = challenge.authorization_header
+        repeated = name in self._challenges and not challenge.stale
+        if repeated or challenge.nonce in self._answered:
+            # We answered this realm already and it was not a stale nonce: the
+            # password (or user) is wrong. Registrars say so with a fresh 401.
+            detail = f"{summary} again after answering the challenge: credentials rejected"
+            return Step(StepKind.FAILED, detail, FailureReason.REJECTED)
+        if self.rounds >= MAX_ROUNDS:
+            return Step(StepKind.FAILED, f"{summary} after {self.rounds} rounds",
+                        FailureReason.REJECTED)
+        self.rounds += 1
+        self._answered.add(challenge.nonce)
+        self._challenges[name] = challenge
+        return Step(StepKind.RETRY, f"{summary} ({challenge.algorithm})")
+
+    def _success(self, response: Response, summary: str) -> Step:
+        bindings: list[NameAddr] = []
+        try:
+            for value in response.headers.get_all("Contact"):
+                bindings.extend(parse_name_addr(v) for v in split_header_list(value))
+        except SipParseError as exc:
+            return Step(StepKind.FAILED, f"{summary} with a malformed Contact: {exc}",
+                        FailureReason.MALFORMED)
+        granted: int | None = None
+        mine = _find(bindings, self.contact) if self.contact else None
+        if mine is not None:
+            granted = _expires_of(mine, response)
+        return Step(StepKind.DONE, summary, None, granted, tuple(bindings))
+
+    def granted_failure(self, step: Step) -> ProbeFailure | None:
+        """§10.3 step 8: the 2xx lists the bindings. Ours missing means not registered."""
+        if step.expires is None:
+            listed = ", ".join(b.uri for b in step.bindings) or "no Contact"
+            return ProbeFailure(FailureReason.STATUS,
+                                f"{step.detail} but our binding {self.contact} was not granted"
+                                f" (listed: {listed})")
+        if step.expires <= 0:
+            return ProbeFailure(FailureReason.STATUS, f"{step.detail} but granted expires=0")
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFailure:
+    reason: FailureReason
+    detail: str
+
+
+def _same_contact(a: str, b: str) -> bool:
+    """§19.1.4 URI comparison, reduced to what identifies our binding: user, host, port."""
+    try:
+        ua, ub = SipUri.parse(a), SipUri.parse(b)
+    except SipUriError:
+        return a.lower() == b.lower()
+    return (ua.user, ua.host.lower(), ua.effective_port) == (ub.user, ub.host.lower(),
+                                                            ub.effective_port)
+
+
+def _find(bindings: list[NameAddr], contact: str) -> NameAddr | None:
+    return next((b for b in bindings if _same_contact(b.uri, contact)), None)
+
+
+def _expires_of(binding: NameAddr, response: Response) -> int | None:
+    # §10.3 step 8: each Contact carries its expires parameter; else the Expires header.
+    for text in (binding.param("expires"), response.headers.get("Expires")):
+        if text is not None and text.strip().isdigit():
+            return int(text.strip())
+    return None
+
+
+class SipRegisterProbe:
+    """Registers once per run (challenge included) and, if configured, de-registers."""
+
+    def __init__(self, settings: RegisterSettings, transports: SipTransports) -> None:
+        self.settings = settings
+        self._transports = transports
+
+    async def exchange(
+        self, session: RegisterSession, deadline: float, *, expires: int | None, bind: bool = True
+    ) -> tuple[Step | None, Outcome, int]:
+        """One REGISTER including its challenge rounds: (step or None on no response,
+        last outcome, transmissions)."""
+        s = self.settings
+        session.begin()
+        sent = 0
+        for _ in range(MAX_ROUNDS + 1):
+            outcome = await self._transports.request(
+                lambda ctx: session.build(ctx, expires=expires, bind=bind),
+                s.target, deadline, t1=s.t1, t2=s.t2,
+            )
+            sent += outcome.transmissions
+            if outcome.response is None:
+                return None, outcome, sent
+            step = session.receive(outcome.response)
+            if step.kind is not StepKind.RETRY:
+                return step, outcome, sent
+        raise AssertionError("RegisterSession bounds its rounds")  # pragma: no cover
+
+    async def run(self, deadline: float) -> ProbeResult:
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        session = RegisterSession(s)
+        started = loop.time()
+        step, outcome, sent = await self.exchange(session, deadline, expires=s.expires)
+        elapsed = loop.time() - started
+        m: dict[str, float] = {"sip_transmissions": float(sent),
+                               "sip_auth_rounds": float(session.rounds)}
+        if outcome.response is not None:
+            m["sip_status"] = float(outcome.response.status)
+        if step is None:
+            return ProbeResult.failure(outcome.failure or FailureReason.INTERNAL,
+                                       f"REGISTER: {outcome.detail}", measurements=m)
+        failure = (ProbeFailure(step.reason or FailureReason.INTERNAL, step.detail)
+                   if step.kind is StepKind.FAILED else session.granted_failure(step))
+        if failure is not None:
+            return ProbeResult.failure(failure.reason, failure.detail, latency=elapsed,
+                                       measurements=m)
+        assert step.expires is not None
+        m["sip_register_expires"] = float(step.expires)
+        detail = f"{step.detail}, registered {session.contact} for {step.expires}s"
+        if s.deregister:
+            detail += "; " + await self._deregister(session, deadline, m)
+        return ProbeResult.success(elapsed, detail, m)
+
+    async def _deregister(
+        self, session: RegisterSession, deadline: float, m: dict[str, float]
+    ) -> str:
+        """Remove our binding. Its failure is reported in the detail, not as a failed
+        check: the registration itself worked, which is what the check measures."""
+        step, outcome, _ = await self.exchange(session, deadline, expires=0)
+        ok = step is not None and step.kind is StepKind.DONE and step.expires is None
+        m["sip_deregistered"] = 1.0 if ok else 0.0
+        if ok:
+            return "de-registered"
+        if step is None:
+            return f"de-registration failed: {outcome.detail}"
+        if step.kind is StepKind.DONE:
+            return f"de-registration left our binding for {step.expires}s"
+        return f"de-registration failed: {step.detail}"
+
+
+async def fetch_bindings(
+    settings: RegisterSettings, transports: SipTransports, deadline: float
+) -> Step | None:
+    """REGISTER without Contact (§10.2.3): the registrar lists the AOR's bindings.
+
+    For tests and operators checking that the monitor left nothing behind.
+    """
+    probe = SipRegisterProbe(settings, transports)
+    step, _, _ = await probe.exchange(RegisterSession(settings), deadline, expires=None,
+                                       bind=False)
+    return step
+
+
+async def register_once(settings: RegisterSettings, timeout: float) -> ProbeResult:
+    """One registration with its own sockets, for the CLI (`monitord register`)."""
+    transports = SipTransports()
+    await transports.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        return await SipRegisterProbe(settings, transports).run(deadline)
+    finally:
+        await transports.close()
