@@ -30,6 +30,13 @@ class FailureReason(enum.StrEnum):
     AUTH = "auth_failure"
     # The agent answered, but the configured OID does not exist there (noSuchObject/Instance).
     NO_SUCH_OBJECT = "no_such_object"
+    # Synthetic calls (sip_call): what a caller would have lived through.
+    NO_ANSWER = "no_answer"  # nobody answered within answer_timeout (CANCEL sent)
+    BUSY = "busy"  # 486 Busy Here / 600 Busy Everywhere
+    CALL_REJECTED = "call_rejected"  # any other 3xx-6xx to the INVITE; the detail names it
+    NO_MEDIA = "no_media"  # answered, but no RTP arrived (or no usable SDP answer)
+    ONE_WAY_AUDIO = "one_way_audio"  # media flowed in one direction only
+    DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
     # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
     REJECTED = "rejected"
 
