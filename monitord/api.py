@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +21,9 @@ from monitord.errors import ApiRequestError
 from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline
 from monitord.storage.base import DowntimeRecord, Store
+
+if TYPE_CHECKING:  # monitord.api_sla imports this module
+    from monitord.api_sla import SlaApi
 
 
 @dataclass
@@ -31,6 +34,7 @@ class ApiContext:
     site: str
     started: float
     healthy: Callable[[], str | None]  # None when healthy, else why not
+    sla: SlaApi | None = None  # maintenance windows and reports (monitord/api_sla.py)
 
 
 CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
@@ -251,4 +255,8 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/api/v1/downtimes", list_downtimes)
     app.router.add_get("/api/v1/episodes", list_episodes)
     app.router.add_get("/api/v1/gaps", list_gaps)
+    if ctx.sla is not None:
+        from monitord.api_sla import register
+
+        register(app, ctx.sla)
     return app

@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "register": _register,
         "sla": run_sla,
         "report": run_sla,
+        "maintenance": run_sla,
     }[args.command]
     try:
         return handler(args)

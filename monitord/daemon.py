@@ -23,6 +23,7 @@ from aiohttp import web
 from monitord.alerting.alertmanager import InMaintenance
 from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
+from monitord.api_sla import SlaApi
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
@@ -33,6 +34,7 @@ from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline, ProbeOutcome
 from monitord.probing import ProbeContext, build_probe, run_probe
 from monitord.scheduler import Scheduler
+from monitord.slaruntime import SlaRuntime
 from monitord.snmpsink import SnmpSink
 from monitord.storage.base import Store
 from monitord.storage.sqlite import SqliteStore
@@ -86,8 +88,10 @@ class Daemon:
         self._problem: str | None = None
         self._ready = asyncio.Event()
         self._alerting: list[AsyncSink] = []
-        # Maintenance windows suppress alerts; the SLA engine (monitord/sla/) will set this.
-        self.in_maintenance: InMaintenance | None = None
+        # Configured and API-created maintenance windows; in them alerts are suppressed
+        # while probes keep running and failures are recorded (planned downtime).
+        self.sla = SlaRuntime(config, self.store)
+        self.in_maintenance: InMaintenance | None = self.sla.in_maintenance
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -97,6 +101,7 @@ class Daemon:
         if isinstance(self.store, SqliteStore):
             self._storage_path.parent.mkdir(parents=True, exist_ok=True)
         await self.store.open()
+        await self.sla.load()  # stored windows, before any alert can ask about them
         sip = SipTransports()
         snmp = SnmpClient()  # one SnmpEngine for every SNMP check; socket opened on first use
         runner: web.AppRunner | None = None
@@ -224,6 +229,7 @@ class Daemon:
 
     async def _serve_http(self, pipeline: Pipeline) -> web.AppRunner:
         host, port = self.config.daemon.listen_address
+        cfg_token = self.config.daemon.api_token_file  # bearer token for the write endpoints
         app = build_app(
             ApiContext(
                 pipeline=pipeline,
@@ -232,6 +238,7 @@ class Daemon:
                 site=self.config.daemon.site,
                 started=time.monotonic(),
                 healthy=lambda: self._problem,
+                sla=SlaApi(self.sla, cfg_token.get() if cfg_token else None),
             )
         )
         runner = web.AppRunner(app, access_log=None)

@@ -52,6 +52,10 @@ def add_parsers(sub: Any) -> None:
     rep.add_argument("--period", required=True, help="YYYY-MM (or YYYY for yearly policies)")
     _common(rep)
 
+    from monitord.maintcli import add_parser as add_maintenance_parser
+
+    add_maintenance_parser(sub)  # `maintenance add|list|delete` (monitord/maintcli.py)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["json", "csv", "html"], default="json")
@@ -61,6 +65,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "maintenance":
+        from monitord.maintcli import run as run_maintenance
+
+        return run_maintenance(args)
     from monitord.sla.html import render_html
     from monitord.sla.render import render_csv, render_json
 
@@ -197,7 +205,7 @@ def _compute(args: argparse.Namespace) -> tuple[list[Report], str]:
 
 
 def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
-    from monitord.sla.engine import compute, period_for
+    from monitord.sla.engine import period_for
 
     cfg, setup = _setup(args.config)
     service = next((s for s in cfg.services if s.name == args.service), None)
@@ -212,27 +220,15 @@ def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
     policy = setup.policy(service.sla_policy)
     period = period_for(policy, args.period)
     now = _now(args.now)
-    downs, gaps = asyncio.run(
-        _from_store(cfg.daemon.storage, service.name, period.start, period.end, now)
-    )
-    return [
-        compute(
-            setup,
-            service=service.name,
-            policy=policy,
-            period=period,
-            now=now,
-            downtimes=downs,
-            gaps=gaps,
-        )
-    ], policy.timezone
+    report = asyncio.run(_from_store(cfg.daemon.storage, setup, service.name, policy, period, now))
+    return [report], policy.timezone
 
 
 async def _from_store(
-    path: str, service: str, since: datetime, until: datetime, now: datetime
-) -> tuple[list[Downtime], list[Gap]]:
-    """Service intervals and gaps from the store; an open interval runs until `now`."""
-    from monitord.sla.availability import Downtime, Gap
+    path: str, setup: SlaSetup, service: str, policy: Any, period: Any, now: datetime
+) -> Report:
+    """The report over the store's service intervals, gaps and maintenance windows."""
+    from monitord.slaruntime import report_from_store
     from monitord.storage.sqlite import SqliteStore
 
     if not Path(path).is_file():
@@ -240,10 +236,4 @@ async def _from_store(
             f"{path}: no monitord database here (daemon.storage); has the daemon run?"
         )
     async with SqliteStore(path) as store:
-        records = await store.downtimes(level="service", name=service, since=since, until=until)
-        gap_records = await store.gaps(since=since, until=until)
-    downs = [
-        Downtime(r.start, max(r.start, r.end or now), "P1", None, r.reason, f"store:{r.id}")
-        for r in records
-    ]
-    return downs, [Gap(g.start, g.end, g.cause) for g in gap_records]
+        return await report_from_store(setup, store, service, policy, period, now)

@@ -148,6 +148,9 @@ class CheckBase(Strict):
     recover_after: StrictInt | None = Field(default=None, ge=1)
     downtime_start: DowntimeStart | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    # Latency budget: a successful probe slower than this is a quality breach (`slow`),
+    # shown in metrics, API and logs; it never marks the check down (monitord/quality.py).
+    max_rtt: Duration | None = None
 
 
 class SipOptionsCheck(CheckBase):

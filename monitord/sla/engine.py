@@ -14,7 +14,7 @@ from datetime import datetime
 from monitord.errors import SlaError
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.calendars import TWENTY_FOUR_SEVEN, calendar_intervals
-from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
+from monitord.sla.config import CalendarConfig, MaintenanceConfig, OneOffWindow, SlaPolicy
 from monitord.sla.maintenance import maintenance_for
 from monitord.sla.periods import Period, resolve_period
 from monitord.sla.report import Report, build_report
@@ -44,6 +44,20 @@ class SlaSetup:
             raise SlaError(
                 f"policy {policy.name!r} names calendar {policy.calendar!r}, which is not configured"
             ) from None
+
+
+def with_windows(setup: SlaSetup, windows: Sequence[OneOffWindow]) -> SlaSetup:
+    """`setup` with one-off windows added to the configured ones (those stored via the API).
+
+    Merged here, once, so reports, alert suppression and the gauges judge a
+    stored window exactly like a configured one (kind, notice, services).
+    """
+    if not windows:
+        return setup
+    merged = MaintenanceConfig(
+        recurring=setup.maintenance.recurring, windows=[*setup.maintenance.windows, *windows]
+    )
+    return SlaSetup(policies=setup.policies, calendars=setup.calendars, maintenance=merged)
 
 
 def period_for(policy: SlaPolicy, spec: str) -> Period:

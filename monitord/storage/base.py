@@ -108,6 +108,21 @@ class OutboxRecord:
     payload: str  # JSON object with the kind's own fields
 
 
+@dataclass(frozen=True, slots=True)
+class MaintenanceRecord:
+    """A one-off maintenance window announced at run time (schema 3); deleted = withdrawn."""
+
+    id: int
+    service: str
+    start: datetime
+    end: datetime
+    kind: str
+    announced_at: datetime
+    reason: str
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Create or migrate the schema; raise SchemaVersionError if it is newer than us."""
@@ -167,3 +182,29 @@ class Store(Protocol):
 
     async def outbox_done(self, up_to_seq: int) -> int:
         """Drop the rows up to and including `up_to_seq` (delivered); return how many."""
+
+    async def add_maintenance(
+        self,
+        *,
+        service: str,
+        start: datetime,
+        end: datetime,
+        kind: str,
+        announced_at: datetime,
+        reason: str,
+        now: datetime,
+    ) -> MaintenanceRecord:
+        """Store a one-off window announced at run time (API, CLI)."""
+
+    async def delete_maintenance(self, window_id: int, now: datetime) -> MaintenanceRecord | None:
+        """Withdraw a window (kept on the record); None if there is no such live window."""
+
+    async def maintenance_windows(
+        self,
+        *,
+        service: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_deleted: bool = False,
+    ) -> list[MaintenanceRecord]:
+        """Windows overlapping [since, until), oldest first; withdrawn ones only if asked."""

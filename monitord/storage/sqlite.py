@@ -56,12 +56,13 @@ from monitord.events import (
     ServiceEvent,
 )
 from monitord.migrations import migrate
-from monitord.storage import outbox
+from monitord.storage import maintenance, outbox
 from monitord.storage.base import (
     DowntimeRecord,
     EpisodeRecord,
     GapRecord,
     Level,
+    MaintenanceRecord,
     OutboxRecord,
     ProbeRollup,
     ProbeSample,
@@ -782,6 +783,52 @@ class SqliteStore:
     async def outbox_done(self, up_to_seq: int) -> int:
         async with self._write("dropping delivered outbox rows") as db:
             return await outbox.done(db, up_to_seq)
+
+    # --- maintenance windows (schema 3, monitord/storage/maintenance.py) ---------
+
+    async def add_maintenance(
+        self,
+        *,
+        service: str,
+        start: datetime,
+        end: datetime,
+        kind: str,
+        announced_at: datetime,
+        reason: str,
+        now: datetime,
+    ) -> MaintenanceRecord:
+        async with self._write("storing a maintenance window") as db:
+            return await maintenance.add(
+                db,
+                service=service,
+                start=start,
+                end=end,
+                kind=kind,
+                announced_at=announced_at,
+                reason=reason,
+                now=now,
+            )
+
+    async def delete_maintenance(self, window_id: int, now: datetime) -> MaintenanceRecord | None:
+        async with self._write("withdrawing a maintenance window") as db:
+            return await maintenance.delete(db, window_id, now)
+
+    async def maintenance_windows(
+        self,
+        *,
+        service: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_deleted: bool = False,
+    ) -> list[MaintenanceRecord]:
+        db = self._connection()
+        async with self._lock:
+            try:
+                return await maintenance.select(
+                    db, service=service, since=since, until=until, include_deleted=include_deleted
+                )
+            except sqlite3.Error as exc:
+                raise _failure(self._path, "reading maintenance windows", exc) from exc
 
     async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
         rows = await self._read(
