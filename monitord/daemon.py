@@ -24,6 +24,7 @@ from monitord.alerting.alertmanager import InMaintenance
 from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
 from monitord.api_sla import SlaApi
+from monitord.callmetrics import CallSink
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
@@ -202,6 +203,7 @@ class Daemon:
                 _MetricsSink(self.metrics),
                 LogSink(services_of),
                 SnmpSink(self.metrics.registry, self.checks),
+                CallSink(self.metrics.registry, self.checks),
                 *self._alerting,
             ],
         )

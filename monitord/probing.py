@@ -15,12 +15,16 @@ from datetime import UTC, datetime
 
 import structlog
 
+from monitord.config.call import SipCallCheck
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
 from monitord.config.register import SipRegisterCheck
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
+from probes.rtp.g711 import Law
+from probes.sip.callprobe import CallProbeSettings, SipCallProbe
+from probes.sip.digest import Credentials
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.register import RegisterSettings, SipRegisterProbe
 from probes.sip.transport import SipTransports
@@ -65,9 +69,24 @@ def _sip_register(check: CheckConfig, ctx: ProbeContext) -> Probe:
     return SipRegisterProbe(settings, ctx.sip)
 
 
+def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
+    assert isinstance(check, SipCallCheck)
+    credentials = None
+    if check.auth_user is not None and check.password_file is not None:
+        credentials = Credentials(check.auth_user, check.password_file.get())
+    settings = CallProbeSettings(
+        target=SipUri.parse(check.target), duration=check.duration,
+        answer_timeout=check.answer_timeout, media_timeout=check.media_timeout,
+        codecs=(Law(check.codec),) if check.codec else (Law.PCMU, Law.PCMA),
+        credentials=credentials, from_user=check.from_user, local_address=check.local_address,
+    )
+    return SipCallProbe(settings, ctx.sip)
+
+
 PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {
     "sip_options": _sip_options,
     "sip_register": _sip_register,
+    "sip_call": _sip_call,
     **{kind: (lambda check, ctx: snmp_probe(check, ctx.snmp)) for kind in SNMP_CHECK_MODELS},
 }
 

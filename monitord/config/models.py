@@ -169,6 +169,7 @@ class SipOptionsCheck(CheckBase):
 
 
 # SNMP and REGISTER check models live in their own modules; imported here, after CheckBase, for the union.
+from monitord.config.call import SipCallCheck  # noqa: E402
 from monitord.config.register import SipRegisterCheck  # noqa: E402
 from monitord.config.snmp import (  # noqa: E402
     SNMP_CHECK_MODELS,
@@ -180,9 +181,10 @@ from monitord.config.snmp import (  # noqa: E402
 
 # One entry per check type; the union below is discriminated on `type`.
 CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck, **SNMP_CHECK_MODELS,
-                                          "sip_register": SipRegisterCheck}
+                                          "sip_register": SipRegisterCheck, "sip_call": SipCallCheck}
 CheckConfig = Annotated[
-    SipOptionsCheck | SnmpUpCheck | SnmpCpuCheck | SnmpDiskCheck | SnmpOidCheck | SipRegisterCheck,
+    SipOptionsCheck | SnmpUpCheck | SnmpCpuCheck | SnmpDiskCheck | SnmpOidCheck | SipRegisterCheck
+    | SipCallCheck,
     Field(discriminator="type"),
 ]
 

@@ -1,0 +1,99 @@
+"""Config model for the `sip_call` check: a synthetic call through the platform.
+
+A call is costly (a trunk channel, ~100 kbit/s each way for `duration`), so
+unlike the other checks it does not inherit `defaults.interval`: without an
+explicit `interval` it runs once a minute, and without an explicit `timeout`
+it gets exactly the time a whole call may take (answer, media, hang-up). An
+explicit timeout shorter than that is refused at load, since every call would
+otherwise end as a timeout that says nothing about the platform.
+
+The digest password never sits in the file: `password_file` is read once at
+load (see secrets.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+
+from pydantic import field_validator, model_validator
+
+from monitord.config.models import CheckBase, Duration, parse_duration
+from monitord.config.secrets import SecretFromFile
+
+__all__ = ["DEFAULT_CALL_INTERVAL", "HANGUP_WAIT", "SipCallCheck", "call_budget"]
+
+DEFAULT_CALL_INTERVAL = 60.0
+HANGUP_WAIT = 2.0  # seconds allowed for the BYE's answer (CallProbeSettings.hangup_wait)
+
+
+def call_budget(answer_timeout: float, duration: float) -> float:
+    """The longest one call can take; mirrors `CallProbeSettings.budget`."""
+    return answer_timeout + duration + HANGUP_WAIT + 1.0
+
+
+class SipCallCheck(CheckBase):
+    type: Literal["sip_call"]
+    target: str  # sip:USER@HOST[:PORT][;transport=udp|tcp]: who to call
+    from_user: str = "monitord"
+    auth_user: str | None = None  # digest user name; needs password_file
+    password_file: SecretFromFile | None = None
+    duration: Duration = 5.0  # seconds of test signal once answered
+    answer_timeout: Duration = 10.0  # CANCEL when nobody answered by then
+    media_timeout: Duration = 2.0  # no RTP for this long mid-call: dropped
+    codec: Literal["PCMU", "PCMA"] | None = None  # None: offer both, PCMU first
+    local_address: str | None = None  # RTP bind address; default our SIP address
+
+    @model_validator(mode="before")
+    @classmethod
+    def _call_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        data.setdefault("interval", DEFAULT_CALL_INTERVAL)
+        if "timeout" not in data:
+            try:
+                answer = parse_duration(data.get("answer_timeout", 10.0))
+                duration = parse_duration(data.get("duration", 5.0))
+            except ValueError:
+                return data  # the field validators report it, with the key
+            data["timeout"] = call_budget(answer, duration)
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SipCallCheck:
+        if (self.auth_user is None) != (self.password_file is None):
+            raise ValueError("auth_user and password_file go together (digest authentication)")
+        need = call_budget(self.answer_timeout, self.duration)
+        if self.timeout is not None and self.timeout < need:
+            raise ValueError(
+                f"timeout ({self.timeout:g}s) is shorter than a whole call: answer_timeout"
+                f" + duration + {HANGUP_WAIT + 1:g}s = {need:g}s"
+            )
+        return self
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from probes.sip.uri import SipUri
+
+        uri = SipUri.parse(value)
+        if not uri.user:
+            raise ValueError(f"the target needs the user to call: sip:USER@HOST, got {value!r}")
+        if uri.transport == "tls":
+            raise ValueError(f"TLS calls are not supported yet: {value!r}")
+        return value
+
+    @field_validator("from_user", "auth_user")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c.isspace() or c in "<>\"@:" for c in value)):
+            raise ValueError(f"invalid user {value!r}: no spaces, quotes, '<', '>', '@' or ':'")
+        return value
+
+    @field_validator("local_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value

@@ -1,0 +1,53 @@
+"""`type: sip_call` config: its own interval/timeout defaults and the errors it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitord.config import effective_checks, parse_config
+from monitord.errors import ConfigError
+
+
+def _load(check: str) -> list[str]:
+    try:
+        parse_config(f"checks:\n  - {check}\n", env={})
+    except ConfigError as exc:
+        return [line.strip() for line in str(exc).splitlines()[1:]]
+    return []
+
+
+def test_defaults_give_a_call_its_whole_budget() -> None:
+    cfg = parse_config(
+        'checks:\n  - {name: c, type: sip_call, target: "sip:echo@h", duration: 2s,'
+        " answer_timeout: 4s, interval: 30s}\n", env={})
+    (check,) = effective_checks(cfg)
+    assert (check.interval, check.timeout) == (30.0, 4 + 2 + 3)
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ('{name: c, type: sip_call, target: "sip:h"}', "needs the user to call"),
+        ('{name: c, type: sip_call, target: "sip:e@h", timeout: 5s}',
+         "timeout (5s) is shorter than a whole call: answer_timeout + duration + 3s = 18s"),
+        ('{name: c, type: sip_call, target: "sip:e@h", auth_user: bob}',
+         "auth_user and password_file go together"),
+        ('{name: c, type: sip_call, target: "sip:e@h", codec: G729}', "PCMU"),
+    ],
+)
+def test_errors_name_the_problem(check: str, message: str) -> None:
+    problems = _load(check)
+    assert any(message in p for p in problems), problems
+
+
+def test_password_comes_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o600)
+    cfg = parse_config(
+        f'checks:\n  - {{name: c, type: sip_call, target: "sip:e@h", auth_user: bob,'
+        f" password_file: {secret}}}\n", env={})
+    (check,) = effective_checks(cfg)
+    assert "s3cret" not in repr(check)
