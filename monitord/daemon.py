@@ -35,6 +35,7 @@ from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline, ProbeOutcome
 from monitord.probing import ProbeContext, build_probe, run_probe
 from monitord.scheduler import Scheduler
+from monitord.slametrics import SlaMetrics
 from monitord.slaruntime import SlaRuntime
 from monitord.snmpsink import SnmpSink
 from monitord.storage.base import Store
@@ -92,6 +93,7 @@ class Daemon:
         # Configured and API-created maintenance windows; in them alerts are suppressed
         # while probes keep running and failures are recorded (planned downtime).
         self.sla = SlaRuntime(config, self.store)
+        self.sla_metrics = SlaMetrics(self.sla, self.metrics.registry)  # refreshed by run()
         self.in_maintenance: InMaintenance | None = self.sla.in_maintenance
 
     async def wait_ready(self) -> None:
@@ -146,10 +148,13 @@ class Daemon:
             self._ready.set()
             sched_task = asyncio.create_task(scheduler.run(), name="scheduler")
             upkeep = asyncio.create_task(self._upkeep(pipeline, sched_task), name="upkeep")
+            sla_task = asyncio.create_task(self.sla_metrics.run(), name="sla-metrics")
             stop_wait = asyncio.create_task(stop.wait())
             await asyncio.wait({sched_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             scheduler.stop()
             await scheduler.drain(timeout=max((c.timeout for c in self.checks), default=1.0) + 1.0)
+            sla_task.cancel()  # gauges only: nothing to flush
+            await asyncio.gather(sla_task, return_exceptions=True)
             for task in (sched_task, upkeep, stop_wait):
                 task.cancel()
             results = await asyncio.gather(sched_task, upkeep, stop_wait, return_exceptions=True)
