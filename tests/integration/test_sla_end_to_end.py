@@ -1,0 +1,163 @@
+"""End to end: a real SIPp outage seen by the daemon, then by `monitord report` and the SLA API.
+
+What an SLA manager checks: the report counts exactly the seconds the
+downtime API shows (same store, same engine), and a maintenance window
+announced through the API (refused without the token, accepted with it)
+turns an outage inside it into maintenance in the next report, while the
+probes kept running and the failure stayed on the record.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.integration.daemon import DaemonProcess
+from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+
+pytestmark = pytest.mark.integration
+
+CHECK, SERVICE, TOKEN = "pbx-options", "pbx", "integration-token-0123456789"
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Iterator[tuple[PeerProcess, int]]:
+    port = free_port()
+    (tmp_path / "peer").mkdir()
+    proc = sipp_options_responder(port, tmp_path / "peer")
+    proc.start()
+    try:
+        yield proc, port
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, peer: tuple[PeerProcess, int]) -> Iterator[DaemonProcess]:
+    workdir = tmp_path / "daemon"
+    workdir.mkdir()
+    token = workdir / "api.token"
+    token.write_text(TOKEN + "\n")
+    token.chmod(0o600)
+    config = {
+        "daemon": {"site": "it", "api_token_file": str(token)},
+        "defaults": {"interval": "1s", "timeout": "500ms"},
+        "checks": [{"name": CHECK, "type": "sip_options", "target": f"sip:127.0.0.1:{peer[1]}"}],
+        "services": [{"name": SERVICE, "checks": [CHECK], "sla_policy": "monthly"}],
+        "sla_policies": [{"name": "monthly", "version": "it-1", "target_percent": 99.9}],
+    }
+    proc = DaemonProcess(workdir, free_port(), config)
+    proc.start()
+    try:
+        proc.wait_for("first successful probe", lambda: proc.check(CHECK)["state"] == "up", 10)
+        yield proc
+    finally:
+        proc.stop()
+
+
+def outage(daemon: DaemonProcess, peer: PeerProcess, seconds: float = 7.0) -> dict[str, Any]:
+    """Stop the SIP peer until the check is DOWN and a while longer; return the service interval."""
+    stopped = time.monotonic()
+    peer.stop()
+    daemon.wait_for("the check to go down", lambda: daemon.check(CHECK)["state"] == "down", 15)
+    time.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
+    peer.start()
+    daemon.wait_for("the check to recover", lambda: daemon.check(CHECK)["state"] == "up", 15)
+    (interval,) = daemon.get(f"/api/v1/downtimes?service={SERVICE}")
+    assert interval["end"] is not None
+    return dict(interval)
+
+
+def report(daemon: DaemonProcess, start: str, fmt: str = "json") -> Any:
+    period = datetime.fromisoformat(start).astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%Y-%m")
+    out = subprocess.run(
+        [sys.executable, "-m", "monitord", "report", "--config", str(daemon.config_path),
+         "--service", SERVICE, "--period", period, "--format", fmt],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout) if fmt == "json" else out.stdout
+
+
+def post(daemon: DaemonProcess, body: dict[str, Any], token: str | None) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{daemon.port}/api/v1/maintenance",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_report_counts_the_seconds_the_downtime_api_shows(
+    daemon: DaemonProcess, peer: tuple[PeerProcess, int]
+) -> None:
+    interval = outage(daemon, peer[0])
+    rep = report(daemon, interval["start"])
+    print(
+        f"\nservice interval {interval['start']} .. {interval['end']} = {interval['duration_seconds']} s;"
+        f" report downtime {rep['downtime_seconds']} s, availability {rep['availability_percent']} %"
+    )
+    assert interval["duration_seconds"] > 3
+    assert rep["downtime_seconds"] == interval["duration_seconds"]
+    (down,) = [i for i in rep["intervals"] if i["kind"] == "downtime"]
+    assert (down["start"], down["end"]) == (interval["start"], interval["end"])
+    assert down["counted_seconds"] == interval["duration_seconds"] and down["reason"]
+    assert rep["policy_version"] == "it-1" and rep["interruptions"] == 1
+    api = daemon.get(f"/api/v1/availability?service={SERVICE}&period={rep['period']}")
+    assert api["downtime_seconds"] == rep["downtime_seconds"]
+    assert api["availability_percent"] == rep["availability_percent"]
+    assert "<svg" in report(daemon, interval["start"], "html")
+
+
+def test_maintenance_window_from_the_api_is_honoured_by_the_next_report(
+    daemon: DaemonProcess, peer: tuple[PeerProcess, int]
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    body = {
+        "service": SERVICE,
+        "start": (now - timedelta(seconds=30)).isoformat(),
+        "end": (now + timedelta(minutes=10)).isoformat(),
+        "kind": "urgent",
+        "reason": "SBC swap",
+    }
+    status, err = post(daemon, body, None)
+    assert status == 401, err
+    status, err = post(daemon, body, "wrong-token")
+    assert status == 401, err
+    status, made = post(daemon, body, TOKEN)
+    assert status == 201, made
+    assert daemon.get("/api/v1/maintenance")[0]["id"] == made["id"]
+    metrics = daemon.get("/metrics")
+    assert f'monitord_maintenance_active{{service="{SERVICE}"}} 1.0' in metrics
+
+    interval = outage(daemon, peer[0])  # inside the window: probes ran, the failure is recorded
+    rep = report(daemon, interval["start"])
+    print(
+        f"\nwindow {body['start']} .. {body['end']}; outage {interval['start']} .. {interval['end']}"
+        f" ({interval['duration_seconds']} s); report downtime {rep['downtime_seconds']} s,"
+        f" maintenance {rep['maintenance_seconds']} s"
+    )
+    assert rep["downtime_seconds"] == 0 and rep["availability_percent"] == 100
+    assert rep["maintenance_seconds"] > interval["duration_seconds"]
+    (down,) = [i for i in rep["intervals"] if i["kind"] == "downtime"]
+    assert down["seconds"] == interval["duration_seconds"] and down["counted_seconds"] == 0
+    (maint,) = [i for i in rep["intervals"] if i["kind"] == "maintenance"]
+    assert maint["reason"] == f"api-{made['id']} (urgent)"
