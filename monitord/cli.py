@@ -37,10 +37,15 @@ def _parser() -> argparse.ArgumentParser:
 
     probe = sub.add_parser("probe", help="probe a target once (like sipsak) and print the result")
     probe.add_argument(
-        "target", help="sip:HOST[:PORT][;transport=udp|tcp] or snmp://[user@]HOST[:PORT]/OID"
+        "target",
+        help="sip:HOST[:PORT][;transport=udp|tcp|tls], sips:HOST[:PORT] or snmp://[user@]HOST[:PORT]/OID",
     )
     probe.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
     probe.add_argument("--accept", default="2xx", help="accepted status codes, e.g. 2xx,404")
+    probe.add_argument("--ca-file", help="sips:/TLS: PEM CA bundle (default: the system store)")
+    probe.add_argument("--server-name", help="sips:/TLS: name to verify and send as SNI")
+    probe.add_argument("--insecure", action="store_true",
+                       help="sips:/TLS: do not verify the certificate (lab targets only)")
     from monitord.snmpcli import add_arguments as snmp_arguments
 
     snmp_arguments(probe)
@@ -145,6 +150,7 @@ def _probe(args: argparse.Namespace) -> int:
     from monitord.config.models import parse_status_codes
     from probes.sip.errors import SipUriError
     from probes.sip.options import probe_once
+    from probes.sip.tls import TlsSettings
 
     try:
         accept = parse_status_codes([a for a in args.accept.split(",") if a])
@@ -155,7 +161,8 @@ def _probe(args: argparse.Namespace) -> int:
         print("monitord probe: --timeout must be positive", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = asyncio.run(probe_once(args.target, args.timeout, accept))
+        tls = TlsSettings(args.ca_file, not args.insecure, args.server_name)
+        result = asyncio.run(probe_once(args.target, args.timeout, accept, tls))
     except SipUriError as exc:
         print(f"monitord probe: {exc}", file=sys.stderr)
         return EXIT_USAGE

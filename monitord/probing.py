@@ -19,6 +19,7 @@ from monitord.config.call import SipCallCheck
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
 from monitord.config.register import SipRegisterCheck
+from monitord.config.siptls import SipTlsConfig
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
@@ -27,6 +28,7 @@ from probes.sip.callprobe import CallProbeSettings, SipCallProbe
 from probes.sip.digest import Credentials
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.register import RegisterSettings, SipRegisterProbe
+from probes.sip.tls import TlsSettings
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from probes.snmp.client import SnmpClient
@@ -54,7 +56,8 @@ class ProbeContext:
 def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
     assert isinstance(check, SipOptionsCheck)  # the registry is keyed by `type`
     settings = OptionsSettings(
-        target=SipUri.parse(check.target), accept=check.accept_codes, from_user=check.from_user
+        target=SipUri.parse(check.target), accept=check.accept_codes, from_user=check.from_user,
+        tls=tls_settings(check.tls),
     )
     return SipOptionsProbe(settings, ctx.sip)
 
@@ -64,7 +67,7 @@ def _sip_register(check: CheckConfig, ctx: ProbeContext) -> Probe:
     settings = RegisterSettings(
         target=SipUri.parse(check.target), password=check.password_file.get(),
         username=check.username, domain=check.domain, expires=check.expires,
-        deregister=check.deregister,
+        deregister=check.deregister, tls=tls_settings(check.tls),
     )
     return SipRegisterProbe(settings, ctx.sip)
 
@@ -81,6 +84,10 @@ def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
         credentials=credentials, from_user=check.from_user, local_address=check.local_address,
     )
     return SipCallProbe(settings, ctx.sip)
+
+
+def tls_settings(cfg: SipTlsConfig) -> TlsSettings:
+    return TlsSettings(ca_file=cfg.ca_file, verify=cfg.verify, server_name=cfg.server_name)
 
 
 PROBE_FACTORIES: dict[str, Callable[[CheckConfig, ProbeContext], Probe]] = {

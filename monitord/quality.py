@@ -95,13 +95,37 @@ class QualitySink:
             self._slow.labels(check.name).set(0)
             self._exceeded.labels(check.name)  # exported as 0 before the first breach
 
+        self._expiry = Gauge(
+            "monitord_tls_certificate_expiry_days",
+            "Days until the TLS server certificate seen by the check's last probe expires.",
+            ["check"], registry=registry,
+        )
+        self._expiring = Gauge(
+            "monitord_tls_certificate_expiring",
+            "1 while that certificate expires within the check's tls.expiry_warning_days.",
+            ["check"], registry=registry,
+        )
+        self._warn_days = {
+            c.name: float(getattr(getattr(c.config, "tls", None), "expiry_warning_days", 14))
+            for c in checks
+        }
+        self._tls: dict[str, tuple[float, bool]] = {}  # check -> (days left, expiring)
+
     def quality(self, check: str) -> dict[str, Any] | None:
         """The API's view of a check's budgets (None when it has none)."""
         state = self._budgets.get(check)
-        return state.as_json() if state is not None else None
+        out = state.as_json() if state is not None else {}
+        if check in self._tls:
+            days, expiring = self._tls[check]
+            out["tls_certificate_expiry_days"] = days
+            out["tls_certificate_expiring"] = expiring
+        return out or None
 
     def outcome(self, o: ProbeOutcome) -> None:
         name = o.check.name
+        days = o.result.measurements.get("tls_cert_expiry_days")
+        if days is not None:
+            self._certificate(o, days)
         state = self._budgets.get(name)
         if state is None:
             return
@@ -119,3 +143,17 @@ class QualitySink:
         else:
             log.info("quality_restored", check=name, at=o.at.isoformat(), rtt_ms=rtt_ms,
                      max_rtt_ms=round(state.max_rtt * 1000, 3))
+
+    def _certificate(self, o: ProbeOutcome, days: float) -> None:
+        """An expiring SBC certificate is an outage waiting: warn once when it
+        enters the warning window, and keep the gauge current on every probe."""
+        name = o.check.name
+        warn = self._warn_days.get(name, 14.0)
+        expiring = days <= warn
+        was = self._tls.get(name, (0.0, False))[1]
+        self._tls[name] = (days, expiring)
+        self._expiry.labels(name).set(days)
+        self._expiring.labels(name).set(1 if expiring else 0)
+        if expiring and not was:
+            log.warning("tls_certificate_expiring", check=name, days_left=days,
+                        warning_days=warn, at=o.at.isoformat())

@@ -28,11 +28,14 @@ def add_parser(sub: Any) -> None:
     reg.add_argument("--expires", type=int, default=60, help="seconds to ask for (default 60)")
     reg.add_argument("--keep", action="store_true", help="leave the binding (no de-registration)")
     reg.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    reg.add_argument("--ca-file", help="sips:/TLS: PEM CA bundle (default: the system store)")
+    reg.add_argument("--server-name", help="sips:/TLS: name to verify and send as SNI")
 
 
 def run(args: argparse.Namespace) -> int:
     from probes.sip.errors import SipUriError
     from probes.sip.register import RegisterSettings, register_once
+    from probes.sip.tls import TlsSettings
     from probes.sip.uri import SipUri
 
     try:
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         settings = RegisterSettings(
             SipUri.parse(args.target), password, username=args.username, domain=args.domain,
             expires=args.expires, deregister=not args.keep,
+            tls=TlsSettings(args.ca_file, True, args.server_name),
         )
     except (SipUriError, ValueError) as exc:
         print(f"monitord register: {exc}", file=sys.stderr)

@@ -39,6 +39,8 @@ class FailureReason(enum.StrEnum):
     DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
     # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
     REJECTED = "rejected"
+    # TLS handshake failed: certificate expired, wrong host, unknown CA, no common protocol.
+    TLS = "tls_failure"
 
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from monitord.config.secrets import SecretFromFile
+from monitord.config.siptls import SipTlsConfig
 from monitord.events import DowntimeStart
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
 
@@ -158,6 +159,7 @@ class SipOptionsCheck(CheckBase):
     target: str
     accept_codes: StatusCodes = frozenset(range(200, 300))
     from_user: str = "monitord"
+    tls: SipTlsConfig = Field(default_factory=SipTlsConfig)  # for sips: / transport=tls
 
     @field_validator("target")
     @classmethod

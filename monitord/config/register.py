@@ -14,6 +14,7 @@ from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from monitord.config.models import CheckBase
 from monitord.config.secrets import SecretFromFile
+from monitord.config.siptls import SipTlsConfig
 
 __all__ = ["SipRegisterCheck"]
 
@@ -26,6 +27,7 @@ class SipRegisterCheck(CheckBase):
     domain: str | None = None  # AOR domain, if it differs from the registrar host
     expires: StrictInt = Field(default=60, ge=1, le=86400)
     deregister: StrictBool = True  # remove the binding after each check (no stale bindings)
+    tls: SipTlsConfig = Field(default_factory=SipTlsConfig)  # for sips: / transport=tls
 
     @field_validator("target")
     @classmethod

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
 from .message import Headers, Request, make_call_id, make_tag
+from .tls import TlsSettings, expiry_days
 from .transport import RequestContext, SipTransports
 from .uri import SipUri
 
@@ -33,10 +34,9 @@ class OptionsSettings:
     user_agent: str = "monitord/0.1"
     t1: float = 0.5
     t2: float = 4.0
+    tls: TlsSettings | None = None  # trust for sips:/transport=tls targets (verify by default)
 
     def __post_init__(self) -> None:
-        if self.target.transport == "tls":
-            raise ValueError(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
         bad = sorted(code for code in self.accept if not 200 <= code <= 699)
         if not self.accept or bad:
             # 1xx never end a transaction, so accepting them could never match.
@@ -52,7 +52,7 @@ class OptionsSettings:
 def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Request:
     """An out-of-dialog OPTIONS with everything §8.1.1 and §11.1 ask for."""
     target = settings.target
-    transport_param = ";transport=tcp" if ctx.transport == "tcp" else ""
+    transport_param = "" if ctx.transport == "udp" else f";transport={ctx.transport}"
     headers = Headers()
     headers.add("Via", ctx.via)
     headers.add("Max-Forwards", 70)
@@ -82,8 +82,11 @@ class SipOptionsProbe:
             deadline,
             t1=settings.t1,
             t2=settings.t2,
+            tls=settings.tls,
         )
         measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions)}
+        if outcome.tls_not_after is not None:
+            measurements["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
         response = outcome.response
         if response is None:
             return ProbeResult.failure(
@@ -102,14 +105,15 @@ class SipOptionsProbe:
 
 
 async def probe_once(
-    uri_text: str, timeout: float, accept: frozenset[int] | None = None
+    uri_text: str, timeout: float, accept: frozenset[int] | None = None,
+    tls: TlsSettings | None = None,
 ) -> ProbeResult:
     """One OPTIONS probe with its own sockets, for the CLI (`monitord probe sip:...`).
 
     Raises `SipUriError`/`ValueError` for a bad URI or accept set: that is
     user input, not a network condition.
     """
-    settings = OptionsSettings(SipUri.parse(uri_text), accept or DEFAULT_ACCEPT)
+    settings = OptionsSettings(SipUri.parse(uri_text), accept or DEFAULT_ACCEPT, tls=tls)
     transports = SipTransports()
     await transports.start()
     try:

@@ -23,6 +23,7 @@ from .digest import Challenge, Credentials, DigestClient, select_challenge
 from .errors import SipParseError, SipUriError
 from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
+from .tls import TlsSettings, expiry_days
 from .transport import Outcome, RequestContext, SipTransports
 from .uri import SipUri
 
@@ -59,6 +60,7 @@ class RegisterSettings:
     user_agent: str = "monitord/0.1"
     t1: float = 0.5
     t2: float = 4.0
+    tls: TlsSettings | None = None  # trust for sips:/transport=tls registrars
 
     def __post_init__(self) -> None:
         if not self.target.user:
@@ -263,7 +265,7 @@ class SipRegisterProbe:
         for _ in range(MAX_ROUNDS + 1):
             outcome = await self._transports.request(
                 lambda ctx: session.build(ctx, expires=expires, bind=bind),
-                s.target, deadline, t1=s.t1, t2=s.t2,
+                s.target, deadline, t1=s.t1, t2=s.t2, tls=s.tls,
             )
             sent += outcome.transmissions
             if outcome.response is None:
@@ -284,6 +286,8 @@ class SipRegisterProbe:
                                "sip_auth_rounds": float(session.rounds)}
         if outcome.response is not None:
             m["sip_status"] = float(outcome.response.status)
+        if outcome.tls_not_after is not None:
+            m["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
         if step is None:
             return ProbeResult.failure(outcome.failure or FailureReason.INTERNAL,
                                        f"REGISTER: {outcome.detail}", measurements=m)

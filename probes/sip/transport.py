@@ -20,6 +20,7 @@ import functools
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -28,6 +29,7 @@ from ..base import FailureReason
 from .errors import LocalProtocolError, SipParseError, SipUriError
 from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
+from .tls import TlsSettings, certificate_not_after, client_context, describe_tls_error
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uri import SipUri
 
@@ -45,14 +47,15 @@ log = logging.getLogger(__name__)
 
 
 Address = tuple[str, int]
-StreamTransport = Literal["udp", "tcp"]
+StreamTransport = Literal["udp", "tcp"]  # what calls (dialogs) use
+WireTransport = Literal["udp", "tcp", "tls"]  # what OPTIONS/REGISTER transactions use
 
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """What a request builder needs to fill Via and Contact for this hop."""
 
-    transport: StreamTransport
+    transport: WireTransport
     local_host: str
     local_port: int
     branch: str
@@ -81,6 +84,7 @@ class Outcome:
     transmissions: int = 0
     latency: float | None = None
     provisional: tuple[Response, ...] = ()
+    tls_not_after: float | None = None  # the TLS peer certificate's notAfter (Unix time)
 
     def __post_init__(self) -> None:
         if (self.response is None) == (self.failure is None):
@@ -132,11 +136,12 @@ class CallHandler(Protocol):
 class _Pending:
     txn: NonInviteClientTransaction
     dest: Address
-    transport: StreamTransport
+    transport: WireTransport
     send: Callable[[bytes], None]
     future: asyncio.Future[Outcome]
     timer: asyncio.TimerHandle | None = None
     provisional: list[Response] = field(default_factory=list)
+    tls_not_after: float | None = None
 
 
 @dataclass(eq=False)
@@ -148,6 +153,13 @@ class _TcpConnection:
     parser: StreamParser = field(default_factory=StreamParser)
     task: asyncio.Task[None] | None = None
     closed: bool = False
+    transport: WireTransport = "tcp"
+    key: _ConnKey | None = None  # where it is filed in SipTransports._tcp
+    tls_not_after: float | None = None
+
+
+# TCP connections are filed by address; TLS ones also by the name verified (SNI).
+_ConnKey = Address | tuple[Address, str, TlsSettings]
 
 
 UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
@@ -178,8 +190,8 @@ class SipTransports:
     def __init__(self, *, t4: float = 5.0) -> None:
         self._t4 = t4
         self._udp: dict[int, socket.socket] = {}
-        self._tcp: dict[Address, _TcpConnection] = {}
-        self._tcp_locks: dict[Address, asyncio.Lock] = {}
+        self._tcp: dict[_ConnKey, _TcpConnection] = {}
+        self._tcp_locks: dict[_ConnKey, asyncio.Lock] = {}
         self._pending: dict[str, _Pending] = {}
         self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry, oldest first
         self.absorbed_retransmissions = 0
@@ -255,17 +267,17 @@ class SipTransports:
         *,
         t1: float = 0.5,
         t2: float = 4.0,
+        tls: TlsSettings | None = None,
     ) -> Outcome:
         """Run one non-INVITE client transaction to `target`, giving up at `deadline`.
 
         Network conditions come back as an `Outcome` with a failure reason;
-        only misuse (not started, TLS target, bad builder) raises.
+        only misuse (not started, bad builder) raises. `tls` says how to trust a
+        TLS target (default: verify against the system store, like a phone).
         """
         loop = self._loop
         if loop is None:
             raise LocalProtocolError("SipTransports.request() before start()")
-        if target.transport == "tls":
-            raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
         holder: list[_Pending] = []
         started = loop.time()
         if started >= deadline:
@@ -273,7 +285,7 @@ class SipTransports:
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._run(build, target, t1, t2, holder)
+                return await self._run(build, target, t1, t2, holder, tls)
         except _Failed as exc:
             return Outcome(None, exc.reason, exc.detail, self._count(holder))
         except TimeoutError:
@@ -293,10 +305,12 @@ class SipTransports:
         return holder[0].txn.transmissions if holder else 0
 
     async def _run(
-        self, build: RequestBuilder, target: SipUri, t1: float, t2: float, holder: list[_Pending]
+        self, build: RequestBuilder, target: SipUri, t1: float, t2: float, holder: list[_Pending],
+        tls: TlsSettings | None = None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
-        transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
+        transport: WireTransport = target.transport
+        tls_not_after: float | None = None
         family, ip = await self._resolve(target, transport)
         dest = _norm((ip, target.effective_port))
         send: Callable[[bytes], None]
@@ -309,22 +323,24 @@ class SipTransports:
             def send(data: bytes) -> None:
                 self._udp_send(sock, data, dest)
         else:
-            conn = await self._tcp_connection(family, dest)
-            local = conn.local
+            tls_for = (tls or TlsSettings()) if transport == "tls" else None
+            conn = await self._tcp_connection(family, dest, tls_for, target.host)
+            local, tls_not_after = conn.local, conn.tls_not_after
 
             def send(data: bytes) -> None:
                 if conn.closed or conn.writer.is_closing():
-                    raise _Failed(FailureReason.NETWORK, f"TCP connection to {dest} closed")
+                    raise _Failed(FailureReason.NETWORK, f"{transport.upper()} connection to {dest} closed")
                 conn.writer.write(data)
 
         ctx = RequestContext(transport, local[0], local[1], make_branch())
         request = build(ctx)
         txn = NonInviteClientTransaction(
-            request, reliable=transport == "tcp", now=loop.time(), t1=t1, t2=t2, t4=self._t4
+            request, reliable=transport != "udp", now=loop.time(), t1=t1, t2=t2, t4=self._t4
         )
         if txn.branch in self._pending:
             raise LocalProtocolError(f"branch {txn.branch} already in use")
-        pending = _Pending(txn, dest, transport, send, loop.create_future())
+        pending = _Pending(txn, dest, transport, send, loop.create_future(),
+                           tls_not_after=tls_not_after)
         holder.append(pending)
         self._pending[txn.branch] = pending
         self._pump(pending)
@@ -345,7 +361,8 @@ class SipTransports:
             elif isinstance(event, ResponseReceived):
                 latency = event.time - p.txn.started_at
                 self._finish(p, Outcome(
-                    event.response, None, "", p.txn.transmissions, latency, tuple(p.provisional)
+                    event.response, None, "", p.txn.transmissions, latency, tuple(p.provisional),
+                    p.tls_not_after,
                 ))
                 timer_k = p.txn.get_timer()
                 if timer_k is not None:
@@ -407,7 +424,7 @@ class SipTransports:
             del self._pending[p.txn.branch]
 
     def _fail_destination(
-        self, dest: Address, transport: StreamTransport, reason: FailureReason, detail: str
+        self, dest: Address, transport: WireTransport, reason: FailureReason, detail: str
     ) -> None:
         for p in list(self._pending.values()):
             if p.dest == dest and p.transport == transport and not p.future.done():
@@ -486,12 +503,16 @@ class SipTransports:
             raise TransportFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
 
     def _dispatch(
-        self, message: Request | Response, source: Address, transport: StreamTransport = "udp"
+        self, message: Request | Response, source: Address, transport: WireTransport = "udp"
     ) -> None:
         call = self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
+        # Calls are not placed over TLS (next_hop refuses it): TLS carries transactions only.
+        stream: StreamTransport = "udp" if transport == "udp" else "tcp"
+        if transport == "tls":
+            call = None
         if isinstance(message, Request):
             if call is not None:
-                call[0].on_message(message, source, transport)
+                call[0].on_message(message, source, stream)
                 return
             self.unmatched_requests += 1
             log.debug("ignoring %s request from %s on the client socket", message.method, source)
@@ -500,7 +521,7 @@ class SipTransports:
         p = self._pending.get(branch)
         if p is None and call is not None:
             # A call's transactions (INVITE, CANCEL, BYE) live in its dialog core.
-            call[0].on_message(message, source, transport)
+            call[0].on_message(message, source, stream)
             return
         if p is None and branch in self._absorbing:
             self.absorbed_retransmissions += 1
@@ -516,7 +537,7 @@ class SipTransports:
 
     # -- resolution and addressing ------------------------------------------------
 
-    async def _resolve(self, target: SipUri, transport: StreamTransport) -> tuple[int, str]:
+    async def _resolve(self, target: SipUri, transport: WireTransport) -> tuple[int, str]:
         literal = _ip_literal(target.host)
         if literal is not None:
             return literal
@@ -605,7 +626,11 @@ class SipTransports:
 
     # -- TCP ------------------------------------------------------------------------
 
-    async def _tcp_connection(self, family: int, dest: Address) -> _TcpConnection:
+    async def _tcp_connection(
+        self, family: int, dest: Address, tls: TlsSettings | None = None, host: str = ""
+    ) -> _TcpConnection:
+        if tls is not None:
+            return await self._tls_connection(family, dest, tls, host)
         lock = self._tcp_locks.setdefault(dest, asyncio.Lock())
         async with lock:
             conn = self._tcp.get(dest)
@@ -620,14 +645,48 @@ class SipTransports:
                 detail = f"TCP connect to {where} failed: {exc}"
                 raise _Failed(FailureReason.NETWORK, detail) from exc
             local = _norm(writer.get_extra_info("sockname"))
-            conn = _TcpConnection(dest, reader, writer, local)
+            conn = _TcpConnection(dest, reader, writer, local, key=dest)
             conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
             self._tcp[dest] = conn
             return conn
 
+    async def _tls_connection(
+        self, family: int, dest: Address, tls: TlsSettings, host: str
+    ) -> _TcpConnection:
+        """A TLS connection per (address, verified name, trust settings): the same SBC
+        reached under two names is verified twice (probes/sip/tls.py)."""
+        name = tls.server_name or host
+        key: _ConnKey = (dest, name, tls)
+        lock = self._tcp_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            conn = self._tcp.get(key)
+            if conn is not None and not conn.closed and not conn.writer.is_closing():
+                return conn
+            where = f"{dest[0]}:{dest[1]}"
+            # Python sends no SNI for an IP literal, but still checks the IP SAN.
+            try:
+                reader, writer = await asyncio.open_connection(
+                    dest[0], dest[1], family=family, ssl=client_context(tls),
+                    server_hostname=name,
+                )
+            except ConnectionRefusedError as exc:
+                raise _Failed(FailureReason.REFUSED, f"TLS connection to {where} refused") from exc
+            except ssl.SSLError as exc:
+                raise _Failed(*describe_tls_error(exc, where, name)) from exc
+            except OSError as exc:
+                raise _Failed(FailureReason.NETWORK, f"TLS connect to {where} failed: {exc}") from exc
+            local = _norm(writer.get_extra_info("sockname"))
+            not_after = certificate_not_after(writer.get_extra_info("ssl_object"))
+            conn = _TcpConnection(dest, reader, writer, local, transport="tls", key=key,
+                                  tls_not_after=not_after)
+            conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
+            self._tcp[key] = conn
+            return conn
+
     async def _tcp_reader(self, conn: _TcpConnection) -> None:
         where = f"{conn.dest[0]}:{conn.dest[1]}"
-        reason, detail = FailureReason.NETWORK, f"TCP connection to {where} closed by the peer"
+        kind = conn.transport.upper()
+        reason, detail = FailureReason.NETWORK, f"{kind} connection to {where} closed by the peer"
         try:
             while data := await conn.reader.read(65536):
                 try:
@@ -639,14 +698,15 @@ class SipTransports:
                     detail = f"malformed response from {where}: {exc}"
                     break
                 for message in messages:
-                    self._dispatch(message, conn.dest, "tcp")
+                    self._dispatch(message, conn.dest, conn.transport)
         except OSError as exc:
-            detail = f"TCP connection to {where} failed: {exc}"
+            detail = f"{kind} connection to {where} failed: {exc}"
         finally:
             conn.closed = True
-            if self._tcp.get(conn.dest) is conn:
-                del self._tcp[conn.dest]
-            self._fail_destination(conn.dest, "tcp", reason, detail)
+            key = conn.dest if conn.key is None else conn.key
+            if self._tcp.get(key) is conn:
+                del self._tcp[key]
+            self._fail_destination(conn.dest, conn.transport, reason, detail)
             conn.writer.close()
 
     @staticmethod
