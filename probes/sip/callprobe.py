@@ -278,8 +278,15 @@ class SipCallProbe:
             f = call.failed
             if f.status is not None:
                 m["sip_status"] = float(f.status)
-            detail = f"SIP {f.status} {f.detail}" if f.status else f.detail
-            return ProbeResult.failure(_CAUSES[f.cause], detail, measurements=m)
+            detail = f.detail
+            if f.status is not None and not detail.startswith(str(f.status)):
+                detail = f"{f.status} {detail}"
+            detail = f"SIP {detail}" if f.status is not None else detail
+            reason = _CAUSES[f.cause]
+            if f.status == 403 and call.auth_invite_at is not None:
+                # Forbidden in answer to our credentials: they were refused.
+                reason, detail = FailureReason.AUTH, f"{detail} (after our credentials)"
+            return ProbeResult.failure(reason, detail, measurements=m)
         if call.transport_error is not None:
             return ProbeResult.failure(*call.transport_error, measurements=m)
         answered = call.answered

@@ -471,3 +471,94 @@ def snmpsim(port: int, workdir: Path, data_dir: Path | None = None) -> PeerProce
         argv += ["--process-user=root", "--process-group=root"]
     return PeerProcess(argv, name=f"snmpsim-{port}", cwd=str(wd),
                        ready=lambda: snmp_answers(port, first))
+
+
+# --- call peers: SIPp call answerers, kamailio with INVITE auth, baresip -----------
+
+
+def media_port_block() -> int:
+    """First of four consecutive free UDP ports (SIPp's -mp echo binds port and port+2)."""
+    return _free_port_block(4)
+
+
+def sipp_call_uas(
+    port: int,
+    workdir: Path,
+    rtp_port: int,
+    *,
+    credentials: tuple[str, str] | None = None,
+    sdp_port: int | None = None,
+) -> PeerProcess:
+    """SIPp answering INVITEs with 180/200 and echoing RTP on `rtp_port`.
+
+    With `credentials` (user, password) it first challenges with 401 and checks
+    the digest with `verifyauth` (a wrong one gets 403). `sdp_port` is the media
+    port its SDP answer advertises (default `rtp_port`): a test relay there sees
+    all media. `-aa` lets the readiness OPTIONS be answered.
+    """
+    sipp = require_binary("sipp")
+    wd = _workdir(workdir)
+    challenge = ""
+    if credentials is not None:
+        challenge = (_HERE / "uas_call_challenge.xml.part").read_text()
+        challenge = challenge.replace("@USER@", credentials[0]).replace("@PASSWORD@", credentials[1])
+    scenario = (_HERE / "uas_call.xml.in").read_text().replace("@CHALLENGE@", challenge)
+    scenario = scenario.replace("@SDP_PORT@", str(sdp_port or rtp_port))
+    path = wd / f"uas_call_{port}.xml"
+    path.write_text(scenario)
+    argv = [sipp, "-sf", str(path), "-aa", *_sipp_common(port, "u1"),
+            "-mi", "127.0.0.1", "-mp", str(rtp_port), "-rtp_echo"]
+    return PeerProcess(argv, name=f"sipp-call-{port}", cwd=str(wd),
+                       ready=lambda: udp_answers_options(port))
+
+
+def kamailio_call(port: int, workdir: Path, relay_port: int) -> PeerProcess:
+    """kamailio on UDP 127.0.0.1:port challenging every INVITE with 401 (password
+    "secret"), record-routing, and relaying calls to user `echo` to `relay_port`."""
+    binary = require_binary("kamailio")
+    wd = _workdir(workdir)
+    cfg = (_HERE / "kamailio_call.cfg.in").read_text()
+    relay = f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();'
+    for key, value in {"@PORT@": str(port), "@MPATH@": _kamailio_modules(),
+                       "@RELAY_ACTION@": relay, "@RELAY@": f"127.0.0.1:{relay_port}"}.items():
+        cfg = cfg.replace(key, value)
+    cfg_path = wd / "kamailio_call.cfg"
+    cfg_path.write_text(cfg)
+    rundir = wd / "run"
+    rundir.mkdir(exist_ok=True)
+    argv = [binary, "-f", str(cfg_path), "-DD", "-E", "-m", "32", "-M", "4",
+            "-Y", str(rundir), "-P", str(rundir / "kamailio.pid"), "-w", str(rundir)]
+    return PeerProcess(argv, name=f"kamailio-call-{port}", cwd=str(wd),
+                       ready=lambda: udp_answers_options(port))
+
+
+def baresip(port: int, workdir: Path) -> PeerProcess:
+    """baresip 1.0 headless as an echo UA `sip:echo@127.0.0.1:port` (answers and loops
+    audio back re-encoded: a real UA, not a packet echo). It also binds port+1 (TCP/TLS),
+    so its control socket goes elsewhere."""
+    binary = require_binary("baresip")
+    wd = _workdir(workdir) / "baresip"
+    wd.mkdir(exist_ok=True)
+    rtp = _free_port_block(20)
+    rtp += rtp % 2
+    ctrl = free_port()
+    (wd / "accounts").write_text(
+        f"<sip:echo@127.0.0.1:{port}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
+    (wd / "contacts").write_text("")
+    (wd / "config").write_text(
+        "poll_method\t\tepoll\n"
+        f"sip_listen\t\t127.0.0.1:{port}\n"
+        "sip_transports\t\tudp\n"
+        "audio_player\t\taubridge,nil\naudio_source\t\taubridge,nil\n"
+        "audio_alert\t\taubridge,nil\naudio_srate\t\t8000\naudio_channels\t\t1\n"
+        f"rtp_ports\t\t{rtp}-{rtp + 18}\n"
+        "module_path\t\t/usr/lib/baresip/modules\n"
+        "module\t\t\tg711.so\nmodule\t\t\taubridge.so\n"
+        "module_app\t\taccount.so\nmodule_app\t\techo.so\nmodule_app\t\tctrl_tcp.so\n"
+        f"ctrl_tcp_listen\t\t127.0.0.1:{ctrl}\n"
+        "net_interface\t\t127.0.0.1\n"
+        "dns_server\t\t127.0.0.1:53\n"
+    )
+    argv = [binary, "-f", str(wd), "-t", "600"]
+    return PeerProcess(argv, name=f"baresip-{port}", cwd=str(wd),
+                       ready=lambda: udp_answers_options(port))

@@ -60,3 +60,23 @@ def test_sink_exports_slow_and_counts_breaches() -> None:
     assert sample("monitord_check_slow") == 0
     assert sink.quality("plain") is None
     sink.outcome(outcome(checks[1], ProbeResult.success(9.0)))  # no budget: ignored
+
+
+def test_sink_exports_certificate_expiry_and_warns_once() -> None:
+    cfg = parse_config(
+        "checks:\n"
+        "  - {name: sbc, type: sip_options, target: 'sips:127.0.0.1',"
+        " tls: {expiry_warning_days: 30}}\n"
+    )
+    checks = effective_checks(cfg)
+    registry = CollectorRegistry()
+    sink = QualitySink(registry, checks)
+    assert sink.quality("sbc") is None
+    sink.outcome(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0})))
+    labels = {"check": "sbc"}
+    assert registry.get_sample_value("monitord_tls_certificate_expiry_days", labels) == 45.0
+    assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 0
+    sink.outcome(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 12.5})))
+    assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 1
+    assert sink.quality("sbc") == {"tls_certificate_expiry_days": 12.5,
+                                   "tls_certificate_expiring": True}
