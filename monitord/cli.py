@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     resp.add_argument("--transport", default="udp,tcp", help="udp, tcp or udp,tcp")
     _log_args(resp)
     add_sla_parsers(sub)  # `sla compute` and `report` (monitord/slacli.py)
+    from monitord.callcli import add_parser as add_call_parser
+
+    add_call_parser(sub)  # `call sip:USER@HOST` (monitord/callcli.py)
     return p
 
 
@@ -78,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-config": _check_config,
         "probe": _probe,
         "responder": _responder,
+        "call": _call,
         "register": _register,
         "sla": run_sla,
         "report": run_sla,
@@ -180,6 +184,12 @@ def _probe(args: argparse.Namespace) -> int:
 
 def _register(args: argparse.Namespace) -> int:
     from monitord.registercli import run
+
+    return run(args)
+
+
+def _call(args: argparse.Namespace) -> int:
+    from monitord.callcli import run
 
     return run(args)
 

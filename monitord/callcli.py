@@ -1,0 +1,85 @@
+"""`monitord call sip:USER@HOST[:PORT]`: place one synthetic call from the shell.
+
+The same probe as a `sip_call` check, with its own sockets, printing the
+figures a KPI dispute turns on (set-up time, loss, jitter, RTT, MOS) and the
+failure reason. The password is read from a file (`--password-file`), never
+taken on the command line, where `ps` and shell history would show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+__all__ = ["add_parser", "run"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("call", help="place one synthetic call and print its KPIs")
+    p.add_argument("target", help="sip:USER@HOST[:PORT][;transport=udp|tcp]")
+    p.add_argument("--user", help="digest user name (needs --password-file)")
+    p.add_argument("--password-file", help="file holding the digest password")
+    p.add_argument("--duration", type=float, default=5.0, help="seconds of media (default 5)")
+    p.add_argument("--answer-timeout", type=float, default=10.0,
+                   help="seconds before CANCEL (default 10)")
+    p.add_argument("--codec", choices=["PCMU", "PCMA"], help="offer only this G.711 law")
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitord.config.secrets import read_secret_file
+    from probes.rtp.g711 import Law
+    from probes.sip.callprobe import CallProbeSettings, SipCallProbe
+    from probes.sip.digest import Credentials
+    from probes.sip.errors import SipError
+    from probes.sip.transport import SipTransports
+    from probes.sip.uri import SipUri
+
+    if (args.user is None) != (args.password_file is None):
+        print("monitord call: --user and --password-file go together", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        credentials = None
+        if args.user is not None:
+            credentials = Credentials(args.user, read_secret_file(args.password_file).get())
+        settings = CallProbeSettings(
+            SipUri.parse(args.target), duration=args.duration, answer_timeout=args.answer_timeout,
+            codecs=(Law(args.codec),) if args.codec else (Law.PCMU, Law.PCMA),
+            credentials=credentials,
+        )
+    except (ValueError, SipError) as exc:
+        print(f"monitord call: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def once() -> object:
+        transports = SipTransports()
+        await transports.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + settings.budget
+            return await SipCallProbe(settings, transports).run(deadline)
+        finally:
+            await transports.close()
+
+    from probes.base import ProbeResult
+
+    result = asyncio.run(once())
+    assert isinstance(result, ProbeResult)
+    m = result.measurements
+    verdict = "OK" if result.ok else f"FAIL {result.reason.value if result.reason else ''}"
+    print(f"{verdict} {args.target}: {result.detail}")
+    for key, label, scale, unit in (
+        ("call_setup_seconds", "set-up time", 1000, "ms"),
+        ("call_auth_setup_seconds", "set-up after auth", 1000, "ms"),
+        ("call_post_dial_delay_seconds", "post-dial delay", 1000, "ms"),
+        ("call_answer_to_media_seconds", "answer to media", 1000, "ms"),
+        ("rtp_rx_loss_ratio", "loss (received)", 100, "%"),
+        ("rtp_tx_loss_ratio", "loss (sent, far end's RTCP)", 100, "%"),
+        ("rtp_rx_jitter_seconds", "jitter (received)", 1000, "ms"),
+        ("rtt_seconds", "round trip", 1000, "ms"),
+        ("mos", "MOS (G.107)", 1, ""),
+    ):
+        if key in m:
+            print(f"  {label:28} {m[key] * scale:.2f} {unit}".rstrip())
+    return EXIT_OK if result.ok else EXIT_FAILED
