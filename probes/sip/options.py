@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
+from .dns import DnsResolver, Locator
+from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
 from .tls import TlsSettings, expiry_days
 from .transport import RequestContext, SipTransports
@@ -68,23 +70,26 @@ def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Req
 
 
 class SipOptionsProbe:
-    """Sends one OPTIONS per run over the daemon's shared transports."""
+    """Sends one OPTIONS per run over the daemon's shared transports.
 
-    def __init__(self, settings: OptionsSettings, transports: SipTransports) -> None:
+    With a `resolver`, host names are located by RFC 3263 and a timeout fails
+    over to the next address (probes/sip/failover.py); the address that
+    answered, and those that did not, end up in the detail.
+    """
+
+    def __init__(self, settings: OptionsSettings, transports: SipTransports,
+                 resolver: Locator | None = None) -> None:
         self.settings = settings
         self._transports = transports
+        self._resolver = resolver
 
     async def run(self, deadline: float) -> ProbeResult:
         settings = self.settings
-        outcome = await self._transports.request(
-            lambda ctx: build_options_request(settings, ctx),
-            settings.target,
-            deadline,
-            t1=settings.t1,
-            t2=settings.t2,
-            tls=settings.tls,
-        )
-        measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions)}
+        route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
+                      t2=settings.t2, tls=settings.tls)
+        outcome = await route.request(lambda ctx: build_options_request(settings, ctx), deadline)
+        measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions),
+                                          **route.measurements()}
         if outcome.tls_not_after is not None:
             measurements["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
         response = outcome.response
@@ -95,10 +100,10 @@ class SipOptionsProbe:
         measurements["sip_status"] = float(response.status)
         summary = f"SIP {response.status} {response.reason}".rstrip()
         if response.status in settings.accept:
-            return ProbeResult.success(outcome.latency, summary, measurements)
+            return ProbeResult.success(outcome.latency, summary + route.evidence(), measurements)
         return ProbeResult.failure(
             FailureReason.STATUS,
-            f"{summary} not in accepted codes",
+            f"{summary} not in accepted codes{route.evidence()}",
             latency=outcome.latency,
             measurements=measurements,
         )
@@ -106,9 +111,11 @@ class SipOptionsProbe:
 
 async def probe_once(
     uri_text: str, timeout: float, accept: frozenset[int] | None = None,
-    tls: TlsSettings | None = None,
+    tls: TlsSettings | None = None, resolver: Locator | None = None,
 ) -> ProbeResult:
     """One OPTIONS probe with its own sockets, for the CLI (`monitord probe sip:...`).
+
+    Host names go through RFC 3263 with `resolver` (default: the system's DNS).
 
     Raises `SipUriError`/`ValueError` for a bad URI or accept set: that is
     user input, not a network condition.
@@ -118,6 +125,6 @@ async def probe_once(
     await transports.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
-        return await SipOptionsProbe(settings, transports).run(deadline)
+        return await SipOptionsProbe(settings, transports, resolver or DnsResolver()).run(deadline)
     finally:
         await transports.close()

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 from ..base import FailureReason, ProbeResult
 from .digest import Challenge, Credentials, DigestClient, select_challenge
+from .dns import DnsResolver, Locator
 from .errors import SipParseError, SipUriError
+from .failover import Route
 from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
 from .tls import TlsSettings, expiry_days
@@ -248,25 +250,35 @@ def _expires_of(binding: NameAddr, response: Response) -> int | None:
 
 
 class SipRegisterProbe:
-    """Registers once per run (challenge included) and, if configured, de-registers."""
+    """Registers once per run (challenge included) and, if configured, de-registers.
 
-    def __init__(self, settings: RegisterSettings, transports: SipTransports) -> None:
+    With a `resolver` the registrar is located by RFC 3263 with failover on
+    timeout (probes/sip/failover.py); the run then stays on the registrar that
+    answered, which issued the nonce and holds the binding to remove.
+    """
+
+    def __init__(self, settings: RegisterSettings, transports: SipTransports,
+                 resolver: Locator | None = None) -> None:
         self.settings = settings
         self._transports = transports
+        self._resolver = resolver
+
+    def route(self) -> Route:
+        s = self.settings
+        return Route(s.target, self._transports, self._resolver, t1=s.t1, t2=s.t2, tls=s.tls)
 
     async def exchange(
-        self, session: RegisterSession, deadline: float, *, expires: int | None, bind: bool = True
+        self, session: RegisterSession, deadline: float, *, expires: int | None, bind: bool = True,
+        route: Route | None = None,
     ) -> tuple[Step | None, Outcome, int]:
         """One REGISTER including its challenge rounds: (step or None on no response,
         last outcome, transmissions)."""
-        s = self.settings
+        route = route or self.route()
         session.begin()
         sent = 0
         for _ in range(MAX_ROUNDS + 1):
-            outcome = await self._transports.request(
-                lambda ctx: session.build(ctx, expires=expires, bind=bind),
-                s.target, deadline, t1=s.t1, t2=s.t2, tls=s.tls,
-            )
+            outcome = await route.request(
+                lambda ctx: session.build(ctx, expires=expires, bind=bind), deadline)
             sent += outcome.transmissions
             if outcome.response is None:
                 return None, outcome, sent
@@ -279,11 +291,13 @@ class SipRegisterProbe:
         s = self.settings
         loop = asyncio.get_running_loop()
         session = RegisterSession(s)
+        route = self.route()
         started = loop.time()
-        step, outcome, sent = await self.exchange(session, deadline, expires=s.expires)
+        step, outcome, sent = await self.exchange(session, deadline, expires=s.expires,
+                                                  route=route)
         elapsed = loop.time() - started
         m: dict[str, float] = {"sip_transmissions": float(sent),
-                               "sip_auth_rounds": float(session.rounds)}
+                               "sip_auth_rounds": float(session.rounds), **route.measurements()}
         if outcome.response is not None:
             m["sip_status"] = float(outcome.response.status)
         if outcome.tls_not_after is not None:
@@ -294,21 +308,21 @@ class SipRegisterProbe:
         failure = (ProbeFailure(step.reason or FailureReason.INTERNAL, step.detail)
                    if step.kind is StepKind.FAILED else session.granted_failure(step))
         if failure is not None:
-            return ProbeResult.failure(failure.reason, failure.detail, latency=elapsed,
-                                       measurements=m)
+            return ProbeResult.failure(failure.reason, failure.detail + route.evidence(),
+                                       latency=elapsed, measurements=m)
         assert step.expires is not None
         m["sip_register_expires"] = float(step.expires)
         detail = f"{step.detail}, registered {session.contact} for {step.expires}s"
         if s.deregister:
-            detail += "; " + await self._deregister(session, deadline, m)
-        return ProbeResult.success(elapsed, detail, m)
+            detail += "; " + await self._deregister(session, deadline, m, route)
+        return ProbeResult.success(elapsed, detail + route.evidence(), m)
 
     async def _deregister(
-        self, session: RegisterSession, deadline: float, m: dict[str, float]
+        self, session: RegisterSession, deadline: float, m: dict[str, float], route: Route
     ) -> str:
         """Remove our binding. Its failure is reported in the detail, not as a failed
         check: the registration itself worked, which is what the check measures."""
-        step, outcome, _ = await self.exchange(session, deadline, expires=0)
+        step, outcome, _ = await self.exchange(session, deadline, expires=0, route=route)
         ok = step is not None and step.kind is StepKind.DONE and step.expires is None
         m["sip_deregistered"] = 1.0 if ok else 0.0
         if ok:
@@ -333,12 +347,14 @@ async def fetch_bindings(
     return step
 
 
-async def register_once(settings: RegisterSettings, timeout: float) -> ProbeResult:
-    """One registration with its own sockets, for the CLI (`monitord register`)."""
+async def register_once(settings: RegisterSettings, timeout: float,
+                        resolver: Locator | None = None) -> ProbeResult:
+    """One registration with its own sockets, for the CLI (`monitord register`);
+    host names go through RFC 3263 with `resolver` (default: the system's DNS)."""
     transports = SipTransports()
     await transports.start()
     try:
         deadline = asyncio.get_running_loop().time() + timeout
-        return await SipRegisterProbe(settings, transports).run(deadline)
+        return await SipRegisterProbe(settings, transports, resolver or DnsResolver()).run(deadline)
     finally:
         await transports.close()

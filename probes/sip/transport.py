@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..base import FailureReason
+from .dns import ResolvedTarget
 from .errors import LocalProtocolError, SipParseError, SipUriError
 from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
@@ -268,12 +269,15 @@ class SipTransports:
         t1: float = 0.5,
         t2: float = 4.0,
         tls: TlsSettings | None = None,
+        via: ResolvedTarget | None = None,
     ) -> Outcome:
         """Run one non-INVITE client transaction to `target`, giving up at `deadline`.
 
         Network conditions come back as an `Outcome` with a failure reason;
         only misuse (not started, bad builder) raises. `tls` says how to trust a
         TLS target (default: verify against the system store, like a phone).
+        `via` is an address RFC 3263 resolution chose (probes/sip/failover.py):
+        sent there over its transport; the URI's host still names the TLS peer.
         """
         loop = self._loop
         if loop is None:
@@ -285,7 +289,7 @@ class SipTransports:
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._run(build, target, t1, t2, holder, tls)
+                return await self._run(build, target, t1, t2, holder, tls, via)
         except _Failed as exc:
             return Outcome(None, exc.reason, exc.detail, self._count(holder))
         except TimeoutError:
@@ -306,13 +310,16 @@ class SipTransports:
 
     async def _run(
         self, build: RequestBuilder, target: SipUri, t1: float, t2: float, holder: list[_Pending],
-        tls: TlsSettings | None = None,
+        tls: TlsSettings | None = None, via: ResolvedTarget | None = None,
     ) -> Outcome:
         loop = asyncio.get_running_loop()
-        transport: WireTransport = target.transport
+        transport: WireTransport = target.transport if via is None else via.transport
         tls_not_after: float | None = None
-        family, ip = await self._resolve(target, transport)
-        dest = _norm((ip, target.effective_port))
+        if via is None:
+            family, ip = await self._resolve(target, transport)
+            dest = _norm((ip, target.effective_port))
+        else:
+            family, ip, dest = via.family, via.ip, _norm((via.ip, via.port))
         send: Callable[[bytes], None]
         if transport == "udp":
             sock = self._udp.get(family)
