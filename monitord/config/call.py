@@ -16,12 +16,18 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
-from monitord.config.models import CheckBase, Duration, parse_duration
+from monitord.config.models import CheckBase, Duration, Strict, parse_duration
 from monitord.config.secrets import SecretFromFile
 
-__all__ = ["DEFAULT_CALL_INTERVAL", "HANGUP_WAIT", "SipCallCheck", "call_budget"]
+__all__ = [
+    "DEFAULT_CALL_INTERVAL",
+    "HANGUP_WAIT",
+    "CallQualityWindow",
+    "SipCallCheck",
+    "call_budget",
+]
 
 DEFAULT_CALL_INTERVAL = 60.0
 HANGUP_WAIT = 2.0  # seconds allowed for the BYE's answer (CallProbeSettings.hangup_wait)
@@ -97,3 +103,25 @@ class SipCallCheck(CheckBase):
         if value is not None:
             ipaddress.ip_address(value)
         return value
+
+
+class CallQualityWindow(Strict):
+    """A service's `call_quality:` block: which calls its quality priority is judged on.
+
+    XTIUM writes quality incidents as shares of calls (monitord/callquality.py):
+    the last `calls` answered calls of the service's `sip_call` checks, none older
+    than `window`, and no priority at all from fewer than `min_calls`.
+    """
+
+    calls: StrictInt = Field(default=20, ge=1, le=10_000)
+    window: Duration = 3600.0
+    min_calls: StrictInt = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _min_calls(self) -> CallQualityWindow:
+        if self.min_calls > self.calls:
+            raise ValueError(
+                f"min_calls ({self.min_calls}) cannot exceed calls ({self.calls}):"
+                " the window never holds that many"
+            )
+        return self

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from monitord.callquality import Priority, QualityChange
 from monitord.events import CheckEvent, CheckSnapshot, ServiceEvent
 
 Level = Literal["check", "service"]
@@ -123,6 +124,21 @@ class MaintenanceRecord:
     deleted_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class QualityRecord:
+    """A stretch of one call-quality priority of a service (schema 4): degraded, not down."""
+
+    id: int
+    service: str
+    priority: Priority
+    start: datetime
+    end: datetime | None  # None while it is the service's current priority
+    calls: int  # the window that opened it: answered calls ...
+    poor_audio: int  # ... with MOS < 3.5 or no audio ...
+    dropped: int  # ... and dropped
+    detail: str
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Create or migrate the schema; raise SchemaVersionError if it is newer than us."""
@@ -208,3 +224,17 @@ class Store(Protocol):
         include_deleted: bool = False,
     ) -> list[MaintenanceRecord]:
         """Windows overlapping [since, until), oldest first; withdrawn ones only if asked."""
+
+    async def commit_quality(self, changes: Sequence[QualityChange]) -> None:
+        """Close each service's open quality interval at the change and open the new
+        priority's (none opens nothing), in order, in one transaction; outbox rows too."""
+
+    async def quality_intervals(
+        self,
+        *,
+        service: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        open_only: bool = False,
+    ) -> list[QualityRecord]:
+        """Quality intervals overlapping [since, until), oldest first; never downtime."""

@@ -41,6 +41,7 @@ from typing import Any, Self, assert_never
 
 import aiosqlite
 
+from monitord.callquality import QualityChange
 from monitord.errors import StorageError
 from monitord.events import (
     AlertRaised,
@@ -56,7 +57,7 @@ from monitord.events import (
     ServiceEvent,
 )
 from monitord.migrations import migrate
-from monitord.storage import maintenance, outbox
+from monitord.storage import maintenance, outbox, quality
 from monitord.storage.base import (
     DowntimeRecord,
     EpisodeRecord,
@@ -66,6 +67,7 @@ from monitord.storage.base import (
     OutboxRecord,
     ProbeRollup,
     ProbeSample,
+    QualityRecord,
 )
 
 __all__ = ["SqliteStore", "datetime_to_us", "us_to_datetime"]
@@ -829,6 +831,29 @@ class SqliteStore:
                 )
             except sqlite3.Error as exc:
                 raise _failure(self._path, "reading maintenance windows", exc) from exc
+
+    # --- call-quality intervals (schema 4, monitord/storage/quality.py) ----------
+
+    async def commit_quality(self, changes: Sequence[QualityChange]) -> None:
+        async with self._write("recording call-quality changes") as db:
+            await quality.commit(db, changes, outbox=self._outbox)
+
+    async def quality_intervals(
+        self,
+        *,
+        service: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        open_only: bool = False,
+    ) -> list[QualityRecord]:
+        db = self._connection()
+        async with self._lock:
+            try:
+                return await quality.select(
+                    db, service=service, since=since, until=until, open_only=open_only
+                )
+            except sqlite3.Error as exc:
+                raise _failure(self._path, "reading call-quality intervals", exc) from exc
 
     async def closed_downtime_seconds(self) -> dict[tuple[Level, str], float]:
         rows = await self._read(

@@ -51,3 +51,17 @@ def test_password_comes_from_a_file(tmp_path: Path) -> None:
         f" password_file: {secret}}}\n", env={})
     (check,) = effective_checks(cfg)
     assert "s3cret" not in repr(check)
+
+
+def test_service_call_quality_window_defaults_and_errors() -> None:
+    base = 'checks:\n  - {name: c, type: sip_call, target: "sip:e@h"}\nservices:\n'
+    cfg = parse_config(base + "  - {name: s, checks: [c]}\n", env={})
+    w = cfg.services[0].call_quality
+    assert (w.calls, w.window, w.min_calls) == (20, 3600.0, 5)
+    cfg = parse_config(base + "  - {name: s, checks: [c], call_quality: {calls: 200,"
+                       " window: 30m}}\n", env={})
+    assert (cfg.services[0].call_quality.calls, cfg.services[0].call_quality.window) == (200, 1800)
+    with pytest.raises(ConfigError, match=r"min_calls \(30\) cannot exceed calls \(20\)"):
+        parse_config(base + "  - {name: s, checks: [c], call_quality: {min_calls: 30}}\n", env={})
+    with pytest.raises(ConfigError, match="mos"):
+        parse_config(base + "  - {name: s, checks: [c], call_quality: {mos: 3}}\n", env={})
