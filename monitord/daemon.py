@@ -25,7 +25,6 @@ from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
 from monitord.api_sla import SlaApi
 from monitord.callmetrics import CallSink
-from monitord.callqualitysink import CallQualitySink
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
@@ -34,7 +33,7 @@ from monitord.events import CheckState
 from monitord.logsink import LogSink
 from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline, ProbeOutcome
-from monitord.probing import ProbeContext, build_probe, run_probe
+from monitord.probing import ProbeContext, build_probe, dns_resolver, run_probe
 from monitord.quality import QualitySink
 from monitord.scheduler import Scheduler
 from monitord.slametrics import SlaMetrics
@@ -123,7 +122,7 @@ class Daemon:
             for alerting in self._alerting:
                 await alerting.start()
             await sip.start()
-            ctx = ProbeContext(sip=sip, snmp=snmp)
+            ctx = ProbeContext(sip=sip, snmp=snmp, dns=dns_resolver(cfg.daemon.dns))
             jobs = [
                 (c.name, c.interval, self._job(pipeline, c.name, build_probe(c, ctx), c.timeout))
                 for c in self.checks
@@ -197,11 +196,6 @@ class Daemon:
                 services_of.setdefault(check, []).append(svc.name)
         self._alerting = build_alerting(
             self.config, self.store, snapshots, open_services, services_of, self.in_maintenance
-        )
-        # XTIUM call-quality priorities; started and stopped with the alert providers
-        # because it writes its intervals (and outbox rows) to the store in the background
-        self._alerting.append(
-            CallQualitySink(self.metrics.registry, self.checks, self.config.services, self.store)
         )
         pipeline = Pipeline(
             self.checks,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import structlog
 
 from monitord.config.call import SipCallCheck
+from monitord.config.dns import DnsConfig
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import CheckConfig, SipOptionsCheck
 from monitord.config.register import SipRegisterCheck
@@ -26,6 +27,7 @@ from probes.base import FailureReason, Probe, ProbeResult
 from probes.rtp.g711 import Law
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe
 from probes.sip.digest import Credentials
+from probes.sip.dns import DnsResolver
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.register import RegisterSettings, SipRegisterProbe
 from probes.sip.tls import TlsSettings
@@ -47,10 +49,13 @@ class ProbeContext:
     `snmp` is one SnmpEngine for every SNMP check; it opens its socket on first
     use, so a context built without SNMP checks costs nothing. Whoever builds
     the context closes it (the daemon does, after the scheduler drained).
+    `dns` locates SIP targets (RFC 3263) for OPTIONS and REGISTER; one for all
+    checks so its TTL cache is shared. It holds no sockets between queries.
     """
 
     sip: SipTransports
     snmp: SnmpClient = field(default_factory=SnmpClient)
+    dns: DnsResolver = field(default_factory=DnsResolver)
 
 
 def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -59,7 +64,7 @@ def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
         target=SipUri.parse(check.target), accept=check.accept_codes, from_user=check.from_user,
         tls=tls_settings(check.tls),
     )
-    return SipOptionsProbe(settings, ctx.sip)
+    return SipOptionsProbe(settings, ctx.sip, ctx.dns)
 
 
 def _sip_register(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -69,7 +74,7 @@ def _sip_register(check: CheckConfig, ctx: ProbeContext) -> Probe:
         username=check.username, domain=check.domain, expires=check.expires,
         deregister=check.deregister, tls=tls_settings(check.tls),
     )
-    return SipRegisterProbe(settings, ctx.sip)
+    return SipRegisterProbe(settings, ctx.sip, ctx.dns)
 
 
 def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -84,6 +89,11 @@ def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
         credentials=credentials, from_user=check.from_user, local_address=check.local_address,
     )
     return SipCallProbe(settings, ctx.sip)
+
+
+def dns_resolver(cfg: DnsConfig) -> DnsResolver:
+    """The daemon's resolver from `daemon.dns` (empty nameservers: the system's)."""
+    return DnsResolver(cfg.addresses, timeout=cfg.timeout)
 
 
 def tls_settings(cfg: SipTlsConfig) -> TlsSettings:

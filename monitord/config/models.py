@@ -173,7 +173,7 @@ class SipOptionsCheck(CheckBase):
 
 
 # SNMP and REGISTER check models live in their own modules; imported here, after CheckBase, for the union.
-from monitord.config.call import CallQualityWindow, SipCallCheck  # noqa: E402
+from monitord.config.call import SipCallCheck  # noqa: E402
 from monitord.config.register import SipRegisterCheck  # noqa: E402
 from monitord.config.snmp import (  # noqa: E402
     SNMP_CHECK_MODELS,
@@ -218,8 +218,6 @@ class ServiceConfig(Strict):
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
     sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed
-    # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/callquality.py
-    call_quality: CallQualityWindow = Field(default_factory=CallQualityWindow)
 
     def required_down(self) -> int:
         """How many of the service's checks must be down for the service to be down."""
