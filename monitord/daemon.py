@@ -25,6 +25,7 @@ from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
 from monitord.api_sla import SlaApi
 from monitord.callmetrics import CallSink
+from monitord.callqualitysink import CallQualitySink
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
@@ -196,6 +197,11 @@ class Daemon:
                 services_of.setdefault(check, []).append(svc.name)
         self._alerting = build_alerting(
             self.config, self.store, snapshots, open_services, services_of, self.in_maintenance
+        )
+        # XTIUM call-quality priorities; started and stopped with the alert providers
+        # because it writes its intervals (and outbox rows) to the store in the background
+        self._alerting.append(
+            CallQualitySink(self.metrics.registry, self.checks, self.config.services, self.store)
         )
         pipeline = Pipeline(
             self.checks,

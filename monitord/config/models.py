@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from monitord.config.dns import DnsConfig
+from monitord.config.dns import DnsConfig
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
 from monitord.events import DowntimeStart
@@ -111,6 +112,7 @@ class DaemonConfig(Strict):
     heartbeat_interval: Duration = 10.0
     api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
     dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
+    dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
 
     @field_validator("listen")
     @classmethod
@@ -173,7 +175,7 @@ class SipOptionsCheck(CheckBase):
 
 
 # SNMP and REGISTER check models live in their own modules; imported here, after CheckBase, for the union.
-from monitord.config.call import SipCallCheck  # noqa: E402
+from monitord.config.call import CallQualityWindow, SipCallCheck  # noqa: E402
 from monitord.config.register import SipRegisterCheck  # noqa: E402
 from monitord.config.snmp import (  # noqa: E402
     SNMP_CHECK_MODELS,
@@ -218,6 +220,8 @@ class ServiceConfig(Strict):
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
     sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed
+    # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/callquality.py
+    call_quality: CallQualityWindow = Field(default_factory=CallQualityWindow)
 
     def required_down(self) -> int:
         """How many of the service's checks must be down for the service to be down."""
