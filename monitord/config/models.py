@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from monitord.config.dns import DnsConfig
-from monitord.config.dns import DnsConfig
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
 from monitord.events import DowntimeStart
@@ -111,7 +110,6 @@ class DaemonConfig(Strict):
     max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
     heartbeat_interval: Duration = 10.0
     api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
-    dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
     dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
 
     @field_validator("listen")
