@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from monitord.alerting.alertmanager import InMaintenance
+from monitord.alerting.announce import Announcer
 from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
 from monitord.api_sla import SlaApi
@@ -95,6 +96,12 @@ class Daemon:
         self.sla = SlaRuntime(config, self.store)
         self.sla_metrics = SlaMetrics(self.sla, self.metrics.registry)  # refreshed by run()
         self.in_maintenance: InMaintenance | None = self.sla.in_maintenance
+        # reboots and maintenance starts/ends as stored events for MQTT (alerting/announce.py)
+        self.announcer = Announcer(
+            self.store, config.daemon.site, self.sla.maintenance_config,
+            [s.name for s in config.services],
+        )
+        self.sla.on_windows_changed = self.announcer.windows_changed
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -119,6 +126,8 @@ class Daemon:
                     seconds=round((gap.end - gap.start).total_seconds(), 3),
                     cause=gap.cause,
                 )
+            # windows that started or ended while no daemon ran are announced late
+            self.announcer.resume_from(gap.start if gap is not None else None, now)
             pipeline = await self._build_pipeline(now)
             for alerting in self._alerting:
                 await alerting.start()
@@ -196,7 +205,8 @@ class Daemon:
             for check in svc.checks:
                 services_of.setdefault(check, []).append(svc.name)
         self._alerting = build_alerting(
-            self.config, self.store, snapshots, open_services, services_of, self.in_maintenance
+            self.config, self.store, snapshots, open_services, services_of, self.in_maintenance,
+            announcer=self.announcer,
         )
         # XTIUM call-quality priorities; started and stopped with the alert providers
         # because it writes its intervals (and outbox rows) to the store in the background
@@ -212,7 +222,7 @@ class Daemon:
             sinks=[
                 _MetricsSink(self.metrics),
                 LogSink(services_of),
-                SnmpSink(self.metrics.registry, self.checks),
+                SnmpSink(self.metrics.registry, self.checks, self.announcer.reboot),
                 CallSink(self.metrics.registry, self.checks),
                 self._quality,
                 *self._alerting,

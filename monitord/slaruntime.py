@@ -14,7 +14,7 @@ object reloads the cache, so suppression follows the API at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,8 @@ class SlaRuntime:
         self.services: dict[str, ServiceConfig] = {s.name: s for s in config.services}
         self._store = store
         self._maintenance: MaintenanceConfig = config.maintenance
+        # called after every add or delete (the Announcer looks for a start or end at once)
+        self.on_windows_changed: Callable[[], None] = lambda: None
 
     # --- maintenance windows ---------------------------------------------------
 
@@ -102,6 +104,10 @@ class SlaRuntime:
 
     def _cache(self, records: Sequence[MaintenanceRecord]) -> None:
         self._maintenance = with_windows(self.setup, [as_window(r) for r in records]).maintenance
+
+    def maintenance_config(self) -> MaintenanceConfig:
+        """Configured plus stored windows, as `in_maintenance` judges them."""
+        return self._maintenance
 
     def in_maintenance(self, service: str, t: datetime) -> bool:
         """The alert sinks' hook: configured and stored windows, announced by `t`."""
@@ -128,11 +134,13 @@ class SlaRuntime:
             now=now,
         )
         await self.load()
+        self.on_windows_changed()
         return rec
 
     async def delete_window(self, window_id: int, now: datetime) -> MaintenanceRecord | None:
         rec = await self._store.delete_maintenance(window_id, now)
         await self.load()
+        self.on_windows_changed()
         return rec
 
     async def windows(

@@ -2,8 +2,9 @@
 
 Probes keep no state between runs, so a reboot (sysUpTime going *down*
 between two polls) can only be seen here, per check. A reboot is an event,
-not a failure: it is counted in `monitord_snmp_reboots_total` and logged as
-`reboot_detected`; storing it as an event comes with the event outbox.
+not a failure: it is counted in `monitord_snmp_reboots_total`, logged as
+`reboot_detected` and handed to `on_reboot` (the daemon's Announcer, which
+stores it in the outbox as a `reboot` event for MQTT).
 
 Gauges carry `check` and `device` (host, plus port when not 161) so a
 Grafana panel can plot one line per device; disk gauges add `storage`.
@@ -11,7 +12,7 @@ Grafana panel can plot one line per device; disk gauges add `storage`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,7 +74,13 @@ def device_of(target: SnmpTarget) -> str:
 class SnmpSink:
     """Pipeline sink for SNMP checks: exports measured values, detects reboots."""
 
-    def __init__(self, registry: CollectorRegistry, checks: Sequence[EffectiveCheck]) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        checks: Sequence[EffectiveCheck],
+        on_reboot: Callable[[Reboot, str], None] | None = None,
+    ) -> None:
+        self._on_reboot = on_reboot  # (reboot, device); must not block: it runs on the probe path
         self._devices: dict[str, str] = {}
         for c in checks:
             target = getattr(c.config, "target", None)
@@ -158,3 +165,5 @@ class SnmpSink:
             previous_uptime_seconds=round(reboot.previous_uptime, 2),
             uptime_seconds=round(reboot.uptime, 2),
         )
+        if self._on_reboot is not None:
+            self._on_reboot(reboot, device)

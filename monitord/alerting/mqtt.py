@@ -142,6 +142,10 @@ class MqttSink:
         if o.check_events or o.service_events or o.before.state is not o.after.state:
             self._wake.set()
 
+    def wake(self) -> None:
+        """A row was stored outside the pipeline (a reboot, a maintenance event): drain now."""
+        self._wake.set()
+
     async def start(self) -> None:
         self._wake.set()  # rows left by the previous run go first
         self._task = asyncio.create_task(self._run(), name="mqtt-publisher")

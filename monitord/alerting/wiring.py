@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
+from monitord.alerting.announce import Announcer
 from monitord.alerting.mqtt import MqttSink
 from monitord.config.models import Config
 from monitord.events import CheckSnapshot
@@ -34,6 +35,7 @@ def build_alerting(
     open_services: Mapping[str, datetime],
     services_of: Mapping[str, Sequence[str]],
     in_maintenance: InMaintenance | None = None,
+    announcer: Announcer | None = None,
 ) -> list[AsyncSink]:
     sinks: list[AsyncSink] = []
     site = config.daemon.site
@@ -45,5 +47,9 @@ def build_alerting(
         sinks.append(am)
     if config.mqtt is not None:
         # the store was opened with outbox=True (see Daemon): it holds the messages
-        sinks.append(MqttSink(config.mqtt, site, store))
+        mqtt = MqttSink(config.mqtt, site, store)
+        sinks.append(mqtt)
+        if announcer is not None:  # reboots and maintenance events go out through the outbox
+            announcer.wake = mqtt.wake
+            sinks.append(announcer)
     return sinks

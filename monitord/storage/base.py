@@ -22,6 +22,11 @@ Rules every backend keeps:
   order; `outbox_pending` returns them oldest first and `outbox_done` drops
   them once the consumer (the MQTT publisher) has them. Without it the store
   writes no rows, so nothing piles up that nobody will read.
+- `record_event` writes one standalone event (an SNMP reboot, a maintenance
+  window starting or ending: news that changes no interval) as an outbox row
+  in its own transaction. An event with a `key` gets an id derived from it,
+  and a second row with the same id is ignored, so an event announced again
+  after a restart is one event to a consumer that de-duplicates on `id`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from monitord.callquality import Priority, QualityChange
 from monitord.events import CheckEvent, CheckSnapshot, ServiceEvent
@@ -107,6 +112,22 @@ class OutboxRecord:
     subject: str  # check or service name
     at: datetime
     payload: str  # JSON object with the kind's own fields
+
+
+@dataclass(frozen=True, slots=True)
+class StandaloneEvent:
+    """News that is not a check or service state change: `reboot`, `maintenance_started`...
+
+    `key` names the event in the world (e.g. site, window and its start), so
+    the same event announced twice gets the same id; None means a fresh id.
+    """
+
+    kind: str
+    level: Level
+    subject: str  # check or service name
+    at: datetime
+    body: dict[str, Any]
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +219,12 @@ class Store(Protocol):
 
     async def outbox_done(self, up_to_seq: int) -> int:
         """Drop the rows up to and including `up_to_seq` (delivered); return how many."""
+
+    async def outbox_count(self) -> int:
+        """Rows waiting for the publisher (0 without the outbox)."""
+
+    async def record_event(self, event: StandaloneEvent) -> bool:
+        """Add a standalone event to the outbox; False if its id is already waiting or no outbox."""
 
     async def add_maintenance(
         self,

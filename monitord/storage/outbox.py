@@ -9,6 +9,13 @@ versioned envelope (id, seq, site), which is why `seq` is not in the payload.
 A check's retained state is announced whenever its state changes (UP,
 FAILING, ALERTING, DOWN), read from the stored row before it is replaced; a
 service's whenever its downtime opens or closes.
+
+Standalone events (`reboot`, `maintenance_started`, `maintenance_ended`)
+change no interval; `SqliteStore.record_event` writes them alone. When the
+caller names the event (`key`), its id is a UUIDv5 of that name and the
+insert is `OR IGNORE`: announcing the same maintenance start again after a
+restart adds no second row while the first is waiting, and gives a consumer
+the same id to drop once it was delivered.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from monitord.events import (
     ServiceDowntimeOpened,
     ServiceEvent,
 )
-from monitord.storage.base import Level, OutboxRecord
+from monitord.storage.base import Level, OutboxRecord, StandaloneEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -48,7 +55,12 @@ EVENT_KINDS = (
     "episode",
     "service_downtime_opened",
     "service_downtime_closed",
+    "reboot",
+    "maintenance_started",
+    "maintenance_ended",
 )
+# Namespace of the ids derived from an event's key (uuid5): fixed forever, ids must not move.
+EVENT_ID_NAMESPACE = uuid.UUID("5f0d6a52-3c1e-4c8e-9a7b-2d6f4c1b9e30")
 
 
 def iso(t: datetime) -> str:
@@ -67,6 +79,11 @@ class NewRow:
     subject: str
     at: datetime
     body: dict[str, Any]
+    key: str | None = None  # names the event: a stable id, inserted once
+
+
+def event_id(row: NewRow) -> str:
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, row.key) if row.key else uuid.uuid4())
 
 
 def check_event_row(ev: CheckEvent) -> NewRow:
@@ -137,13 +154,25 @@ def service_state_rows(events: Sequence[ServiceEvent]) -> list[NewRow]:
     return rows
 
 
-async def _insert(db: aiosqlite.Connection, rows: Sequence[NewRow]) -> None:
-    await db.executemany(
-        "INSERT INTO outbox (event_id, channel, kind, level, subject, at_us, payload)"
+async def _insert(db: aiosqlite.Connection, rows: Sequence[NewRow]) -> int:
+    """Insert in order; a row whose (derived) id is already waiting is skipped. Returns rows added."""
+    cursor = await db.executemany(
+        "INSERT OR IGNORE INTO outbox (event_id, channel, kind, level, subject, at_us, payload)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(str(uuid.uuid4()), r.channel, r.kind, r.level, r.subject, _us(r.at),
+        [(event_id(r), r.channel, r.kind, r.level, r.subject, _us(r.at),
           json.dumps(r.body, separators=(",", ":"), ensure_ascii=False)) for r in rows],
     )
+    added = cursor.rowcount
+    await cursor.close()
+    return added
+
+
+async def add_standalone(db: aiosqlite.Connection, ev: StandaloneEvent) -> bool:
+    """Call inside record_event's transaction; True if the row was added."""
+    if ev.kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {ev.kind!r}: add it to the schema first")
+    row = NewRow("event", ev.kind, ev.level, ev.subject, ev.at, ev.body, ev.key)
+    return await _insert(db, [row]) == 1
 
 
 async def add_check(db: aiosqlite.Connection, snap: CheckSnapshot,

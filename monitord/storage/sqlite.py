@@ -68,6 +68,7 @@ from monitord.storage.base import (
     ProbeRollup,
     ProbeSample,
     QualityRecord,
+    StandaloneEvent,
 )
 
 __all__ = ["SqliteStore", "datetime_to_us", "us_to_datetime"]
@@ -785,6 +786,16 @@ class SqliteStore:
     async def outbox_done(self, up_to_seq: int) -> int:
         async with self._write("dropping delivered outbox rows") as db:
             return await outbox.done(db, up_to_seq)
+
+    async def outbox_count(self) -> int:
+        rows = await self._read("counting the outbox", "SELECT COUNT(*) FROM outbox")
+        return int(rows[0][0])
+
+    async def record_event(self, event: StandaloneEvent) -> bool:
+        if not self._outbox:  # nobody would read it: see the outbox rule in storage/base.py
+            return False
+        async with self._write(f"recording a {event.kind} event") as db:
+            return await outbox.add_standalone(db, event)
 
     # --- maintenance windows (schema 3, monitord/storage/maintenance.py) ---------
 
