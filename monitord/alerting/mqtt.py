@@ -36,6 +36,9 @@ from monitord.storage.outbox import iso
 log = structlog.get_logger("monitord.mqtt")
 
 SCHEMA_VERSION = 1
+# CONNACK refusals that only the operator can fix: MQTT 3.1.1 codes 4/5 and the
+# MQTT 5 reason codes paho maps them to (0x86 bad user name or password, 0x87 not authorized)
+AUTH_REFUSED = frozenset({4, 5, 134, 135})
 MAX_BATCHES_PER_DRAIN = 50  # then yield to the wake-up loop; more rows are read next turn
 
 
@@ -100,6 +103,11 @@ def _tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
     if cfg.tls.insecure:
         ctx.check_hostname = False
     return ctx
+
+
+def auth_refused(exc: aiomqtt.MqttError) -> bool:
+    rc = getattr(exc, "rc", None)
+    return getattr(rc, "value", rc) in AUTH_REFUSED
 
 
 def make_client(cfg: MqttConfig, site: str) -> aiomqtt.Client:
@@ -175,8 +183,15 @@ class MqttSink:
             except (aiomqtt.MqttError, StorageError) as exc:  # the outbox keeps every row
                 self.connected = False
                 delay = backoff.next_delay()
-                log.warning("mqtt_unavailable", broker=where, problem=str(exc),
-                            retry_in=round(delay, 3), attempt=backoff.attempts)
+                if isinstance(exc, aiomqtt.MqttError) and auth_refused(exc):
+                    # retried all the same: a broker's password file may be fixed at any time
+                    log.error("mqtt_auth_refused", broker=where, problem=str(exc),
+                              user=self._cfg.username, retry_in=round(delay, 3),
+                              attempt=backoff.attempts,
+                              hint="check mqtt.username and mqtt.password_file against the broker")
+                else:
+                    log.warning("mqtt_unavailable", broker=where, problem=str(exc),
+                                retry_in=round(delay, 3), attempt=backoff.attempts)
                 await asyncio.sleep(delay)
 
     async def _serve(self, client: aiomqtt.Client) -> None:
