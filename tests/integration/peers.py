@@ -30,6 +30,7 @@ import pytest
 __all__ = [
     "PeerProcess",
     "alertmanager",
+    "dnsmasq",
     "free_port",
     "kamailio",
     "mosquitto",
@@ -562,3 +563,42 @@ def baresip(port: int, workdir: Path) -> PeerProcess:
     argv = [binary, "-f", str(wd), "-t", "600"]
     return PeerProcess(argv, name=f"baresip-{port}", cwd=str(wd),
                        ready=lambda: udp_answers_options(port))
+
+
+# --- DNS: dnsmasq serving NAPTR/SRV/A records (RFC 3263 tests) ---------------------
+
+
+def _dns_ready(port: int, name: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        import dns.exception
+        import dns.message
+        import dns.query
+
+        try:
+            dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", timeout=0.5, port=port)
+            return True
+        except (dns.exception.DNSException, OSError):
+            return False
+
+    return ready
+
+
+def dnsmasq(port: int, workdir: Path, records: list[str], *, local: str = "test") -> PeerProcess:
+    """dnsmasq on UDP/TCP 127.0.0.1:port answering only from `records`.
+
+    `records` are dnsmasq options such as `--srv-host=...`, `--naptr-record=...`
+    and `--host-record=...`. No upstream, no /etc/hosts, no config file, and
+    `--local=/{local}/` so an unknown name in that domain is NXDOMAIN (not
+    REFUSED): "no records" as a real zone says it. TTLs are 1 s so a test that
+    changes nothing about DNS still exercises the cache's expiry.
+    """
+    binary = require_binary("dnsmasq")
+    wd = _workdir(workdir)
+    argv = [binary, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1",
+            "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+            f"--local=/{local}/", "--local-ttl=1", f"--pid-file={wd / 'dnsmasq.pid'}",
+            "--log-queries", *records]
+    if os.geteuid() == 0:
+        argv.append("--user=root")  # it would drop to `nobody`, who cannot write the pid file
+    return PeerProcess(argv, name=f"dnsmasq-{port}", cwd=str(wd),
+                       ready=_dns_ready(port, f"ready.{local}"))
