@@ -55,12 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     add_register_parser(sub)  # `register sip:USER@HOST --password-file F`
 
     resp = sub.add_parser(
-        "responder", help="answer SIP OPTIONS on loopback (a target for demos and tests)"
+        "responder",
+        help="answer SIP OPTIONS, and calls with RTP echo or a test tone (a far end we own)",
     )
     resp.add_argument(
         "--listen", default="127.0.0.1:5060", help="HOST:PORT (default 127.0.0.1:5060)"
     )
     resp.add_argument("--transport", default="udp,tcp", help="udp, tcp or udp,tcp")
+    resp.add_argument(
+        "--media", choices=("echo", "tone", "none"), default="echo",
+        help="answer INVITEs over UDP, echoing RTP back or sending a test tone;"
+        " none: 501 as before (default echo)",
+    )
+    resp.add_argument("--max-calls", type=int, default=64, help="concurrent calls (486 beyond)")
+    resp.add_argument(
+        "--max-call-seconds", type=float, default=300.0, help="we hang up after this long"
+    )
     _log_args(resp)
     add_sla_parsers(sub)  # `sla compute` and `report` (monitord/slacli.py)
     from monitord.callcli import add_parser as add_call_parser
@@ -217,9 +227,14 @@ def _responder(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        responder = await start_responder(host, port, transports)
+        media = None if args.media == "none" else args.media
+        responder = await start_responder(
+            host, port, transports, media=media, max_calls=args.max_calls,
+            max_call_seconds=args.max_call_seconds,
+        )
         structlog.get_logger("monitord.responder").info(
-            "responder_listening", host=host, port=responder.port, transports=list(transports)
+            "responder_listening", host=host, port=responder.port, transports=list(transports),
+            media=args.media,
         )
         await stop.wait()
         responder.close()
@@ -230,6 +245,9 @@ def _responder(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"monitord responder: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except ValueError as exc:  # --max-calls / --max-call-seconds out of range
+        print(f"monitord responder: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -18,6 +18,9 @@ this package's other modules; this adapter only supplies the clock
   minimum, but a compound SR+SDES of ~90 octets a second is well inside the
   5 % RTCP share of a 64 kbit/s stream (§6.2), and a short test call needs
   more than one report to have an RTT at all.
+* With `echo` set the endpoint is itself a packet echo (the responder's
+  answer point): every RTP and RTCP packet from another SSRC goes straight
+  back to its source, before any accounting, so the echo adds no delay.
 * A packet echo (SIPp `-rtp_echo`) returns our own SSRC: for those packets
   the round trip is measured directly from the send time of the same
   sequence number (`echo_rtt`), which also works when the far end sends no
@@ -161,6 +164,7 @@ class RtpEndpoint:
         self._peer_reports = 0
         self._voip: VoipMetrics | None = None
         self.media_arrived = asyncio.Event()
+        self.echo = False  # reflect others' packets to their source (see the docstring)
 
     async def open(self, host: str) -> RtpEndpoint:
         loop = self._loop = asyncio.get_running_loop()
@@ -292,6 +296,8 @@ class RtpEndpoint:
         except MediaParseError:
             self.malformed += 1
             return
+        if self.echo and packet.ssrc != self.ssrc and self._rtp is not None:
+            self._rtp.sendto(data, source)
         stats = self._sources.get(packet.ssrc)
         if stats is None:
             if len(self._sources) >= MAX_SOURCES:
@@ -324,6 +330,8 @@ class RtpEndpoint:
         except MediaParseError:
             self.malformed += 1
             return
+        if self.echo and self._rtcp is not None:
+            self._rtcp.sendto(data, source)
         for p in packets:
             if isinstance(p, SenderReport | ReceiverReport):
                 known = p.ssrc in self._peer_sr or len(self._peer_sr) < MAX_SOURCES

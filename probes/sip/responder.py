@@ -3,6 +3,10 @@
 Other monitors (or a peer monitord) can probe it, and our tests use it as a
 known-good peer. It is stateless (§8.2.7 style): it never retransmits and keeps
 nothing per request, so garbage or floods cost one parse each and nothing more.
+
+With `media` set it also takes calls over UDP (`answerpoint.py`): INVITE, ACK,
+BYE, CANCEL and the answers to its own BYEs go to the answer point, which
+keeps bounded per-call state; everything else stays stateless.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 from collections.abc import Iterable
 from typing import cast
 
+from .answerpoint import AnswerPoint, Media
 from .errors import SipError, SipParseError
 from .message import Request, Response, StreamParser, parse_message, parse_via
 from .uas import answer, response_destination
@@ -49,6 +54,10 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             self._owner.malformed += 1
             log.debug("ignoring malformed datagram from %s: %s", source, exc)
             return
+        calls = self._owner.calls
+        if calls is not None and calls.wants(message):
+            calls.receive(message, source)
+            return
         if not isinstance(message, Request):
             return
         try:
@@ -77,6 +86,11 @@ class Responder:
         self._udp_protocol: _UdpProtocol | None = None
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        self.calls: AnswerPoint | None = None  # the answer point, when it takes calls
+
+    def _sendto(self, data: bytes, dest: tuple[str, int]) -> None:
+        if self._udp is not None and not self._udp.is_closing():
+            self._udp.sendto(data, dest)
 
     def close(self) -> None:
         if self._udp is not None:
@@ -87,6 +101,8 @@ class Responder:
             task.cancel()
 
     async def wait_closed(self) -> None:
+        if self.calls is not None:
+            await self.calls.close()
         for task in list(self._handlers):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -138,9 +154,18 @@ class Responder:
 
 
 async def start_responder(
-    host: str, port: int, transports: Iterable[str] = ("udp", "tcp")
+    host: str,
+    port: int,
+    transports: Iterable[str] = ("udp", "tcp"),
+    *,
+    media: Media | None = None,
+    max_calls: int = 64,
+    max_call_seconds: float = 300.0,
 ) -> Responder:
-    """Bind and start answering; `port=0` picks one port free for UDP and TCP alike."""
+    """Bind and start answering; `port=0` picks one port free for UDP and TCP alike.
+
+    `media` ("echo" or "tone") also answers calls over UDP (see answerpoint.py).
+    """
     wanted = set(transports)
     if not wanted or wanted - {"udp", "tcp"}:
         raise ValueError(f"transports must be a subset of udp, tcp: got {sorted(wanted)}")
@@ -169,6 +194,9 @@ async def start_responder(
                 continue  # the UDP port we got is taken on TCP: try another
             raise
         responder.port = bound
+        if media is not None and "udp" in wanted:
+            responder.calls = AnswerPoint(host, bound, responder._sendto, media=media,
+                                          max_calls=max_calls, max_call_seconds=max_call_seconds)
         log.debug("SIP responder listening on %s:%d (%s)", host, bound, ", ".join(sorted(wanted)))
         return responder
     raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {host}")
