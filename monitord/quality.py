@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from monitord.config.load import EffectiveCheck
 from monitord.pipeline import ProbeOutcome
 
-__all__ = ["SLOW", "BudgetState", "QualitySink"]
+__all__ = ["SLOW", "BudgetState", "QualitySink", "measured_rtt"]
 
 log = structlog.get_logger("monitord.quality")
 
@@ -65,6 +65,17 @@ class BudgetState:
             "last_rtt_seconds": self.last_rtt,
             "budget_breaches": self.breaches,
         }
+
+
+def measured_rtt(o: ProbeOutcome) -> float | None:
+    """The round trip `max_rtt` is about. For OPTIONS and REGISTER it is the
+    transaction's (the result's latency); a call's latency is its set-up time,
+    so for `sip_call` it is the media path's RTT from RTCP (LSR/DLSR), the
+    phone-to-phone figure the 25 ms requirements are written for. A call
+    without an RTCP RTT measured nothing and leaves the judgement as it was."""
+    if o.check.type == "sip_call":
+        return o.result.measurements.get("rtt_seconds")
+    return o.result.latency
 
 
 class QualitySink:
@@ -129,7 +140,7 @@ class QualitySink:
         state = self._budgets.get(name)
         if state is None:
             return
-        breached, changed = state.observe(o.result.ok, o.result.latency)
+        breached, changed = state.observe(o.result.ok, measured_rtt(o))
         if breached:
             self._exceeded.labels(name).inc()
         if not changed:
