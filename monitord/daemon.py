@@ -206,7 +206,7 @@ class Daemon:
                 services_of.setdefault(check, []).append(svc.name)
         self._alerting = build_alerting(
             self.config, self.store, snapshots, open_services, services_of, self.in_maintenance,
-            announcer=self.announcer,
+            announcer=self.announcer, registry=self.metrics.registry,
         )
         # XTIUM call-quality priorities; started and stopped with the alert providers
         # because it writes its intervals (and outbox rows) to the store in the background

@@ -34,6 +34,7 @@ import aiohttp
 import structlog
 
 from monitord.alerting.backoff import Backoff
+from monitord.alerting.health import DeliveryMetrics
 from monitord.config.alerting import AlertmanagerConfig
 from monitord.errors import AlertDeliveryError
 from monitord.events import (
@@ -231,8 +232,10 @@ class AlertmanagerSink:
         labels_of: Mapping[str, Mapping[str, str]] | None = None,
         *,
         in_maintenance: InMaintenance | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self._cfg = cfg
+        self._metrics = metrics
         self.book = AlertBook(cfg, site, services_of, labels_of, len(cfg.urls),
                               in_maintenance or never_in_maintenance)
         self._wake = [asyncio.Event() for _ in cfg.urls]
@@ -284,7 +287,14 @@ class AlertmanagerSink:
         now = datetime.now(UTC)
         batch = self.book.batch(dest, now)
         if batch:
-            await post_alerts(session, url, self.book.payloads(batch, now))
+            try:
+                await post_alerts(session, url, self.book.payloads(batch, now))
+            except AlertDeliveryError:
+                if self._metrics is not None:
+                    self._metrics.delivered(False)
+                raise
+            if self._metrics is not None:
+                self._metrics.delivered(True)
             self.book.delivered(dest, batch)
             self.sent_batches += 1
 

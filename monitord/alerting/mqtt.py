@@ -27,6 +27,7 @@ import aiomqtt
 import structlog
 
 from monitord.alerting.backoff import Backoff
+from monitord.alerting.health import MqttMetrics
 from monitord.config.alerting import MqttConfig
 from monitord.errors import StorageError
 from monitord.pipeline import ProbeOutcome
@@ -69,7 +70,8 @@ class Publisher(Protocol):
                       *, timeout: float | None = None) -> None: ...
 
 
-async def drain(store: Store, client: Publisher, cfg: MqttConfig, site: str) -> int:
+async def drain(store: Store, client: Publisher, cfg: MqttConfig, site: str,
+                metrics: MqttMetrics | None = None) -> int:
     """Publish waiting rows in order; return how many were acknowledged.
 
     Rows are deleted batch by batch up to the last PUBACK, also when the
@@ -83,9 +85,16 @@ async def drain(store: Store, client: Publisher, cfg: MqttConfig, site: str) -> 
         acked: int | None = None
         try:
             for row in rows:
-                await client.publish(topic(cfg.topic_prefix, site, row), message(site, row),
-                                     qos=1, retain=row.channel == "state",
-                                     timeout=cfg.publish_timeout)
+                try:
+                    await client.publish(topic(cfg.topic_prefix, site, row), message(site, row),
+                                         qos=1, retain=row.channel == "state",
+                                         timeout=cfg.publish_timeout)
+                except Exception:
+                    if metrics is not None:
+                        metrics.published(False)
+                    raise
+                if metrics is not None:
+                    metrics.published(True)
                 acked = row.seq
                 sent += 1
         finally:
@@ -136,8 +145,10 @@ class MqttSink:
         store: Store,
         *,
         client_factory: Callable[[MqttConfig, str], aiomqtt.Client] = make_client,
+        metrics: MqttMetrics | None = None,
     ) -> None:
         self._cfg = cfg
+        self._metrics = metrics
         self._site = site
         self._store = store
         self._factory = client_factory
@@ -192,11 +203,19 @@ class MqttSink:
                 else:
                     log.warning("mqtt_unavailable", broker=where, problem=str(exc),
                                 retry_in=round(delay, 3), attempt=backoff.attempts)
+                with contextlib.suppress(StorageError):
+                    await self._backlog()  # the rows pile up while the broker is away
                 await asyncio.sleep(delay)
+
+    async def _backlog(self) -> None:
+        if self._metrics is not None:
+            self._metrics.backlog(await self._store.outbox_count())
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         while True:
             self._wake.clear()
-            self.published += await drain(self._store, client, self._cfg, self._site)
+            self.published += await drain(self._store, client, self._cfg, self._site,
+                                          self._metrics)
+            await self._backlog()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._cfg.poll_interval)

@@ -11,8 +11,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from prometheus_client import CollectorRegistry
+
 from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
 from monitord.alerting.announce import Announcer
+from monitord.alerting.health import DeliveryMetrics, MqttMetrics
 from monitord.alerting.mqtt import MqttSink
 from monitord.config.models import Config
 from monitord.events import CheckSnapshot
@@ -36,18 +39,22 @@ def build_alerting(
     services_of: Mapping[str, Sequence[str]],
     in_maintenance: InMaintenance | None = None,
     announcer: Announcer | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> list[AsyncSink]:
+    """`registry`: where the providers' health metrics go (the daemon's; a private one if None)."""
+    registry = registry if registry is not None else CollectorRegistry()
     sinks: list[AsyncSink] = []
     site = config.daemon.site
     if config.alertmanager is not None:
         labels_of = {c.name: c.labels for c in config.checks}
         am = AlertmanagerSink(config.alertmanager, site, services_of, labels_of,
-                              in_maintenance=in_maintenance)
+                              in_maintenance=in_maintenance, metrics=DeliveryMetrics(registry))
         am.seed(snapshots, open_services)
         sinks.append(am)
     if config.mqtt is not None:
         # the store was opened with outbox=True (see Daemon): it holds the messages
-        mqtt = MqttSink(config.mqtt, site, store)
+        mqtt = MqttSink(config.mqtt, site, store,
+                        metrics=MqttMetrics(registry, config.mqtt.max_pending))
         sinks.append(mqtt)
         if announcer is not None:  # reboots and maintenance events go out through the outbox
             announcer.wake = mqtt.wake

@@ -86,6 +86,8 @@ class MqttConfig(Strict):
     retry_initial: Duration = 0.5
     retry_max: Duration = 30.0
     batch: StrictInt = Field(default=200, ge=1, le=10_000)  # outbox rows read at a time
+    # backlog reported above this (log + monitord_outbox_pending_limit); never dropped
+    max_pending: StrictInt = Field(default=100_000, ge=1)
     poll_interval: Duration = 5.0  # outbox re-read even without a wake-up
 
     @field_validator("topic_prefix")
