@@ -5,8 +5,9 @@ code, and tests/unit/test_grafana_dashboards.py regenerates the JSON and
 compares it with the committed files, so a dashboard is never edited by
 hand in Grafana and silently lost. Run: `python deploy/grafana/generate.py`.
 
-Only the overview exists so far: the call-quality and SNMP boards wait for
-their metrics (issue 6, left open).
+Three boards: the overview (availability, SLA windows as the engine computes
+them, maintenance, states), call quality (monitord/callmetrics.py) and SNMP
+(monitord/snmpsink.py), one line per check or device.
 """
 
 from __future__ import annotations
@@ -100,6 +101,37 @@ def overview() -> db.Dashboard:
         .unit("s")
         .span(12).height(8)
     )
+    sla_ratio = (
+        timeseries.Panel().datasource(DATASOURCE)
+        .title("SLA availability per window (contract rules)")
+        .description("monitord_service_availability_ratio: the engine's own figure under each "
+                     "service's policy (maintenance, calendar, priorities), the same as the report.")
+        .with_target(_query(f"monitord_service_availability_ratio{{{SITE}}}",
+                            "{{service}} {{window}}"))
+        .unit("percentunit").decimals(4).max(1)
+        .span(12).height(8)
+    )
+    sla_budget = (
+        timeseries.Panel().datasource(DATASOURCE)
+        .title("Error budget left per window")
+        .description("Allowed unavailability of the whole window minus what was used; "
+                     "below zero the target is missed.")
+        .with_target(_query(f"monitord_service_error_budget_remaining_seconds{{{SITE}}}",
+                            "{{service}} {{window}}"))
+        .unit("s")
+        .thresholds(_thresholds((None, "red"), (0, "green")))
+        .span(12).height(8)
+    )
+    maintenance = (
+        statetimeline.Panel().datasource(DATASOURCE)
+        .title("Maintenance windows")
+        .description("1 while an announced window runs: alerts are suppressed, failures recorded.")
+        .with_target(_query(f"monitord_maintenance_active{{{SITE}}}", "{{service}}"))
+        .mappings([model.ValueMap(options={
+            "0": model.ValueMappingResult(text="-", color="transparent"),
+            "1": model.ValueMappingResult(text="maintenance", color="blue")})])
+        .span(24).height(5)
+    )
     return (
         db.Dashboard("monitord: overview")
         .uid("monitord-overview")
@@ -114,6 +146,8 @@ def overview() -> db.Dashboard:
         )
         .with_row(db.Row("Availability"))
         .with_panel(availability).with_panel(budget)
+        .with_row(db.Row("SLA (monitord's engine)"))
+        .with_panel(sla_ratio).with_panel(sla_budget).with_panel(maintenance)
         .with_row(db.Row("Now"))
         .with_panel(services_now).with_panel(check_states)
         .with_row(db.Row("Probes and the daemon"))
@@ -121,7 +155,94 @@ def overview() -> db.Dashboard:
     )
 
 
-DASHBOARDS = {"overview.json": overview}
+def _board(title: str, uid: str, tags: list[str]) -> db.Dashboard:
+    return (
+        db.Dashboard(title).uid(uid).tags(["monitord", *tags])
+        .timezone("Europe/Amsterdam").time("now-24h", "now").refresh("30s")
+        .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        .with_variable(
+            db.QueryVariable("site").label("Site").datasource(DATASOURCE)
+            .query("label_values(monitord_build_info, site)").multi(True).include_all(True)
+        )
+    )
+
+
+def _series(title: str, expr: str, legend: str, unit: str, description: str = "",
+            width: int = 12) -> timeseries.Panel:
+    panel = (
+        timeseries.Panel().datasource(DATASOURCE).title(title)
+        .with_target(_query(expr, legend)).unit(unit).span(width).height(8)
+    )
+    return panel.description(description) if description else panel
+
+
+def call_quality() -> db.Dashboard:
+    mos = _series(
+        "MOS of the last call (ITU-T G.107)", f"monitord_call_mos{{{SITE}}}", "{{check}}", "none",
+        "The worse direction. Below 3.5 counts as poor audio (XTIUM priorities).",
+    ).min(1).max(4.5).thresholds(_thresholds((None, "red"), (3.5, "orange"), (4.0, "green")))
+    setup = _series(
+        "Call set-up time p95 (INVITE to 200)",
+        f"histogram_quantile(0.95, sum by (check, le) "
+        f"(rate(monitord_call_setup_seconds_bucket{{{SITE}}}[15m])))",
+        "{{check}}", "s",
+    )
+    success = _series(
+        "Call success ratio (1h)",
+        f"sum by (check) (increase(monitord_call_successes_total{{{SITE}}}[1h]))"
+        f" / sum by (check) (increase(monitord_call_attempts_total{{{SITE}}}[1h]))",
+        "{{check}}", "percentunit", "Answered calls with media both ways over calls placed.",
+    ).min(0).max(1)
+    failures = _series(
+        "Call failures by reason (1h)",
+        f"sum by (check, reason) (increase(monitord_call_failures_total{{{SITE}}}[1h]))",
+        "{{check}} {{reason}}", "short",
+    )
+    loss = _series("RTP loss of the last call", f"monitord_call_loss_ratio{{{SITE}}}",
+                   "{{check}} {{direction}}", "percentunit")
+    jitter = _series("Jitter of the last call", f"monitord_call_jitter_seconds{{{SITE}}}",
+                     "{{check}} {{direction}}", "s")
+    return (
+        _board("monitord: call quality", "monitord-calls", ["calls"])
+        .with_row(db.Row("What a caller hears"))
+        .with_panel(mos).with_panel(success)
+        .with_row(db.Row("Set-up and failures"))
+        .with_panel(setup).with_panel(failures)
+        .with_row(db.Row("Media"))
+        .with_panel(loss).with_panel(jitter)
+    )
+
+
+def snmp() -> db.Dashboard:
+    cpu = _series("CPU load", f"monitord_snmp_cpu_load_ratio{{{SITE}}}", "{{device}} {{check}}",
+                  "percentunit", "hrProcessorLoad averaged over CPUs, or 1 - ssCpuIdle.").min(0).max(1)
+    load = _series("Load average (UCD laLoad)", f"monitord_snmp_load_average{{{SITE}}}",
+                   "{{device}} {{check}}", "short")
+    disk = _series("Disk used", f"monitord_snmp_disk_used_ratio{{{SITE}}}",
+                   "{{device}} {{storage}}", "percentunit").min(0).max(1).thresholds(
+        _thresholds((None, "green"), (0.8, "orange"), (0.9, "red")))
+    uptime = _series("Uptime", f"monitord_snmp_uptime_seconds{{{SITE}}}", "{{device}}", "s",
+                     "sysUpTime restarts with the agent; hrSystemUptime with the host.")
+    reboots = (
+        stat.Panel().datasource(DATASOURCE).title("Reboots in the time range")
+        .description("A decrease of the uptime between two polls (not a failure by itself).")
+        .with_target(_query(
+            f"sum by (device) (increase(monitord_snmp_reboots_total{{{SITE}}}[$__range]))",
+            "{{device}}"))
+        .unit("short").decimals(0)
+        .thresholds(_thresholds((None, "green"), (1, "orange")))
+        .span(12).height(8)
+    )
+    return (
+        _board("monitord: SNMP devices", "monitord-snmp", ["snmp"])
+        .with_row(db.Row("CPU"))
+        .with_panel(cpu).with_panel(load)
+        .with_row(db.Row("Disk and restarts"))
+        .with_panel(disk).with_panel(reboots).with_panel(uptime)
+    )
+
+
+DASHBOARDS = {"overview.json": overview, "calls.json": call_quality, "snmp.json": snmp}
 
 
 def render() -> dict[str, str]:
