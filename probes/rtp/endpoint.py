@@ -5,9 +5,11 @@ this package's other modules; this adapter only supplies the clock
 (`loop.time()`) and the sockets, as the house style asks.
 
 * Sending is paced by absolute deadlines (`PacingSchedule`): a timer is armed
-  at packet n's deadline, every packet already due is sent when it fires, and
-  how late each one left is kept, so the benchmark can show that the sender
-  adds no jitter of its own (p50/p99 pacing error).
+  a lead before packet n's deadline (epoll rounds timeouts up to whole ms;
+  the lead follows the observed wake delay: `WakeLead` in sender.py), every
+  packet due within the lead of the wake is sent when it fires, and how far from its deadline each one left is kept, so the
+  benchmark can show that the sender adds no jitter of its own (p50/p99 of
+  the absolute pacing error).
 * Receiving feeds `ReceiveStats` per SSRC (bounded), and remembers when media
   first and last arrived: the call probe derives answer-to-first-media, "no
   media" and "media stopped" (a dropped call) from those instants.
@@ -56,7 +58,7 @@ from .rtcp import (
     serialize_compound,
 )
 from .rtt import ntp_from_seconds, report_timing
-from .sender import PacingSchedule, Packetiser
+from .sender import PacingSchedule, Packetiser, WakeLead
 from .stats import ReceiveStats, StreamStats
 
 __all__ = ["MediaReport", "RtpEndpoint", "open_port_pair"]
@@ -134,6 +136,8 @@ class _Send:
     lateness: list[float] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
+    armed_at: float | None = None  # when the send timer was due to run
+    lead: WakeLead = field(default_factory=WakeLead)
 
 
 class RtpEndpoint:
@@ -220,7 +224,9 @@ class RtpEndpoint:
             return
         s.timer = None
         now = loop.time()
-        for n in range(s.sent, s.schedule.due(now)):
+        if s.armed_at is not None:
+            s.lead.observe(now - s.armed_at)
+        for n in range(s.sent, s.schedule.due(now + s.lead.lead)):
             data = s.packetiser.packet(n).serialize()
             transport.sendto(data, s.rtp_dest)
             sent_at = loop.time()
@@ -230,7 +236,8 @@ class RtpEndpoint:
             s.octets += len(data) - 12
         when = s.schedule.next_deadline(s.sent)
         if when is not None:
-            s.timer = loop.call_at(when, self._on_send_timer)
+            s.armed_at = when - s.lead.lead
+            s.timer = loop.call_at(s.armed_at, self._on_send_timer)
 
     def _on_rtcp_timer(self) -> None:
         self._rtcp_timer = None
@@ -359,7 +366,7 @@ class RtpEndpoint:
             if 0 < expected <= s.sent + 1:
                 tx_loss = max(0, block.cumulative_lost) / expected
             tx_jitter = block.jitter / 8000
-        late = sorted(s.lateness) if s is not None and s.lateness else []
+        late = sorted(abs(x) for x in s.lateness) if s is not None and s.lateness else []
         return MediaReport(
             tx_packets=s.sent if s is not None else 0,
             rx=self._sources[main].snapshot() if main is not None else None,

@@ -83,3 +83,19 @@ def test_packetiser_validates() -> None:
         Packetiser(reference_signal(Law.PCMU), ssrc=2**32, first_sequence=0, first_timestamp=0)
     with pytest.raises(ValueError):
         Packetiser(reference_signal(Law.PCMU), ssrc=0, first_sequence=0, first_timestamp=0).packet(-1)
+
+
+def test_wake_lead_follows_the_observed_delay_within_its_limit() -> None:
+    from probes.rtp.sender import WakeLead
+
+    lead = WakeLead(lead=0.0005, gain=0.5, limit=0.001)
+    steps = [  # observed wake delay -> lead after it
+        (0.0009, 0.0007),  # an idle loop: epoll's ms rounding makes wakes late
+        (0.0009, 0.0008),
+        (0.0, 0.0004),  # a busy loop runs the timer at once
+        (0.050, 0.0007),  # a 50 ms stall counts as the 1 ms limit, no more
+        (-0.001, 0.00035),  # clock noise never makes the lead negative
+    ]
+    for delay, expected in steps:
+        lead.observe(delay)
+        assert lead.lead == pytest.approx(expected)
