@@ -14,19 +14,23 @@ transaction). A failed write is retried on the next change or at stop, never
 dropped; the gauge and log are not held back by a slow disk. On start the
 open stored intervals seed each service's priority, so a restart neither
 loses an incident nor re-opens it.
+
+`listeners` hear of every change (the Alertmanager sink's `MonitordCallQuality`
+alert), and of each resumed priority at start as a change from none that
+began when the stored interval did; they must be quick and must not raise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import structlog
 from prometheus_client import CollectorRegistry, Gauge
 
-from monitord.callquality import Priority, QualityChange, ServiceQuality, verdict
+from monitord.callquality import Priority, QualityChange, ServiceQuality, WindowFigures, verdict
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
 from monitord.pipeline import ProbeOutcome
@@ -43,7 +47,9 @@ class CallQualitySink:
     """See the module docstring; `start()` seeds from the store, `stop()` flushes."""
 
     def __init__(self, registry: CollectorRegistry, checks: Sequence[EffectiveCheck],
-                 services: Sequence[ServiceConfig], store: Store) -> None:
+                 services: Sequence[ServiceConfig], store: Store,
+                 listeners: Sequence[Callable[[QualityChange], None]] = ()) -> None:
+        self._listeners = list(listeners)
         calls = {c.name for c in checks if c.type == "sip_call"}
         self._store = store
         self._services: dict[str, ServiceQuality] = {}
@@ -89,6 +95,9 @@ class CallQualitySink:
             if sq is not None:
                 sq.priority = rec.priority
                 self.priority.labels(rec.service).set(int(rec.priority))
+                resumed = WindowFigures(rec.calls, rec.poor_audio, rec.dropped)
+                self._tell(QualityChange(rec.service, rec.start, Priority.NONE, rec.priority,
+                                         resumed))
         self._task = asyncio.create_task(self._writer(), name="call-quality-writer")
 
     async def stop(self) -> None:
@@ -126,6 +135,14 @@ class CallQualitySink:
             )
             self._pending.append(change)
             self._wake.set()
+            self._tell(change)
+
+    def _tell(self, change: QualityChange) -> None:
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:  # a broken listener must not stop the judgement
+                log.exception("call_quality_listener_failed", service=change.service)
 
     async def _writer(self) -> None:
         while True:

@@ -20,7 +20,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from monitord.alerting.alertmanager import InMaintenance
+from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
 from monitord.alerting.announce import Announcer
 from monitord.alerting.wiring import AsyncSink, build_alerting
 from monitord.api import ApiContext, build_app
@@ -210,8 +210,12 @@ class Daemon:
         )
         # XTIUM call-quality priorities; started and stopped with the alert providers
         # because it writes its intervals (and outbox rows) to the store in the background
+        # its priority changes drive the MonitordCallQuality alert (P1 -> critical)
+        quality_alerts = [s.quality_changed for s in self._alerting
+                          if isinstance(s, AlertmanagerSink)]
         self._alerting.append(
-            CallQualitySink(self.metrics.registry, self.checks, self.config.services, self.store)
+            CallQualitySink(self.metrics.registry, self.checks, self.config.services, self.store,
+                            quality_alerts)
         )
         pipeline = Pipeline(
             self.checks,

@@ -6,6 +6,11 @@ Two alerts, both built from recorded events (sla-rules §1):
   so an Alertmanager inhibition rule with `equal: [site, service]` can mute
   the check alerts of a service that is already down.
 - `MonitordServiceDown`: a service downtime interval is open.
+- `MonitordCallQuality`: a service's XTIUM call-quality priority
+  (monitord/callquality.py) is P1, P2 or P3; severity `critical`, `warning`
+  and `info` respectively, label `priority`. A change of priority resolves the
+  alert of the old one and fires the new one, since Alertmanager tells alerts
+  apart by their labels; the alert starts when that priority began.
 `startsAt` is the first failed probe of the streak (the honest start), never
 the moment the threshold was crossed.
 
@@ -35,6 +40,7 @@ import structlog
 
 from monitord.alerting.backoff import Backoff
 from monitord.alerting.health import DeliveryMetrics
+from monitord.callquality import Priority, QualityChange
 from monitord.config.alerting import AlertmanagerConfig
 from monitord.errors import AlertDeliveryError
 from monitord.events import (
@@ -53,6 +59,8 @@ log = structlog.get_logger("monitord.alertmanager")
 
 CHECK_ALERT = "MonitordCheckAlerting"
 SERVICE_ALERT = "MonitordServiceDown"
+QUALITY_ALERT = "MonitordCallQuality"
+QUALITY_SEVERITY = {Priority.P1: "critical", Priority.P2: "warning", Priority.P3: "info"}
 RESERVED_LABELS = frozenset({"alertname", "site", "check", "service"})
 
 InMaintenance = Callable[[str, datetime], bool]
@@ -139,6 +147,15 @@ class AlertBook:
                        "reason": ev.reason, "detail": ev.detail, "since": _iso(ev.start)}
         return Alert((SERVICE_ALERT, "", ev.service), labels, annotations, ev.start)
 
+    def _quality_alert(self, change: QualityChange) -> Alert:
+        p = change.after
+        labels = {"alertname": QUALITY_ALERT, "site": self._site, "service": change.service,
+                  "severity": QUALITY_SEVERITY[p], "priority": p.label}
+        annotations = {"summary": f"service {change.service}: call quality {p.label}",
+                       "detail": change.figures.describe(), "since": _iso(change.at)}
+        # the key's check slot holds the priority: one alert (one label set) per priority
+        return Alert((QUALITY_ALERT, p.label, change.service), labels, annotations, change.at)
+
     def _services(self, check: str) -> Sequence[str]:
         return self._services_of.get(check) or ("",)
 
@@ -178,6 +195,14 @@ class AlertBook:
                 self._resolve((SERVICE_ALERT, "", sev.service), sev.end, fallback)
             changed = True
         return changed
+
+    def quality(self, change: QualityChange) -> bool:
+        """A service's call-quality priority changed; True (something to send) always."""
+        if change.before is not Priority.NONE:
+            self._resolve((QUALITY_ALERT, change.before.label, change.service), change.at)
+        if change.after is not Priority.NONE:
+            self._fire(self._quality_alert(change))
+        return True
 
     def seed(self, snapshots: Mapping[str, CheckSnapshot], open_services: Mapping[str, datetime]) -> None:
         """After a restart: what was alerting still is, so Alertmanager hears of it again."""
@@ -247,6 +272,12 @@ class AlertmanagerSink:
         self.book.seed(snapshots, open_services)
         for wake in self._wake:
             wake.set()
+
+    def quality_changed(self, change: QualityChange) -> None:
+        """Called by the call-quality sink (also when it resumes an open priority)."""
+        if self.book.quality(change):
+            for wake in self._wake:
+                wake.set()
 
     def outcome(self, o: ProbeOutcome) -> None:
         if (o.check_events or o.service_events) and self.book.apply(o.check_events, o.service_events):

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from monitord.callquality import Priority
+from monitord.callquality import Priority, QualityChange
 from monitord.callqualitysink import CallQualitySink
 from monitord.config import effective_checks, parse_config
 from monitord.config.load import EffectiveCheck
@@ -100,3 +100,19 @@ async def test_a_restart_resumes_the_open_priority(store: SqliteStore) -> None:
     second.outcome(outcome(CHECKS[0], 2, call(4.4)))  # 1/3 dropped: still P1, no new row
     await second.stop()
     assert [(r.priority, r.end) for r in await store.quality_intervals()] == [(Priority.P1, None)]
+
+
+async def test_listeners_hear_changes_and_resumed_priorities(store: SqliteStore) -> None:
+    heard: list[QualityChange] = []
+    first = CallQualitySink(CollectorRegistry(), CHECKS, CONFIG.services, store, [heard.append])
+    await first.start()
+    first.outcome(outcome(CHECKS[0], 0, call(2.0)))
+    first.outcome(outcome(CHECKS[0], 1, call(4.4)))  # 1/2 poor: P1
+    await first.stop()
+    assert [(c.before, c.after) for c in heard] == [(Priority.NONE, Priority.P1)]
+    heard.clear()
+    second = CallQualitySink(CollectorRegistry(), CHECKS, CONFIG.services, store, [heard.append])
+    await second.start()  # the open P1 is announced again, from when it began
+    await second.stop()
+    assert [(c.service, c.before, c.after, c.at) for c in heard] == [
+        ("voice", Priority.NONE, Priority.P1, T0 + timedelta(minutes=1))]
