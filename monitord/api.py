@@ -35,6 +35,8 @@ class ApiContext:
     started: float
     healthy: Callable[[], str | None]  # None when healthy, else why not
     sla: SlaApi | None = None  # maintenance windows and reports (monitord/api_sla.py)
+    # per-check quality budgets (max_rtt, certificate expiry): monitord/quality.py
+    quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
 
 
 CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
@@ -136,6 +138,7 @@ def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
         "recover_after": check.thresholds.recover_after,
         "services": [s for s, cfg in p.services.items() if name in cfg.checks],
         "labels": check.config.labels,
+        "quality": ctx.quality(name),
     }
 
 
