@@ -247,6 +247,28 @@ async def list_gaps(request: web.Request) -> web.Response:
     )
 
 
+async def list_events(request: web.Request) -> web.Response:
+    """Standalone events (reboots, maintenance started/ended) from the permanent log."""
+    ctx = request.app[CTX]
+    since, until = window(request, "kind", "subject")
+    rows = await ctx.store.events(
+        kind=request.query.get("kind"), subject=request.query.get("subject"), since=since, until=until
+    )
+    return web.json_response(
+        [
+            {
+                "id": e.event_id,
+                "kind": e.kind,
+                "level": e.level,
+                e.level: e.subject,
+                "at": iso(e.at),
+                **{k: v for k, v in e.body.items() if k not in ("check", "service")},
+            }
+            for e in rows
+        ]
+    )
+
+
 def build_app(ctx: ApiContext) -> web.Application:
     app = web.Application(middlewares=[errors_middleware])
     app[CTX] = ctx
@@ -258,6 +280,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/api/v1/downtimes", list_downtimes)
     app.router.add_get("/api/v1/episodes", list_episodes)
     app.router.add_get("/api/v1/gaps", list_gaps)
+    app.router.add_get("/api/v1/events", list_events)
     if ctx.sla is not None:
         from monitord.api_sla import register
 

@@ -1,20 +1,21 @@
-"""Standalone events for MQTT: SNMP reboots and maintenance windows starting or ending.
+"""Standalone events: SNMP reboots and maintenance windows starting or ending.
 
 Why a task of its own: these are not state changes of a check, so the
 pipeline does not store them. A reboot is seen by the SNMP sink (synchronous,
 on the probe path), which only queues it here; a maintenance window starts
-and ends by the clock, and through the API at any moment. This task writes
-each as one outbox row (`Store.record_event`, its own transaction) and wakes
-the publisher; the outbox makes them as durable as every other event.
+and ends by the clock, and through the API at any moment. This task records
+each in the store's permanent event log (`Store.record_event`, its own
+transaction; served at /api/v1/events) and, when MQTT is configured, in the
+outbox too, then wakes the publisher.
 
 Maintenance: every `tick` seconds (and at once after an API add or delete)
 the windows the alert sinks use (`SlaRuntime.maintenance_config`) are
 expanded around now. A window counts from the later of its start and its
 announcement, exactly as alert suppression counts it. Each occurrence is
 named `<site>/<service>/<window>/<start>`, which makes its event ids stable
-(UUIDv5): after a restart the windows still running are announced again
-with the same ids, so a consumer that de-duplicates on `id` sees each start
-once. Windows that ended while nobody watched (since the previous run's last
+(UUIDv5): after a restart the event log recognises a window already
+announced and nothing is queued twice (and a consumer that de-duplicates on
+`id` is safe either way). Windows that ended while nobody watched (since the previous run's last
 sign of life, at most `MAX_CATCH_UP` back, or between two ticks) are
 announced late, with their true times, as a started/ended pair.
 """
@@ -64,7 +65,7 @@ class _Window:
 
 
 class Announcer:
-    """Writes reboot and maintenance events to the store's outbox, off the probe path."""
+    """Records reboot and maintenance events in the store, off the probe path."""
 
     def __init__(
         self,
@@ -98,7 +99,7 @@ class Announcer:
     def reboot(self, reboot: Reboot, device: str) -> None:
         """The SNMP sink's hook: queue only, the write happens in our task."""
         if self._task is None:
-            return  # no outbox to write to (MQTT not configured): logged and counted only
+            return  # not started (the daemon is starting or stopping): logged and counted only
         if len(self._reboots) >= MAX_QUEUED_REBOOTS:
             lost = self._reboots.popleft()
             log.error("reboot_event_dropped", check=lost.subject, at=iso(lost.at))

@@ -56,7 +56,8 @@ def build_alerting(
         mqtt = MqttSink(config.mqtt, site, store,
                         metrics=MqttMetrics(registry, config.mqtt.max_pending))
         sinks.append(mqtt)
-        if announcer is not None:  # reboots and maintenance events go out through the outbox
+        if announcer is not None:  # with MQTT its events also go out through the outbox
             announcer.wake = mqtt.wake
-            sinks.append(announcer)
+    if announcer is not None:  # reboots and maintenance starts/ends are logged either way
+        sinks.append(announcer)
     return sinks

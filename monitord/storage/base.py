@@ -131,6 +131,19 @@ class StandaloneEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A standalone event as kept in the permanent log (schema 5)."""
+
+    id: int
+    event_id: str  # the id MQTT consumers see for the same event
+    kind: str
+    level: Level
+    subject: str  # check or service name
+    at: datetime
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class MaintenanceRecord:
     """A one-off maintenance window announced at run time (schema 3); deleted = withdrawn."""
 
@@ -224,7 +237,18 @@ class Store(Protocol):
         """Rows waiting for the publisher (0 without the outbox)."""
 
     async def record_event(self, event: StandaloneEvent) -> bool:
-        """Add a standalone event to the outbox; False if its id is already waiting or no outbox."""
+        """Keep a standalone event in the permanent log (and the outbox when MQTT is
+        configured), in one transaction; False if an event with its id is already recorded."""
+
+    async def events(
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[EventRecord]:
+        """Logged standalone events in [since, until), oldest first."""
 
     async def add_maintenance(
         self,

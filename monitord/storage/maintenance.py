@@ -9,26 +9,13 @@ about. Times are integer UTC microseconds, like every other table.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from monitord.storage.base import MaintenanceRecord
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-
-
-def datetime_to_us(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored: which instant is it?")
-    return (value - _EPOCH) // _ONE_US
-
-
-def us_to_datetime(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
-
+from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 _COLUMNS = "id, service, start_us, end_us, kind, announced_us, reason, created_us, deleted_us"
 

@@ -24,7 +24,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 import aiosqlite
@@ -43,9 +43,7 @@ from monitord.events import (
     ServiceEvent,
 )
 from monitord.storage.base import Level, OutboxRecord, StandaloneEvent
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
+from monitord.storage.timestamps import EPOCH, datetime_to_us, us_to_datetime
 
 EVENT_KINDS = (
     "alert_raised",
@@ -68,7 +66,7 @@ def iso(t: datetime) -> str:
 
 
 def _us(t: datetime) -> int:
-    return (t - _EPOCH) // _ONE_US
+    return datetime_to_us(t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +128,7 @@ def service_event_row(ev: ServiceEvent) -> NewRow:
 
 
 def check_state_row(snap: CheckSnapshot) -> NewRow:
-    at = snap.last_probe or snap.streak_start or _EPOCH
+    at = snap.last_probe or snap.streak_start or EPOCH
     up = snap.state is CheckState.UP
     since = at if up else (snap.downtime_start or snap.streak_start or at)
     body = {"check": snap.check, "state": snap.state.value, "since": iso(since),
@@ -197,7 +195,7 @@ async def pending(db: aiosqlite.Connection, limit: int) -> list[OutboxRecord]:
     rows = await db.execute_fetchall(
         "SELECT seq, event_id, channel, kind, level, subject, at_us, payload FROM outbox"
         " ORDER BY seq LIMIT ?", (limit,))
-    return [OutboxRecord(r[0], r[1], r[2], r[3], r[4], r[5], _EPOCH + r[6] * _ONE_US, r[7])
+    return [OutboxRecord(r[0], r[1], r[2], r[3], r[4], r[5], us_to_datetime(r[6]), r[7])
             for r in rows]
 
 

@@ -14,29 +14,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from monitord.callquality import Priority, QualityChange
 from monitord.storage.base import QualityRecord
+from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 __all__ = ["commit", "select"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _COLUMNS = "id, service, priority, start_us, end_us, calls, poor_audio, dropped, detail"
 
 
-def _us(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored: which instant is it?")
-    return (value - _EPOCH) // _ONE_US
-
-
-def _dt(value: int) -> datetime:
-    return _EPOCH + value * _ONE_US
+_us = datetime_to_us
+_dt = us_to_datetime
 
 
 def _record(row: Any) -> QualityRecord:

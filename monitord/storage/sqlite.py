@@ -34,7 +34,7 @@ import math
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, assert_never
@@ -57,10 +57,11 @@ from monitord.events import (
     ServiceEvent,
 )
 from monitord.migrations import migrate
-from monitord.storage import maintenance, outbox, quality
+from monitord.storage import eventlog, maintenance, outbox, quality
 from monitord.storage.base import (
     DowntimeRecord,
     EpisodeRecord,
+    EventRecord,
     GapRecord,
     Level,
     MaintenanceRecord,
@@ -70,25 +71,13 @@ from monitord.storage.base import (
     QualityRecord,
     StandaloneEvent,
 )
+from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 __all__ = ["SqliteStore", "datetime_to_us", "us_to_datetime"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
 _BUSY_TIMEOUT_SECONDS = 5.0
-
-
-def datetime_to_us(value: datetime) -> int:
-    """Exact integer microseconds: timedelta floor division never rounds through a float."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored: which instant is it?")
-    return (value - _EPOCH) // _ONE_US
-
-
-def us_to_datetime(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def _opt_us(value: datetime | None) -> int | None:
@@ -792,10 +781,27 @@ class SqliteStore:
         return int(rows[0][0])
 
     async def record_event(self, event: StandaloneEvent) -> bool:
-        if not self._outbox:  # nobody would read it: see the outbox rule in storage/base.py
-            return False
+        event = eventlog.keyed(event)  # one id for the log and the outbox
         async with self._write(f"recording a {event.kind} event") as db:
-            return await outbox.add_standalone(db, event)
+            recorded = await eventlog.add(db, event)
+            if recorded and self._outbox:
+                await outbox.add_standalone(db, event)
+            return recorded
+
+    async def events(
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[EventRecord]:
+        db = self._connection()
+        async with self._lock:
+            try:
+                return await eventlog.query(db, kind=kind, subject=subject, since=since, until=until)
+            except sqlite3.Error as exc:
+                raise _failure(self._path, "reading events", exc) from exc
 
     # --- maintenance windows (schema 3, monitord/storage/maintenance.py) ---------
 

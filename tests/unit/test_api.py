@@ -29,6 +29,7 @@ from monitord.api import ApiContext, build_app
 from monitord.config import effective_checks, parse_config
 from monitord.metrics import Metrics
 from monitord.pipeline import Pipeline
+from monitord.storage.base import StandaloneEvent
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
 
@@ -95,6 +96,13 @@ async def client(tmp_path: Path, health: Health) -> AsyncIterator[Client]:
         await feed(pipeline, "sbc-a", "FFFFF.", start=0)
         await feed(pipeline, "sbc-b", "FFFFF", start=100)
         await feed(pipeline, "sbc-c", "FFF.", start=200)
+        await store.record_event(
+            StandaloneEvent(
+                "reboot", "check", "sbc-a", t(300),
+                {"check": "sbc-a", "device": "127.0.0.1", "previous_uptime_seconds": 9000.0,
+                 "uptime_seconds": 4.0, "booted_at": iso(296)},
+            )
+        )  # fmt: skip
         app = build_app(
             ApiContext(pipeline, store, metrics, cfg.daemon.site, 0.0, lambda: health.problem)
         )
@@ -389,3 +397,14 @@ async def test_every_list_endpoint_validates_its_query_the_same_way(
 async def test_episodes_of_an_unknown_check_is_404(client: Client) -> None:
     body = await get_json(client, "/api/v1/episodes", status=404, check="nosuch")
     assert body == {"error": "no check named 'nosuch'"}
+
+
+async def test_events_lists_logged_reboots(client: Client) -> None:
+    (event,) = await get_json(client, "/api/v1/events", kind="reboot")
+    assert event["kind"] == "reboot" and event["check"] == "sbc-a"
+    assert event["at"] == iso(300) and event["uptime_seconds"] == 4.0
+    assert event["id"], "the id MQTT consumers see for the same event"
+    assert await get_json(client, "/api/v1/events", subject="sbc-b") == []
+    assert await get_json(client, "/api/v1/events", since=iso(301)) == []
+    body = await get_json(client, "/api/v1/events", status=400, check="sbc-a")
+    assert body["error"] == "unknown parameter(s): check"
