@@ -393,6 +393,14 @@ def test_reboot_between_polls_is_counted_not_a_failure(
         assert record["check"] == "pbx-up" and record["device"] == f"127.0.0.1:{port}"
         assert record["uptime_seconds"] < record["previous_uptime_seconds"]
         assert daemon.get("/api/v1/downtimes?check=pbx-up") == []
+        # recorded, not only logged: no MQTT is configured here
+        daemon.wait_for(
+            "the reboot in the event log",
+            lambda: len(daemon.get("/api/v1/events?kind=reboot")) == 1,
+            10,
+        )
+        (event,) = daemon.get("/api/v1/events?kind=reboot")
+        assert event["check"] == "pbx-up" and event["device"] == f"127.0.0.1:{port}"
         _assert_no_credentials(daemon)
     finally:
         daemon.stop()
