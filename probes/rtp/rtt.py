@@ -56,12 +56,19 @@ def dlsr_from_seconds(delay: float) -> int:
     return min(round(delay * 65536), _U32)
 
 
+# How far below zero A - LSR - DLSR may fall and still be a (sub-resolution)
+# round trip: 2 ms in 1/65536 s units, twice the coarsest DLSR rounding seen.
+DLSR_RESOLUTION_SLACK = 131
+
 def rtt_seconds(arrival_middle32: int, lsr: int, dlsr: int) -> float | None:
     """RTT = A - LSR - DLSR in 1/65536 s, modulo 2**32 (§6.4.1).
 
     None when the peer has not yet seen an SR from us (LSR = 0: "If no SR has
     been received yet, the field is set to zero") or when the difference is
-    negative as a signed 32-bit number, which only a bogus report produces.
+    clearly negative, which only a bogus report produces. A difference just
+    below zero is a real round trip shorter than the peer's DLSR resolution
+    (baresip rounds DLSR to whole milliseconds; on loopback the true RTT is
+    well under one): it reads as 0, not as no measurement.
     """
     for name, value in (("arrival", arrival_middle32), ("LSR", lsr), ("DLSR", dlsr)):
         _u(name, value, 32)
@@ -69,7 +76,8 @@ def rtt_seconds(arrival_middle32: int, lsr: int, dlsr: int) -> float | None:
         return None
     rtt = (arrival_middle32 - lsr - dlsr) & _U32
     if rtt >= 1 << 31:
-        return None
+        below = (1 << 32) - rtt
+        return 0.0 if below <= DLSR_RESOLUTION_SLACK else None
     return rtt / 65536
 
 

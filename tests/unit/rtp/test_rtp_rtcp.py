@@ -84,6 +84,16 @@ def test_rtt_absent_or_bogus() -> None:
     assert rtt_seconds(0x00010000, 0x00020000, 0) is None  # negative: bogus report
 
 
+def test_rtt_just_below_zero_is_a_round_trip_under_the_dlsr_resolution() -> None:
+    # baresip rounds DLSR to whole ms (65.536 units); on loopback the true RTT is
+    # ~0.2 ms, so A - LSR - DLSR can land a few dozen units below zero
+    lsr = 429_074_632
+    assert rtt_seconds(lsr + 32_440 - 40, lsr, 32_440) == 0.0
+    assert rtt_seconds(lsr + 32_440 - 131, lsr, 32_440) == 0.0
+    assert rtt_seconds(lsr + 32_440 - 132, lsr, 32_440) is None  # beyond 2 ms: bogus
+    assert rtt_seconds(lsr + 32_440 + 12, lsr, 32_440) == 12 / 65536
+
+
 def test_rtt_from_our_own_clock_end_to_end() -> None:
     # We send an SR at t=100.0 on a monotonic clock; the peer holds it 0.2 s
     # and its RR reaches us at t=100.35: RTT 0.15 s.
