@@ -151,5 +151,12 @@ class Pipeline:
         async with self._lock:
             samples, self._samples = self._samples, []
         if samples:
-            await self._store.record_probes(samples)
+            try:
+                await self._store.record_probes(samples)
+            except BaseException:
+                # not written (the store rolled back): keep them for the next flush. A
+                # COMMIT cancelled at shutdown may still have landed, so a rollup can at
+                # worst count a few probes twice; intervals never pass through here.
+                self._samples[:0] = samples
+                raise
         return len(samples)

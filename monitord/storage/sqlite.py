@@ -94,10 +94,20 @@ def _failure(path: Path, what: str, exc: BaseException) -> StorageError:
 async def _transaction(
     db: aiosqlite.Connection, path: Path, what: str
 ) -> AsyncIterator[aiosqlite.Connection]:
+    """All or nothing, even when the awaiting task is cancelled (daemon shutdown).
+
+    aiosqlite runs statements on its own thread, so cancelling the task does
+    not stop a BEGIN or an INSERT already queued there; the ROLLBACK issued on
+    cancellation is queued behind them and always ends the transaction. A
+    cancelled COMMIT still commits: the write happened, whole.
+    """
     try:
         await db.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise _failure(path, what, exc) from exc
+    except BaseException as exc:  # cancelled while BEGIN was queued or running
+        await _rollback(db, exc)
+        raise
     try:
         yield db
     except BaseException as exc:
@@ -113,10 +123,15 @@ async def _transaction(
 
 
 async def _rollback(db: aiosqlite.Connection, cause: BaseException) -> None:
+    # Unconditional: `in_transaction` is read on our thread and may not yet
+    # reflect statements still queued on aiosqlite's. Shielded, so a second
+    # cancellation cannot leave the transaction open either.
     # The original error is the one worth reporting; a failed rollback only adds to it.
     try:
-        if db.in_transaction:
-            await db.execute("ROLLBACK")
+        await asyncio.shield(db.execute("ROLLBACK"))
+    except sqlite3.OperationalError as exc:
+        if "no transaction is active" not in str(exc):
+            cause.add_note(f"rollback also failed: {exc}")
     except sqlite3.Error as exc:
         cause.add_note(f"rollback also failed: {exc}")
 
