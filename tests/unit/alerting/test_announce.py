@@ -75,17 +75,17 @@ async def test_a_keyed_event_is_logged_once_and_queued_for_mqtt_only_with_an_out
     store: SqliteStore, tmp_path: Path
 ) -> None:
     ev = StandaloneEvent("reboot", "check", "pbx-up", t(0),
-                         {"check": "pbx-up", "device": "10.0.0.5", "previous_uptime_seconds": 500.0,
+                         {"check": "pbx-up", "device": "127.0.0.5", "previous_uptime_seconds": 500.0,
                           "uptime_seconds": 3.0, "booted_at": "2026-10-16T17:59:57Z"}, key="ams/x")
     assert await store.record_event(ev) is True
     assert await store.record_event(ev) is False  # same key, still waiting: one row
     assert await store.outbox_count() == 1
     [body] = await published(store)
-    assert body["kind"] == "reboot" and body["device"] == "10.0.0.5"
+    assert body["kind"] == "reboot" and body["device"] == "127.0.0.5"
     with pytest.raises(ValueError, match="unknown event kind"):
         await store.record_event(StandaloneEvent("bogus", "check", "x", t(0), {}))
     [logged] = await store.events(kind="reboot")
-    assert logged.subject == "pbx-up" and logged.body["device"] == "10.0.0.5"
+    assert logged.subject == "pbx-up" and logged.body["device"] == "127.0.0.5"
     async with SqliteStore(tmp_path / "plain.db") as plain:  # no MQTT: kept, not queued
         assert await plain.record_event(ev) is True
         assert await plain.record_event(ev) is False
@@ -172,7 +172,7 @@ def _snmp_check(tmp_path: Path) -> Any:
     secret.chmod(0o600)
     cfg = parse_config(
         "checks:\n"
-        f"  - {{name: pbx-up, type: snmp_up, target: {{host: 10.0.0.5, community_file: {secret}}}}}\n",
+        f"  - {{name: pbx-up, type: snmp_up, target: {{host: 127.0.0.5, community_file: {secret}}}}}\n",
         env={},
     )
     return effective_checks(cfg)[0]
@@ -197,7 +197,7 @@ async def test_a_detected_reboot_is_stored_by_the_announcer(store: SqliteStore, 
     poll(3.0, t(3))  # the agent restarted
     await a.stop()  # a clean stop writes what is queued
     [body] = await published(store)
-    assert body["kind"] == "reboot" and body["check"] == "pbx-up" and body["device"] == "10.0.0.5"
+    assert body["kind"] == "reboot" and body["check"] == "pbx-up" and body["device"] == "127.0.0.5"
     assert (body["previous_uptime_seconds"], body["uptime_seconds"]) == (70.0, 3.0)
     assert body["booted_at"] == "2026-10-16T18:02:57Z" and body["at"] == "2026-10-16T18:03:00Z"
     assert woken

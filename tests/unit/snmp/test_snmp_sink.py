@@ -51,7 +51,7 @@ def test_gauges_are_labelled_per_device_and_reboots_counted(tmp_path: Path) -> N
         f"""\
 checks:
   - {{name: pbx-up, type: snmp_up, target: {{host: 127.0.0.1, port: 1161, community_file: {secret}}}}}
-  - {{name: pbx-disk, type: snmp_disk, max_used: 0.9, target: {{host: 10.0.0.5, community_file: {secret}}}}}
+  - {{name: pbx-disk, type: snmp_disk, max_used: 0.9, target: {{host: 127.0.0.5, community_file: {secret}}}}}
 """,
         env={},
     )
@@ -77,6 +77,6 @@ checks:
     text = generate_latest(registry).decode()
     assert 'monitord_snmp_uptime_seconds{check="pbx-up",device="127.0.0.1:1161"} 2.0' in text
     assert 'monitord_snmp_reboots_total{check="pbx-up",device="127.0.0.1:1161"} 1.0' in text
-    assert 'monitord_snmp_disk_used_ratio{check="pbx-disk",device="10.0.0.5",storage="/"} 0.95' in text
-    assert 'monitord_snmp_disk_used_ratio{check="pbx-disk",device="10.0.0.5",storage="/var"} 0.5' in text
+    assert 'monitord_snmp_disk_used_ratio{check="pbx-disk",device="127.0.0.5",storage="/"} 0.95' in text
+    assert 'monitord_snmp_disk_used_ratio{check="pbx-disk",device="127.0.0.5",storage="/var"} 0.5' in text
     assert "very-secret-community" not in text
