@@ -5,14 +5,14 @@ returns a stopped `PeerProcess`; tests start/stop/restart it to simulate
 outages. Everything binds 127.0.0.1 on ports from `free_port()`, and every
 process is stopped by its own process group id, never by name.
 
-A missing binary skips the test on a developer machine but fails under CI
-(`CI=true`), so a broken CI image cannot turn the interop suite green.
+A missing binary follows the one policy in tests/needs.py: it fails under
+CI (`CI=true`), so a broken CI image cannot turn the interop suite green, and
+skips on a developer machine with the command that installs it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import secrets
 import shutil
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-import pytest
+from tests.needs import need_file, need_program
 
 __all__ = [
     "PeerProcess",
@@ -33,6 +33,8 @@ __all__ = [
     "dnsmasq",
     "free_port",
     "kamailio",
+    "kamailio_modules",
+    "kamailio_tls_module",
     "mosquitto",
     "prometheus",
     "require_binary",
@@ -119,13 +121,8 @@ def tcp_answers_options(port: int) -> bool:
 
 
 def require_binary(binary: str) -> str:
-    """Path of a peer program; skip if missing, but fail under CI=true."""
-    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin:/usr/local/sbin")
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{binary} is not installed, and CI=true requires every peer")
-        pytest.skip(f"{binary} is not installed (apt-get install sip-tester kamailio)")
-    return found
+    """Path of a peer program, under the suite's one missing-peer policy (tests/needs.py)."""
+    return need_program(binary)
 
 
 class PeerProcess:
@@ -274,13 +271,16 @@ def sipp_uas(
     return PeerProcess(argv, name=f"sipp-uas-{transport}-{port}", cwd=str(wd), ready=ready)
 
 
-def _kamailio_modules() -> str:
-    for candidate in ("/usr/lib/x86_64-linux-gnu/kamailio/modules", *glob.glob(
-            "/usr/lib/*/kamailio/modules"), "/usr/lib/kamailio/modules",
-            "/usr/local/lib64/kamailio/modules"):
-        if os.path.exists(os.path.join(candidate, "tm.so")):
-            return candidate + "/"
-    raise RuntimeError("kamailio modules directory (with tm.so) not found")
+def kamailio_modules() -> Path:
+    """kamailio's module directory, whatever the machine's multiarch triplet."""
+    tm = need_file("/usr/lib/*/kamailio/modules/tm.so", provides="kamailio's modules",
+                   package="kamailio")
+    return tm.parent
+
+
+def kamailio_tls_module() -> Path:
+    return need_file("/usr/lib/*/kamailio/modules/tls.so", provides="kamailio's TLS module",
+                     package="kamailio-tls-modules")
 
 
 def kamailio(
@@ -295,7 +295,7 @@ def kamailio(
     relay = (f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();' if relay_port is not None
              else 'sl_send_reply("503", "No relay configured");')
     cfg = (_HERE / "kamailio.cfg.in").read_text()
-    for key, value in {"@PORT@": str(port), "@MPATH@": _kamailio_modules(),
+    for key, value in {"@PORT@": str(port), "@MPATH@": f"{kamailio_modules()}/",
                        "@RELAY_ACTION@": relay,
                        "@RELAY@": f"127.0.0.1:{relay_port}" if relay_port else "nowhere"}.items():
         cfg = cfg.replace(key, value)
@@ -520,7 +520,7 @@ def kamailio_call(port: int, workdir: Path, relay_port: int) -> PeerProcess:
     wd = _workdir(workdir)
     cfg = (_HERE / "kamailio_call.cfg.in").read_text()
     relay = f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();'
-    for key, value in {"@PORT@": str(port), "@MPATH@": _kamailio_modules(),
+    for key, value in {"@PORT@": str(port), "@MPATH@": f"{kamailio_modules()}/",
                        "@RELAY_ACTION@": relay, "@RELAY@": f"127.0.0.1:{relay_port}"}.items():
         cfg = cfg.replace(key, value)
     cfg_path = wd / "kamailio_call.cfg"

@@ -28,6 +28,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from tests.integration.conftest import RunningPeer
 from tests.integration.daemon import DaemonProcess
 from tests.integration.peers import (
     PeerProcess,
@@ -35,7 +36,6 @@ from tests.integration.peers import (
     free_port,
     mosquitto,
     prometheus,
-    sipp_options_responder,
 )
 
 pytestmark = pytest.mark.integration
@@ -127,23 +127,14 @@ async def webhook() -> AsyncIterator[Webhook]:
         await hook.close()
 
 
-@pytest.fixture
-def sipp(tmp_path: Path) -> Any:
-    port = free_port()
-    peer = sipp_options_responder(port, tmp_path / "sipp")
-    peer.start()
-    yield port, peer
-    peer.stop()
-
-
 def _am_section(url: str) -> dict[str, Any]:
     return {"alertmanager": {"urls": [url], "resend_interval": "2s", "retry_initial": "200ms",
                              "retry_max": "1s"}}
 
 
-async def _alertmanager_outage(tmp_path: Path, webhook: Webhook, sipp: Any,
+async def _alertmanager_outage(tmp_path: Path, webhook: Webhook, sipp_options: RunningPeer,
                                am_down_during_outage: bool) -> None:
-    sip_port, sip_peer = sipp
+    sip_port, sip_peer = sipp_options.port, sipp_options.process
     am_port = free_port()
     am = alertmanager(am_port, tmp_path / "am", webhook.url)
     if not am_down_during_outage:
@@ -194,15 +185,15 @@ async def _alertmanager_outage(tmp_path: Path, webhook: Webhook, sipp: Any,
 
 
 async def test_sipp_outage_fires_then_resolves_through_alertmanager(
-    tmp_path: Path, webhook: Webhook, sipp: Any
+    tmp_path: Path, webhook: Webhook, sipp_options: RunningPeer
 ) -> None:
-    await _alertmanager_outage(tmp_path, webhook, sipp, am_down_during_outage=False)
+    await _alertmanager_outage(tmp_path, webhook, sipp_options, am_down_during_outage=False)
 
 
 async def test_alertmanager_down_during_the_outage_still_gets_the_alert(
-    tmp_path: Path, webhook: Webhook, sipp: Any
+    tmp_path: Path, webhook: Webhook, sipp_options: RunningPeer
 ) -> None:
-    await _alertmanager_outage(tmp_path, webhook, sipp, am_down_during_outage=True)
+    await _alertmanager_outage(tmp_path, webhook, sipp_options, am_down_during_outage=True)
 
 
 # --- MQTT -----------------------------------------------------------------------------
@@ -271,8 +262,8 @@ OUTAGE_EVENTS = ["alert_raised", "downtime_opened", "service_downtime_opened",
                  "downtime_closed", "alert_resolved", "service_downtime_closed"]
 
 
-async def test_mqtt_every_event_in_order_across_a_broker_restart(tmp_path: Path, sipp: Any) -> None:
-    sip_port, sip_peer = sipp
+async def test_mqtt_every_event_in_order_across_a_broker_restart(tmp_path: Path, sipp_options: RunningPeer) -> None:
+    sip_port, sip_peer = sipp_options.port, sipp_options.process
     broker_port = free_port()
     broker = mosquitto(broker_port, tmp_path / "mqtt")
     await asyncio.to_thread(broker.start)
@@ -304,8 +295,8 @@ async def test_mqtt_every_event_in_order_across_a_broker_restart(tmp_path: Path,
         await asyncio.to_thread(broker.stop)
 
 
-async def test_mqtt_events_of_a_sigkilled_daemon_are_sent_after_restart(tmp_path: Path, sipp: Any) -> None:
-    sip_port, sip_peer = sipp
+async def test_mqtt_events_of_a_sigkilled_daemon_are_sent_after_restart(tmp_path: Path, sipp_options: RunningPeer) -> None:
+    sip_port, sip_peer = sipp_options.port, sipp_options.process
     broker_port = free_port()
     broker = mosquitto(broker_port, tmp_path / "mqtt")  # not running: nothing can drain
     (tmp_path / "d").mkdir()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -42,16 +42,6 @@ def peers() -> Iterator[list[PeerProcess]]:
     yield started
     for peer in started:
         peer.stop()
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 async def launch(peer: PeerProcess, started: list[PeerProcess]) -> PeerProcess:

@@ -10,7 +10,6 @@ from the test's own clock around the moments it stopped and started the peer.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import time
@@ -29,6 +28,7 @@ from tests.integration.peers import (
     sipp_options_responder,
     sipp_uas,
 )
+from tests.needs import need_program
 
 pytestmark = pytest.mark.integration
 
@@ -64,13 +64,6 @@ def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[PeerP
         yield proc, f"sip:127.0.0.1:{port}"
     finally:
         proc.stop()
-
-
-@pytest.fixture
-def daemon_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "daemon"
-    d.mkdir()
-    return d
 
 
 def ts(value: str) -> datetime:
@@ -195,9 +188,7 @@ def test_restart_mid_outage_keeps_one_interval_and_records_the_gap(
 
 
 def test_metrics_pass_promtool(tmp_path: Path, daemon_dir: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is not installed (scripts/install-peers.sh installs prometheus)")
+    promtool = need_program("promtool")
     port = free_port()
     (tmp_path / "peer").mkdir()
     sip_peer = sipp_options_responder(port, tmp_path / "peer")

@@ -7,7 +7,6 @@ it mounts or builds from exists, and the monitord config it mounts is valid.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -68,9 +67,7 @@ def test_alertmanager_inhibits_check_alerts_of_a_down_service() -> None:
 
 
 def test_systemd_unit_verifies() -> None:
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+    analyze = require_binary("systemd-analyze")
     proc = subprocess.run([analyze, "verify", str(DEPLOY / "systemd/monitord.service")],
                           capture_output=True, text=True, timeout=60)
     # the binary lives in /opt/monitord on a real host, not here

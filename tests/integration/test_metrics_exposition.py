@@ -12,7 +12,6 @@ move as well.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from tests.integration.peers import (
     sipp_uas,
     snmpd,
 )
+from tests.needs import need_program
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +67,7 @@ def peers(tmp_path: Path) -> Iterator[tuple[int, int]]:
 
 
 def test_full_exposition_passes_promtool(peers: tuple[int, int], tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is not installed (scripts/install-peers.sh installs prometheus)")
+    promtool = need_program("promtool")
     snmp_port, sip_port = peers
     community = tmp_path / "community"
     community.write_text(SNMPD_COMMUNITY)

@@ -17,15 +17,14 @@ import pytest
 
 from monitord.sla.html import COLOURS, render_html
 from tests.integration.png import colour_counts, read_png
+from tests.needs import need_program
 from tests.unit.sla.example_report import example_report
 
 pytestmark = pytest.mark.integration
 
 
 def screenshot(page: Path, png: Path, profile: Path, size: str = "1200,900") -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium is not installed (scripts/install-peers.sh installs it)")
+    chromium = need_program("chromium")
     cmd = [
         chromium,
         "--headless",

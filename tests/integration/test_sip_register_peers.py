@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,14 +36,6 @@ def stop_after() -> Iterator[list[PeerProcess]]:
     yield started
     for peer in started:
         peer.stop()
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    yield t
-    await t.close()
 
 
 async def start_kamailio(tmp: Path, started: list[PeerProcess], algorithm: str | None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +21,20 @@ from probes.sip.register import RegisterSettings, SipRegisterProbe
 from probes.sip.tls import TlsSettings
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
-from tests.integration.peers import PeerProcess, _tcp_ready, free_port, kamailio
+from tests.integration.peers import (
+    PeerProcess,
+    _tcp_ready,
+    free_port,
+    kamailio,
+    kamailio_tls_module,
+)
 from tests.integration.tlspki import ScratchCa
 
 pytestmark = pytest.mark.integration
 
-TLS_MODULE = "/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so"
-
-
 def kamailio_tls(workdir: Path, cert: Path, key: Path) -> tuple[PeerProcess, int]:
     """The test kamailio plus a TLS listener (kamailio-tls-modules) using cert/key."""
-    if not Path(TLS_MODULE).exists():
-        pytest.skip("kamailio tls module missing (apt-get install kamailio-tls-modules)")
+    kamailio_tls_module()
     udp, tls = free_port(), free_port()
     peer = kamailio(udp, workdir)
     cfg_path = Path(peer.cwd or workdir) / "kamailio.cfg"
@@ -61,14 +63,6 @@ def stop_after() -> Iterator[list[PeerProcess]]:
     yield started
     for peer in started:
         peer.stop()
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    yield t
-    await t.close()
 
 
 async def start(pki: ScratchCa, tmp: Path, started: list[PeerProcess], name: str,

@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.integration.conftest import RunningPeer
 from tests.integration.daemon import DaemonProcess
-from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+from tests.integration.peers import PeerProcess, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +33,7 @@ CHECK, SERVICE, TOKEN = "pbx-options", "pbx", "integration-token-0123456789"
 
 
 @pytest.fixture
-def peer(tmp_path: Path) -> Iterator[tuple[PeerProcess, int]]:
-    port = free_port()
-    (tmp_path / "peer").mkdir()
-    proc = sipp_options_responder(port, tmp_path / "peer")
-    proc.start()
-    try:
-        yield proc, port
-    finally:
-        proc.stop()
-
-
-@pytest.fixture
-def daemon(tmp_path: Path, peer: tuple[PeerProcess, int]) -> Iterator[DaemonProcess]:
+def daemon(tmp_path: Path, sipp_options: RunningPeer) -> Iterator[DaemonProcess]:
     workdir = tmp_path / "daemon"
     workdir.mkdir()
     token = workdir / "api.token"
@@ -53,7 +42,7 @@ def daemon(tmp_path: Path, peer: tuple[PeerProcess, int]) -> Iterator[DaemonProc
     config = {
         "daemon": {"site": "it", "api_token_file": str(token)},
         "defaults": {"interval": "1s", "timeout": "500ms"},
-        "checks": [{"name": CHECK, "type": "sip_options", "target": f"sip:127.0.0.1:{peer[1]}"}],
+        "checks": [{"name": CHECK, "type": "sip_options", "target": f"sip:127.0.0.1:{sipp_options.port}"}],
         "services": [{"name": SERVICE, "checks": [CHECK], "sla_policy": "monthly"}],
         "sla_policies": [{"name": "monthly", "version": "it-1", "target_percent": 99.9}],
     }
@@ -107,9 +96,9 @@ def post(daemon: DaemonProcess, body: dict[str, Any], token: str | None) -> tupl
 
 
 def test_report_counts_the_seconds_the_downtime_api_shows(
-    daemon: DaemonProcess, peer: tuple[PeerProcess, int]
+    daemon: DaemonProcess, sipp_options: RunningPeer
 ) -> None:
-    interval = outage(daemon, peer[0])
+    interval = outage(daemon, sipp_options.process)
     rep = report(daemon, interval["start"])
     print(
         f"\nservice interval {interval['start']} .. {interval['end']} = {interval['duration_seconds']} s;"
@@ -134,7 +123,7 @@ def test_report_counts_the_seconds_the_downtime_api_shows(
 
 
 def test_maintenance_window_from_the_api_is_honoured_by_the_next_report(
-    daemon: DaemonProcess, peer: tuple[PeerProcess, int]
+    daemon: DaemonProcess, sipp_options: RunningPeer
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     body = {
@@ -154,7 +143,7 @@ def test_maintenance_window_from_the_api_is_honoured_by_the_next_report(
     metrics = daemon.get("/metrics")
     assert f'monitord_maintenance_active{{service="{SERVICE}"}} 1.0' in metrics
 
-    interval = outage(daemon, peer[0])  # inside the window: probes ran, the failure is recorded
+    interval = outage(daemon, sipp_options.process)  # inside the window: probes ran, the failure is recorded
     rep = report(daemon, interval["start"])
     print(
         f"\nwindow {body['start']} .. {body['end']}; outage {interval['start']} .. {interval['end']}"

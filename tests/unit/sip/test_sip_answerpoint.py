@@ -4,7 +4,6 @@ calling it over loopback, with RTP echo and with a test tone (both ends ours).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -36,16 +35,6 @@ def test_answer_refuses_an_offer_without_g711() -> None:
     text = text.replace("PCMU/8000", "G729/8000").replace("PCMA/8000", "GSM/8000")
     with pytest.raises(SdpError, match=r"G\.711"):
         answer_offer(parse_sdp(text), "192.0.2.2", 5000, "7")
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 async def _call(transports: SipTransports, port: int, **kw: object) -> ProbeResult:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +17,7 @@ from probes.sip.dns import DnsQueryError, Resolution, ResolvedTarget
 from probes.sip.failover import attempt_deadline
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.register import SipRegisterProbe
-from probes.sip.responder import Responder, start_responder
+from probes.sip.responder import Responder
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from tests.unit.sip.test_sip_register import FakeRegistrar, serve, settings
@@ -36,22 +36,6 @@ class FakeLocator:
         if self.error:
             raise DnsQueryError(self.error)
         return Resolution(self.targets, ("NAPTR pbx.test: none",))
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    yield t
-    await t.close()
-
-
-@pytest.fixture
-async def responder() -> AsyncIterator[Responder]:
-    r = await start_responder("127.0.0.1", 0)
-    yield r
-    r.close()
-    await r.wait_closed()
 
 
 @pytest.fixture

@@ -15,22 +15,7 @@ from probes.sip.responder import Responder, start_responder
 from probes.sip.transport import SipTransports
 from probes.sip.uas import build_response
 from probes.sip.uri import SipUri
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    yield t
-    await t.close()
-
-
-@pytest.fixture
-async def responder() -> AsyncIterator[Responder]:
-    r = await start_responder("127.0.0.1", 0)
-    yield r
-    r.close()
-    await r.wait_closed()
+from tests.needs import missing
 
 
 def closed_port(kind: int) -> int:
@@ -110,7 +95,7 @@ async def test_options_over_ipv6(transports: SipTransports) -> None:
     try:
         r6 = await start_responder("::1", 0)
     except OSError as exc:
-        pytest.skip(f"no IPv6 loopback: {exc}")
+        missing(f"an IPv6 loopback (::1: {exc})", "sysctl -w net.ipv6.conf.lo.disable_ipv6=0")
     try:
         result = await run(transports, f"sip:[::1]:{r6.port}")
         assert result.ok, result.detail

@@ -8,7 +8,6 @@ we sent a header.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -202,14 +201,6 @@ class UdpRegistrar(asyncio.DatagramProtocol):
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         loop.call_later(self.delay, self.transport.sendto, out, addr)
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    yield t
-    await t.close()
 
 
 async def serve(reg: FakeRegistrar, delay: float = 0.0) -> tuple[asyncio.DatagramTransport, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -42,16 +41,6 @@ class Recorder:
     def on_transport_error(self, reason: FailureReason, detail: str) -> None:
         self.errors.append((reason, detail))
         self.arrived.set()
-
-
-@pytest.fixture
-async def transports() -> AsyncIterator[SipTransports]:
-    t = SipTransports()
-    await t.start()
-    try:
-        yield t
-    finally:
-        await t.close()
 
 
 @pytest.fixture

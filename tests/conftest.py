@@ -1,0 +1,32 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from probes.sip.responder import Responder, start_responder
+from probes.sip.transport import SipTransports
+
+
+@pytest.fixture
+async def transports() -> AsyncIterator[SipTransports]:
+    """The daemon's shared SIP transports (one UDP socket, TCP/TLS pools), closed after the test."""
+    t = SipTransports()
+    await t.start()
+    try:
+        yield t
+    finally:
+        await t.close()
+
+
+@pytest.fixture
+async def responder() -> AsyncIterator[Responder]:
+    """`monitord responder`'s core on 127.0.0.1 (UDP and TCP, free port), answering OPTIONS."""
+    r = await start_responder("127.0.0.1", 0)
+    try:
+        yield r
+    finally:
+        r.close()
+        await r.wait_closed()

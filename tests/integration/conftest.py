@@ -1,0 +1,41 @@
+"""Fixtures shared by the real-peer tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+
+
+@dataclass(frozen=True, slots=True)
+class RunningPeer:
+    process: PeerProcess
+    port: int
+
+    @property
+    def uri(self) -> str:
+        return f"sip:127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def sipp_options(tmp_path: Path) -> Iterator[RunningPeer]:
+    """SIPp answering OPTIONS with 200 on UDP 127.0.0.1 (free port); stop/start it for outages."""
+    port = free_port()
+    proc = sipp_options_responder(port, tmp_path / "sipp-options")
+    proc.start()
+    try:
+        yield RunningPeer(proc, port)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def daemon_dir(tmp_path: Path) -> Path:
+    """A working directory for a daemon process (config, store, log)."""
+    d = tmp_path / "daemon"
+    d.mkdir()
+    return d
