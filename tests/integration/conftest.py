@@ -39,3 +39,12 @@ def daemon_dir(tmp_path: Path) -> Path:
     d = tmp_path / "daemon"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def peers() -> Iterator[list[PeerProcess]]:
+    """Peers a test started (append them); each is stopped after the test."""
+    started: list[PeerProcess] = []
+    yield started
+    for peer in started:
+        peer.stop()

@@ -20,9 +20,7 @@ from tests.integration.peers import (
     kamailio_call,
     udp_answers_options,
 )
-from tests.integration.test_call_peers import call, launch, peers, transports
-
-__all__ = ["peers", "transports"]  # fixtures, re-used
+from tests.integration.test_call_peers import call, launch
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -34,14 +33,6 @@ from tests.integration.peers import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def peers() -> Iterator[list[PeerProcess]]:
-    started: list[PeerProcess] = []
-    yield started
-    for peer in started:
-        peer.stop()
 
 
 async def launch(peer: PeerProcess, started: list[PeerProcess]) -> PeerProcess:

@@ -51,7 +51,7 @@ FAMILIES = [
 
 
 @pytest.fixture
-def peers(tmp_path: Path) -> Iterator[tuple[int, int]]:
+def snmp_and_sip(tmp_path: Path) -> Iterator[tuple[int, int]]:
     snmp_port, sip_port = free_port(), free_port()
     agent = snmpd(snmp_port, tmp_path / "snmpd")
     sipp: PeerProcess = sipp_uas(sip_port, tmp_path / "sipp", media_port_block())
@@ -66,9 +66,9 @@ def peers(tmp_path: Path) -> Iterator[tuple[int, int]]:
         agent.stop()
 
 
-def test_full_exposition_passes_promtool(peers: tuple[int, int], tmp_path: Path) -> None:
+def test_full_exposition_passes_promtool(snmp_and_sip: tuple[int, int], tmp_path: Path) -> None:
     promtool = need_program("promtool")
-    snmp_port, sip_port = peers
+    snmp_port, sip_port = snmp_and_sip
     community = tmp_path / "community"
     community.write_text(SNMPD_COMMUNITY)
     community.chmod(0o600)
