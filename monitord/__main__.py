@@ -1,5 +1,5 @@
 import sys
 
-from monitord.cli import main
+from monitord.cli.main import main
 
 sys.exit(main())

@@ -20,27 +20,27 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from monitord.alerting.alertmanager import AlertmanagerSink, InMaintenance
-from monitord.alerting.announce import Announcer
-from monitord.alerting.wiring import AsyncSink, build_alerting
-from monitord.api import ApiContext, build_app
-from monitord.api_sla import SlaApi
-from monitord.callmetrics import CallSink
-from monitord.callqualitysink import CallQualitySink
 from monitord.config.load import effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
 from monitord.config.snmp import snmp_warnings
-from monitord.events import CheckState
-from monitord.logsink import LogSink
-from monitord.metrics import Metrics
-from monitord.pipeline import Pipeline, ProbeOutcome
-from monitord.probing import ProbeContext, build_probe, dns_resolver, run_probe
-from monitord.quality import QualitySink
-from monitord.scheduler import Scheduler
-from monitord.slametrics import SlaMetrics
-from monitord.slaruntime import SlaRuntime
-from monitord.snmpsink import SnmpSink
+from monitord.core.announce import Announcer
+from monitord.core.events import CheckState
+from monitord.core.pipeline import Pipeline, ProbeOutcome
+from monitord.core.runner import ProbeContext, build_probe, dns_resolver, run_probe
+from monitord.core.scheduler import Scheduler
+from monitord.http.api import ApiContext, build_app
+from monitord.http.sla import SlaApi
+from monitord.sinks.alertmanager import AlertmanagerSink, InMaintenance
+from monitord.sinks.budgets import QualitySink
+from monitord.sinks.callquality import CallQualitySink
+from monitord.sinks.calls import CallSink
+from monitord.sinks.logs import LogSink
+from monitord.sinks.metrics import Metrics
+from monitord.sinks.snmp import SnmpSink
+from monitord.sinks.wiring import AsyncSink, build_alerting
+from monitord.sla.gauges import SlaMetrics
+from monitord.sla.runtime import SlaRuntime
 from monitord.storage.base import Store
 from monitord.storage.sqlite import SqliteStore
 from probes.base import Probe
@@ -96,7 +96,7 @@ class Daemon:
         self.sla = SlaRuntime(config, self.store)
         self.sla_metrics = SlaMetrics(self.sla, self.metrics.registry)  # refreshed by run()
         self.in_maintenance: InMaintenance | None = self.sla.in_maintenance
-        # reboots and maintenance starts/ends as stored events for MQTT (alerting/announce.py)
+        # reboots and maintenance starts/ends as stored events for MQTT (core/announce.py)
         self.announcer = Announcer(
             self.store, config.daemon.site, self.sla.maintenance_config,
             [s.name for s in config.services],

@@ -1,13 +1,13 @@
 """Grafana dashboards as code (grafana-foundation-sdk), written to dashboards/*.json.
 
 Why generated: panels, queries and thresholds are typed and reviewed like
-code, and tests/unit/test_grafana_dashboards.py regenerates the JSON and
+code, and tests/unit/deploy/test_grafana_dashboards.py regenerates the JSON and
 compares it with the committed files, so a dashboard is never edited by
 hand in Grafana and silently lost. Run: `python deploy/grafana/generate.py`.
 
 Three boards: the overview (availability, SLA windows as the engine computes
-them, maintenance, states), call quality (monitord/callmetrics.py) and SNMP
-(monitord/snmpsink.py), one line per check or device.
+them, maintenance, states), call quality (monitord/sinks/calls.py) and SNMP
+(monitord/sinks/snmp.py), one line per check or device.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class SipCallCheck(CheckBase):
 class CallQualityWindow(Strict):
     """A service's `call_quality:` block: which calls its quality priority is judged on.
 
-    XTIUM writes quality incidents as shares of calls (monitord/callquality.py):
+    XTIUM writes quality incidents as shares of calls (monitord/core/callquality.py):
     the last `calls` answered calls of the service's `sip_call` checks, none older
     than `window`, and no priority at all from fewer than `min_calls`.
     """

@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from monitord.checkstate import Thresholds
 from monitord.config.models import (
     CHECK_MODELS,
     CheckConfig,
@@ -21,6 +20,7 @@ from monitord.config.models import (
     ServiceConfig,
 )
 from monitord.config.yamlsource import YamlDocument, format_path, load_yaml
+from monitord.core.checkstate import Thresholds
 from monitord.errors import ConfigError
 from monitord.sla.config import CREDIT_TYPES, SLA_MODELS, sla_reference_problems
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, f
 from monitord.config.dns import DnsConfig
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
-from monitord.events import DowntimeStart
+from monitord.core.events import DowntimeStart
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -152,7 +152,7 @@ class CheckBase(Strict):
     downtime_start: DowntimeStart | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     # Latency budget: a successful probe slower than this is a quality breach (`slow`),
-    # shown in metrics, API and logs; it never marks the check down (monitord/quality.py).
+    # shown in metrics, API and logs; it never marks the check down (monitord/sinks/budgets.py).
     max_rtt: Duration | None = None
 
 
@@ -218,7 +218,7 @@ class ServiceConfig(Strict):
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
     sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed
-    # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/callquality.py
+    # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/core/callquality.py
     call_quality: CallQualityWindow = Field(default_factory=CallQualityWindow)
 
     def required_down(self) -> int:

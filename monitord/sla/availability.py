@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Literal
 
-from monitord.intervals import Interval, union
+from monitord.core.intervals import Interval, union
 from monitord.sla.config import PRIORITIES, SlaPolicy
 
 Scope = Literal["in", "out"]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_pkg
 
-from monitord.intervals import Interval, union
+from monitord.core.intervals import Interval, union
 from monitord.sla.config import CalendarConfig, WeeklySpan
 
 TWENTY_FOUR_SEVEN = "24x7"

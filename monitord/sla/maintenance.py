@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from monitord.intervals import Interval
+from monitord.core.intervals import Interval
 from monitord.sla.calendars import span_intervals
 from monitord.sla.config import MaintenanceConfig, RecurringWindow, SlaPolicy
 

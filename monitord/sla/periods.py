@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from monitord.core.intervals import Interval
 from monitord.errors import SlaError
-from monitord.intervals import Interval
 
 PeriodKind = Literal["month", "year", "contract_year", "rolling_12_months"]
 _SPEC = re.compile(r"^(\d{4})(?:-(\d{2}))?$")

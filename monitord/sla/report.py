@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from monitord.intervals import Interval, union
+from monitord.core.intervals import Interval, union
 from monitord.sla.availability import (
     Downtime,
     Figures,

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from monitord.callquality import Priority, QualityChange
-from monitord.events import CheckEvent, CheckSnapshot, ServiceEvent
+from monitord.core.callquality import Priority, QualityChange
+from monitord.core.events import CheckEvent, CheckSnapshot, ServiceEvent
 
 Level = Literal["check", "service"]
 

@@ -2,7 +2,7 @@
 
 Why a module of its own: the service rules are the subtlest arithmetic the
 store does. Check intervals are backdated to their first failed probe and
-confirmed later, so the service tracker (monitord/services.py) may tell the
+confirmed later, so the service tracker (monitord/core/services.py) may tell the
 store that an outage began earlier than recorded, or that a past stretch was
 down; these functions fold that into the record so one problem is one
 interval (XTIUM §1: counted once), and never close an ongoing outage by
@@ -18,8 +18,8 @@ from typing import assert_never
 
 import aiosqlite
 
+from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened, ServiceEvent
 from monitord.errors import StorageError
-from monitord.events import ServiceDowntimeClosed, ServiceDowntimeOpened, ServiceEvent
 from monitord.storage.base import Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 

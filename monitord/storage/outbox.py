@@ -29,7 +29,7 @@ from typing import Any, assert_never
 
 import aiosqlite
 
-from monitord.events import (
+from monitord.core.events import (
     AlertRaised,
     AlertResolved,
     CheckEvent,

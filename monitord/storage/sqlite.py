@@ -41,9 +41,8 @@ from typing import Any, Self, assert_never
 
 import aiosqlite
 
-from monitord.callquality import QualityChange
-from monitord.errors import StorageError
-from monitord.events import (
+from monitord.core.callquality import QualityChange
+from monitord.core.events import (
     AlertRaised,
     AlertResolved,
     CheckEvent,
@@ -54,6 +53,7 @@ from monitord.events import (
     EpisodeRecorded,
     ServiceEvent,
 )
+from monitord.errors import StorageError
 from monitord.migrations import migrate
 from monitord.storage import downtimes, eventlog, maintenance, outbox, quality
 from monitord.storage.base import (

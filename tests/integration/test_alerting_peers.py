@@ -42,7 +42,7 @@ pytestmark = pytest.mark.integration
 
 CHECK, SERVICE, SITE = "pbx-options", "pbx", "it"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SCHEMA = json.loads(resources.files("monitord.alerting").joinpath("schema/event-v1.json").read_text())
+SCHEMA = json.loads(resources.files("monitord.sinks").joinpath("schema/event-v1.json").read_text())
 
 
 def _config(sip_port: int, **sections: Any) -> dict[str, Any]:

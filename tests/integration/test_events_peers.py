@@ -42,7 +42,7 @@ from tests.integration.tlspki import ScratchCa
 pytestmark = pytest.mark.integration
 
 SITE = "it"
-SCHEMA = json.loads(resources.files("monitord.alerting").joinpath("schema/event-v1.json").read_text())
+SCHEMA = json.loads(resources.files("monitord.sinks").joinpath("schema/event-v1.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 MQTT_PASSWORD = "broker-pass-7f3a"  # a test broker's throw-away secret
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from monitord.checkstate import CheckMachine, Observation, Thresholds
-from monitord.events import CheckSnapshot, DowntimeOpened
+from monitord.core.checkstate import CheckMachine, Observation, Thresholds
+from monitord.core.events import CheckSnapshot, DowntimeOpened
 from probes.base import FailureReason, ProbeResult
 from probes.sip.dns import DnsResolver
 from probes.sip.options import OptionsSettings, SipOptionsProbe

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from monitord.config import parse_config
-from monitord.snmpbuild import snmp_probe
+from monitord.core.snmpbuild import snmp_probe
 from probes.base import FailureReason, ProbeResult
 from probes.snmp.client import SnmpClient
 from tests.integration.daemon import DaemonProcess

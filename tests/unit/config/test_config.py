@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitord.checkstate import Thresholds
-from monitord.cli import main
+from monitord.cli.main import main
 from monitord.config import effective_checks, load_config, parse_config
 from monitord.config.models import parse_duration, parse_status_codes
+from monitord.core.checkstate import Thresholds
+from monitord.core.events import DowntimeStart
 from monitord.errors import ConfigError
-from monitord.events import DowntimeStart
 
 HERE = Path(__file__).parent
 INVALID = HERE / "invalid"

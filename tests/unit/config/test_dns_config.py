@@ -7,8 +7,8 @@ import re
 import pytest
 
 from monitord.config import parse_config
+from monitord.core.runner import ProbeContext, dns_resolver
 from monitord.errors import ConfigError
-from monitord.probing import ProbeContext, dns_resolver
 
 
 def test_defaults_are_the_system_resolver() -> None:

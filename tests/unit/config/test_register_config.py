@@ -8,8 +8,8 @@ import pytest
 
 from monitord.config import parse_config
 from monitord.config.register import SipRegisterCheck
+from monitord.core.runner import PROBE_FACTORIES
 from monitord.errors import ConfigError
-from monitord.probing import PROBE_FACTORIES
 
 
 def config(tmp_path: Path, extra: str = "", target: str = "sip:monitor@pbx.example.net") -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitord.cli import main
+from monitord.cli.main import main
 from monitord.config import parse_config
 from monitord.config.secrets import secret_warnings
 from monitord.errors import ConfigError

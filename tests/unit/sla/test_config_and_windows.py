@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from monitord.config import parse_config
+from monitord.core.intervals import Interval
 from monitord.errors import ConfigError
-from monitord.intervals import Interval
 from monitord.sla.config import MaintenanceConfig
 from monitord.sla.maintenance import in_maintenance, occurrences
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from monitord.cli import main
+from monitord.cli.main import main
+from monitord.cli.sla import read_intervals
 from monitord.config import load_config
 from monitord.sla.engine import SlaSetup, compute, period_for
 from monitord.sla.render import report_to_dict
-from monitord.slacli import read_intervals
 from tests.unit.sla.worked import EXAMPLES
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitord.intervals import Interval
+from monitord.core.intervals import Interval
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.config import LinearCredit, MaintenanceConfig, Rounding, SlaPolicy
 from monitord.sla.credits import linear_credit, rounded

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitord.cli import main
-from monitord.events import ServiceDowntimeClosed, ServiceDowntimeOpened
+from monitord.cli.main import main
+from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened
 from monitord.storage.sqlite import SqliteStore
 
 CONFIG = """\

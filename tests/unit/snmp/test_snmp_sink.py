@@ -8,9 +8,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 
 from monitord.config import effective_checks, parse_config
-from monitord.events import CheckSnapshot
-from monitord.pipeline import ProbeOutcome
-from monitord.snmpsink import RebootDetector, SnmpSink
+from monitord.core.events import CheckSnapshot
+from monitord.core.pipeline import ProbeOutcome
+from monitord.sinks.snmp import RebootDetector, SnmpSink
 from probes.base import FailureReason, ProbeResult
 from probes.snmp.oids import TIMETICKS_WRAP_SECONDS
 

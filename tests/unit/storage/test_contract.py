@@ -17,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitord.errors import StorageError
-from monitord.events import (
+from monitord.core.events import (
     AlertRaised,
     AlertResolved,
     CheckEvent,
@@ -30,6 +29,7 @@ from monitord.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
 )
+from monitord.errors import StorageError
 from monitord.storage.base import EpisodeRecord, GapRecord, ProbeRollup, ProbeSample, Store
 from monitord.storage.sqlite import SqliteStore
 

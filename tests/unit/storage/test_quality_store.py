@@ -12,9 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from monitord.callquality import Priority, QualityChange, WindowFigures
+from monitord.core.callquality import Priority, QualityChange, WindowFigures
 from monitord.storage.base import Store
-from tests.unit.alerting.test_mqtt import VALIDATOR
+from tests.unit.sinks.test_mqtt import VALIDATOR
 from tests.unit.storage.test_contract import BACKENDS
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)
@@ -75,7 +75,7 @@ async def test_the_open_interval_survives_a_restart(make: Callable[..., Any]) ->
 
 
 async def test_changes_are_announced_through_the_outbox(make: Callable[..., Any]) -> None:
-    from monitord.alerting.mqtt import message
+    from monitord.sinks.mqtt import message
 
     store: Store = await make(outbox=True)
     await store.commit_quality([change("pbx", 0, Priority.NONE, Priority.P1)])

@@ -9,6 +9,7 @@ shutdown, or anything after) succeeds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,8 @@ async def test_a_cancelled_write_leaves_the_store_usable(tmp_path: Path, yields:
         for _ in range(yields):  # cancel at different points of the transaction
             await asyncio.sleep(0)
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        # with many yields the write may finish before the cancel lands: both are fine
+        with contextlib.suppress(asyncio.CancelledError):
             await task
         await store.record_probes(samples(10, start=100))  # must not find a transaction open
         rollups = await store.probe_rollups("sbc")
@@ -45,7 +47,7 @@ async def test_a_cancelled_write_leaves_the_store_usable(tmp_path: Path, yields:
 
 async def test_samples_of_a_failed_flush_are_kept_for_the_next(tmp_path: Path) -> None:
     from monitord.config import effective_checks, parse_config
-    from monitord.pipeline import Pipeline
+    from monitord.core.pipeline import Pipeline
     from probes.base import ProbeResult
 
     cfg = parse_config("checks: [{name: sbc, type: sip_options, target: 'sip:127.0.0.1:5060'}]")

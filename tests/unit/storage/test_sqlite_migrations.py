@@ -12,8 +12,8 @@ import pytest
 
 import monitord.migrations as migrations
 from monitord import __version__
+from monitord.core.events import CheckSnapshot, CheckState, DowntimeOpened
 from monitord.errors import SchemaVersionError, StorageError
-from monitord.events import CheckSnapshot, CheckState, DowntimeOpened
 from monitord.migrations import Migration, load_migrations, split_statements
 from monitord.storage.base import ProbeSample
 from monitord.storage.sqlite import SqliteStore

@@ -1,0 +1,1 @@
+"""HTTP: /metrics, /healthz, the JSON API and the SLA endpoints."""

@@ -1,0 +1,288 @@
+"""HTTP: /metrics, /healthz and the read-only JSON API (v1).
+
+Timestamps are ISO-8601 with an explicit UTC offset. Bad query parameters get
+a 400 with a JSON body naming the parameter; nothing a client sends can take
+the daemon down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from monitord.core.pipeline import Pipeline
+from monitord.errors import ApiRequestError
+from monitord.sinks.metrics import Metrics
+from monitord.storage.base import DowntimeRecord, Store
+
+if TYPE_CHECKING:  # monitord.http.sla imports this module
+    from monitord.http.sla import SlaApi
+
+
+@dataclass
+class ApiContext:
+    pipeline: Pipeline
+    store: Store
+    metrics: Metrics
+    site: str
+    started: float
+    healthy: Callable[[], str | None]  # None when healthy, else why not
+    sla: SlaApi | None = None  # maintenance windows and reports (monitord/http/sla.py)
+    # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
+    quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
+
+
+CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def parse_time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+"))  # '+' arrives as space if unescaped
+    except ValueError:
+        raise ApiRequestError(
+            f"parameter {name!r}: {raw!r} is not an ISO-8601 timestamp (e.g. 2026-10-01T00:00:00+02:00)"
+        ) from None
+    if value.tzinfo is None:
+        raise ApiRequestError(f"parameter {name!r}: {raw!r} needs a UTC offset (e.g. +00:00 or Z)")
+    return value
+
+
+def downtime_json(d: DowntimeRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "level": d.level,
+        d.level: d.name,
+        "start": iso(d.start),
+        "end": iso(d.end),
+        "open": d.end is None,
+        "duration_seconds": round(d.duration_seconds(now), 6),
+        "reason": d.reason,
+        "detail": d.detail,
+        "confirmed_at": iso(d.confirmed_at),
+    }
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiRequestError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    # Rendering thousands of series takes a few hundred ms of CPU: off the loop,
+    # so a scrape never shows up as probe lateness.
+    body = await asyncio.to_thread(generate_latest, request.app[CTX].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    problem = ctx.healthy()
+    body = {
+        "status": "ok" if problem is None else "unhealthy",
+        "problem": problem,
+        "site": ctx.site,
+        "checks": len(ctx.pipeline.checks),
+        "uptime_seconds": round(time.monotonic() - ctx.started, 3),
+    }
+    return web.json_response(body, status=200 if problem is None else 503)
+
+
+def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
+    p = ctx.pipeline
+    check, snap = p.checks[name], p.snapshots[name]
+    last = p.last_results.get(name)
+    return {
+        "name": name,
+        "type": check.type,
+        "target": str(getattr(check.config, "target", "")) or None,  # SNMP: no credentials
+        "state": snap.state.value,
+        "consecutive_failures": snap.consecutive_failures,
+        "consecutive_successes": snap.consecutive_successes,
+        "failing_since": iso(snap.streak_start),
+        "down_since": iso(snap.downtime_start),
+        "last_probe": iso(snap.last_probe),
+        "last_result": None
+        if last is None
+        else {
+            "at": iso(last[0]),
+            "ok": last[1].ok,
+            "latency_seconds": last[1].latency,
+            "reason": last[1].reason.value if last[1].reason else None,
+            "detail": last[1].detail,
+            "measurements": dict(last[1].measurements),
+        },
+        "interval_seconds": check.interval,
+        "timeout_seconds": check.timeout,
+        "alert_after": check.thresholds.alert_after,
+        "down_after": check.thresholds.down_after,
+        "recover_after": check.thresholds.recover_after,
+        "services": [s for s, cfg in p.services.items() if name in cfg.checks],
+        "labels": check.config.labels,
+        "quality": ctx.quality(name),
+    }
+
+
+async def list_checks(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    return web.json_response([_check_json(ctx, n) for n in ctx.pipeline.checks])
+
+
+async def get_check(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    name = request.match_info["name"]
+    if name not in ctx.pipeline.checks:
+        return web.json_response({"error": f"no check named {name!r}"}, status=404)
+    return web.json_response(_check_json(ctx, name))
+
+
+async def list_services(request: web.Request) -> web.Response:
+    p = request.app[CTX].pipeline
+    out = []
+    for name, cfg in p.services.items():
+        down = p.tracker.is_down(name)
+        out.append(
+            {
+                "name": name,
+                "state": "down" if down else "up",
+                "down_since": iso(p.tracker.down_since(name)),
+                "down_when": cfg.down_when
+                if isinstance(cfg.down_when, str)
+                else cfg.down_when.model_dump(),
+                "checks": cfg.checks,
+                "down_checks": p.tracker.down_checks(name),
+            }
+        )
+    return web.json_response(out)
+
+
+def window(request: web.Request, *allowed: str) -> tuple[datetime | None, datetime | None]:
+    """Validate the query string (unknown parameters are an error) and parse since/until."""
+    unknown = set(request.query) - {"since", "until", *allowed}
+    if unknown:
+        raise ApiRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    since, until = parse_time(request, "since"), parse_time(request, "until")
+    if since and until and until < since:
+        raise ApiRequestError("parameter 'until' is before 'since'")
+    return since, until
+
+
+async def list_downtimes(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    q = request.query
+    since, until = window(request, "service", "check")
+    service, check = q.get("service"), q.get("check")
+    if service and check:
+        raise ApiRequestError("give either 'service' or 'check', not both")
+    if service is not None and service not in ctx.pipeline.services:
+        return web.json_response({"error": f"no service named {service!r}"}, status=404)
+    if check is not None and check not in ctx.pipeline.checks:
+        return web.json_response({"error": f"no check named {check!r}"}, status=404)
+    if service is not None:
+        rows = await ctx.store.downtimes(level="service", name=service, since=since, until=until)
+    elif check is not None:
+        rows = await ctx.store.downtimes(level="check", name=check, since=since, until=until)
+    else:
+        rows = await ctx.store.downtimes(since=since, until=until)
+    now = datetime.now(UTC)
+    return web.json_response([downtime_json(d, now) for d in rows])
+
+
+async def list_episodes(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    since, until = window(request, "check")
+    check = request.query.get("check")
+    if check is not None and check not in ctx.pipeline.checks:
+        return web.json_response({"error": f"no check named {check!r}"}, status=404)
+    rows = await ctx.store.episodes(check=check, since=since, until=until)
+    return web.json_response(
+        [
+            {
+                "id": e.id,
+                "check": e.check,
+                "start": iso(e.start),
+                "end": iso(e.end),
+                "failures": e.failures,
+                "reason": e.reason,
+                "detail": e.detail,
+            }
+            for e in rows
+        ]
+    )
+
+
+async def list_gaps(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    since, until = window(request)
+    rows = await ctx.store.gaps(since=since, until=until)
+    return web.json_response(
+        [
+            {
+                "start": iso(g.start),
+                "end": iso(g.end),
+                "duration_seconds": (g.end - g.start).total_seconds(),
+                "cause": g.cause,
+            }
+            for g in rows
+        ]
+    )
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """Standalone events (reboots, maintenance started/ended) from the permanent log."""
+    ctx = request.app[CTX]
+    since, until = window(request, "kind", "subject")
+    rows = await ctx.store.events(
+        kind=request.query.get("kind"), subject=request.query.get("subject"), since=since, until=until
+    )
+    return web.json_response(
+        [
+            {
+                "id": e.event_id,
+                "kind": e.kind,
+                "level": e.level,
+                e.level: e.subject,
+                "at": iso(e.at),
+                **{k: v for k, v in e.body.items() if k not in ("check", "service")},
+            }
+            for e in rows
+        ]
+    )
+
+
+def build_app(ctx: ApiContext) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware])
+    app[CTX] = ctx
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/v1/checks", list_checks)
+    app.router.add_get("/api/v1/checks/{name}", get_check)
+    app.router.add_get("/api/v1/services", list_services)
+    app.router.add_get("/api/v1/downtimes", list_downtimes)
+    app.router.add_get("/api/v1/episodes", list_episodes)
+    app.router.add_get("/api/v1/gaps", list_gaps)
+    app.router.add_get("/api/v1/events", list_events)
+    if ctx.sla is not None:
+        from monitord.http.sla import register
+
+        register(app, ctx.sla)
+    return app

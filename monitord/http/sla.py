@@ -1,0 +1,246 @@
+"""HTTP for the SLA engine: maintenance windows (write, with a bearer token) and reports (read).
+
+Why the token only on writes: a maintenance window takes time out of the SLA
+figure and silences alerts, so creating one is an act someone must be
+accountable for; reading a report changes nothing and stays open on the
+loopback default like the rest of the API. The token comes from
+`daemon.api_token_file` and is compared in constant time. Without a
+configured token the write endpoints answer 503 and say how to enable them,
+rather than accepting anyone.
+
+Reports are the engine's (`monitord.sla.runtime` gathers the store's
+intervals, gaps and windows; `monitord.sla` computes), rendered like the CLI's.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from monitord.errors import ApiRequestError, SlaError
+from monitord.http.api import iso
+from monitord.sla.config import SlaPolicy
+from monitord.sla.html import render_html
+from monitord.sla.render import render_csv, render_json, report_to_dict
+from monitord.sla.report import Report
+from monitord.sla.runtime import SlaRuntime
+from monitord.storage.base import MaintenanceRecord
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+WINDOW_FIELDS = ("service", "start", "end", "kind", "announced_at", "reason")
+MAX_REASON = 2000
+
+
+@dataclass
+class SlaApi:
+    runtime: SlaRuntime
+    token: str | None  # bearer token for the write endpoints; None = writes disabled
+
+
+SLA: web.AppKey[SlaApi] = web.AppKey("sla", SlaApi)
+
+
+def window_json(rec: MaintenanceRecord) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "name": f"api-{rec.id}",
+        "service": rec.service,
+        "start": iso(rec.start),
+        "end": iso(rec.end),
+        "kind": rec.kind,
+        "announced_at": iso(rec.announced_at),
+        "reason": rec.reason,
+        "created_at": iso(rec.created_at),
+        "deleted_at": iso(rec.deleted_at),
+    }
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def authorize(request: web.Request) -> web.Response | None:
+    """None when the request carries the configured bearer token, else the refusal."""
+    token = request.app[SLA].token
+    if token is None:
+        return _error(
+            503,
+            "write endpoints are disabled: no API token is configured;"
+            " set daemon.api_token_file to a file holding the token",
+        )
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="monitord"'}
+    if scheme.lower() != "bearer" or not given.strip():
+        return _error(401, "missing bearer token: send 'Authorization: Bearer <token>'", **challenge)
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return _error(401, "invalid bearer token", **challenge)
+    return None
+
+
+def _instant(body: dict[str, Any], field: str) -> datetime:
+    raw = body.get(field)
+    if not isinstance(raw, str):
+        raise ApiRequestError(
+            f"field {field!r}: expected an ISO-8601 string with offset, got {raw!r}"
+        )
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiRequestError(f"field {field!r}: {raw!r} is not an ISO-8601 timestamp") from None
+    if value.tzinfo is None:
+        raise ApiRequestError(
+            f"field {field!r}: {raw!r} needs a UTC offset, e.g. 2026-10-02T20:00:00+02:00"
+        )
+    return value.astimezone(UTC)
+
+
+def parse_window(
+    raw: bytes, services: set[str], now: datetime
+) -> tuple[str, datetime, datetime, str, datetime, str]:
+    """Validate a POST body; every problem names its field."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiRequestError("body: not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiRequestError("body: expected a JSON object with service, start and end")
+    unknown = sorted(set(body) - set(WINDOW_FIELDS))
+    if unknown:
+        raise ApiRequestError(
+            f"unknown field(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(WINDOW_FIELDS)})"
+        )
+    service = body.get("service")
+    if not isinstance(service, str) or not service:
+        raise ApiRequestError("field 'service': required, the name of a configured service")
+    if service not in services:
+        known = ", ".join(sorted(services)) or "none configured"
+        raise ApiRequestError(f"field 'service': unknown service {service!r} (known: {known})")
+    start, end = _instant(body, "start"), _instant(body, "end")
+    if end <= start:
+        raise ApiRequestError("field 'end': must be after 'start'")
+    kind = body.get("kind", "regular")
+    if not isinstance(kind, str) or not _NAME.match(kind):
+        raise ApiRequestError(
+            f"field 'kind': {kind!r} is not a kind name (e.g. regular, necessary, urgent)"
+        )
+    announced = _instant(body, "announced_at") if "announced_at" in body else now
+    if announced > now:
+        raise ApiRequestError("field 'announced_at': cannot be in the future")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise ApiRequestError(f"field 'reason': expected text of at most {MAX_REASON} characters")
+    return service, start, end, kind, announced, reason
+
+
+async def create_window(request: web.Request) -> web.Response:
+    refusal = authorize(request)
+    if refusal is not None:
+        return refusal
+    sla = request.app[SLA]
+    now = datetime.now(UTC)
+    service, start, end, kind, announced, reason = parse_window(
+        await request.read(), set(sla.runtime.services), now
+    )
+    rec = await sla.runtime.add_window(
+        service=service, start=start, end=end, kind=kind, announced_at=announced, reason=reason,
+        now=now,
+    )
+    return web.json_response(
+        window_json(rec), status=201, headers={"Location": f"/api/v1/maintenance/{rec.id}"}
+    )
+
+
+async def delete_window(request: web.Request) -> web.Response:
+    refusal = authorize(request)
+    if refusal is not None:
+        return refusal
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise ApiRequestError(f"path: window id {raw!r} is not a number")
+    rec = await request.app[SLA].runtime.delete_window(int(raw), datetime.now(UTC))
+    if rec is None:
+        return _error(404, f"no maintenance window {raw} (or it was already deleted)")
+    return web.json_response(window_json(rec))
+
+
+def _unknown_params(request: web.Request, *allowed: str) -> None:
+    unknown = set(request.query) - set(allowed)
+    if unknown:
+        raise ApiRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+
+
+async def list_windows(request: web.Request) -> web.Response:
+    _unknown_params(request, "service", "include_deleted")
+    sla = request.app[SLA]
+    service = request.query.get("service")
+    if service is not None and service not in sla.runtime.services:
+        return _error(404, f"no service named {service!r}")
+    flag = request.query.get("include_deleted", "false").lower()
+    if flag not in ("true", "false", "1", "0"):
+        raise ApiRequestError("parameter 'include_deleted': use true or false")
+    rows = await sla.runtime.windows(service, include_deleted=flag in ("true", "1"))
+    return web.json_response([window_json(r) for r in rows])
+
+
+async def _report(request: web.Request, service: str) -> tuple[Report, SlaPolicy]:
+    """The service's report for `period` (default: the one running now); 404/400 name the problem."""
+    runtime = request.app[SLA].runtime
+    if service not in runtime.services:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": f"no service named {service!r}"}),
+            content_type="application/json",
+        )
+    try:
+        policy = runtime.policy_of(service)
+    except SlaError as exc:
+        raise ApiRequestError(f"parameter 'service': {exc}") from None
+    now = datetime.now(UTC)
+    try:
+        period = runtime.period(policy, request.query.get("period") or None, now)
+    except SlaError as exc:
+        raise ApiRequestError(f"parameter 'period': {exc}") from None
+    return await runtime.report(service, policy, period, now), policy
+
+
+async def availability(request: web.Request) -> web.Response:
+    """One service's report as JSON, or every service with a policy (a list) without `service`."""
+    _unknown_params(request, "service", "period")
+    runtime = request.app[SLA].runtime
+    service = request.query.get("service")
+    if service:
+        report, _ = await _report(request, service)
+        return web.json_response(report_to_dict(report))
+    names = [n for n, s in runtime.services.items() if s.sla_policy is not None]
+    out = [report_to_dict((await _report(request, n))[0]) for n in names]
+    return web.json_response(out)
+
+
+async def service_report(request: web.Request) -> web.Response:
+    _unknown_params(request, "period", "format")
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv", "html"):
+        raise ApiRequestError(f"parameter 'format': {fmt!r} is not one of json, csv, html")
+    report, policy = await _report(request, request.match_info["service"])
+    if fmt == "html":
+        return web.Response(
+            text=render_html([report], timezone=policy.timezone), content_type="text/html"
+        )
+    if fmt == "csv":
+        return web.Response(text=render_csv([report]), content_type="text/csv")
+    return web.Response(text=render_json([report]), content_type="application/json")
+
+
+def register(app: web.Application, sla: SlaApi) -> None:
+    app[SLA] = sla
+    app.router.add_get("/api/v1/maintenance", list_windows)
+    app.router.add_post("/api/v1/maintenance", create_window)
+    app.router.add_delete("/api/v1/maintenance/{id}", delete_window)
+    app.router.add_get("/api/v1/availability", availability)
+    app.router.add_get("/api/v1/reports/{service}", service_report)

@@ -1,0 +1,508 @@
+"""Pipeline: probe results in, state, stored intervals and sink outcomes out.
+
+Real SqliteStore on a temporary file, configs parsed from YAML exactly as the
+daemon does. Written the gatus way: feed one probe at a time and assert what
+a NOC engineer would look at after each step (state, counters, what the
+store holds). Probe times are seconds after T0; thresholds are the VIOMS
+defaults (alert after 3, down after 5, recover after 1) unless a test says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitord.config import Config, effective_checks, parse_config
+from monitord.core.events import (
+    AlertRaised,
+    AlertResolved,
+    CheckEvent,
+    CheckSnapshot,
+    CheckState,
+    DowntimeClosed,
+    DowntimeOpened,
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
+    ServiceEvent,
+)
+from monitord.core.pipeline import Pipeline, ProbeOutcome, Sink
+from monitord.errors import StorageError
+from monitord.storage.base import Store
+from monitord.storage.sqlite import SqliteStore
+from probes.base import FailureReason, ProbeResult
+
+T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)  # the night Europe/Amsterdam leaves summer time
+U, F, A, D = CheckState.UP, CheckState.FAILING, CheckState.ALERTING, CheckState.DOWN
+
+CONFIG = """
+daemon:
+  site: test
+defaults:
+  interval: 10s
+  timeout: 2s
+checks:
+  - {name: sbc-a, type: sip_options, target: "sip:192.0.2.1:5060"}
+  - {name: sbc-b, type: sip_options, target: "sip:192.0.2.2:5060"}
+  - {name: sbc-c, type: sip_options, target: "sip:192.0.2.3:5060"}
+services:
+  - {name: any-ab, checks: [sbc-a, sbc-b], down_when: any}
+  - {name: all-ab, checks: [sbc-a, sbc-b], down_when: all}
+  - {name: two-of-abc, checks: [sbc-a, sbc-b, sbc-c], down_when: {at_least: 2}}
+  - {name: all-abc, checks: [sbc-a, sbc-b, sbc-c], down_when: all}
+"""
+
+
+def t(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def fail(detail: str = "no answer within 2s") -> ProbeResult:
+    return ProbeResult.failure(FailureReason.TIMEOUT, detail)
+
+
+def ok(latency: float = 0.012) -> ProbeResult:
+    return ProbeResult.success(latency, measurements={"sip_status": 200})
+
+
+def config(text: str = CONFIG) -> Config:
+    return parse_config(text, env={})
+
+
+# --- test doubles: stand-ins for the store and sinks, not peers ----------------------
+
+
+class RecordingStore(SqliteStore):
+    """Test double: a real SqliteStore that logs what was committed, in order."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.commit_check_calls = 0
+        self.committed: list[object] = []  # events and snapshots, once their commit returned
+        self.fail_commit_check_with: type[BaseException] | None = None
+        self.fail_commit_service_with: type[BaseException] | None = None
+
+    async def commit_check(self, snapshot: CheckSnapshot, events: Sequence[CheckEvent]) -> None:
+        self.commit_check_calls += 1
+        if self.fail_commit_check_with is not None:
+            exc, self.fail_commit_check_with = self.fail_commit_check_with, None
+            raise exc("disk I/O error (injected by the test double)")
+        await super().commit_check(snapshot, events)
+        self.committed += [snapshot, *events]
+
+    async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
+        if self.fail_commit_service_with is not None:
+            exc, self.fail_commit_service_with = self.fail_commit_service_with, None
+            raise exc("database is locked (injected by the test double)")
+        await super().commit_service(events)
+        self.committed += list(events)
+
+
+class RecordingSink:
+    """Test double: keeps every outcome and what the store had committed when it was called."""
+
+    def __init__(self, store: RecordingStore | None = None) -> None:
+        self._store = store
+        self.outcomes: list[ProbeOutcome] = []
+        self.committed_when_called: list[list[object]] = []
+
+    def outcome(self, outcome: ProbeOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.committed_when_called.append(list(self._store.committed) if self._store else [])
+
+
+class BrokenSink:
+    """Test double: a sink that fails on every outcome (e.g. an alert provider that is down)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def outcome(self, outcome: ProbeOutcome) -> None:
+        self.calls += 1
+        raise RuntimeError("webhook returned 502")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[RecordingStore]:
+    s = RecordingStore(tmp_path / "monitord.db")
+    await s.open()
+    yield s
+    await s.close()
+
+
+def build(
+    store: Store,
+    cfg: Config | None = None,
+    sinks: Sequence[Sink] = (),
+    snapshots: dict[str, CheckSnapshot] | None = None,
+    open_services: dict[str, datetime] | None = None,
+) -> Pipeline:
+    cfg = cfg or config()
+    return Pipeline(
+        effective_checks(cfg), cfg.services, store, snapshots or {}, open_services or {}, sinks
+    )
+
+
+async def feed(p: Pipeline, check: str, pattern: str, start: float = 0, every: float = 10) -> None:
+    """'F' fails, '.' succeeds, one probe every `every` seconds from `start`."""
+    for i, ch in enumerate(pattern):
+        at = start + i * every
+        await p.observe(
+            check, t(at), fail(f"{check}: no answer at +{at:g}s") if ch == "F" else ok(), 0.5
+        )
+
+
+# --- one check -------------------------------------------------------------------
+
+
+async def test_an_outage_is_one_downtime_from_first_failure_to_first_success(
+    store: RecordingStore,
+) -> None:
+    p = build(store)
+    pattern = "..FFFFFFF.."
+    # state, consecutive failures, check downtimes stored, of which open
+    expected = [
+        (U, 0, 0, 0),
+        (U, 0, 0, 0),
+        (F, 1, 0, 0),  # t=20: the first failure
+        (F, 2, 0, 0),
+        (A, 3, 0, 0),  # alert_after
+        (A, 4, 0, 0),
+        (D, 5, 1, 1),  # down_after: the interval opens, backdated to t=20
+        (D, 6, 1, 1),
+        (D, 7, 1, 1),
+        (U, 0, 1, 0),  # t=90: the first success ends it
+        (U, 0, 1, 0),
+    ]
+    for i, (ch, (state, failures, stored, still_open)) in enumerate(
+        zip(pattern, expected, strict=True)
+    ):
+        await feed(p, "sbc-a", ch, start=10 * i)
+        snap = p.snapshots["sbc-a"]
+        rows = await store.downtimes(level="check")
+        assert (snap.state, snap.consecutive_failures) == (state, failures), f"step {i}"
+        assert (len(rows), sum(r.end is None for r in rows)) == (stored, still_open), f"step {i}"
+
+    (row,) = await store.downtimes(level="check", name="sbc-a")
+    assert row.start == t(20), "downtime starts at the first failed probe"
+    assert row.end == t(90), "downtime ends at the first successful probe"
+    assert row.confirmed_at == t(60)
+    assert (row.reason, row.detail) == ("timeout", "sbc-a: no answer at +20s")
+    assert row.duration_seconds(t(1000)) == 70.0
+    assert await store.episodes() == [], "an outage that reached DOWN is not also a near miss"
+    assert (await store.load_check_snapshots())["sbc-a"].state is U
+
+
+@pytest.mark.parametrize("failures", [3, 4])
+async def test_a_streak_that_alerts_but_recovers_before_down_after_is_an_episode(
+    store: RecordingStore, failures: int
+) -> None:
+    p = build(store)
+    await feed(p, "sbc-a", "." + "F" * failures + "..")
+
+    assert await store.downtimes() == [], "a near miss opens no downtime"
+    (episode,) = await store.episodes(check="sbc-a")
+    assert episode.start == t(10) and episode.end == t(10 + 10 * failures)
+    assert episode.failures == failures
+    assert (episode.reason, episode.detail) == ("timeout", "sbc-a: no answer at +10s")
+
+
+async def test_two_failures_leave_no_record(store: RecordingStore) -> None:
+    p = build(store)
+    await feed(p, "sbc-a", ".FF..")
+    assert await store.downtimes() == [] and await store.episodes() == []
+    assert p.snapshots["sbc-a"].state is U
+
+
+# --- services ----------------------------------------------------------------------
+
+
+async def test_service_intervals_follow_down_when(store: RecordingStore) -> None:
+    """sbc-a is down [0, 100), sbc-b [21, 81), sbc-c never: probes interleave 1 s apart."""
+    p = build(store)
+    a = "FFFFFFFFFF..."  # ticks 0-9 fail, first success at t=100
+    b = "..FFFFFF....."  # ticks 2-7 fail (t=21..71), first success at t=81
+    for i in range(len(a)):
+        await feed(p, "sbc-a", a[i], start=10 * i)
+        await feed(p, "sbc-b", b[i], start=10 * i + 1)
+        await feed(p, "sbc-c", ".", start=10 * i + 2)
+
+    def spans(name: str) -> list[tuple[datetime, datetime | None]]:
+        return [(r.start, r.end) for r in rows if r.name == name]
+
+    rows = await store.downtimes(level="service")
+    assert spans("any-ab") == [(t(0), t(100))], "any: from the first check down to the last up"
+    assert spans("all-ab") == [(t(21), t(81))], "all: only while both were down"
+    assert spans("two-of-abc") == [(t(21), t(81))], "at_least 2: the same two checks"
+    assert spans("all-abc") == [], "sbc-c never failed"
+    (any_ab,) = (r for r in rows if r.name == "any-ab")
+    assert any_ab.reason == "timeout"
+    assert any_ab.detail == "check sbc-a: sbc-a: no answer at +0s", "evidence of the first check"
+    for name in ("any-ab", "all-ab", "two-of-abc", "all-abc"):
+        assert not p.tracker.is_down(name)
+
+
+async def test_a_service_stays_down_while_any_check_is_down(store: RecordingStore) -> None:
+    p = build(store)
+    await feed(p, "sbc-a", "FFFFF")
+    assert p.tracker.is_down("any-ab") and p.tracker.down_since("any-ab") == t(0)
+    assert p.tracker.down_checks("any-ab") == ["sbc-a"]
+    assert not p.tracker.is_down("all-ab")
+    (row,) = await store.downtimes(level="service")
+    assert (row.name, row.start, row.end) == ("any-ab", t(0), None)
+
+
+# --- sinks ---------------------------------------------------------------------------
+
+
+async def test_sinks_see_before_and_after_snapshots_and_the_events(
+    store: RecordingStore,
+) -> None:
+    sink = RecordingSink(store)
+    p = build(store, sinks=[sink])
+    await feed(p, "sbc-a", "FFFFF.")
+
+    assert len(sink.outcomes) == 6
+    assert [o.after.state for o in sink.outcomes] == [F, F, A, A, D, U]
+    assert [o.before.state for o in sink.outcomes] == [U, F, F, A, A, D]
+    assert [[type(e) for e in o.check_events] for o in sink.outcomes] == [
+        [],
+        [],
+        [AlertRaised],
+        [],
+        [DowntimeOpened],
+        [DowntimeClosed, AlertResolved],
+    ]
+    confirm = sink.outcomes[4]
+    assert confirm.check.name == "sbc-a" and confirm.at == t(40)
+    assert confirm.result.reason is FailureReason.TIMEOUT and confirm.duration == 0.5
+    assert confirm.before.consecutive_failures == 4 and confirm.after.consecutive_failures == 5
+    assert confirm.service_events == (
+        ServiceDowntimeOpened("any-ab", t(0), "timeout", "check sbc-a: sbc-a: no answer at +0s"),
+    )
+    assert sink.outcomes[5].service_events == (ServiceDowntimeClosed("any-ab", t(0), t(50)),)
+
+
+async def test_the_store_is_written_before_any_sink_hears_of_an_event(
+    store: RecordingStore,
+) -> None:
+    sink = RecordingSink(store)
+    p = build(store, sinks=[sink])
+    await feed(p, "sbc-a", "FFFFF.")
+
+    for outcome, committed in zip(sink.outcomes, sink.committed_when_called, strict=True):
+        for event in (*outcome.check_events, *outcome.service_events):
+            assert event in committed, f"{event} announced before it was stored"
+
+
+async def test_a_failing_sink_neither_stops_recording_nor_the_other_sinks(
+    store: RecordingStore,
+) -> None:
+    broken, sink = BrokenSink(), RecordingSink(store)
+    p = build(store, sinks=[broken, sink])
+    await feed(p, "sbc-a", "FFFFF.")
+
+    assert broken.calls == 6 and len(sink.outcomes) == 6
+    (row,) = await store.downtimes(level="check")
+    assert (row.start, row.end) == (t(0), t(50))
+    assert p.snapshots["sbc-a"].state is U
+
+
+async def test_a_failed_commit_changes_nothing_so_the_next_probe_re_derives_the_events(
+    store: RecordingStore,
+) -> None:
+    sink = RecordingSink(store)
+    p = build(store, sinks=[sink])
+    await feed(p, "sbc-a", "FFFF")
+    before = p.snapshots["sbc-a"]
+
+    store.fail_commit_check_with = StorageError
+    with pytest.raises(StorageError):
+        await p.observe("sbc-a", t(40), fail(), 0.5)  # would confirm DOWN
+
+    assert p.snapshots["sbc-a"] == before, "not recorded, so not happened"
+    assert p.snapshots["sbc-a"].state is A
+    assert not p.tracker.is_down("any-ab") and p.tracker.down_checks("any-ab") == []
+    assert await store.downtimes() == []
+    assert len(sink.outcomes) == 4, "sinks hear nothing of an unrecorded probe"
+
+    await p.observe("sbc-a", t(50), fail(), 0.5)  # the next probe confirms it again
+
+    assert p.snapshots["sbc-a"].state is D
+    assert [type(e) for e in sink.outcomes[-1].check_events] == [DowntimeOpened]
+    check_row, service_row = await store.downtimes()
+    assert (check_row.level, check_row.start, check_row.confirmed_at) == ("check", t(0), t(50))
+    assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), None)
+    assert p.tracker.is_down("any-ab")
+
+
+async def test_a_failed_service_commit_keeps_the_recorded_check_state_and_retries_the_service(
+    store: RecordingStore,
+) -> None:
+    """commit_check and commit_service are two transactions. Once the first returned, the
+    check's interval is on record: the pipeline must not re-derive (and re-open) it, and the
+    service events must reach the store later rather than never."""
+    sink = RecordingSink(store)
+    p = build(store, sinks=[sink])
+    await feed(p, "sbc-a", "FFFF")
+
+    store.fail_commit_service_with = StorageError
+    with pytest.raises(StorageError):
+        await p.observe("sbc-a", t(40), fail(), 0.5)  # confirms DOWN; the service part fails
+    assert p.snapshots["sbc-a"].state is D, "the check's part was recorded"
+    assert [d.level for d in await store.downtimes()] == ["check"]
+
+    outcome = await p.observe("sbc-a", t(50), fail(), 0.5)  # no new events: the retry goes in
+
+    assert outcome.check_events == ()
+    assert outcome.service_events == (
+        ServiceDowntimeOpened("any-ab", t(0), "timeout", "check sbc-a: sbc-a: no answer at +0s"),
+    ), "the late service events are announced once they are recorded"
+    await feed(p, "sbc-a", "F.", start=60)
+    check_row, service_row = await store.downtimes()
+    assert (check_row.start, check_row.end) == (t(0), t(70))
+    assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), t(70))
+    assert await store.episodes() == [], "the outage is not mistaken for a near miss"
+
+
+async def test_a_cancelled_commit_also_rolls_the_service_tracker_back(
+    store: RecordingStore,
+) -> None:
+    p = build(store)
+    await feed(p, "sbc-a", "FFFFF")
+    store.fail_commit_check_with = asyncio.CancelledError
+    with pytest.raises(asyncio.CancelledError):
+        await p.observe("sbc-a", t(50), ok(), 0.5)  # would close the interval
+    assert p.snapshots["sbc-a"].state is D
+    assert p.tracker.is_down("any-ab") and p.tracker.down_checks("any-ab") == ["sbc-a"]
+
+    await p.observe("sbc-a", t(60), ok(), 0.5)
+    (check_row,) = await store.downtimes(level="check")
+    assert check_row.end == t(60)
+    assert not p.tracker.is_down("any-ab")
+
+
+async def test_an_up_check_that_stays_up_is_not_rewritten_on_every_probe(
+    store: RecordingStore,
+) -> None:
+    p = build(store)
+    await feed(p, "sbc-a", "." * 50)
+    assert store.commit_check_calls == 0, "nothing to persist for a check that stays up"
+
+    await feed(p, "sbc-a", "F", start=500)
+    assert store.commit_check_calls == 1, "the first failure starts a streak worth resuming"
+    await feed(p, "sbc-a", "F", start=510)
+    assert store.commit_check_calls == 2
+    await feed(p, "sbc-a", "." * 20, start=520)
+    assert store.commit_check_calls == 3, "the recovery is written once, then nothing"
+
+
+# --- samples -------------------------------------------------------------------------
+
+
+async def test_flush_samples_writes_one_minute_rollups(store: RecordingStore) -> None:
+    p = build(store)
+    for i in range(12):  # two minutes at 10 s; the fourth probe of each minute fails
+        result = fail() if i % 6 == 3 else ok(latency=0.010 * (1 + i % 6))
+        await p.observe("sbc-a", T0.replace(minute=0) + timedelta(seconds=10 * i), result, 0.5)
+
+    assert await p.flush_samples() == 12
+    assert await p.flush_samples() == 0, "each sample is written once"
+
+    first, second = await store.probe_rollups("sbc-a")
+    assert first.bucket_start == T0.replace(minute=0)
+    assert second.bucket_start == T0.replace(minute=1)
+    for rollup in (first, second):
+        assert (rollup.probes, rollup.failures) == (6, 1)
+        assert rollup.latency_count == 5, "the failed probe had no latency"
+        assert rollup.latency_max == pytest.approx(0.060)
+        assert rollup.latency_sum == pytest.approx(0.010 + 0.020 + 0.030 + 0.050 + 0.060)
+
+
+# --- restart -------------------------------------------------------------------------
+
+
+async def test_a_restart_resumes_down_and_closes_the_same_interval(tmp_path: Path) -> None:
+    path = tmp_path / "monitord.db"
+    async with SqliteStore(path) as first_run:
+        await first_run.start_run(t(-1))
+        p = build(first_run)
+        await feed(p, "sbc-a", "FFFFFF")  # DOWN since t=0, confirmed at t=40
+        (opened,) = await first_run.downtimes(level="check")
+
+    async with SqliteStore(path) as second_run:
+        await second_run.start_run(t(120))
+        snapshots = await second_run.load_check_snapshots()
+        open_services = {
+            d.name: d.start for d in await second_run.downtimes(level="service") if d.end is None
+        }
+        assert snapshots["sbc-a"].state is D and snapshots["sbc-a"].downtime_start == t(0)
+        assert open_services == {"any-ab": t(0)}
+
+        p = build(second_run, snapshots=snapshots, open_services=open_services)
+        await p.reconcile(t(120))
+        assert p.snapshots["sbc-a"].state is D and p.snapshots["sbc-a"].consecutive_failures == 6
+        assert p.tracker.is_down("any-ab") and p.tracker.down_since("any-ab") == t(0)
+        assert [(d.id, d.end) for d in await second_run.downtimes()] == [
+            (opened.id, None),
+            (opened.id + 1, None),
+        ], "reconcile neither closes nor duplicates what was open"
+
+        outcome = await p.observe("sbc-a", t(130), ok(), 0.5)
+
+        assert [type(e) for e in outcome.check_events] == [DowntimeClosed, AlertResolved]
+        check_row, service_row = await second_run.downtimes()
+        assert (check_row.id, check_row.start, check_row.end) == (opened.id, t(0), t(130))
+        assert (check_row.confirmed_at, check_row.detail) == (t(40), "sbc-a: no answer at +0s")
+        assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), t(130))
+        assert [g.cause for g in await second_run.gaps()] == ["unclean_shutdown"]
+
+
+async def test_a_restart_mid_streak_keeps_counting_from_the_first_failure(tmp_path: Path) -> None:
+    path = tmp_path / "monitord.db"
+    async with SqliteStore(path) as first_run:
+        await feed(build(first_run), "sbc-a", "FFF")  # ALERTING, 3 failures
+    async with SqliteStore(path) as second_run:
+        p = build(second_run, snapshots=await second_run.load_check_snapshots())
+        assert p.snapshots["sbc-a"].state is A
+        await feed(p, "sbc-a", "FF", start=30)
+        (row,) = await second_run.downtimes(level="check")
+        assert (row.start, row.confirmed_at) == (t(0), t(40))
+        assert await second_run.episodes() == []
+
+
+LATE_CONFIRMATION = """
+checks:
+  - {name: sbc-a, type: sip_options, target: "sip:192.0.2.1", alert_after: 1, down_after: 1}
+  - {name: sbc-b, type: sip_options, target: "sip:192.0.2.2", interval: 60s}
+  - {name: sbc-c, type: sip_options, target: "sip:192.0.2.3", alert_after: 1, down_after: 1}
+services:
+  - {name: two-of-abc, checks: [sbc-a, sbc-b, sbc-c], down_when: {at_least: 2}}
+"""
+
+
+async def test_a_late_revealed_past_interval_leaves_the_open_service_interval_alone(
+    store: RecordingStore,
+) -> None:
+    """sbc-a down [10, 20) and again from 30 with sbc-c: the service is down from 30. Then
+    sbc-b, probed every minute, confirms a streak that began at 5: the service was also down
+    [10, 20), which must be added without touching the interval open since 30."""
+    p = build(store, config(LATE_CONFIRMATION))
+    await p.observe("sbc-a", t(10), fail(), 0.5)
+    await p.observe("sbc-a", t(20), ok(), 0.5)
+    await p.observe("sbc-a", t(30), fail(), 0.5)
+    await p.observe("sbc-c", t(30), fail(), 0.5)
+    for i in range(5):
+        outcome = await p.observe("sbc-b", t(5 + 60 * i), fail(), 0.5)
+    assert outcome.service_events == (
+        ServiceDowntimeOpened("two-of-abc", t(10), "timeout", "check sbc-b: no answer within 2s"),
+        ServiceDowntimeClosed("two-of-abc", t(10), t(20)),
+    )
+    assert p.tracker.down_since("two-of-abc") == t(30)
+
+    rows = await store.downtimes(level="service")
+    assert [(r.start, r.end) for r in rows] == [(t(10), t(20)), (t(30), None)]

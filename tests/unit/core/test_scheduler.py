@@ -1,0 +1,400 @@
+"""Scheduling: SlotPlan on a fake clock, then the asyncio Scheduler for real.
+
+SlotPlan is pure, so its tests move `now` by hand and need no sleeping. The
+Scheduler tests use real 50 ms intervals and finish well under two seconds.
+Times in the fake-clock tests are multiples of 1/4 so float sums are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitord.core.scheduler import Due, Job, Scheduler, SlotPlan, stable_phase
+
+# --- stable_phase -------------------------------------------------------------
+
+
+def test_stable_phase_is_deterministic_and_in_range() -> None:
+    for name in ["sip-core-1", "sip-core-2", "", "x" * 300, "zürich-sbc"]:
+        for interval in [0.05, 1.0, 10.0, 3600.0]:
+            phase = stable_phase(name, interval)
+            assert phase == stable_phase(name, interval)
+            assert 0 <= phase < interval
+
+
+def test_stable_phase_is_a_fixed_fraction_of_the_interval() -> None:
+    # the same check keeps the same relative position when its interval changes
+    assert stable_phase("sbc-ams", 20.0) == pytest.approx(2 * stable_phase("sbc-ams", 10.0))
+
+
+def test_stable_phase_differs_between_names() -> None:
+    phases = {stable_phase(f"check-{i}", 10.0) for i in range(100)}
+    assert len(phases) == 100
+
+
+def test_phases_of_1000_names_spread_roughly_uniformly() -> None:
+    interval = 10.0
+    phases = sorted(stable_phase(f"sip-options-{i:04d}", interval) for i in range(1000))
+    buckets = Counter(int(p) for p in phases)  # ten one-second buckets, ~100 each
+    assert sorted(buckets) == list(range(10))
+    assert all(60 <= n <= 140 for n in buckets.values()), buckets
+    # no thundering herd: at most a handful of checks within any 10 ms
+    window = max(sum(1 for q in phases[i : i + 20] if q - p < 0.01) for i, p in enumerate(phases))
+    assert window <= 6
+    # and the mean sits near the middle of the interval
+    assert sum(phases) / len(phases) == pytest.approx(interval / 2, abs=0.5)
+
+
+# --- SlotPlan on a fake clock ---------------------------------------------------
+
+
+def test_add_returns_the_first_slot_at_or_after_now() -> None:
+    plan = SlotPlan()
+    assert plan.add("a", 10.0, now=100.0, phase=2.5) == 102.5
+    assert plan.add("b", 10.0, now=100.0, phase=0.0) == 100.0  # exactly due: inclusive
+    assert plan.add("c", 10.0, now=100.25, phase=0.0) == 110.0
+    assert plan.add("d", 10.0, now=100.0, phase=25.0) == 105.0  # phase taken modulo interval
+    assert len(plan) == 4
+    assert plan.next_wakeup() == 100.0
+
+
+def test_add_uses_the_stable_phase_by_default() -> None:
+    plan = SlotPlan()
+    first = plan.add("sbc-ams", 10.0, now=1000.0)
+    phase = stable_phase("sbc-ams", 10.0)
+    assert 1000.0 <= first < 1010.0
+    assert (first - phase) / 10.0 == pytest.approx(round((first - phase) / 10.0))
+
+
+@pytest.mark.parametrize("interval", [0.0, -1.0, math.nan, math.inf])
+def test_add_rejects_a_bad_interval(interval: float) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        SlotPlan().add("a", interval, now=0.0)
+
+
+def test_add_rejects_a_key_twice() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0)
+    with pytest.raises(ValueError, match="already scheduled"):
+        plan.add("a", 5.0, now=0.0)
+    assert len(plan) == 1
+
+
+def test_empty_plan() -> None:
+    plan = SlotPlan()
+    assert plan.next_wakeup() is None
+    assert plan.pop_due(1e9) == []
+    assert len(plan) == 0
+
+
+def test_slots_are_phase_plus_k_intervals() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0, phase=3.25)
+    seen = []
+    for _ in range(6):
+        wake = plan.next_wakeup()
+        assert wake is not None
+        assert plan.pop_due(wake - 0.25) == []  # not due a moment early
+        seen.extend(plan.pop_due(wake))
+    assert seen == [Due("a", 3.25 + 10 * k, 0) for k in range(6)]
+
+
+def test_late_loop_does_not_replay_the_backlog() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0, phase=5.0)
+    assert plan.pop_due(5.0) == [Due("a", 5.0, 0)]
+    # the loop stalls for 37 s: slot 15 runs (late) once, 25 and 35 are skipped
+    # rather than replayed in a burst, and 45 is next
+    assert plan.pop_due(42.0) == [Due("a", 15.0, 2)]
+    assert plan.next_wakeup() == 45.0
+    assert plan.pop_due(44.75) == []
+    assert plan.pop_due(45.0) == [Due("a", 45.0, 0)]
+
+
+def test_late_by_less_than_an_interval_skips_nothing() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0, phase=0.0)
+    assert plan.pop_due(9.75) == [Due("a", 0.0, 0)]
+    assert plan.next_wakeup() == 10.0
+
+
+def test_late_by_exactly_one_interval_runs_once() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0, phase=0.0)
+    # at 10 both slot 0 and slot 10 are due: run once, count one skipped
+    assert plan.pop_due(10.0) == [Due("a", 0.0, 1)]
+    assert plan.next_wakeup() == 20.0
+
+
+def test_several_intervals_interleave_in_time_order() -> None:
+    plan = SlotPlan()
+    specs = {"a": (10.0, 1.0), "b": (15.0, 2.0), "c": (4.0, 0.5)}
+    for key, (interval, phase) in specs.items():
+        plan.add(key, interval, now=0.0, phase=phase)
+    seen: list[tuple[float, str]] = []
+    while (wake := plan.next_wakeup()) is not None and wake <= 60.0:
+        for due in plan.pop_due(wake):
+            assert due.skipped == 0
+            seen.append((due.at, due.key))
+    expected = sorted(
+        (phase + k * interval, key)
+        for key, (interval, phase) in specs.items()
+        for k in range(100)
+        if phase + k * interval <= 60.0
+    )
+    assert seen == expected
+    assert Counter(key for _, key in seen) == {"a": 6, "b": 4, "c": 15}
+
+
+def test_one_coarse_tick_pops_every_key_that_is_due() -> None:
+    plan = SlotPlan()
+    plan.add("a", 10.0, now=0.0, phase=1.0)
+    plan.add("b", 10.0, now=0.0, phase=2.0)
+    plan.add("c", 10.0, now=0.0, phase=8.0)
+    assert plan.pop_due(5.0) == [Due("a", 1.0, 0), Due("b", 2.0, 0)]
+    assert plan.next_wakeup() == 8.0
+
+
+quarter = st.integers(1, 80).map(lambda n: n / 4)
+
+
+@given(
+    specs=st.lists(st.tuples(quarter, st.integers(0, 400).map(lambda n: n / 4)), max_size=5),
+    steps=st.lists(st.integers(1, 200).map(lambda n: n / 4), min_size=1, max_size=40),
+)
+def test_every_slot_is_either_run_once_or_counted_as_skipped(
+    specs: list[tuple[float, float]], steps: list[float]
+) -> None:
+    plan = SlotPlan()
+    first: dict[str, float] = {}
+    for i, (interval, phase) in enumerate(specs):
+        first[f"k{i}"] = plan.add(f"k{i}", interval, now=0.0, phase=phase)
+    now = 0.0
+    runs: dict[str, list[float]] = {key: [] for key in first}
+    skipped: Counter[str] = Counter()
+    for step in steps:
+        now += step
+        for due in plan.pop_due(now):
+            assert due.at <= now
+            runs[due.key].append(due.at)
+            skipped[due.key] += due.skipped
+        wake = plan.next_wakeup()
+        assert wake is None or wake > now
+    for i, (interval, phase) in enumerate(specs):
+        key = f"k{i}"
+        p = phase % interval
+        assert all((at - p) % interval == 0 for at in runs[key])  # on the grid
+        assert runs[key] == sorted(set(runs[key]))  # never twice
+        slots_passed = sum(1 for k in range(10_000) if first[key] <= p + k * interval <= now)
+        assert len(runs[key]) + skipped[key] == slots_passed
+
+
+# --- the asyncio Scheduler ------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self.skips: Counter[str] = Counter()
+        self.failures: list[tuple[str, BaseException]] = []
+
+    def lateness(self, seconds: float) -> None:
+        self.late.append(seconds)
+
+    def skipped(self, key: str, slots: int) -> None:
+        self.skips[key] += slots
+
+    def job_failed(self, key: str, exc: BaseException) -> None:
+        self.failures.append((key, exc))
+
+
+@asynccontextmanager
+async def running(
+    jobs: list[tuple[str, float, Job]], observer: Recorder, max_concurrency: int = 100
+) -> AsyncIterator[Scheduler]:
+    sched = Scheduler(jobs, max_concurrency=max_concurrency, observer=observer)
+    task = asyncio.create_task(sched.run())
+    try:
+        yield sched
+    finally:
+        sched.stop()
+        await asyncio.wait_for(task, 0.5)
+        await sched.drain(0.5)
+
+
+def sleeper(
+    seconds: float, log: list[tuple[float, float]] | None = None
+) -> Callable[[float], Awaitable[None]]:
+    async def job(slot: float) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.sleep(seconds)
+        if log is not None:
+            log.append((slot, started))
+
+    return job
+
+
+async def test_jobs_run_on_their_slots() -> None:
+    obs = Recorder()
+    log: list[tuple[float, float]] = []
+    async with running([("a", 0.05, sleeper(0, log))], obs):
+        await asyncio.sleep(0.4)
+    assert len(log) >= 5  # 8 slots in 0.4 s; slack for a loaded CI machine
+    phase = stable_phase("a", 0.05)
+    for slot, started in log:
+        k = (slot - phase) / 0.05
+        assert k == pytest.approx(round(k), abs=1e-6)  # slot = phase + k * interval
+        assert started >= slot - 0.002  # never early (timer resolution aside)
+    slots = [slot for slot, _ in log]
+    assert all(b - a == pytest.approx(0.05, abs=1e-6) for a, b in pairwise(slots))
+    assert obs.failures == []
+    assert obs.skips == {}
+
+
+async def test_a_slow_job_never_delays_another_key() -> None:
+    obs = Recorder()
+    fast: list[tuple[float, float]] = []
+    jobs: list[tuple[str, float, Job]] = [
+        ("slow", 0.05, sleeper(0.3)),
+        ("fast", 0.05, sleeper(0, fast)),
+    ]
+    async with running(jobs, obs):
+        await asyncio.sleep(0.5)
+    assert len(fast) >= 6  # 10 slots in 0.5 s
+    # had it waited for the slow one it would be 0.3 s late
+    assert max(started - slot for slot, started in fast) < 0.1
+    assert obs.skips["fast"] == 0
+    assert obs.skips["slow"] >= 3
+
+
+async def test_a_job_never_overlaps_itself() -> None:
+    obs = Recorder()
+    active = Counter[str]()
+    most = Counter[str]()
+    calls = Counter[str]()
+
+    async def job(_slot: float) -> None:
+        calls["a"] += 1
+        active["a"] += 1
+        most["a"] = max(most["a"], active["a"])
+        try:
+            await asyncio.sleep(0.12)
+        finally:
+            active["a"] -= 1
+
+    async with running([("a", 0.05, job)], obs):
+        await asyncio.sleep(0.5)
+    assert most["a"] == 1
+    assert 2 <= calls["a"] <= 5
+    # about 10 slots passed; those not run were reported as skipped
+    assert obs.skips["a"] >= 4
+    assert calls["a"] + obs.skips["a"] >= 8
+
+
+async def test_max_concurrency_is_respected() -> None:
+    obs = Recorder()
+    active = 0
+    most = 0
+
+    async def job(_slot: float) -> None:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        try:
+            await asyncio.sleep(0.03)
+        finally:
+            active -= 1
+
+    jobs: list[tuple[str, float, Job]] = [(f"k{i}", 0.05, job) for i in range(8)]
+    async with running(jobs, obs, max_concurrency=2):
+        await asyncio.sleep(0.4)
+    assert most == 2
+    # jobs waited for the semaphore, and that wait shows as lateness
+    assert max(obs.late) > 0.02
+
+
+async def test_stop_and_drain_let_a_running_probe_finish() -> None:
+    obs = Recorder()
+    started = asyncio.Event()
+    finished: list[float] = []
+
+    async def job(slot: float) -> None:
+        started.set()
+        await asyncio.sleep(0.15)
+        finished.append(slot)
+
+    sched = Scheduler([("a", 0.05, job)], max_concurrency=10, observer=obs)
+    task = asyncio.create_task(sched.run())
+    await asyncio.wait_for(started.wait(), 0.5)
+    sched.stop()
+    await asyncio.wait_for(task, 0.1)  # run() returns promptly, the probe is still going
+    assert finished == []
+    await sched.drain(1.0)
+    assert len(finished) == 1
+    await asyncio.sleep(0.12)  # and nothing new starts after stop
+    assert len(finished) == 1
+
+
+async def test_drain_cancels_stragglers_after_its_timeout() -> None:
+    obs = Recorder()
+    started = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def job(_slot: float) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    sched = Scheduler([("hang", 0.05, job)], max_concurrency=10, observer=obs)
+    task = asyncio.create_task(sched.run())
+    await asyncio.wait_for(started.wait(), 0.5)
+    sched.stop()
+    await asyncio.wait_for(task, 0.1)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await sched.drain(0.1)
+    assert loop.time() - t0 < 0.5
+    assert cancelled.is_set()
+    assert obs.failures == []  # a cancelled straggler is not a job failure
+
+
+async def test_drain_with_nothing_running_returns_at_once() -> None:
+    sched = Scheduler([], max_concurrency=1, observer=Recorder())
+    task = asyncio.create_task(sched.run())
+    await asyncio.sleep(0.01)
+    sched.stop()
+    await asyncio.wait_for(task, 0.1)
+    await asyncio.wait_for(sched.drain(5.0), 0.1)
+
+
+async def test_exceptions_go_to_the_observer_and_the_job_keeps_its_schedule() -> None:
+    obs = Recorder()
+    calls = 0
+    ok: list[tuple[float, float]] = []
+
+    async def broken(_slot: float) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError(f"probe bug #{calls}")
+
+    async with running([("broken", 0.05, broken), ("ok", 0.05, sleeper(0, ok))], obs):
+        await asyncio.sleep(0.3)
+    assert calls >= 4
+    assert len(obs.failures) == calls
+    assert all(key == "broken" for key, _ in obs.failures)
+    assert all(isinstance(exc, RuntimeError) for _, exc in obs.failures)
+    assert str(obs.failures[0][1]) == "probe bug #1"
+    assert len(ok) >= 4

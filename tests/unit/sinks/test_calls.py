@@ -1,0 +1,50 @@
+"""Call KPIs as Prometheus series, fed outcomes by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from monitord.config import effective_checks, parse_config
+from monitord.core.events import CheckSnapshot
+from monitord.core.pipeline import ProbeOutcome
+from monitord.sinks.calls import CallSink
+from probes.base import FailureReason, ProbeResult
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _outcome(check: object, result: ProbeResult) -> ProbeOutcome:
+    snap = CheckSnapshot.initial("x")
+    return ProbeOutcome(check, T0, result, 6.0, snap, snap, (), ())  # type: ignore[arg-type]
+
+
+def test_setup_histogram_counters_and_media_gauges(tmp_path: Path) -> None:
+    cfg = parse_config(
+        """\
+checks:
+  - {name: call-echo, type: sip_call, target: "sip:echo@127.0.0.1:5060"}
+  - {name: ping, type: sip_options, target: "sip:127.0.0.1"}
+""",
+        env={},
+    )
+    call, ping = effective_checks(cfg)
+    assert (call.interval, call.timeout) == (60.0, 10 + 5 + 3)  # the call's own defaults
+    registry = CollectorRegistry()
+    sink = CallSink(registry, [call, ping])
+    good = {"call_setup_seconds": 0.4, "mos": 4.38, "rtp_rx_loss_ratio": 0.0,
+            "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
+    sink.outcome(_outcome(call, ProbeResult.success(0.4, "", good)))
+    sink.outcome(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
+    sink.outcome(_outcome(ping, ProbeResult.success(0.01)))
+    text = generate_latest(registry).decode()
+    assert 'monitord_call_attempts_total{check="call-echo"} 2.0' in text
+    assert 'monitord_call_successes_total{check="call-echo"} 1.0' in text
+    assert 'monitord_call_failures_total{check="call-echo",reason="busy"} 1.0' in text
+    assert 'monitord_call_setup_seconds_bucket{check="call-echo",le="0.5"} 1.0' in text
+    assert 'monitord_call_mos{check="call-echo"} 4.38' in text
+    assert 'monitord_call_loss_ratio{check="call-echo",direction="rx"} 0.0' in text
+    assert 'monitord_call_rtt_seconds{check="call-echo"} 0.0002' in text
+    assert 'check="ping"' not in text

@@ -1,0 +1,125 @@
+"""The durable outbox: rows written with the state change, in order, gone only when done.
+
+Real SqliteStore on a temporary file; the events are those a check produces
+on its way UP -> FAILING -> ALERTING -> DOWN -> UP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitord.core.events import (
+    AlertRaised,
+    AlertResolved,
+    CheckSnapshot,
+    CheckState,
+    DowntimeClosed,
+    DowntimeOpened,
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
+)
+from monitord.errors import StorageError
+from monitord.storage.sqlite import SqliteStore
+
+T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
+
+
+def t(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def snap(state: CheckState, failures: int, last: float, down: float | None = None) -> CheckSnapshot:
+    streak = t(0) if state is not CheckState.UP else None
+    return CheckSnapshot("sbc-a", state, failures, 0 if failures else 1, streak,
+                         "timeout" if streak else None, "no answer" if streak else "",
+                         t(down) if down is not None else None, t(last))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "m.db", outbox=True)
+    await s.open()
+    await s.start_run(t(-10))
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def outage(store: SqliteStore) -> None:
+    F, A, D, U = CheckState.FAILING, CheckState.ALERTING, CheckState.DOWN, CheckState.UP
+    await store.commit_check(snap(F, 1, 0), [])
+    await store.commit_check(snap(F, 2, 10), [])  # no state change: no row
+    await store.commit_check(snap(A, 3, 20), [AlertRaised("sbc-a", t(20), t(0), 3, "timeout", "no answer")])
+    await store.commit_check(snap(A, 4, 30), [])
+    await store.commit_check(snap(D, 5, 40, down=0),
+                             [DowntimeOpened("sbc-a", t(0), t(40), "timeout", "no answer")])
+    await store.commit_service([ServiceDowntimeOpened("pbx", t(0), "timeout", "no answer")])
+    await store.commit_check(snap(U, 0, 50), [AlertResolved("sbc-a", t(50), t(0)),
+                                              DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
+    await store.commit_service([ServiceDowntimeClosed("pbx", t(0), t(50))])
+
+
+async def test_rows_follow_the_state_changes_in_order(store: SqliteStore) -> None:
+    await outage(store)
+    rows = await store.outbox_pending(100)
+    assert [(r.channel, r.kind) for r in rows] == [
+        ("state", "check_state"),  # failing
+        ("event", "alert_raised"), ("state", "check_state"),
+        ("event", "downtime_opened"), ("state", "check_state"),
+        ("event", "service_downtime_opened"), ("state", "service_state"),
+        ("event", "alert_resolved"), ("event", "downtime_closed"), ("state", "check_state"),
+        ("event", "service_downtime_closed"), ("state", "service_state"),
+    ]
+    assert [r.seq for r in rows] == list(range(1, 13))
+    assert len({r.event_id for r in rows}) == 12
+    states = [json.loads(r.payload)["state"] for r in rows if r.channel == "state"]
+    assert states == ["failing", "alerting", "down", "down", "up", "up"]
+    raised = json.loads(rows[1].payload)
+    assert raised == {"check": "sbc-a", "since": "2024-10-27T00:30:00Z", "failures": 3,
+                      "reason": "timeout", "detail": "no answer"}
+    assert rows[1].at == t(20)
+
+
+async def test_done_drops_up_to_a_seq_and_numbers_are_never_reused(store: SqliteStore) -> None:
+    await outage(store)
+    assert await store.outbox_done(5) == 5
+    assert [r.seq for r in await store.outbox_pending(3)] == [6, 7, 8]
+    await store.outbox_done(12)
+    assert await store.outbox_pending(10) == []
+    await store.commit_check(snap(CheckState.FAILING, 1, 60), [])
+    assert [r.seq for r in await store.outbox_pending(10)] == [13]
+
+
+async def test_a_refused_commit_leaves_no_row(store: SqliteStore) -> None:
+    with pytest.raises(StorageError):  # closing what was never opened
+        await store.commit_check(snap(CheckState.UP, 0, 50),
+                                 [DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
+    assert await store.outbox_pending(10) == []
+
+
+async def test_rows_survive_a_restart(tmp_path: Path, store: SqliteStore) -> None:
+    await outage(store)
+    await store.close()
+    again = SqliteStore(tmp_path / "m.db", outbox=True)
+    await again.open()
+    try:
+        assert len(await again.outbox_pending(100)) == 12
+    finally:
+        await again.close()
+
+
+async def test_without_the_outbox_nothing_is_written(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "plain.db")
+    await s.open()
+    try:
+        await s.start_run(t(-10))
+        await s.commit_check(snap(CheckState.FAILING, 1, 0), [])
+        assert await s.outbox_pending(10) == []
+    finally:
+        await s.close()
