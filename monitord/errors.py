@@ -25,6 +25,10 @@ class StorageError(MonitordError):
     """The store could not be opened, migrated, read or written."""
 
 
+class StoreLockedError(StorageError):
+    """Another monitord process holds the store's single-writer lock."""
+
+
 class SchemaVersionError(StorageError):
     """The database was written by a newer monitord than this one."""
 

@@ -1,6 +1,7 @@
-"""Domain types that flow one way: check state machine -> events -> sinks.
+"""Domain types that flow one way: pipeline steps -> one commit -> events -> sinks.
 
-Events are frozen and validated on construction. All timestamps are
+Events are frozen and validated on construction; the pipeline
+(monitord/core/pipeline.py) is their only source. All timestamps are
 timezone-aware UTC datetimes taken from the wall clock at probe start; the
 scheduler itself runs on the monotonic clock.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 def _require_aware(**stamps: datetime | None) -> None:
@@ -149,4 +150,77 @@ class ServiceDowntimeClosed:
         _require_aware(start=self.start, end=self.end)
 
 
-ServiceEvent = ServiceDowntimeOpened | ServiceDowntimeClosed
+@dataclass(frozen=True, slots=True)
+class ServiceDowntimeRecorded:
+    """A past stretch of service downtime, revealed after it ended.
+
+    Check intervals start at their first failed probe but are confirmed
+    `down_after` probes later, so a late confirmation can show that a service
+    (k of n checks) was down during a span already over. It is recorded as it
+    was and never touches the service's ongoing interval.
+    """
+
+    service: str
+    start: datetime
+    end: datetime
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, end=self.end)
+        if self.end < self.start:
+            raise ValueError(f"downtime of {self.service} ends ({self.end}) before it starts")
+
+
+ServiceEvent = ServiceDowntimeOpened | ServiceDowntimeClosed | ServiceDowntimeRecorded
+
+
+@dataclass(frozen=True, slots=True)
+class RebootDetected:
+    """An SNMP agent's uptime went down between two polls: news, not a failure."""
+
+    check: str
+    device: str
+    at: datetime  # the poll that saw it
+    previous_uptime: float  # seconds
+    uptime: float
+
+    def __post_init__(self) -> None:
+        _require_aware(at=self.at)
+
+    @property
+    def booted_at(self) -> datetime:
+        return self.at - timedelta(seconds=self.uptime)
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceStarted:
+    """A maintenance window began to count (the later of its start and its announcement)."""
+
+    service: str
+    window: str
+    kind: str
+    start: datetime  # the occurrence's own start
+    effective: datetime  # when suppression began
+    end: datetime | None  # planned end; None when too far out to say
+    key: str  # names the occurrence in the world: <site>/<service>/<window>/<start>
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, effective=self.effective, end=self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceEnded:
+    service: str
+    window: str
+    kind: str
+    start: datetime
+    end: datetime  # when it ended: its planned end, or the moment it was withdrawn
+    cause: str  # "elapsed" or "withdrawn"
+    key: str
+
+    def __post_init__(self) -> None:
+        _require_aware(start=self.start, end=self.end)
+
+
+MaintenanceEvent = MaintenanceStarted | MaintenanceEnded

@@ -8,7 +8,7 @@ different intervals, so a check confirmed late can reveal that the service
 went down EARLIER than recorded, or was down during a span already past. The
 tracker therefore keeps each check's recent intervals, recomputes the
 coverage on every change and emits what the record lacks: an earlier start
-for the open interval, or a past interval opened and closed at once. A new
+for the open interval, or a past interval (`ServiceDowntimeRecorded`). A new
 interval touching a previous one is the same problem and is merged by the
 store (XTIUM §1: counted once).
 
@@ -29,6 +29,7 @@ from monitord.core.events import (
     DowntimeOpened,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
     ServiceEvent,
 )
 from monitord.core.intervals import Interval, k_of_n
@@ -149,8 +150,7 @@ class ServiceTracker:
             if live.open_start is not None and seg.start <= live.open_start < seg.end:
                 continue  # the open interval's own segment: closed below
             reason, detail = _evidence(known, seg)
-            out.append(ServiceDowntimeOpened(name, seg.start, reason, detail))
-            out.append(ServiceDowntimeClosed(name, seg.start, seg.end))
+            out.append(ServiceDowntimeRecorded(name, seg.start, seg.end, reason, detail))
             live.recorded.append(seg)
         if open_seg is not None:
             if live.open_start is None or open_seg.start < live.open_start:

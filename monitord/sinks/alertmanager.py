@@ -48,6 +48,7 @@ from monitord.core.events import (
     CheckState,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
     ServiceEvent,
 )
 from monitord.core.pipeline import ProbeOutcome
@@ -188,7 +189,12 @@ class AlertBook:
                     self._resolve((CHECK_ALERT, ev.check, svc), ev.at)
                 changed = True
         for sev in service_events:
-            if isinstance(sev, ServiceDowntimeOpened):
+            if isinstance(sev, ServiceDowntimeRecorded):  # over already: fire and resolve
+                past = self._service_alert(ServiceDowntimeOpened(sev.service, sev.start,
+                                                                 sev.reason, sev.detail))
+                self._fire(past)
+                self._resolve((SERVICE_ALERT, "", sev.service), sev.end, past)
+            elif isinstance(sev, ServiceDowntimeOpened):
                 self._fire(self._service_alert(sev))
             elif isinstance(sev, ServiceDowntimeClosed):
                 fallback = self._service_alert(ServiceDowntimeOpened(sev.service, sev.start, "", ""))

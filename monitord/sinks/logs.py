@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from monitord.core.events import ServiceDowntimeOpened
+from monitord.core.events import ServiceDowntimeOpened, ServiceDowntimeRecorded
 from monitord.core.pipeline import ProbeOutcome
 
 log = structlog.get_logger("monitord.transitions")
@@ -30,7 +30,17 @@ class LogSink:
                 events=[type(e).__name__ for e in o.check_events],
             )
         for ev in o.service_events:
-            if isinstance(ev, ServiceDowntimeOpened):
+            if isinstance(ev, ServiceDowntimeRecorded):
+                log.warning(
+                    "service_downtime_recorded",
+                    service=ev.service,
+                    since=ev.start.isoformat(),
+                    until=ev.end.isoformat(),
+                    reason=ev.reason,
+                    detail=ev.detail,
+                    check=name,
+                )
+            elif isinstance(ev, ServiceDowntimeOpened):
                 log.warning(
                     "service_down",
                     service=ev.service,

@@ -33,6 +33,7 @@ from monitord.core.events import (
     DowntimeOpened,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
     ServiceEvent,
 )
 from monitord.storage.base import Level
@@ -281,14 +282,10 @@ class Metrics:
                 counter.opened(ev.start)
             elif isinstance(ev, DowntimeClosed):
                 counter.closed(ev.start, ev.end)
-        for i, sev in enumerate(service_events):
+        for sev in service_events:
             counter = self.service_downtime.setdefault(sev.service, DowntimeCounter())
-            prev = service_events[i - 1] if i else None
-            nxt = service_events[i + 1] if i + 1 < len(service_events) else None
-            if _is_past_pair(sev, nxt) or _is_past_pair(prev, sev):
-                # Opened+Closed of one start: a past interval, not the service's state now
-                if isinstance(sev, ServiceDowntimeClosed):
-                    counter.past(sev.start, sev.end)
+            if isinstance(sev, ServiceDowntimeRecorded):  # a past interval, not the state now
+                counter.past(sev.start, sev.end)
             elif isinstance(sev, ServiceDowntimeOpened):
                 counter.opened(sev.start)
                 self.service_up.labels(sev.service).set(0)
@@ -296,10 +293,3 @@ class Metrics:
                 counter.closed(sev.start, sev.end)
                 self.service_up.labels(sev.service).set(1)
 
-
-def _is_past_pair(first: ServiceEvent | None, second: ServiceEvent | None) -> bool:
-    return (
-        isinstance(first, ServiceDowntimeOpened)
-        and isinstance(second, ServiceDowntimeClosed)
-        and (first.service, first.start) == (second.service, second.start)
-    )

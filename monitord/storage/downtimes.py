@@ -18,7 +18,12 @@ from typing import assert_never
 
 import aiosqlite
 
-from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened, ServiceEvent
+from monitord.core.events import (
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
+    ServiceEvent,
+)
 from monitord.errors import StorageError
 from monitord.storage.base import Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
@@ -59,40 +64,29 @@ async def commit_service(
     db: aiosqlite.Connection, path: Path, events: Sequence[ServiceEvent]
 ) -> None:
     """Opening is idempotent (a replay after restart is harmless) and may move an
-    open interval's start back; an Opened directly followed by the Closed of the
-    same service and start records a past interval, folding in only what it
+    open interval's start back; a recorded past interval folds in only what it
     touches; closing with nothing open is refused, as it means the tracker and
     the record disagree."""
-    i = 0
-    while i < len(events):
-        event = events[i]
-        nxt = events[i + 1] if i + 1 < len(events) else None
+    for event in events:
         match event:
-            case ServiceDowntimeOpened() if isinstance(nxt, ServiceDowntimeClosed) and (
-                nxt.service,
-                nxt.start,
-            ) == (event.service, event.start):
-                await _record_past(db, event, nxt.end)
-                i += 1
+            case ServiceDowntimeRecorded():
+                await _record_past(db, event)
             case ServiceDowntimeOpened():
                 await _open(db, event)
             case ServiceDowntimeClosed():
                 await close_interval(db, path, "service", event.service, event.end)
             case _:
                 assert_never(event)
-        i += 1
 
 
-async def _record_past(
-    db: aiosqlite.Connection, event: ServiceDowntimeOpened, end: datetime
-) -> None:
+async def _record_past(db: aiosqlite.Connection, event: ServiceDowntimeRecorded) -> None:
     """A stretch of service downtime revealed after it ended (a late, backdated
     check confirmation). It folds into the recorded intervals it touches; an
     open interval it does not reach is left exactly as it is."""
-    start_us, end_us = datetime_to_us(event.start), datetime_to_us(end)
+    start_us, end_us = datetime_to_us(event.start), datetime_to_us(event.end)
     current = await open_interval(db, "service", event.service)
-    if current is not None and current[1] <= end_us:
-        await _open(db, event)  # reaches the ongoing outage: one problem
+    if current is not None and current[1] <= end_us:  # reaches the ongoing outage: one problem
+        await _open(db, ServiceDowntimeOpened(event.service, event.start, event.reason, event.detail))
         return
     rows = list(
         await db.execute_fetchall(

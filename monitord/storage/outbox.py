@@ -40,6 +40,7 @@ from monitord.core.events import (
     EpisodeRecorded,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
     ServiceEvent,
 )
 from monitord.storage.base import Level, OutboxRecord, StandaloneEvent
@@ -112,7 +113,15 @@ def check_event_row(ev: CheckEvent) -> NewRow:
             assert_never(ev)
 
 
-def service_event_row(ev: ServiceEvent) -> NewRow:
+def service_event_rows(ev: ServiceEvent) -> list[NewRow]:
+    """A past interval is announced as the opened/closed pair consumers already know."""
+    if isinstance(ev, ServiceDowntimeRecorded):
+        return [service_event_row(ServiceDowntimeOpened(ev.service, ev.start, ev.reason, ev.detail)),
+                service_event_row(ServiceDowntimeClosed(ev.service, ev.start, ev.end))]
+    return [service_event_row(ev)]
+
+
+def service_event_row(ev: ServiceDowntimeOpened | ServiceDowntimeClosed) -> NewRow:
     body: dict[str, Any]
     match ev:
         case ServiceDowntimeOpened():
@@ -138,15 +147,17 @@ def check_state_row(snap: CheckSnapshot) -> NewRow:
 
 
 def service_state_rows(events: Sequence[ServiceEvent]) -> list[NewRow]:
-    """The last word on each service in this batch (an Opened+Closed pair ends up)."""
-    last: dict[str, ServiceEvent] = {}
+    """The last word on each service in this batch; a past interval changes no state."""
+    last: dict[str, ServiceDowntimeOpened | ServiceDowntimeClosed] = {}
     for ev in events:
+        if isinstance(ev, ServiceDowntimeRecorded):
+            continue
         last.pop(ev.service, None)
         last[ev.service] = ev
     rows = []
     for ev in last.values():
         down = isinstance(ev, ServiceDowntimeOpened)
-        at = ev.start if down else ev.end  # type: ignore[union-attr]
+        at = ev.start if isinstance(ev, ServiceDowntimeOpened) else ev.end
         body = {"service": ev.service, "state": "down" if down else "up", "since": iso(at)}
         rows.append(NewRow("state", "service_state", "service", ev.service, at, body))
     return rows
@@ -188,7 +199,8 @@ async def add_check(db: aiosqlite.Connection, snap: CheckSnapshot,
 async def add_service(db: aiosqlite.Connection, events: Sequence[ServiceEvent]) -> None:
     """Call inside commit_service's transaction."""
     if events:
-        await _insert(db, [*(service_event_row(ev) for ev in events), *service_state_rows(events)])
+        rows = [row for ev in events for row in service_event_rows(ev)]
+        await _insert(db, [*rows, *service_state_rows(events)])
 
 
 async def pending(db: aiosqlite.Connection, limit: int) -> list[OutboxRecord]:

@@ -24,6 +24,7 @@ from monitord.core.events import (
     EpisodeRecorded,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
 )
 from monitord.core.intervals import Interval, k_of_n
 from monitord.core.services import OpenCheckDowntime, ServiceTracker
@@ -237,7 +238,7 @@ def test_all_counts_overlap_with_an_already_closed_check_interval() -> None:
     tr.on_check_events([opened("a", 0, 20), closed("a", 0, 50)])
     out = tr.on_check_events([opened("b", 30, 70)])
     out += tr.on_check_events([closed("b", 30, 90)])
-    assert out[-1:] == [svc_closed("pbx", 30, 50)]
+    assert out[-1:] == [ServiceDowntimeRecorded("pbx", t(30), t(50), "timeout", "check a: a silent")]
 
 
 # --- routing --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from monitord.core.events import (
     DowntimeOpened,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
 )
 from monitord.sinks.metrics import DowntimeCounter, Metrics
 from probes.base import FailureReason, ProbeResult
@@ -212,10 +213,7 @@ def test_a_past_service_interval_revealed_late_leaves_a_down_service_down(
     metrics.events([], [ServiceDowntimeOpened("voice", t(30), "timeout", "")])
     metrics.events(
         [],
-        [
-            ServiceDowntimeOpened("voice", t(10), "timeout", "check sbc-b: no answer"),
-            ServiceDowntimeClosed("voice", t(10), t(20)),
-        ],
+        [ServiceDowntimeRecorded("voice", t(10), t(20), "timeout", "check sbc-b: no answer")],
     )
     counter = metrics.service_downtime["voice"]
     assert counter.open_start == t(30), "still counting the interval open since 30"

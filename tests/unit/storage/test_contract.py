@@ -28,6 +28,7 @@ from monitord.core.events import (
     EpisodeRecorded,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
 )
 from monitord.errors import StorageError
 from monitord.storage.base import EpisodeRecord, GapRecord, ProbeRollup, ProbeSample, Store
@@ -294,6 +295,10 @@ def svc_close(start: datetime, end: datetime, service: str = "voice") -> Service
     return ServiceDowntimeClosed(service, start, end)
 
 
+def svc_past(start: datetime, end: datetime, service: str = "voice") -> ServiceDowntimeRecorded:
+    return ServiceDowntimeRecorded(service, start, end, "timeout", "check sbc-a: no answer")
+
+
 async def test_service_downtime_opens_and_closes(store: Store) -> None:
     await store.commit_service([svc_open(t(0))])
     await store.commit_service([svc_close(t(0), t(60))])
@@ -366,7 +371,7 @@ async def test_service_widening_folds_in_the_intervals_it_touches(store: Store) 
 async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
     await store.commit_service([svc_open(t(100)), svc_close(t(100), t(200))])
 
-    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(50))])
+    await store.commit_service([svc_past(t(30), t(50))])
 
     first, second = await store.downtimes(level="service")
     assert (first.start, first.end) == (t(30), t(50))
@@ -376,7 +381,7 @@ async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
 async def test_a_past_interval_leaves_an_open_interval_it_does_not_reach(store: Store) -> None:
     await store.commit_service([svc_open(t(100))])
 
-    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(50))])
+    await store.commit_service([svc_past(t(30), t(50))])
 
     past, ongoing = await store.downtimes(level="service")
     assert (past.start, past.end) == (t(30), t(50))
@@ -386,7 +391,7 @@ async def test_a_past_interval_leaves_an_open_interval_it_does_not_reach(store: 
 async def test_a_past_interval_reaching_the_open_one_is_one_problem(store: Store) -> None:
     await store.commit_service([svc_open(t(100))])
 
-    await store.commit_service([svc_open(t(30)), svc_close(t(30), t(100))])
+    await store.commit_service([svc_past(t(30), t(100))])
 
     [interval] = await store.downtimes(level="service")
     assert (interval.start, interval.end) == (t(30), None)
