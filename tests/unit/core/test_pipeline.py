@@ -499,8 +499,7 @@ async def test_a_late_revealed_past_interval_leaves_the_open_service_interval_al
     for i in range(5):
         outcome = await p.observe("sbc-b", t(5 + 60 * i), fail(), 0.5)
     assert outcome.service_events == (
-        ServiceDowntimeOpened("two-of-abc", t(10), "timeout", "check sbc-b: no answer within 2s"),
-        ServiceDowntimeClosed("two-of-abc", t(10), t(20)),
+        ServiceDowntimeRecorded("two-of-abc", t(10), t(20), "timeout", "check sbc-b: no answer within 2s"),
     )
     assert p.tracker.down_since("two-of-abc") == t(30)
 
