@@ -28,6 +28,7 @@ from monitord.core.events import (
     DowntimeOpened,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
     ServiceEvent,
 )
 from monitord.core.pipeline import Pipeline, ProbeOutcome, Sink
