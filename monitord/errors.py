@@ -25,6 +25,14 @@ class StorageError(MonitordError):
     """The store could not be opened, migrated, read or written."""
 
 
+class StoreConflictError(StorageError):
+    """The store refused a commit because it contradicts the record (a bug, not bad luck)."""
+
+
+class StoreUnavailableError(StorageError):
+    """The store cannot take a write now (failing, or behind with a backlog); retry later."""
+
+
 class StoreLockedError(StorageError):
     """Another monitord process holds the store's single-writer lock."""
 

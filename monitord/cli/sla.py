@@ -235,5 +235,5 @@ async def _from_store(
         raise StorageError(
             f"{path}: no monitord database here (daemon.storage); has the daemon run?"
         )
-    async with SqliteStore(path) as store:
+    async with SqliteStore(path, writer=False) as store:
         return await report_from_store(setup, store, service, policy, period, now)

@@ -31,14 +31,16 @@ of the open stored interval) until enough calls are in. Note the window size
 bounds the resolution: with 20 calls one bad call is 5 %, so P3 needs a window
 of more than 100 calls.
 
-Pure: no I/O, the call's time is passed in. `monitord/sinks/callquality.py` is
-the adapter to metrics, logs and the store.
+Pure: no I/O, the call's time is passed in. The pipeline runs
+`CallQualityJudge` on every `sip_call` result and commits its changes with the
+call; `monitord/sinks/callquality.py` turns them into gauges and logs.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,10 +48,12 @@ from probes.base import FailureReason, ProbeResult
 
 __all__ = [
     "MOS_POOR",
+    "CallQualityJudge",
     "CallVerdict",
     "CallWindow",
     "Priority",
     "QualityChange",
+    "ServiceCalls",
     "ServiceQuality",
     "WindowFigures",
     "classify",
@@ -215,3 +219,48 @@ class ServiceQuality:
         change = QualityChange(self.service, call.at, self.priority, after, self.figures)
         self.priority = after
         return change
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCalls:
+    """A service's call-quality settings, as the judge needs them."""
+
+    service: str
+    checks: tuple[str, ...]  # its sip_call checks
+    calls: int
+    window: timedelta
+    min_calls: int
+
+
+class CallQualityJudge:
+    """Every service's window, fed the answered calls of its `sip_call` checks."""
+
+    def __init__(self, services: Sequence[ServiceCalls]) -> None:
+        self.services: dict[str, ServiceQuality] = {}
+        self._of_check: dict[str, list[ServiceQuality]] = {}
+        for svc in services:
+            sq = ServiceQuality(svc.service, calls=svc.calls, window=svc.window,
+                                min_calls=svc.min_calls)
+            self.services[svc.service] = sq
+            for check in svc.checks:
+                self._of_check.setdefault(check, []).append(sq)
+
+    def judges(self, check: str) -> bool:
+        return check in self._of_check
+
+    def resume(self, service: str, priority: Priority) -> None:
+        """The priority of the service's open stored interval, after a restart."""
+        sq = self.services.get(service)
+        if sq is not None:
+            sq.priority = priority
+
+    def observe(self, check: str, result: ProbeResult, at: datetime
+                ) -> list[tuple[ServiceQuality, QualityChange | None]]:
+        """Each of the check's services after this call; empty if it was never answered."""
+        targets = self._of_check.get(check)
+        if not targets:
+            return []
+        call = verdict(result, at)
+        if call is None:
+            return []
+        return [(sq, sq.observe(call)) for sq in targets]

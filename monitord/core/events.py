@@ -127,6 +127,7 @@ class EpisodeRecorded:
 
 
 CheckEvent = AlertRaised | AlertResolved | DowntimeOpened | DowntimeClosed | EpisodeRecorded
+CHECK_EVENTS = (AlertRaised, AlertResolved, DowntimeOpened, DowntimeClosed, EpisodeRecorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,7 @@ class ServiceDowntimeRecorded:
 
 
 ServiceEvent = ServiceDowntimeOpened | ServiceDowntimeClosed | ServiceDowntimeRecorded
+SERVICE_EVENTS = (ServiceDowntimeOpened, ServiceDowntimeClosed, ServiceDowntimeRecorded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,54 +1,102 @@
-"""Where a probe result becomes state, events and records.
+"""The one writer of monitoring facts and the only source of events.
 
-Data flows one way: probe result -> check state machine -> events -> the
-store first, then the sinks (metrics, logs; later alerts and MQTT). The store
-is written before any sink sees an event, so nothing is announced that a crash
-could lose. Sinks never call back up.
+Data flows one way: an input (a probe result, the clock, an API request) ->
+pure steps (check state machine, service coverage, call-quality judgement,
+reboot detection, maintenance calendar) -> ONE commit of everything that step
+changed -> one `Committed` to every sink, in order. Sinks never call back.
+
+When the store fails (a full disk, an I/O error) the record must not change
+silently: the steps keep advancing in memory, what could not be written
+waits in an ordered backlog (monitord/core/backlog.py) and is written, in
+order, when the store answers again, so a downtime that began or ended
+meanwhile keeps its true start and end. Sinks keep hearing of events
+meanwhile (`Committed.recorded` is False), so alerts still go out. If the
+backlog reaches its bound the record freezes: nothing more is queued, and
+when the store returns the frozen span is written as an unmonitored gap and
+the intervals are brought in line with what the daemon saw (see `_resync`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
+from monitord.core.backlog import WriteBacklog
+from monitord.core.callquality import (
+    CallQualityJudge,
+    Priority,
+    QualityChange,
+    ServiceCalls,
+    WindowFigures,
+)
 from monitord.core.checkstate import CheckMachine, Observation
 from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
     CheckState,
+    DowntimeClosed,
+    DowntimeOpened,
+    MaintenanceEnded,
+    MaintenanceEvent,
+    MaintenanceStarted,
+    RebootDetected,
+    ServiceDowntimeClosed,
+    ServiceDowntimeOpened,
     ServiceEvent,
 )
+from monitord.core.maintenance import MaintenanceCalendar, iso
+from monitord.core.reboots import RebootDetector, device_of, uptime_of
 from monitord.core.services import OpenCheckDowntime, ServiceTracker
-from monitord.storage.base import ProbeSample, Store
+from monitord.core.stream import (
+    Committed,
+    Event,
+    ProbeOutcome,
+    QualityWindow,
+    RecordHealth,
+    Resumed,
+    Sink,
+)
+from monitord.errors import StorageError, StoreConflictError, StoreUnavailableError
+from monitord.sla.config import MaintenanceConfig
+from monitord.sla.windows import merged
+from monitord.storage.interface import (
+    Batch,
+    CheckCommit,
+    Entry,
+    EventCommit,
+    GapCommit,
+    MaintenanceAdd,
+    MaintenanceDelete,
+    QualityCommit,
+    ServiceCommit,
+    StoreWriter,
+)
+from monitord.storage.records import MaintenanceRecord, QualityRecord, StandaloneEvent
 from probes.base import ProbeResult
 
-log = structlog.get_logger("monitord.core.pipeline")
+__all__ = ["BACKLOG_LIMIT", "Pipeline", "ResumeState"]
+
+log = structlog.get_logger("monitord.pipeline")
+
+BACKLOG_LIMIT = 100_000  # entries waiting for the store before the record freezes
+STEP_ENTRIES_MAX = 8  # entries one input can add (check, service, quality, events, maintenance)
+RETRY_EVERY = 1.0  # seconds between attempts to write the backlog from the probe path
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeOutcome:
-    """Everything sinks learn about one probe run."""
+class ResumeState:
+    """What the store held at start-up (read once by the daemon)."""
 
-    check: EffectiveCheck
-    at: datetime
-    result: ProbeResult
-    duration: float
-    before: CheckSnapshot
-    after: CheckSnapshot
-    check_events: tuple[CheckEvent, ...]
-    service_events: tuple[ServiceEvent, ...]
-
-
-class Sink(Protocol):
-    def outcome(self, outcome: ProbeOutcome) -> None: ...
+    snapshots: Mapping[str, CheckSnapshot] = field(default_factory=dict)
+    open_services: Mapping[str, datetime] = field(default_factory=dict)
+    open_quality: Sequence[QualityRecord] = ()
+    windows: Sequence[MaintenanceRecord] = ()  # live one-off windows stored via the API
 
 
 def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
@@ -63,100 +111,413 @@ def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
     )
 
 
+def _calls_of(checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]
+              ) -> list[ServiceCalls]:
+    calls = {c.name for c in checks if c.type == "sip_call"}
+    out = []
+    for svc in services:
+        mine = tuple(c for c in svc.checks if c in calls)
+        if mine:
+            w = svc.call_quality
+            out.append(ServiceCalls(svc.name, mine, w.calls, timedelta(seconds=w.window),
+                                    w.min_calls))
+    return out
+
+
+def recordable(ev: RebootDetected | MaintenanceEvent, site: str) -> StandaloneEvent:
+    """The stored (event log, outbox) form of a standalone event; ids derive from `key`."""
+    if isinstance(ev, RebootDetected):
+        return StandaloneEvent(
+            "reboot", "check", ev.check, ev.at,
+            {"check": ev.check, "device": ev.device,
+             "previous_uptime_seconds": round(ev.previous_uptime, 2),
+             "uptime_seconds": round(ev.uptime, 2), "booted_at": iso(ev.booted_at)},
+            key=f"{site}/reboot/{ev.check}/{iso(ev.at)}",
+        )
+    body: dict[str, object] = {"service": ev.service, "window": ev.window,
+                               "maintenance_kind": ev.kind, "start": iso(ev.start)}
+    if isinstance(ev, MaintenanceStarted):
+        body["end"] = iso(ev.end) if ev.end else None
+        return StandaloneEvent("maintenance_started", "service", ev.service, ev.effective, body,
+                               key=f"{ev.key}/maintenance_started")
+    body["end"] = iso(ev.end)
+    body["cause"] = ev.cause
+    return StandaloneEvent("maintenance_ended", "service", ev.service, ev.end, body,
+                           key=f"{ev.key}/maintenance_ended")
+
+
 class Pipeline:
     def __init__(
         self,
         checks: Sequence[EffectiveCheck],
         services: Sequence[ServiceConfig],
-        store: Store,
-        snapshots: Mapping[str, CheckSnapshot],
-        open_services: Mapping[str, datetime],
+        store: StoreWriter,
+        resume: ResumeState,
         sinks: Sequence[Sink],
+        *,
+        site: str = "default",
+        maintenance: MaintenanceConfig | None = None,
+        backlog_limit: int = BACKLOG_LIMIT,
     ) -> None:
         self.checks = {c.name: c for c in checks}
+        self.services = {s.name: s for s in services}
         self._machines = {c.name: CheckMachine(c.name, c.thresholds) for c in checks}
-        self.snapshots: dict[str, CheckSnapshot] = {
-            c.name: snapshots.get(c.name) or CheckSnapshot.initial(c.name) for c in checks
+        self._snapshots: dict[str, CheckSnapshot] = {
+            c.name: resume.snapshots.get(c.name) or CheckSnapshot.initial(c.name) for c in checks
         }
-        self.last_results: dict[str, tuple[datetime, ProbeResult, float]] = {}
         open_checks = {
             name: OpenCheckDowntime(s.downtime_start, s.streak_reason or "unknown", s.streak_detail)
-            for name, s in self.snapshots.items()
+            for name, s in self._snapshots.items()
             if s.state is CheckState.DOWN and s.downtime_start is not None
         }
-        self.tracker = ServiceTracker(services, open_checks, open_services)
-        self.services = {s.name: s for s in services}
+        self.tracker = ServiceTracker(services, open_checks, resume.open_services)
+        self._quality = CallQualityJudge(_calls_of(checks, services))
+        self._resumed_quality: list[QualityChange] = []
+        for rec in resume.open_quality:
+            if rec.service in self._quality.services:
+                self._quality.resume(rec.service, rec.priority)
+                self._resumed_quality.append(QualityChange(
+                    rec.service, rec.start, Priority.NONE, rec.priority,
+                    WindowFigures(rec.calls, rec.poor_audio, rec.dropped)))
+        self._reboots = RebootDetector()
+        self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
+        self._configured = maintenance or MaintenanceConfig()
+        self._windows = [w for w in resume.windows if w.deleted_at is None]
+        self._calendar = MaintenanceCalendar(site, list(self.services),
+                                             merged(self._configured, self._windows))
+        self._site = site
         self._store = store
         self._sinks = list(sinks)
         self._lock = asyncio.Lock()
-        self._samples: list[ProbeSample] = []
-        # service events derived from recorded check events whose own commit failed
-        self._unrecorded_service: tuple[ServiceEvent, ...] = ()
+        self._backlog = WriteBacklog(backlog_limit)
+        self._backlog_limit = backlog_limit
+        self._failing_since: datetime | None = None
+        self._error: str | None = None
+        self._retry_at = 0.0
+        # the record froze (backlog bound): what the store holds is as of `_frozen_at`
+        self._frozen_at: datetime | None = None
+        self._frozen_checks: dict[str, CheckSnapshot] = {}
+        self._frozen_services: dict[str, datetime] = {}
 
-    async def reconcile(self, now: datetime) -> None:
-        """After a restart, bring service intervals in line with the resumed checks."""
+    # --- reading ------------------------------------------------------------------
+
+    def snapshot(self, check: str) -> CheckSnapshot:
+        return self._snapshots[check]
+
+    @property
+    def maintenance(self) -> MaintenanceConfig:
+        """Configured plus stored windows, as the calendar judges them."""
+        return self._calendar.config
+
+    def health(self, at: datetime) -> RecordHealth:
+        return RecordHealth(at, len(self._backlog), self._failing_since, self._error,
+                            self._frozen_at)
+
+    # --- inputs -------------------------------------------------------------------
+
+    async def resume(self, now: datetime, *, last_alive: datetime | None = None) -> Committed:
+        """After a (re)start: tell the sinks what we resume from, then reconcile services.
+
+        `last_alive` is the previous run's last sign of life: maintenance windows
+        that started or ended since are announced late, with their true times.
+        """
         async with self._lock:
-            events = self.tracker.reconcile(now)
-            if events:
-                await self._store.commit_service(events)
-                for ev in events:
-                    log.info("service_reconciled", event=type(ev).__name__, service=ev.service)
+            self._calendar.resume_from(last_alive, now)
+            self._guard(now)
+            resumed = Resumed(now, dict(self._snapshots), {
+                s: start for s in self.services if (start := self.tracker.down_since(s))
+            }, tuple(self._resumed_quality))
+            service_events = self.tracker.reconcile(now)
+            for ev in service_events:
+                log.info("service_reconciled", event=type(ev).__name__, service=ev.service)
+            maintenance = self._calendar.tick(now)
+            entries: list[Entry] = []
+            if service_events:
+                entries.append(ServiceCommit(tuple(service_events)))
+            if maintenance:
+                entries.append(EventCommit(tuple(recordable(e, self._site) for e in maintenance)))
+            return await self._commit(now, None, [resumed, *service_events, *maintenance], entries)
 
-    async def observe(
-        self, name: str, at: datetime, result: ProbeResult, duration: float
-    ) -> ProbeOutcome:
+    async def observe(self, name: str, at: datetime, result: ProbeResult, duration: float
+                      ) -> Committed:
         check = self.checks[name]
-        obs = Observation(
-            at=at,
-            ok=result.ok,
-            reason=result.reason.value if result.reason else None,
-            detail=result.detail,
-        )
+        obs = Observation(at=at, ok=result.ok,
+                          reason=result.reason.value if result.reason else None,
+                          detail=result.detail)
         async with self._lock:
-            before = self.snapshots[name]
-            after, events = self._machines[name].step(before, obs)
-            checkpoint = copy.deepcopy(self.tracker) if events else None
-            service_events = tuple(self.tracker.on_check_events(events))
+            self._guard(at)
+            events: list[Event] = []
+            entries: list[Entry] = []
+            if self._calendar.due(at):
+                self._maintenance(at, events, entries)
+            before = self._snapshots[name]
+            after, check_events = self._machines[name].step(before, obs)
+            self._snapshots[name] = after
+            if check_events or _persistent(after) != _persistent(before):
+                entries.append(CheckCommit(after, tuple(check_events)))
+            events.extend(check_events)
+            service_events = self.tracker.on_check_events(check_events)
+            if service_events:
+                entries.append(ServiceCommit(tuple(service_events)))
+                events.extend(service_events)
+            if self._quality.judges(name):
+                self._judge_call(name, result, at, events, entries)
+            device = self._devices.get(name)
+            uptime = uptime_of(result) if device is not None else None
+            if device is not None and uptime is not None:
+                reboot = self._reboots.observe(name, device, uptime, at)
+                if reboot is not None:
+                    entries.append(EventCommit((recordable(reboot, self._site),)))
+                    events.append(reboot)
+            outcome = ProbeOutcome(check, at, result, duration, before, after)
+            return await self._commit(at, outcome, events, entries)
+
+    async def tick(self, now: datetime) -> Committed | None:
+        """The clock: maintenance windows that started or ended since the last input."""
+        async with self._lock:
+            if not self._calendar.due(now):
+                return None
+            self._guard(now)
+            events: list[Event] = []
+            entries: list[Entry] = []
+            self._maintenance(now, events, entries)
+            if not events:
+                return None
+            return await self._commit(now, None, events, entries)
+
+    async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord:
+        """Store a window announced at run time; the calendar follows at once."""
+        async with self._lock:
+            (record,) = await self._write_now(add)
+            if record is None:  # pragma: no cover - an add always returns its row
+                raise StorageError("the store returned no row for the new maintenance window")
+            self._windows.append(record)
+            self._calendar.replace(merged(self._configured, self._windows))
+            await self._tick_locked(add.now)
+            return record
+
+    async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None:
+        """Withdraw a window (kept on the record); a running one ends now."""
+        async with self._lock:
+            (record,) = await self._write_now(delete)
+            if record is not None:
+                self._windows = [w for w in self._windows if w.id != record.id]
+                self._calendar.replace(merged(self._configured, self._windows))
+                await self._tick_locked(delete.now)
+            return record
+
+    async def heartbeat(self, now: datetime) -> None:
+        """The daemon's sign of life (so a crash leaves an honest gap), and a backlog retry."""
+        async with self._lock:
+            if self._backlog or self._frozen_at is not None:
+                await self._flush(now)
+                return
             try:
-                if events or _persistent(after) != _persistent(before):
-                    await self._store.commit_check(after, events)
-            except BaseException:
-                # not recorded, so not happened: the next probe re-derives the same events
-                if checkpoint is not None:
-                    self.tracker = checkpoint
-                raise
-            # The check's part is recorded now, so it happened, whatever befalls the
-            # service part: keeping the old snapshot would re-open a recorded interval.
-            self.snapshots[name] = after
-            self.last_results[name] = (at, result, duration)
-            self._samples.append(ProbeSample(name, at, result.ok, result.latency, obs.reason))
-            pending = (*self._unrecorded_service, *service_events)
-            if pending:
+                await self._store.heartbeat(now)
+            except StorageError as exc:
+                self._trouble(now, exc)
+                self._publish(Committed(now, None, (self.health(now),), recorded=False))
+
+    async def flush(self, now: datetime) -> bool:
+        """Write what waits; True when nothing is left. Called at stop and by the upkeep task."""
+        async with self._lock:
+            await self._flush(now)
+            return not self._backlog and self._frozen_at is None
+
+    # --- steps --------------------------------------------------------------------
+
+    def _maintenance(self, now: datetime, events: list[Event], entries: list[Entry]) -> None:
+        changes = self._calendar.tick(now)
+        if changes:
+            entries.append(EventCommit(tuple(recordable(e, self._site) for e in changes)))
+            events.extend(changes)
+            for ev in changes:
+                (log.info if isinstance(ev, MaintenanceEnded) else log.warning)(
+                    "maintenance_ended" if isinstance(ev, MaintenanceEnded)
+                    else "maintenance_started", service=ev.service, window=ev.window)
+
+    async def _tick_locked(self, now: datetime) -> None:
+        events: list[Event] = []
+        entries: list[Entry] = []
+        self._maintenance(now, events, entries)
+        if events:
+            await self._commit(now, None, events, entries)
+
+    def _judge_call(self, name: str, result: ProbeResult, at: datetime,
+                    events: list[Event], entries: list[Entry]) -> None:
+        changes: list[QualityChange] = []
+        for sq, change in self._quality.observe(name, result, at):
+            if change is not None:
+                changes.append(change)
+                events.append(change)
+            events.append(QualityWindow(sq.service, at, sq.figures, sq.priority))
+        if changes:
+            entries.append(QualityCommit(tuple(changes)))
+
+    # --- the commit ---------------------------------------------------------------
+
+    async def _commit(self, at: datetime, probe: ProbeOutcome | None, events: list[Event],
+                      entries: list[Entry]) -> Committed:
+        recorded = True
+        if entries:
+            recorded = await self._record(at, Batch(tuple(entries), at))
+        if not recorded or self._backlog or self._failing_since:
+            events.append(self.health(at))
+        committed = Committed(at, probe, tuple(events), recorded)
+        self._publish(committed)
+        return committed
+
+    async def _record(self, at: datetime, batch: Batch) -> bool:
+        if self._frozen_at is not None:
+            await self._maybe_retry(at)
+            return False
+        if self._backlog:
+            if not self._backlog.append(batch):
+                self._freeze(at)
+            await self._maybe_retry(at)
+            return False
+        try:
+            await self._store.commit(batch)
+        except StoreConflictError as exc:
+            log.error("commit_refused", problem=str(exc), entries=len(batch.entries))
+            raise
+        except StorageError as exc:
+            self._trouble(at, exc)
+            self._backlog.append(batch)
+            return False
+        except BaseException:
+            # cancelled (shutdown): it may or may not have landed. Queued, the final flush
+            # writes it; if it had landed, the store refuses the replay as a conflict.
+            self._backlog.append(batch)
+            raise
+        self._recovered(at)
+        return True
+
+    async def _write_now(self, entry: MaintenanceAdd | MaintenanceDelete
+                         ) -> tuple[MaintenanceRecord | None, ...]:
+        """An API write: only straight into a store that keeps up, else a clear refusal."""
+        if self._backlog or self._frozen_at is not None:
+            raise StoreUnavailableError(
+                f"the store is behind ({len(self._backlog)} changes waiting since "
+                f"{self._failing_since}): try again once /healthz is ok")
+        try:
+            receipt = await self._store.commit(Batch((entry,)))
+        except StoreConflictError:
+            raise
+        except StorageError as exc:
+            raise StoreUnavailableError(f"the store refused the write: {exc}") from exc
+        return receipt.maintenance
+
+    async def _maybe_retry(self, at: datetime) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._retry_at:
+            self._retry_at = loop.time() + RETRY_EVERY
+            await self._flush(at)
+
+    async def _flush(self, now: datetime) -> None:
+        while self._backlog:
+            batch = self._backlog.peek()
+            try:
+                await self._store.commit(batch)
+            except StoreConflictError:
                 try:
-                    await self._store.commit_service(pending)
-                except BaseException:
-                    self._unrecorded_service = pending  # retried, in order, with the next commit
-                    raise
-                self._unrecorded_service = ()
-                service_events = pending
-        outcome = ProbeOutcome(check, at, result, duration, before, after, events, service_events)
+                    await self._one_by_one(batch)
+                except StorageError as exc:
+                    self._trouble(now, exc)
+                    return
+            except StorageError as exc:
+                self._trouble(now, exc)
+                return
+            self._backlog.done(batch)
+        if self._frozen_at is not None:
+            try:
+                await self._store.commit(self._resync(now))
+            except StorageError as exc:
+                self._trouble(now, exc)
+                return
+            log.warning("record_resynced", frozen_at=self._frozen_at.isoformat(),
+                        until=now.isoformat())
+            self._frozen_at = None
+        self._recovered(now)
+        self._publish(Committed(now, None, (self.health(now),)))
+
+    async def _one_by_one(self, batch: Batch) -> None:
+        """A merged batch the store refused: write its entries alone, dropping only those the
+        record contradicts (a replay of a commit that had landed before a cancellation)."""
+        for entry in batch.entries:
+            try:
+                await self._store.commit(Batch((entry,), batch.last_seen))
+            except StoreConflictError as exc:
+                log.error("commit_refused", problem=str(exc), entry=type(entry).__name__)
+
+    def _trouble(self, at: datetime, exc: Exception) -> None:
+        if self._failing_since is None:
+            self._failing_since = at
+            log.error("store_failing", problem=str(exc), waiting=len(self._backlog))
+        self._error = str(exc)
+
+    def _recovered(self, at: datetime) -> None:
+        if self._failing_since is not None:
+            log.warning("store_recovered", since=self._failing_since.isoformat(),
+                        at=at.isoformat())
+        self._failing_since = None
+        self._error = None
+
+    def _guard(self, at: datetime) -> None:
+        """Freeze before a step that might not fit: the frozen view must match the backlog."""
+        if (self._frozen_at is None and self._backlog
+                and len(self._backlog) + STEP_ENTRIES_MAX > self._backlog_limit):
+            self._freeze(at)
+
+    def _freeze(self, at: datetime) -> None:
+        """The backlog is full: keep what it holds, queue nothing more, note what is recorded."""
+        self._frozen_at = at
+        self._frozen_checks = dict(self._snapshots)
+        self._frozen_services = {s: start for s in self.services
+                                 if (start := self.tracker.down_since(s)) is not None}
+        log.error("record_frozen", at=at.isoformat(), waiting=len(self._backlog))
+
+    def _resync(self, now: datetime) -> Batch:
+        """Bring the record from its frozen state to what the daemon saw since.
+
+        The frozen span is an unmonitored gap; an interval recorded open that
+        has ended or changed meanwhile is closed where the record froze; one
+        open now that the record lacks opens at its true start (it is evidence
+        the daemon observed, which wins over the gap).
+        """
+        assert self._frozen_at is not None
+        frozen = self._frozen_at
+        entries: list[Entry] = (
+            [GapCommit(frozen, now, "store_unavailable")] if now > frozen else [])
+        for name, now_snap in self._snapshots.items():
+            was = self._frozen_checks.get(name) or CheckSnapshot.initial(name)
+            events: list[CheckEvent] = []
+            was_open = was.downtime_start if was.state is CheckState.DOWN else None
+            is_open = now_snap.downtime_start if now_snap.state is CheckState.DOWN else None
+            if was_open is not None and was_open != is_open:
+                events.append(DowntimeClosed(name, was_open, max(frozen, was_open),
+                                             was.streak_reason or "unknown"))
+            if is_open is not None and is_open != was_open:
+                events.append(DowntimeOpened(name, is_open, now, now_snap.streak_reason or
+                                             "unknown", now_snap.streak_detail))
+            entries.append(CheckCommit(now_snap, tuple(events)))
+        service_events: list[ServiceEvent] = []
+        for svc in self.services:
+            was_start = self._frozen_services.get(svc)
+            is_start = self.tracker.down_since(svc)
+            if was_start is not None and was_start != is_start:
+                service_events.append(ServiceDowntimeClosed(svc, was_start, max(frozen, was_start)))
+            if is_start is not None and is_start != was_start:
+                service_events.append(ServiceDowntimeOpened(svc, is_start, "unknown",
+                                                            "open when the record resumed"))
+        if service_events:
+            entries.append(ServiceCommit(tuple(service_events)))
+        return Batch(tuple(entries), now)
+
+    def _publish(self, committed: Committed) -> None:
         for sink in self._sinks:
             try:
-                sink.outcome(outcome)
+                sink.consume(committed)
             except Exception:  # a broken sink must not stop monitoring
-                log.exception("sink_failed", sink=type(sink).__name__, check=name)
-        return outcome
+                log.exception("sink_failed", sink=type(sink).__name__)
 
-    async def flush_samples(self) -> int:
-        async with self._lock:
-            samples, self._samples = self._samples, []
-        if samples:
-            try:
-                await self._store.record_probes(samples)
-            except BaseException:
-                # not written (the store rolled back): keep them for the next flush. A
-                # COMMIT cancelled at shutdown may still have landed, so a rollup can at
-                # worst count a few probes twice; intervals never pass through here.
-                self._samples[:0] = samples
-                raise
-        return len(samples)

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from monitord.core.pipeline import Pipeline
+from monitord.core.supervisor import Health
 from monitord.errors import ApiRequestError
+from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
-from monitord.storage.base import DowntimeRecord, Store
+from monitord.storage.interface import StoreReader
+from monitord.storage.records import DowntimeRecord
 
 if TYPE_CHECKING:  # monitord.http.sla imports this module
     from monitord.http.sla import SlaApi
@@ -28,12 +30,12 @@ if TYPE_CHECKING:  # monitord.http.sla imports this module
 
 @dataclass
 class ApiContext:
-    pipeline: Pipeline
-    store: Store
+    live: LiveView  # the present, as the event stream told it
+    store: StoreReader  # the record
     metrics: Metrics
     site: str
     started: float
-    healthy: Callable[[], str | None]  # None when healthy, else why not
+    health: Health  # the supervisor's: tasks, the record, the scheduler
     sla: SlaApi | None = None  # maintenance windows and reports (monitord/http/sla.py)
     # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
     quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
@@ -96,21 +98,23 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    problem = ctx.healthy()
+    problem = ctx.health.summary()
     body = {
         "status": "ok" if problem is None else "unhealthy",
         "problem": problem,
+        "problems": dict(ctx.health.problems),
+        "warnings": dict(ctx.health.warnings),
         "site": ctx.site,
-        "checks": len(ctx.pipeline.checks),
+        "checks": len(ctx.live.checks),
         "uptime_seconds": round(time.monotonic() - ctx.started, 3),
     }
     return web.json_response(body, status=200 if problem is None else 503)
 
 
 def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
-    p = ctx.pipeline
-    check, snap = p.checks[name], p.snapshots[name]
-    last = p.last_results.get(name)
+    live = ctx.live
+    check, snap = live.checks[name], live.snapshots[name]
+    last = live.last.get(name)
     return {
         "name": name,
         "type": check.type,
@@ -124,19 +128,19 @@ def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
         "last_result": None
         if last is None
         else {
-            "at": iso(last[0]),
-            "ok": last[1].ok,
-            "latency_seconds": last[1].latency,
-            "reason": last[1].reason.value if last[1].reason else None,
-            "detail": last[1].detail,
-            "measurements": dict(last[1].measurements),
+            "at": iso(last.at),
+            "ok": last.result.ok,
+            "latency_seconds": last.result.latency,
+            "reason": last.result.reason.value if last.result.reason else None,
+            "detail": last.result.detail,
+            "measurements": dict(last.result.measurements),
         },
         "interval_seconds": check.interval,
         "timeout_seconds": check.timeout,
         "alert_after": check.thresholds.alert_after,
         "down_after": check.thresholds.down_after,
         "recover_after": check.thresholds.recover_after,
-        "services": [s for s, cfg in p.services.items() if name in cfg.checks],
+        "services": live.services_of(name),
         "labels": check.config.labels,
         "quality": ctx.quality(name),
     }
@@ -144,32 +148,33 @@ def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
 
 async def list_checks(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    return web.json_response([_check_json(ctx, n) for n in ctx.pipeline.checks])
+    return web.json_response([_check_json(ctx, n) for n in ctx.live.checks])
 
 
 async def get_check(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     name = request.match_info["name"]
-    if name not in ctx.pipeline.checks:
+    if name not in ctx.live.checks:
         return web.json_response({"error": f"no check named {name!r}"}, status=404)
     return web.json_response(_check_json(ctx, name))
 
 
 async def list_services(request: web.Request) -> web.Response:
-    p = request.app[CTX].pipeline
+    live = request.app[CTX].live
     out = []
-    for name, cfg in p.services.items():
-        down = p.tracker.is_down(name)
+    for name, cfg in live.services.items():
+        since = live.service_down_since(name)
         out.append(
             {
                 "name": name,
-                "state": "down" if down else "up",
-                "down_since": iso(p.tracker.down_since(name)),
+                "state": "down" if since is not None else "up",
+                "down_since": iso(since),
+                "in_maintenance": live.in_maintenance(name),
                 "down_when": cfg.down_when
                 if isinstance(cfg.down_when, str)
                 else cfg.down_when.model_dump(),
                 "checks": cfg.checks,
-                "down_checks": p.tracker.down_checks(name),
+                "down_checks": live.down_checks(name),
             }
         )
     return web.json_response(out)
@@ -193,9 +198,9 @@ async def list_downtimes(request: web.Request) -> web.Response:
     service, check = q.get("service"), q.get("check")
     if service and check:
         raise ApiRequestError("give either 'service' or 'check', not both")
-    if service is not None and service not in ctx.pipeline.services:
+    if service is not None and service not in ctx.live.services:
         return web.json_response({"error": f"no service named {service!r}"}, status=404)
-    if check is not None and check not in ctx.pipeline.checks:
+    if check is not None and check not in ctx.live.checks:
         return web.json_response({"error": f"no check named {check!r}"}, status=404)
     if service is not None:
         rows = await ctx.store.downtimes(level="service", name=service, since=since, until=until)
@@ -211,7 +216,7 @@ async def list_episodes(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     since, until = window(request, "check")
     check = request.query.get("check")
-    if check is not None and check not in ctx.pipeline.checks:
+    if check is not None and check not in ctx.live.checks:
         return web.json_response({"error": f"no check named {check!r}"}, status=404)
     rows = await ctx.store.episodes(check=check, since=since, until=until)
     return web.json_response(

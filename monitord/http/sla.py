@@ -19,28 +19,38 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from monitord.errors import ApiRequestError, SlaError
+from monitord.errors import ApiRequestError, SlaError, StoreUnavailableError
 from monitord.http.api import iso
 from monitord.sla.config import SlaPolicy
 from monitord.sla.html import render_html
 from monitord.sla.render import render_csv, render_json, report_to_dict
 from monitord.sla.report import Report
 from monitord.sla.runtime import SlaRuntime
-from monitord.storage.base import MaintenanceRecord
+from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete
+from monitord.storage.records import MaintenanceRecord
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 WINDOW_FIELDS = ("service", "start", "end", "kind", "announced_at", "reason")
 MAX_REASON = 2000
 
 
+class MaintenanceWriter(Protocol):
+    """The pipeline: the one writer, which also moves the maintenance calendar."""
+
+    async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord: ...
+
+    async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None: ...
+
+
 @dataclass
 class SlaApi:
     runtime: SlaRuntime
     token: str | None  # bearer token for the write endpoints; None = writes disabled
+    writer: MaintenanceWriter
 
 
 SLA: web.AppKey[SlaApi] = web.AppKey("sla", SlaApi)
@@ -148,10 +158,12 @@ async def create_window(request: web.Request) -> web.Response:
     service, start, end, kind, announced, reason = parse_window(
         await request.read(), set(sla.runtime.services), now
     )
-    rec = await sla.runtime.add_window(
-        service=service, start=start, end=end, kind=kind, announced_at=announced, reason=reason,
-        now=now,
-    )
+    try:
+        rec = await sla.writer.add_maintenance(MaintenanceAdd(
+            service=service, start=start, end=end, kind=kind, announced_at=announced,
+            reason=reason, now=now))
+    except StoreUnavailableError as exc:
+        return _error(503, f"maintenance window not stored: {exc}", **{"Retry-After": "5"})
     return web.json_response(
         window_json(rec), status=201, headers={"Location": f"/api/v1/maintenance/{rec.id}"}
     )
@@ -164,7 +176,11 @@ async def delete_window(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
     if not raw.isdigit():
         raise ApiRequestError(f"path: window id {raw!r} is not a number")
-    rec = await request.app[SLA].runtime.delete_window(int(raw), datetime.now(UTC))
+    try:
+        rec = await request.app[SLA].writer.delete_maintenance(
+            MaintenanceDelete(int(raw), datetime.now(UTC)))
+    except StoreUnavailableError as exc:
+        return _error(503, f"maintenance window not withdrawn: {exc}", **{"Retry-After": "5"})
     if rec is None:
         return _error(404, f"no maintenance window {raw} (or it was already deleted)")
     return web.json_response(window_json(rec))

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,12 +47,15 @@ from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
     CheckState,
+    MaintenanceEnded,
+    MaintenanceStarted,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed, Resumed
+from monitord.core.supervisor import TaskSpec
 from monitord.errors import AlertDeliveryError
 from monitord.sinks.backoff import Backoff
 from monitord.sinks.health import DeliveryMetrics
@@ -64,13 +68,7 @@ QUALITY_ALERT = "MonitordCallQuality"
 QUALITY_SEVERITY = {Priority.P1: "critical", Priority.P2: "warning", Priority.P3: "info"}
 RESERVED_LABELS = frozenset({"alertname", "site", "check", "service"})
 
-InMaintenance = Callable[[str, datetime], bool]
 AlertKey = tuple[str, str, str]  # alertname, check ("" for a service alert), service
-
-
-def never_in_maintenance(service: str, t: datetime) -> bool:
-    """Default hook until the SLA engine (monitord/sla/) supplies maintenance windows."""
-    return False
 
 
 def _iso(t: datetime) -> str:
@@ -117,13 +115,13 @@ class AlertBook:
         services_of: Mapping[str, Sequence[str]],
         labels_of: Mapping[str, Mapping[str, str]] | None = None,
         destinations: int = 1,
-        in_maintenance: InMaintenance = never_in_maintenance,
     ) -> None:
         self._cfg = cfg
         self._site = site
         self._services_of = services_of
         self._labels_of = labels_of or {}
-        self._in_maintenance = in_maintenance
+        # service -> keys of the maintenance occurrences running for it (from the stream)
+        self.maintenance: dict[str, set[str]] = {}
         self.active: dict[AlertKey, Alert] = {}
         self.pending: list[dict[AlertKey, Alert]] = [{} for _ in range(destinations)]
 
@@ -222,6 +220,19 @@ class AlertBook:
             self._fire(self._service_alert(ServiceDowntimeOpened(service, start, "unknown",
                                                                  "open at daemon start")))
 
+    def maintenance_changed(self, ev: MaintenanceStarted | MaintenanceEnded) -> bool:
+        """Track running windows; True when one ended (held-back alerts may go out now)."""
+        running = self.maintenance.setdefault(ev.service, set())
+        if isinstance(ev, MaintenanceStarted):
+            running.add(ev.key)
+            return False
+        running.discard(ev.key)
+        if running:
+            return False
+        for dest in range(len(self.pending)):
+            self.resend_all(dest)
+        return True
+
     def resend_all(self, dest: int) -> None:
         for key, alert in self.active.items():
             self.pending[dest].setdefault(key, alert)
@@ -235,7 +246,7 @@ class AlertBook:
         queue = self.pending[dest]
         out: list[Alert] = []
         for key, alert in list(queue.items()):
-            if alert.ends_at is None and alert.service and self._in_maintenance(alert.service, now):
+            if alert.ends_at is None and alert.service and self.maintenance.get(alert.service):
                 del queue[key]
                 continue
             out.append(alert)
@@ -262,55 +273,57 @@ class AlertmanagerSink:
         services_of: Mapping[str, Sequence[str]],
         labels_of: Mapping[str, Mapping[str, str]] | None = None,
         *,
-        in_maintenance: InMaintenance | None = None,
         metrics: DeliveryMetrics | None = None,
     ) -> None:
         self._cfg = cfg
         self._metrics = metrics
-        self.book = AlertBook(cfg, site, services_of, labels_of, len(cfg.urls),
-                              in_maintenance or never_in_maintenance)
+        self.book = AlertBook(cfg, site, services_of, labels_of, len(cfg.urls))
         self._wake = [asyncio.Event() for _ in cfg.urls]
-        self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self.sent_batches = 0  # for tests and logs: successful POSTs
 
-    def seed(self, snapshots: Mapping[str, CheckSnapshot], open_services: Mapping[str, datetime]) -> None:
-        self.book.seed(snapshots, open_services)
-        for wake in self._wake:
-            wake.set()
-
-    def quality_changed(self, change: QualityChange) -> None:
-        """Called by the call-quality sink (also when it resumes an open priority)."""
-        if self.book.quality(change):
+    def consume(self, c: Committed) -> None:
+        changed = False
+        for ev in c.events:
+            if isinstance(ev, Resumed):
+                self.book.seed(ev.snapshots, ev.open_services)
+                for change in ev.quality:
+                    self.book.quality(change)
+                changed = True
+            elif isinstance(ev, QualityChange):
+                changed |= self.book.quality(ev)
+            elif isinstance(ev, MaintenanceStarted | MaintenanceEnded):
+                changed |= self.book.maintenance_changed(ev)
+        if c.check_events or c.service_events:
+            changed |= self.book.apply(c.check_events, c.service_events)
+        if changed:
             for wake in self._wake:
                 wake.set()
 
-    def outcome(self, o: ProbeOutcome) -> None:
-        if (o.check_events or o.service_events) and self.book.apply(o.check_events, o.service_events):
-            for wake in self._wake:
-                wake.set()
+    def tasks(self) -> list[TaskSpec]:
+        """One delivery loop per URL, for the supervisor to run and restart."""
+        return [(f"alertmanager-{i}", functools.partial(self._deliver, i, url))
+                for i, url in enumerate(self._cfg.urls)]
 
-    async def start(self) -> None:
-        headers = {}
-        if self._cfg.bearer_token_file is not None:
-            headers["Authorization"] = f"Bearer {self._cfg.bearer_token_file.get()}"
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._cfg.timeout), headers=headers
-        )
-        self._tasks = [
-            asyncio.create_task(self._deliver(i, url), name=f"alertmanager-{i}")
-            for i, url in enumerate(self._cfg.urls)
-        ]
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            headers = {}
+            if self._cfg.bearer_token_file is not None:
+                headers["Authorization"] = f"Bearer {self._cfg.bearer_token_file.get()}"
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._cfg.timeout), headers=headers
+            )
+        return self._session
 
-    async def stop(self, flush_timeout: float = 2.0) -> None:
-        """One last bounded attempt to hand over what is pending, then close the session."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
-        session, self._session = self._session, None
-        if session is None:
+    async def close(self, flush_timeout: float = 2.0) -> None:
+        """After the delivery loops stopped: one last bounded attempt to hand over what is
+        pending, then close the session."""
+        if not any(self.book.pending):
+            if self._session is not None:
+                await self._session.close()
+            self._session = None
             return
+        session = self._client()
         try:
             async with asyncio.timeout(flush_timeout):
                 for dest, url in enumerate(self._cfg.urls):
@@ -319,6 +332,7 @@ class AlertmanagerSink:
             log.warning("alertmanager_unflushed", problem=str(exc) or "timeout")
         finally:
             await session.close()
+            self._session = None
 
     async def _send_pending(self, session: aiohttp.ClientSession, dest: int, url: str) -> None:
         now = datetime.now(UTC)
@@ -336,8 +350,7 @@ class AlertmanagerSink:
             self.sent_batches += 1
 
     async def _deliver(self, dest: int, url: str) -> None:
-        """Runs until cancelled by stop(); each turn is bounded by the POST timeout."""
-        assert self._session is not None
+        """Runs until cancelled at shutdown; each turn is bounded by the POST timeout."""
         loop = asyncio.get_running_loop()
         backoff = Backoff(self._cfg.retry_initial, self._cfg.retry_max)
         wake = self._wake[dest]
@@ -355,7 +368,7 @@ class AlertmanagerSink:
             if retry_at is not None and now < retry_at:
                 continue  # backing off: new alerts wait in the queue for the retry
             try:
-                await self._send_pending(self._session, dest, url)
+                await self._send_pending(self._client(), dest, url)
             except AlertDeliveryError as exc:
                 delay = backoff.next_delay()
                 retry_at = loop.time() + delay

@@ -23,7 +23,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitord.config.load import EffectiveCheck
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed, ProbeOutcome
 
 __all__ = ["SLOW", "BudgetState", "QualitySink", "measured_rtt"]
 
@@ -132,7 +132,10 @@ class QualitySink:
             out["tls_certificate_expiring"] = expiring
         return out or None
 
-    def outcome(self, o: ProbeOutcome) -> None:
+    def consume(self, c: Committed) -> None:
+        o = c.probe
+        if o is None:
+            return
         name = o.check.name
         days = o.result.measurements.get("tls_cert_expiry_days")
         if days is not None:

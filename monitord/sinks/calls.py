@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitord.config.load import EffectiveCheck
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed
 
 __all__ = ["SETUP_BUCKETS", "CallSink"]
 
@@ -84,7 +84,10 @@ class CallSink:
             self.attempts.labels(name)
             self.successes.labels(name)
 
-    def outcome(self, o: ProbeOutcome) -> None:
+    def consume(self, c: Committed) -> None:
+        o = c.probe
+        if o is None:
+            return
         name = o.check.name
         if name not in self._checks:
             return

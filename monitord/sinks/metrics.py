@@ -26,17 +26,22 @@ from prometheus_client.registry import Collector
 
 from monitord import __version__
 from monitord.core.events import (
+    CHECK_EVENTS,
+    SERVICE_EVENTS,
     CheckEvent,
     CheckSnapshot,
     CheckState,
     DowntimeClosed,
     DowntimeOpened,
+    MaintenanceEnded,
+    MaintenanceStarted,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.storage.base import Level
+from monitord.core.stream import Committed, RecordHealth, Resumed
+from monitord.storage.records import Level
 from probes.base import ProbeResult
 
 PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -208,6 +213,34 @@ class Metrics:
         self.alerts_active = Gauge(
             "monitord_check_alerting", "1 while the check's alert is raised.", ["check"], registry=r
         )
+        self.record_waiting = Gauge(
+            "monitord_record_backlog_entries",
+            "Changes waiting for the store (0 while it keeps up); /healthz fails until 0.",
+            registry=r,
+        )
+        self.record_failing = Gauge(
+            "monitord_record_store_failing",
+            "1 while commits to the store fail (disk full, I/O error...).",
+            registry=r,
+        )
+        self.record_frozen = Gauge(
+            "monitord_record_frozen",
+            "1 while the record takes no news (backlog bound reached): an unmonitored gap.",
+            registry=r,
+        )
+        self.task_restarts = Counter(
+            "monitord_task_restarts",
+            "Background tasks restarted after they crashed (traceback in the log).",
+            ["task"],
+            registry=r,
+        )
+        self.maintenance_active = Gauge(
+            "monitord_maintenance_active",
+            "1 while the service is in an announced maintenance window (alerts suppressed).",
+            ["service"],
+            registry=r,
+        )
+        self._maintenance: dict[str, set[str]] = {}
         self.check_downtime: dict[str, DowntimeCounter] = {}
         self.service_downtime: dict[str, DowntimeCounter] = {}
         self.unmonitored_seconds = 0.0
@@ -229,6 +262,7 @@ class Metrics:
             self.set_state(name, CheckState.UP)
         for name in services:
             self.service_up.labels(name).set(1)
+            self.maintenance_active.labels(name).set(0)
             self.service_downtime[name] = DowntimeCounter(closed.get(("service", name), 0.0))
 
     def set_state(self, check: str, state: CheckState) -> None:
@@ -238,6 +272,18 @@ class Metrics:
         if series is not None:
             series.state = state
             series.alerting.set(1 if state in (CheckState.ALERTING, CheckState.DOWN) else 0)
+
+    def maintenance(self, ev: MaintenanceStarted | MaintenanceEnded) -> None:
+        running = self._maintenance.setdefault(ev.service, set())
+        if isinstance(ev, MaintenanceStarted):
+            running.add(ev.key)
+        else:
+            running.discard(ev.key)
+        self.maintenance_active.labels(ev.service).set(1 if running else 0)
+
+    # Supervisor's RestartObserver
+    def task_restarted(self, name: str) -> None:
+        self.task_restarts.labels(name).inc()
 
     # SchedulerObserver
     def lateness(self, seconds: float) -> None:
@@ -293,3 +339,46 @@ class Metrics:
                 counter.closed(sev.start, sev.end)
                 self.service_up.labels(sev.service).set(1)
 
+
+
+class MetricsSink:
+    """Feeds the stream into `Metrics`: probe series, downtime counters, record health."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def consume(self, c: Committed) -> None:
+        m = self._m
+        if c.probe is not None:
+            o = c.probe
+            m.probe_done(o.check.name, o.check.type, o.result, o.duration, o.after)
+        check_events: list[CheckEvent] = []
+        service_events: list[ServiceEvent] = []
+        for ev in c.events:
+            if isinstance(ev, CHECK_EVENTS):
+                check_events.append(ev)
+            elif isinstance(ev, SERVICE_EVENTS):
+                service_events.append(ev)
+            elif isinstance(ev, Resumed):
+                self._resume(ev)
+            elif isinstance(ev, MaintenanceStarted | MaintenanceEnded):
+                m.maintenance(ev)
+            elif isinstance(ev, RecordHealth):
+                m.record_waiting.set(ev.waiting)
+                m.record_failing.set(0 if ev.failing_since is None else 1)
+                m.record_frozen.set(0 if ev.lost_since is None else 1)
+        if check_events or service_events:
+            m.events(check_events, service_events)
+
+    def _resume(self, ev: Resumed) -> None:
+        m = self._m
+        for name, snap in ev.snapshots.items():
+            if name in m.check_downtime:
+                m.set_state(name, snap.state)
+                m.consecutive_failures.labels(name).set(snap.consecutive_failures)
+                if snap.state is CheckState.DOWN and snap.downtime_start is not None:
+                    m.check_downtime[name].opened(snap.downtime_start)
+        for service, start in ev.open_services.items():
+            if service in m.service_downtime:
+                m.service_downtime[service].opened(start)
+                m.service_up.labels(service).set(0)

@@ -1,8 +1,9 @@
 """Publish every recorded event to MQTT from the durable outbox, at least once.
 
 The store writes an outbox row in the same transaction as each state change
-(monitord/storage/outbox.py); this publisher only drains the table in `seq`
-order and deletes rows after the broker's PUBACK (QoS 1). So a broker outage
+(monitord/storage/outbox.py); this publisher only reads the outbox queue in
+`seq` order (`OutboxQueue`: the delivery side of the store, never its writer)
+and drops rows after the broker's PUBACK (QoS 1). So a broker outage
 just lets rows wait, and a daemon crash loses nothing: the next run sends
 what was not acknowledged. The price is an occasional duplicate, which
 consumers drop by `id`.
@@ -19,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -27,12 +30,14 @@ import aiomqtt
 import structlog
 
 from monitord.config.alerting import MqttConfig
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed
+from monitord.core.supervisor import TaskSpec
 from monitord.errors import StorageError
 from monitord.sinks.backoff import Backoff
 from monitord.sinks.health import MqttMetrics
-from monitord.storage.base import OutboxRecord, Store
+from monitord.storage.interface import OutboxQueue
 from monitord.storage.outbox import iso
+from monitord.storage.records import OutboxRecord
 
 log = structlog.get_logger("monitord.mqtt")
 
@@ -70,7 +75,7 @@ class Publisher(Protocol):
                       *, timeout: float | None = None) -> None: ...
 
 
-async def drain(store: Store, client: Publisher, cfg: MqttConfig, site: str,
+async def drain(store: OutboxQueue, client: Publisher, cfg: MqttConfig, site: str,
                 metrics: MqttMetrics | None = None) -> int:
     """Publish waiting rows in order; return how many were acknowledged.
 
@@ -119,6 +124,11 @@ def auth_refused(exc: aiomqtt.MqttError) -> bool:
     return getattr(rc, "value", rc) in AUTH_REFUSED
 
 
+def default_client_id(site: str) -> str:
+    """Unique per process: two daemons of one site never kick each other off the broker."""
+    return f"monitord-{site}-{socket.gethostname()}-{os.getpid()}"[:128]
+
+
 def make_client(cfg: MqttConfig, site: str) -> aiomqtt.Client:
     status = f"{cfg.topic_prefix}/{site}/status"
     return aiomqtt.Client(
@@ -126,7 +136,7 @@ def make_client(cfg: MqttConfig, site: str) -> aiomqtt.Client:
         cfg.port,
         username=cfg.username,
         password=cfg.password_file.get() if cfg.password_file else None,
-        identifier=cfg.client_id or f"monitord-{site}",
+        identifier=cfg.client_id or default_client_id(site),
         protocol=aiomqtt.ProtocolVersion.V5 if cfg.protocol == "5" else aiomqtt.ProtocolVersion.V311,
         keepalive=max(1, round(cfg.keepalive)),
         timeout=cfg.publish_timeout,
@@ -136,13 +146,13 @@ def make_client(cfg: MqttConfig, site: str) -> aiomqtt.Client:
 
 
 class MqttSink:
-    """Pipeline sink: an outcome with news wakes the publisher; the rows are already stored."""
+    """Sink: recorded news wakes the publisher; the rows are already in the outbox."""
 
     def __init__(
         self,
         cfg: MqttConfig,
         site: str,
-        store: Store,
+        store: OutboxQueue,
         *,
         client_factory: Callable[[MqttConfig, str], aiomqtt.Client] = make_client,
         metrics: MqttMetrics | None = None,
@@ -153,32 +163,23 @@ class MqttSink:
         self._store = store
         self._factory = client_factory
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wake.set()  # rows left by the previous run go first
         self.connected = False
         self.published = 0
 
-    def outcome(self, o: ProbeOutcome) -> None:
-        if o.check_events or o.service_events or o.before.state is not o.after.state:
+    def consume(self, c: Committed) -> None:
+        if not c.recorded:
+            return  # its rows are not in the outbox yet: the commit that writes them wakes us
+        probe = c.probe
+        if c.events or (probe is not None and probe.before.state is not probe.after.state):
             self._wake.set()
 
-    def wake(self) -> None:
-        """A row was stored outside the pipeline (a reboot, a maintenance event): drain now."""
-        self._wake.set()
+    def tasks(self) -> list[TaskSpec]:
+        return [("mqtt-publisher", self.run)]
 
-    async def start(self) -> None:
-        self._wake.set()  # rows left by the previous run go first
-        self._task = asyncio.create_task(self._run(), name="mqtt-publisher")
-
-    async def stop(self) -> None:
-        """Cancel: unacknowledged rows stay in the outbox for the next run."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        """Connect, drain, wait; on any broker trouble back off and reconnect. Runs until stop()."""
+    async def run(self) -> None:
+        """Connect, drain, wait; on any broker trouble back off and reconnect. Runs until
+        cancelled at shutdown (unacknowledged rows stay in the outbox for the next run)."""
         backoff = Backoff(self._cfg.retry_initial, self._cfg.retry_max)
         where = f"{self._cfg.host}:{self._cfg.port}"
         while True:

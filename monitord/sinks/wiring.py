@@ -1,63 +1,106 @@
-"""Builds the alert providers a config asks for, so the daemon wires them in a few lines.
+"""Builds every sink a config asks for, so the daemon wires them in a few lines.
 
-Each provider is a pipeline sink with a background task: the daemon starts
-them after the pipeline is built (so restored state is seeded first) and
-stops them before the store closes (the MQTT publisher reads the outbox).
+Sinks consume the pipeline's stream and nothing else. Those that deliver
+over the network (Alertmanager, MQTT) hand their loops to the supervisor
+through `tasks()`; `close()` is their last bounded flush at shutdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Protocol
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from monitord.config.load import EffectiveCheck
 from monitord.config.models import Config
-from monitord.core.announce import Announcer
-from monitord.core.events import CheckSnapshot
-from monitord.core.pipeline import ProbeOutcome
-from monitord.sinks.alertmanager import AlertmanagerSink, InMaintenance
+from monitord.core.stream import Committed, RecordHealth, Sink
+from monitord.core.supervisor import Health, TaskSpec
+from monitord.sinks.alertmanager import AlertmanagerSink
+from monitord.sinks.budgets import QualitySink
+from monitord.sinks.callquality import CallQualitySink
+from monitord.sinks.calls import CallSink
 from monitord.sinks.health import DeliveryMetrics, MqttMetrics
+from monitord.sinks.live import LiveView
+from monitord.sinks.logs import LogSink
+from monitord.sinks.metrics import Metrics, MetricsSink
 from monitord.sinks.mqtt import MqttSink
-from monitord.storage.base import Store
+from monitord.sinks.snmp import SnmpSink
+from monitord.storage.interface import OutboxQueue
+
+__all__ = ["HealthSink", "Sinks", "build_sinks"]
 
 
-class AsyncSink(Protocol):
-    def outcome(self, outcome: ProbeOutcome) -> None: ...
+class HealthSink:
+    """The record's health as a /healthz problem: failing until the backlog is written."""
 
-    async def start(self) -> None: ...
+    def __init__(self, health: Health) -> None:
+        self._health = health
 
-    async def stop(self) -> None: ...
+    def consume(self, c: Committed) -> None:
+        for ev in c.events:
+            if isinstance(ev, RecordHealth):
+                self._health.set("record", None if ev.healthy else _describe(ev))
 
 
-def build_alerting(
+def _describe(ev: RecordHealth) -> str:
+    parts = [f"{ev.waiting} change(s) waiting for the store"]
+    if ev.failing_since is not None:
+        parts.append(f"failing since {ev.failing_since.isoformat()}: {ev.error}")
+    if ev.lost_since is not None:
+        parts.append(f"record frozen since {ev.lost_since.isoformat()} (backlog full)")
+    return "; ".join(parts)
+
+
+@dataclass
+class Sinks:
+    all: list[Sink]
+    live: LiveView
+    budgets: QualitySink
+    alertmanager: AlertmanagerSink | None = None
+    mqtt: MqttSink | None = None
+    tasks: list[TaskSpec] = field(default_factory=list)
+
+
+def build_sinks(
     config: Config,
-    store: Store,
-    snapshots: Mapping[str, CheckSnapshot],
-    open_services: Mapping[str, datetime],
-    services_of: Mapping[str, Sequence[str]],
-    in_maintenance: InMaintenance | None = None,
-    announcer: Announcer | None = None,
-    registry: CollectorRegistry | None = None,
-) -> list[AsyncSink]:
-    """`registry`: where the providers' health metrics go (the daemon's; a private one if None)."""
-    registry = registry if registry is not None else CollectorRegistry()
-    sinks: list[AsyncSink] = []
+    checks: Sequence[EffectiveCheck],
+    metrics: Metrics,
+    health: Health,
+    outbox: OutboxQueue,
+    registry: CollectorRegistry,
+) -> Sinks:
+    services_of: dict[str, list[str]] = {}
+    for svc in config.services:
+        for check in svc.checks:
+            services_of.setdefault(check, []).append(svc.name)
+    live = LiveView(checks, config.services)
+    budgets = QualitySink(registry, checks)
+    out = Sinks(
+        all=[
+            MetricsSink(metrics),
+            LogSink(services_of),
+            SnmpSink(registry, checks),
+            CallSink(registry, checks),
+            CallQualitySink(registry, checks, config.services),
+            budgets,
+            live,
+            HealthSink(health),
+        ],
+        live=live,
+        budgets=budgets,
+    )
     site = config.daemon.site
     if config.alertmanager is not None:
-        labels_of = {c.name: c.labels for c in config.checks}
-        am = AlertmanagerSink(config.alertmanager, site, services_of, labels_of,
-                              in_maintenance=in_maintenance, metrics=DeliveryMetrics(registry))
-        am.seed(snapshots, open_services)
-        sinks.append(am)
+        labels_of: Mapping[str, Mapping[str, str]] = {c.name: c.labels for c in config.checks}
+        out.alertmanager = AlertmanagerSink(config.alertmanager, site, services_of, labels_of,
+                                            metrics=DeliveryMetrics(registry))
+        out.all.append(out.alertmanager)
+        out.tasks.extend(out.alertmanager.tasks())
     if config.mqtt is not None:
         # the store was opened with outbox=True (see Daemon): it holds the messages
-        mqtt = MqttSink(config.mqtt, site, store,
-                        metrics=MqttMetrics(registry, config.mqtt.max_pending))
-        sinks.append(mqtt)
-        if announcer is not None:  # with MQTT its events also go out through the outbox
-            announcer.wake = mqtt.wake
-    if announcer is not None:  # reboots and maintenance starts/ends are logged either way
-        sinks.append(announcer)
-    return sinks
+        out.mqtt = MqttSink(config.mqtt, site, outbox,
+                            metrics=MqttMetrics(registry, config.mqtt.max_pending))
+        out.all.append(out.mqtt)
+        out.tasks.extend(out.mqtt.tasks())
+    return out

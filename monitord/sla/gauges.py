@@ -122,7 +122,6 @@ class SlaMetrics(Collector):
             await asyncio.sleep(every)
 
     def collect(self) -> Iterable[Metric]:
-        now = datetime.now(UTC)
         with self._lock:
             ratio, budget = dict(self._ratio), dict(self._budget)
             counters = dict(self._counters)
@@ -141,14 +140,6 @@ class SlaMetrics(Collector):
         )
         for (service, window), value in sorted(budget.items()):
             fam.add_metric([service, window], value)
-        yield fam
-        fam = GaugeMetricFamily(
-            "monitord_maintenance_active",
-            "1 while the service is in an announced maintenance window (alerts suppressed).",
-            labels=["service"],
-        )
-        for service in sorted(self._runtime.services):
-            fam.add_metric([service], 1.0 if self._runtime.in_maintenance(service, now) else 0.0)
         yield fam
         good = CounterMetricFamily(
             "monitord_service_good_seconds",

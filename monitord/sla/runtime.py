@@ -1,32 +1,29 @@
-"""The SLA engine inside the running daemon: stored maintenance windows, reports, suppression.
+"""The SLA engine inside the running daemon: reports over what the store recorded.
 
-Why one object: the API, the alert sinks (through `in_maintenance`), the
-Prometheus gauges and `monitord report` must judge the same windows and
-intervals the same way. This module only gathers inputs (the store's service
-intervals, gaps and one-off windows) and hands them to `monitord.sla.engine`;
-no figure is computed here.
-
-Stored windows are cached in memory because `in_maintenance(service, t)` is
-asked synchronously by the alert sinks; every add or delete through this
-object reloads the cache, so suppression follows the API at once.
+Why one object: the API, the Prometheus gauges and `monitord report` must
+judge the same windows and intervals the same way. This module only gathers
+inputs (the store's service intervals, gaps and one-off windows) and hands
+them to `monitord.sla.engine`; no figure is computed here. Windows are
+written through the pipeline (the one writer), which also runs the
+maintenance calendar that suppresses alerts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitord.config.models import Config, ServiceConfig
 from monitord.errors import SlaError
 from monitord.sla.availability import Downtime, Gap
-from monitord.sla.config import MaintenanceConfig, OneOffWindow, SlaPolicy
+from monitord.sla.config import OneOffWindow, SlaPolicy
 from monitord.sla.engine import SlaSetup, compute, period_for, with_windows
-from monitord.sla.maintenance import in_maintenance
 from monitord.sla.periods import Period
 from monitord.sla.report import Report
-from monitord.storage.base import MaintenanceRecord, Store
+from monitord.sla.windows import as_window
+from monitord.storage.interface import StoreReader
+from monitord.storage.records import MaintenanceRecord
 
 
 def setup_from(config: Config) -> SlaSetup:
@@ -37,23 +34,8 @@ def setup_from(config: Config) -> SlaSetup:
     )
 
 
-def as_window(rec: MaintenanceRecord) -> OneOffWindow:
-    """A stored window in the engine's vocabulary (named `api-<id>` in reports)."""
-    return OneOffWindow.model_validate(
-        {
-            "name": f"api-{rec.id}",
-            "kind": rec.kind,
-            "services": [rec.service],
-            "start": rec.start,
-            "end": rec.end,
-            "announced_at": rec.announced_at,
-            "reason": rec.reason,
-        }
-    )
-
-
 async def gather(
-    store: Store, service: str, since: datetime, until: datetime, now: datetime
+    store: StoreReader, service: str, since: datetime, until: datetime, now: datetime
 ) -> tuple[list[Downtime], list[Gap], list[OneOffWindow]]:
     """Service intervals, gaps and stored windows overlapping [since, until); open intervals run to `now`."""
     records = await store.downtimes(level="service", name=service, since=since, until=until)
@@ -68,7 +50,7 @@ async def gather(
 
 
 async def report_from_store(
-    setup: SlaSetup, store: Store, service: str, policy: SlaPolicy, period: Period, now: datetime
+    setup: SlaSetup, store: StoreReader, service: str, policy: SlaPolicy, period: Period, now: datetime
 ) -> Report:
     """The engine's report over what the store recorded; the sweep runs in a worker thread."""
     downs, gaps, windows = await gather(store, service, period.start, period.end, now)
@@ -86,62 +68,14 @@ async def report_from_store(
 
 
 class SlaRuntime:
-    """Configured SLA setup plus the store's one-off windows, for one daemon."""
+    """Configured SLA setup plus what the store recorded, for reports: read only."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: StoreReader) -> None:
         self.setup = setup_from(config)
         self.services: dict[str, ServiceConfig] = {s.name: s for s in config.services}
         self._store = store
-        self._maintenance: MaintenanceConfig = config.maintenance
-        # called after every add or delete (the Announcer looks for a start or end at once)
-        self.on_windows_changed: Callable[[], None] = lambda: None
 
-    # --- maintenance windows ---------------------------------------------------
-
-    async def load(self) -> None:
-        """(Re)read the stored windows into the cache `in_maintenance` answers from."""
-        self._cache(await self._store.maintenance_windows())
-
-    def _cache(self, records: Sequence[MaintenanceRecord]) -> None:
-        self._maintenance = with_windows(self.setup, [as_window(r) for r in records]).maintenance
-
-    def maintenance_config(self) -> MaintenanceConfig:
-        """Configured plus stored windows, as `in_maintenance` judges them."""
-        return self._maintenance
-
-    def in_maintenance(self, service: str, t: datetime) -> bool:
-        """The alert sinks' hook: configured and stored windows, announced by `t`."""
-        return in_maintenance(self._maintenance, service, t)
-
-    async def add_window(
-        self,
-        *,
-        service: str,
-        start: datetime,
-        end: datetime,
-        kind: str,
-        announced_at: datetime,
-        reason: str,
-        now: datetime,
-    ) -> MaintenanceRecord:
-        rec = await self._store.add_maintenance(
-            service=service,
-            start=start,
-            end=end,
-            kind=kind,
-            announced_at=announced_at,
-            reason=reason,
-            now=now,
-        )
-        await self.load()
-        self.on_windows_changed()
-        return rec
-
-    async def delete_window(self, window_id: int, now: datetime) -> MaintenanceRecord | None:
-        rec = await self._store.delete_maintenance(window_id, now)
-        await self.load()
-        self.on_windows_changed()
-        return rec
+    # --- maintenance windows (written through the pipeline, read here) ---------
 
     async def windows(
         self, service: str | None = None, *, include_deleted: bool = False

@@ -1,21 +1,5 @@
-"""Stores: one interface (`Store`), one contract test suite, SQLite as the embedded default."""
+"""Stores: one writer interface, readers, the outbox; SQLite as the embedded default.
 
-from monitord.storage.base import (
-    DowntimeRecord,
-    EpisodeRecord,
-    GapRecord,
-    OutboxRecord,
-    ProbeRollup,
-    ProbeSample,
-    Store,
-)
-
-__all__ = [
-    "DowntimeRecord",
-    "EpisodeRecord",
-    "GapRecord",
-    "OutboxRecord",
-    "ProbeRollup",
-    "ProbeSample",
-    "Store",
-]
+See `interface.py` for the rules every backend keeps and `records.py` for what
+they return.
+"""

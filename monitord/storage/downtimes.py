@@ -24,8 +24,8 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.errors import StorageError
-from monitord.storage.base import Level
+from monitord.errors import StoreConflictError
+from monitord.storage.records import Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 
@@ -47,13 +47,13 @@ async def close_interval(
     end_us = datetime_to_us(end)
     current = await open_interval(db, level, name)
     if current is None:
-        raise StorageError(
+        raise StoreConflictError(
             f"{path}: no open {level} downtime for {name!r} to close at {end}; "
             "refusing the whole commit"
         )
     interval_id, start_us = current
     if end_us < start_us:
-        raise StorageError(
+        raise StoreConflictError(
             f"{path}: {level} downtime {interval_id} of {name!r} starts at "
             f"{us_to_datetime(start_us)} and cannot end earlier, at {end}"
         )

@@ -16,8 +16,8 @@ from typing import Any
 
 import aiosqlite
 
-from monitord.storage.base import EventRecord, StandaloneEvent
 from monitord.storage.outbox import EVENT_KINDS, NewRow, event_id
+from monitord.storage.records import EventRecord, StandaloneEvent
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 

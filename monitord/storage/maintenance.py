@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from monitord.storage.base import MaintenanceRecord
+from monitord.storage.records import MaintenanceRecord
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 _COLUMNS = "id, service, start_us, end_us, kind, announced_us, reason, created_us, deleted_us"

@@ -43,7 +43,7 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.storage.base import Level, OutboxRecord, StandaloneEvent
+from monitord.storage.records import Level, OutboxRecord, StandaloneEvent
 from monitord.storage.timestamps import EPOCH, datetime_to_us, us_to_datetime
 
 EVENT_KINDS = (

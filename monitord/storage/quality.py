@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from monitord.core.callquality import Priority, QualityChange
-from monitord.storage.base import QualityRecord
+from monitord.storage.records import QualityRecord
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 __all__ = ["commit", "select"]

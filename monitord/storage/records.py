@@ -62,28 +62,6 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeSample:
-    check: str
-    at: datetime
-    ok: bool
-    latency: float | None
-    reason: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeRollup:
-    """One check's probes aggregated over one bucket (default one minute)."""
-
-    check: str
-    bucket_start: datetime
-    probes: int
-    failures: int
-    latency_sum: float  # over probes that had a latency
-    latency_count: int
-    latency_max: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class OutboxRecord:
     """One announcement waiting for the MQTT publisher (schema 2, `outbox` table)."""
 

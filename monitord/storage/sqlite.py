@@ -30,7 +30,7 @@ failed migration leaves the previous schema intact.
 from __future__ import annotations
 
 import asyncio
-import math
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -41,7 +41,6 @@ from typing import Any, Self, assert_never
 
 import aiosqlite
 
-from monitord.core.callquality import QualityChange
 from monitord.core.events import (
     AlertRaised,
     AlertResolved,
@@ -51,12 +50,23 @@ from monitord.core.events import (
     DowntimeClosed,
     DowntimeOpened,
     EpisodeRecorded,
-    ServiceEvent,
 )
-from monitord.errors import StorageError
+from monitord.errors import StorageError, StoreConflictError
 from monitord.migrations import migrate
 from monitord.storage import downtimes, eventlog, maintenance, outbox, quality
-from monitord.storage.base import (
+from monitord.storage.interface import (
+    Batch,
+    CheckCommit,
+    CommitReceipt,
+    EventCommit,
+    GapCommit,
+    MaintenanceAdd,
+    MaintenanceDelete,
+    QualityCommit,
+    ServiceCommit,
+)
+from monitord.storage.lock import StoreLock
+from monitord.storage.records import (
     DowntimeRecord,
     EpisodeRecord,
     EventRecord,
@@ -64,17 +74,14 @@ from monitord.storage.base import (
     Level,
     MaintenanceRecord,
     OutboxRecord,
-    ProbeRollup,
-    ProbeSample,
     QualityRecord,
-    StandaloneEvent,
+    RunRecord,
 )
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 __all__ = ["SqliteStore", "datetime_to_us", "us_to_datetime"]
 
 _US_PER_SECOND = 1_000_000
-_US_PER_DAY = 86_400 * _US_PER_SECOND
 _BUSY_TIMEOUT_SECONDS = 5.0
 
 
@@ -185,20 +192,6 @@ ON CONFLICT (check_name) DO UPDATE SET
     recovery_start_us = excluded.recovery_start_us
 """
 
-# max(a, b) is NULL if either is NULL in SQLite, hence the coalesce.
-_UPSERT_ROLLUP = """
-INSERT INTO probe_rollup (
-    check_name, bucket_start_us, probes, failures, latency_sum, latency_count, latency_max
-) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (check_name, bucket_start_us) DO UPDATE SET
-    probes = probes + excluded.probes,
-    failures = failures + excluded.failures,
-    latency_sum = latency_sum + excluded.latency_sum,
-    latency_count = latency_count + excluded.latency_count,
-    latency_max = coalesce(max(latency_max, excluded.latency_max), latency_max,
-                           excluded.latency_max)
-"""
-
 _DOWNTIME_COLUMNS = "id, level, name, start_us, end_us, reason, detail, confirmed_us"
 
 
@@ -209,20 +202,15 @@ class SqliteStore:
         self,
         path: str | Path,
         *,
-        rollup_bucket_seconds: int = 60,
-        rollup_retention_days: int = 35,
         heartbeat_grace_seconds: float = 0.0,
         outbox: bool = False,
+        writer: bool = True,
     ) -> None:
-        if rollup_bucket_seconds <= 0:
-            raise ValueError("rollup_bucket_seconds must be positive")
-        if rollup_retention_days <= 0:
-            raise ValueError("rollup_retention_days must be positive")
+        """`writer=False` opens for reading only (reports, the CLI): no single-writer lock."""
         if heartbeat_grace_seconds < 0:
             raise ValueError("heartbeat_grace_seconds cannot be negative")
         self._path = Path(path)
-        self._bucket_us = rollup_bucket_seconds * _US_PER_SECOND
-        self._retention_us = rollup_retention_days * _US_PER_DAY
+        self._lock_file = StoreLock(self._path) if writer else None
         # After a crash the daemon was alive for some time after its last
         # recorded sign of life (it heartbeats only every so often). The grace
         # is how much of that the operator agrees to count as monitored; the
@@ -254,6 +242,33 @@ class SqliteStore:
     async def open(self) -> None:
         if self._db is not None:
             return
+        if self._lock_file is not None:
+            self._prepare_files()
+            self._lock_file.acquire()  # before anything is written
+        try:
+            self._db = await self._connect()
+        except BaseException:
+            if self._lock_file is not None:
+                self._lock_file.release()
+            raise
+
+    def _prepare_files(self) -> None:
+        """The record is private: directory 0700 when we create it, database files 0600."""
+        parent = self._path.parent
+        try:
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            for f in (self._path, *(self._path.with_name(self._path.name + x)
+                                    for x in ("-wal", "-shm"))):
+                if f.exists() and f.stat().st_mode & 0o077:
+                    f.chmod(0o600)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the database {self._path}: {exc.strerror}"
+            ) from exc
+
+    async def _connect(self) -> aiosqlite.Connection:
         pending = aiosqlite.connect(self._path, isolation_level=None, timeout=_BUSY_TIMEOUT_SECONDS)
         try:
             db = await pending
@@ -270,17 +285,21 @@ class SqliteStore:
         except BaseException:
             await db.close()
             raise
-        self._db = db
+        return db
 
     async def close(self) -> None:
         db, self._db = self._db, None
-        if db is None:
-            return
-        async with self._lock:
-            try:
-                await db.close()
-            except sqlite3.Error as exc:
-                raise _failure(self._path, "closing the database", exc) from exc
+        try:
+            if db is None:
+                return
+            async with self._lock:
+                try:
+                    await db.close()
+                except sqlite3.Error as exc:
+                    raise _failure(self._path, "closing the database", exc) from exc
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.release()
 
     @staticmethod
     async def _set_wal(db: aiosqlite.Connection) -> list[Any]:
@@ -401,6 +420,12 @@ class SqliteStore:
         self._run_id = run_id
         return gap
 
+    async def runs(self) -> list[RunRecord]:
+        rows = await self._read(
+            "reading runs", "SELECT id, start_us, last_seen_us, stopped_us FROM runs ORDER BY id")
+        return [RunRecord(r[0], us_to_datetime(r[1]), us_to_datetime(r[2]), _opt_dt(r[3]))
+                for r in rows]
+
     async def heartbeat(self, now: datetime) -> None:
         run_id = self._require_run()
         async with self._write("recording a heartbeat") as db:
@@ -417,6 +442,58 @@ class SqliteStore:
                 "UPDATE runs SET stopped_us = ?, last_seen_us = max(last_seen_us, ?) WHERE id = ?",
                 (now_us, now_us, run_id),
             )
+
+    # --- the one commit ---------------------------------------------------------
+
+    async def commit(self, batch: Batch) -> CommitReceipt:
+        """Every entry, in order, in one transaction (see storage/interface.py)."""
+        if not batch.entries and batch.last_seen is None:
+            return CommitReceipt()
+        maintenance_records: list[MaintenanceRecord | None] = []
+        gaps: list[GapRecord] = []
+        recorded = 0
+        async with self._write(f"committing {len(batch.entries)} change(s)") as db:
+            for entry in batch.entries:
+                match entry:
+                    case CheckCommit():
+                        await self._commit_check(db, entry)
+                    case ServiceCommit():
+                        if self._outbox:
+                            await outbox.add_service(db, entry.events)
+                        await downtimes.commit_service(db, self._path, entry.events)
+                    case QualityCommit():
+                        await quality.commit(db, entry.changes, outbox=self._outbox)
+                    case EventCommit():
+                        for ev in entry.events:
+                            ev = eventlog.keyed(ev)  # one id for the log and the outbox
+                            if await eventlog.add(db, ev):
+                                recorded += 1
+                                if self._outbox:
+                                    await outbox.add_standalone(db, ev)
+                    case MaintenanceAdd():
+                        maintenance_records.append(await maintenance.add(
+                            db, service=entry.service, start=entry.start, end=entry.end,
+                            kind=entry.kind, announced_at=entry.announced_at,
+                            reason=entry.reason, now=entry.now))
+                    case MaintenanceDelete():
+                        maintenance_records.append(
+                            await maintenance.delete(db, entry.window_id, entry.now))
+                    case GapCommit():
+                        gaps.append(await self._insert_gap(db, entry))
+                    case _:
+                        assert_never(entry)
+            if batch.last_seen is not None:
+                await self._advance_last_seen(db, datetime_to_us(batch.last_seen))
+        return CommitReceipt(tuple(maintenance_records), recorded, gaps=tuple(gaps))
+
+    async def _insert_gap(self, db: aiosqlite.Connection, gap: GapCommit) -> GapRecord:
+        if gap.end <= gap.start:
+            raise StoreConflictError(f"{self._path}: a gap must end ({gap.end}) after it starts")
+        start_us, end_us = datetime_to_us(gap.start), datetime_to_us(gap.end)
+        gap_id = await self._insert(
+            db, "INSERT INTO gaps (run_id, start_us, end_us, cause) VALUES (?, ?, ?, ?)",
+            (self._require_run(), start_us, end_us, gap.cause))
+        return GapRecord(gap_id, gap.start, gap.end, gap.cause)
 
     # --- checks ---------------------------------------------------------------
 
@@ -444,7 +521,8 @@ class SqliteStore:
             for row in rows
         }
 
-    async def commit_check(self, snapshot: CheckSnapshot, events: Sequence[CheckEvent]) -> None:
+    async def _commit_check(self, db: aiosqlite.Connection, entry: CheckCommit) -> None:
+        snapshot, events = entry.snapshot, entry.events
         params = (
             snapshot.check,
             snapshot.state.value,
@@ -457,20 +535,19 @@ class SqliteStore:
             _opt_us(snapshot.last_probe),
             _opt_us(snapshot.recovery_start),
         )
-        async with self._write(f"committing check {snapshot.check!r}") as db:
-            if self._outbox:  # before the upsert: it compares with the stored state
-                await outbox.add_check(db, snapshot, events)
-            await db.execute(_UPSERT_SNAPSHOT, params)
-            for event in events:
-                await self._apply_check_event(db, snapshot.check, event)
-            if snapshot.last_probe is not None:
-                await self._advance_last_seen(db, datetime_to_us(snapshot.last_probe))
+        if self._outbox:  # before the upsert: it compares with the stored state
+            await outbox.add_check(db, snapshot, events)
+        await db.execute(_UPSERT_SNAPSHOT, params)
+        for event in events:
+            await self._apply_check_event(db, snapshot.check, event)
+        if snapshot.last_probe is not None:
+            await self._advance_last_seen(db, datetime_to_us(snapshot.last_probe))
 
     async def _apply_check_event(
         self, db: aiosqlite.Connection, check: str, event: CheckEvent
     ) -> None:
         if event.check != check:
-            raise StorageError(
+            raise StoreConflictError(
                 f"{self._path}: {type(event).__name__} for check {event.check!r} was committed "
                 f"with the snapshot of {check!r}; refusing the whole commit"
             )
@@ -478,7 +555,7 @@ class SqliteStore:
             case DowntimeOpened():
                 existing = await self._open_interval(db, "check", check)
                 if existing is not None:
-                    raise StorageError(
+                    raise StoreConflictError(
                         f"{self._path}: check {check!r} already has an open downtime "
                         f"(id {existing[0]}, since {us_to_datetime(existing[1])}); "
                         "refusing to open a second one"
@@ -514,79 +591,7 @@ class SqliteStore:
             case _:
                 assert_never(event)
 
-    # --- services -------------------------------------------------------------
-
-    async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
-        """Opening is idempotent (a replay after restart is harmless) and may move an
-        open interval's start back; an Opened directly followed by the Closed of the
-        same service and start records a past interval, folding in only what it
-        touches; closing with nothing open is refused, as it means the tracker and
-        the record disagree."""
-        if not events:
-            return
-        async with self._write("committing service downtime") as db:
-            if self._outbox:
-                await outbox.add_service(db, events)
-            await downtimes.commit_service(db, self._path, events)
-
     # --- probes ---------------------------------------------------------------
-
-    async def record_probes(self, samples: Sequence[ProbeSample]) -> None:
-        if not samples:
-            return
-        buckets: dict[tuple[str, int], list[Any]] = {}
-        latest_us: int | None = None
-        for sample in samples:
-            at_us = datetime_to_us(sample.at)
-            latest_us = at_us if latest_us is None else max(latest_us, at_us)
-            key = (sample.check, at_us - at_us % self._bucket_us)
-            row = buckets.setdefault(key, [0, 0, 0.0, 0, None])
-            row[0] += 1
-            row[1] += 0 if sample.ok else 1
-            if sample.latency is not None:
-                if not (math.isfinite(sample.latency) and sample.latency >= 0):
-                    raise ValueError(f"latency of {sample.check!r} must be >= 0, got {sample}")
-                row[2] += sample.latency
-                row[3] += 1
-                row[4] = sample.latency if row[4] is None else max(row[4], sample.latency)
-        rows = [(check, bucket, *agg) for (check, bucket), agg in buckets.items()]
-        async with self._write(f"recording {len(samples)} probe results") as db:
-            await db.executemany(_UPSERT_ROLLUP, rows)
-            if latest_us is not None:
-                await self._advance_last_seen(db, latest_us)
-
-    async def probe_rollups(
-        self, check: str, *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[ProbeRollup]:
-        clauses: list[str] = ["check_name = ?"]
-        params: list[Any] = [check]
-        if until is not None:
-            clauses.append("bucket_start_us < ?")
-            params.append(datetime_to_us(until))
-        if since is not None:  # the bucket's end is after `since`
-            clauses.append("bucket_start_us > ?")
-            params.append(datetime_to_us(since) - self._bucket_us)
-        rows = await self._read(
-            f"reading probe rollups of {check!r}",
-            "SELECT check_name, bucket_start_us, probes, failures, latency_sum, latency_count,"
-            f" latency_max FROM probe_rollup{_where(clauses)} ORDER BY bucket_start_us",
-            params,
-        )
-        return [
-            ProbeRollup(row[0], us_to_datetime(row[1]), row[2], row[3], row[4], row[5], row[6])
-            for row in rows
-        ]
-
-    async def prune(self, now: datetime) -> int:
-        # A bucket goes once all of it is older than the retention, not as soon as it starts to be.
-        cutoff_us = datetime_to_us(now) - self._retention_us - self._bucket_us
-        async with self._write("pruning probe rollups") as db:
-            cursor = await db.execute(
-                "DELETE FROM probe_rollup WHERE bucket_start_us <= ?", (cutoff_us,)
-            )
-            removed = cursor.rowcount
-            await cursor.close()
-        return removed
 
     # --- queries --------------------------------------------------------------
 
@@ -676,14 +681,6 @@ class SqliteStore:
         rows = await self._read("counting the outbox", "SELECT COUNT(*) FROM outbox")
         return int(rows[0][0])
 
-    async def record_event(self, event: StandaloneEvent) -> bool:
-        event = eventlog.keyed(event)  # one id for the log and the outbox
-        async with self._write(f"recording a {event.kind} event") as db:
-            recorded = await eventlog.add(db, event)
-            if recorded and self._outbox:
-                await outbox.add_standalone(db, event)
-            return recorded
-
     async def events(
         self,
         *,
@@ -703,33 +700,6 @@ class SqliteStore:
 
     # --- maintenance windows (schema 3, monitord/storage/maintenance.py) ---------
 
-    async def add_maintenance(
-        self,
-        *,
-        service: str,
-        start: datetime,
-        end: datetime,
-        kind: str,
-        announced_at: datetime,
-        reason: str,
-        now: datetime,
-    ) -> MaintenanceRecord:
-        async with self._write("storing a maintenance window") as db:
-            return await maintenance.add(
-                db,
-                service=service,
-                start=start,
-                end=end,
-                kind=kind,
-                announced_at=announced_at,
-                reason=reason,
-                now=now,
-            )
-
-    async def delete_maintenance(self, window_id: int, now: datetime) -> MaintenanceRecord | None:
-        async with self._write("withdrawing a maintenance window") as db:
-            return await maintenance.delete(db, window_id, now)
-
     async def maintenance_windows(
         self,
         *,
@@ -748,10 +718,6 @@ class SqliteStore:
                 raise _failure(self._path, "reading maintenance windows", exc) from exc
 
     # --- call-quality intervals (schema 4, monitord/storage/quality.py) ----------
-
-    async def commit_quality(self, changes: Sequence[QualityChange]) -> None:
-        async with self._write("recording call-quality changes") as db:
-            await quality.commit(db, changes, outbox=self._outbox)
 
     async def quality_intervals(
         self,

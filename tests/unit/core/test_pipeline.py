@@ -21,7 +21,6 @@ from monitord.config import Config, effective_checks, parse_config
 from monitord.core.events import (
     AlertRaised,
     AlertResolved,
-    CheckEvent,
     CheckSnapshot,
     CheckState,
     DowntimeClosed,
@@ -29,11 +28,11 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
     ServiceDowntimeRecorded,
-    ServiceEvent,
 )
-from monitord.core.pipeline import Pipeline, ProbeOutcome, Sink
+from monitord.core.pipeline import Pipeline, ResumeState
+from monitord.core.stream import Committed, Sink
 from monitord.errors import StorageError
-from monitord.storage.base import Store
+from monitord.storage.interface import Batch, CheckCommit, CommitReceipt, ServiceCommit, Store
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
 
@@ -84,45 +83,47 @@ class RecordingStore(SqliteStore):
         super().__init__(path)
         self.commit_check_calls = 0
         self.committed: list[object] = []  # events and snapshots, once their commit returned
-        self.fail_commit_check_with: type[BaseException] | None = None
-        self.fail_commit_service_with: type[BaseException] | None = None
+        self.fail_with: list[type[BaseException]] = []  # the next commits fail with these
 
-    async def commit_check(self, snapshot: CheckSnapshot, events: Sequence[CheckEvent]) -> None:
-        self.commit_check_calls += 1
-        if self.fail_commit_check_with is not None:
-            exc, self.fail_commit_check_with = self.fail_commit_check_with, None
-            raise exc("disk I/O error (injected by the test double)")
-        await super().commit_check(snapshot, events)
-        self.committed += [snapshot, *events]
-
-    async def commit_service(self, events: Sequence[ServiceEvent]) -> None:
-        if self.fail_commit_service_with is not None:
-            exc, self.fail_commit_service_with = self.fail_commit_service_with, None
-            raise exc("database is locked (injected by the test double)")
-        await super().commit_service(events)
-        self.committed += list(events)
+    async def commit(self, batch: Batch) -> CommitReceipt:
+        if self.fail_with:
+            exc = self.fail_with.pop(0)
+            raise exc("disk full (injected by the test double)")
+        receipt = await super().commit(batch)
+        for entry in batch.entries:
+            if isinstance(entry, CheckCommit):
+                self.commit_check_calls += 1
+                self.committed += [entry.snapshot, *entry.events]
+            elif isinstance(entry, ServiceCommit):
+                self.committed += list(entry.events)
+        return receipt
 
 
 class RecordingSink:
-    """Test double: keeps every outcome and what the store had committed when it was called."""
+    """Test double: keeps every commit and what the store had committed when it was called."""
 
     def __init__(self, store: RecordingStore | None = None) -> None:
         self._store = store
-        self.outcomes: list[ProbeOutcome] = []
+        self.seen: list[Committed] = []
         self.committed_when_called: list[list[object]] = []
 
-    def outcome(self, outcome: ProbeOutcome) -> None:
-        self.outcomes.append(outcome)
+    @property
+    def outcomes(self) -> list[Committed]:
+        """The commits a probe caused (not the resume, not the clock)."""
+        return [c for c in self.seen if c.probe is not None]
+
+    def consume(self, committed: Committed) -> None:
+        self.seen.append(committed)
         self.committed_when_called.append(list(self._store.committed) if self._store else [])
 
 
 class BrokenSink:
-    """Test double: a sink that fails on every outcome (e.g. an alert provider that is down)."""
+    """Test double: a sink that fails on every commit (e.g. an alert provider that is down)."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def outcome(self, outcome: ProbeOutcome) -> None:
+    def consume(self, committed: Committed) -> None:
         self.calls += 1
         raise RuntimeError("webhook returned 502")
 
@@ -143,9 +144,8 @@ def build(
     open_services: dict[str, datetime] | None = None,
 ) -> Pipeline:
     cfg = cfg or config()
-    return Pipeline(
-        effective_checks(cfg), cfg.services, store, snapshots or {}, open_services or {}, sinks
-    )
+    resume = ResumeState(snapshots or {}, open_services or {})
+    return Pipeline(effective_checks(cfg), cfg.services, store, resume, sinks)
 
 
 async def feed(p: Pipeline, check: str, pattern: str, start: float = 0, every: float = 10) -> None:
@@ -183,7 +183,7 @@ async def test_an_outage_is_one_downtime_from_first_failure_to_first_success(
         zip(pattern, expected, strict=True)
     ):
         await feed(p, "sbc-a", ch, start=10 * i)
-        snap = p.snapshots["sbc-a"]
+        snap = p.snapshot("sbc-a")
         rows = await store.downtimes(level="check")
         assert (snap.state, snap.consecutive_failures) == (state, failures), f"step {i}"
         assert (len(rows), sum(r.end is None for r in rows)) == (stored, still_open), f"step {i}"
@@ -216,7 +216,7 @@ async def test_two_failures_leave_no_record(store: RecordingStore) -> None:
     p = build(store)
     await feed(p, "sbc-a", ".FF..")
     assert await store.downtimes() == [] and await store.episodes() == []
-    assert p.snapshots["sbc-a"].state is U
+    assert p.snapshot("sbc-a").state is U
 
 
 # --- services ----------------------------------------------------------------------
@@ -268,8 +268,8 @@ async def test_sinks_see_before_and_after_snapshots_and_the_events(
     await feed(p, "sbc-a", "FFFFF.")
 
     assert len(sink.outcomes) == 6
-    assert [o.after.state for o in sink.outcomes] == [F, F, A, A, D, U]
-    assert [o.before.state for o in sink.outcomes] == [U, F, F, A, A, D]
+    assert [o.probe.after.state for o in sink.outcomes if o.probe] == [F, F, A, A, D, U]
+    assert [o.probe.before.state for o in sink.outcomes if o.probe] == [U, F, F, A, A, D]
     assert [[type(e) for e in o.check_events] for o in sink.outcomes] == [
         [],
         [],
@@ -279,9 +279,11 @@ async def test_sinks_see_before_and_after_snapshots_and_the_events(
         [DowntimeClosed, AlertResolved],
     ]
     confirm = sink.outcomes[4]
-    assert confirm.check.name == "sbc-a" and confirm.at == t(40)
-    assert confirm.result.reason is FailureReason.TIMEOUT and confirm.duration == 0.5
-    assert confirm.before.consecutive_failures == 4 and confirm.after.consecutive_failures == 5
+    assert confirm.probe is not None
+    assert confirm.probe.check.name == "sbc-a" and confirm.at == t(40)
+    assert confirm.probe.result.reason is FailureReason.TIMEOUT and confirm.probe.duration == 0.5
+    assert confirm.probe.before.consecutive_failures == 4
+    assert confirm.probe.after.consecutive_failures == 5
     assert confirm.service_events == (
         ServiceDowntimeOpened("any-ab", t(0), "timeout", "check sbc-a: sbc-a: no answer at +0s"),
     )
@@ -310,81 +312,98 @@ async def test_a_failing_sink_neither_stops_recording_nor_the_other_sinks(
     assert broken.calls == 6 and len(sink.outcomes) == 6
     (row,) = await store.downtimes(level="check")
     assert (row.start, row.end) == (t(0), t(50))
-    assert p.snapshots["sbc-a"].state is U
+    assert p.snapshot("sbc-a").state is U
 
 
-async def test_a_failed_commit_changes_nothing_so_the_next_probe_re_derives_the_events(
+async def test_a_failed_commit_keeps_the_truth_and_writes_it_in_order_when_the_store_answers(
     store: RecordingStore,
 ) -> None:
+    """A full disk while the check goes DOWN: the state machine keeps going, alerts keep
+    flowing (sinks hear the events, marked unrecorded), and once the store answers the
+    interval is written with its true start and end, not the moment space returned."""
     sink = RecordingSink(store)
     p = build(store, sinks=[sink])
     await feed(p, "sbc-a", "FFFF")
-    before = p.snapshots["sbc-a"]
+    store.fail_with = [StorageError] * 2  # the confirming commit, and the first retry
 
-    store.fail_commit_check_with = StorageError
-    with pytest.raises(StorageError):
-        await p.observe("sbc-a", t(40), fail(), 0.5)  # would confirm DOWN
-
-    assert p.snapshots["sbc-a"] == before, "not recorded, so not happened"
-    assert p.snapshots["sbc-a"].state is A
-    assert not p.tracker.is_down("any-ab") and p.tracker.down_checks("any-ab") == []
+    confirm = await p.observe("sbc-a", t(40), fail(), 0.5)  # confirms DOWN; not written
+    assert not confirm.recorded
+    assert [type(e) for e in confirm.check_events] == [DowntimeOpened]
+    assert p.snapshot("sbc-a").state is D and p.tracker.is_down("any-ab")
+    health = p.health(t(40))
+    assert health.waiting == 2 and health.failing_since == t(40) and not health.healthy
     assert await store.downtimes() == []
-    assert len(sink.outcomes) == 4, "sinks hear nothing of an unrecorded probe"
 
-    await p.observe("sbc-a", t(50), fail(), 0.5)  # the next probe confirms it again
-
-    assert p.snapshots["sbc-a"].state is D
-    assert [type(e) for e in sink.outcomes[-1].check_events] == [DowntimeOpened]
+    await feed(p, "sbc-a", "F.", start=50)  # still failing: both queued behind the first
+    assert await store.downtimes() == []
+    assert await p.flush(t(65)) is True  # the upkeep task's retry: the store answers
     check_row, service_row = await store.downtimes()
-    assert (check_row.level, check_row.start, check_row.confirmed_at) == ("check", t(0), t(50))
-    assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), None)
-    assert p.tracker.is_down("any-ab")
+    assert (check_row.start, check_row.confirmed_at, check_row.end) == (t(0), t(40), t(60))
+    assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), t(60))
+    assert p.health(t(65)).healthy
+    assert sink.seen[-1].events[-1] == p.health(t(65))  # the recovery is announced
 
 
-async def test_a_failed_service_commit_keeps_the_recorded_check_state_and_retries_the_service(
-    store: RecordingStore,
-) -> None:
-    """commit_check and commit_service are two transactions. Once the first returned, the
-    check's interval is on record: the pipeline must not re-derive (and re-open) it, and the
-    service events must reach the store later rather than never."""
-    sink = RecordingSink(store)
-    p = build(store, sinks=[sink])
-    await feed(p, "sbc-a", "FFFF")
-
-    store.fail_commit_service_with = StorageError
-    with pytest.raises(StorageError):
-        await p.observe("sbc-a", t(40), fail(), 0.5)  # confirms DOWN; the service part fails
-    assert p.snapshots["sbc-a"].state is D, "the check's part was recorded"
-    assert [d.level for d in await store.downtimes()] == ["check"]
-
-    outcome = await p.observe("sbc-a", t(50), fail(), 0.5)  # no new events: the retry goes in
-
-    assert outcome.check_events == ()
-    assert outcome.service_events == (
-        ServiceDowntimeOpened("any-ab", t(0), "timeout", "check sbc-a: sbc-a: no answer at +0s"),
-    ), "the late service events are announced once they are recorded"
-    await feed(p, "sbc-a", "F.", start=60)
-    check_row, service_row = await store.downtimes()
-    assert (check_row.start, check_row.end) == (t(0), t(70))
-    assert (service_row.name, service_row.start, service_row.end) == ("any-ab", t(0), t(70))
-    assert await store.episodes() == [], "the outage is not mistaken for a near miss"
-
-
-async def test_a_cancelled_commit_also_rolls_the_service_tracker_back(
+async def test_a_cancelled_commit_is_written_by_the_final_flush_and_never_twice(
     store: RecordingStore,
 ) -> None:
     p = build(store)
     await feed(p, "sbc-a", "FFFFF")
-    store.fail_commit_check_with = asyncio.CancelledError
+    store.fail_with = [asyncio.CancelledError]
     with pytest.raises(asyncio.CancelledError):
-        await p.observe("sbc-a", t(50), ok(), 0.5)  # would close the interval
-    assert p.snapshots["sbc-a"].state is D
-    assert p.tracker.is_down("any-ab") and p.tracker.down_checks("any-ab") == ["sbc-a"]
-
-    await p.observe("sbc-a", t(60), ok(), 0.5)
+        await p.observe("sbc-a", t(50), ok(), 0.5)  # would close the interval: shutdown
+    assert await p.flush(t(51)) is True
     (check_row,) = await store.downtimes(level="check")
-    assert check_row.end == t(60)
-    assert not p.tracker.is_down("any-ab")
+    assert check_row.end == t(50)
+    (service_row,) = await store.downtimes(level="service")
+    assert service_row.end == t(50)
+
+
+async def test_a_replay_of_a_commit_that_had_landed_is_dropped_alone(
+    store: RecordingStore,
+) -> None:
+    """Cancelled after COMMIT landed: the queued replay contradicts the record. Only the
+    contradicting entries are dropped; later news in the same merged write is kept."""
+    p = build(store)
+    await feed(p, "sbc-a", "FFFF")
+    store.fail_with = [StorageError]
+    await p.observe("sbc-a", t(40), fail(), 0.5)  # queued
+    await store.commit(Batch((CheckCommit(p.snapshot("sbc-a"), (
+        DowntimeOpened("sbc-a", t(0), t(40), "timeout", "landed"),)),)))  # as if it had landed
+    await p.observe("sbc-b", t(41), fail(), 0.5)  # queued behind it
+    assert await p.flush(t(42)) is True
+    rows = await store.downtimes(level="check")
+    assert [(r.name, r.detail) for r in rows] == [("sbc-a", "landed")]
+    assert (await store.load_check_snapshots())["sbc-b"].consecutive_failures == 1
+
+
+async def test_the_record_freezes_at_its_bound_and_resyncs_with_a_gap(tmp_path: Path) -> None:
+    """Past the backlog bound nothing more is queued; when the store returns the frozen span
+    is an unmonitored gap and the intervals match what the daemon saw."""
+    store = RecordingStore(tmp_path / "m.db")
+    await store.open()
+    await store.start_run(t(-1))
+    try:
+        cfg = config()
+        p = Pipeline(effective_checks(cfg), cfg.services, store, ResumeState(), [],
+                     backlog_limit=12)
+        await feed(p, "sbc-b", "FFFFF")  # sbc-b DOWN since 0, recorded
+        store.fail_with = [StorageError] * 1000
+        await feed(p, "sbc-a", "FFFFFF.FFFFFFFF", start=100)  # a's outage, recovery, outage
+        await feed(p, "sbc-b", ".", start=300)  # b recovers while frozen
+        assert p.health(t(300)).lost_since is not None
+        store.fail_with = []
+        assert await p.flush(t(400)) is True
+        frozen = p.health(t(400))
+        assert frozen.healthy
+        [gap] = [g for g in await store.gaps() if g.cause == "store_unavailable"]
+        assert gap.end == t(400) and t(100) < gap.start < t(300)
+        rows = {(r.name, r.start): r.end for r in await store.downtimes(level="check")}
+        assert rows[("sbc-b", t(0))] == gap.start, "closed where the record froze"
+        assert rows[("sbc-a", t(170))] is None, "a's open outage kept its true start"
+        assert (await store.load_check_snapshots())["sbc-a"].state is D
+    finally:
+        await store.close()
 
 
 async def test_an_up_check_that_stays_up_is_not_rewritten_on_every_probe(
@@ -400,28 +419,6 @@ async def test_an_up_check_that_stays_up_is_not_rewritten_on_every_probe(
     assert store.commit_check_calls == 2
     await feed(p, "sbc-a", "." * 20, start=520)
     assert store.commit_check_calls == 3, "the recovery is written once, then nothing"
-
-
-# --- samples -------------------------------------------------------------------------
-
-
-async def test_flush_samples_writes_one_minute_rollups(store: RecordingStore) -> None:
-    p = build(store)
-    for i in range(12):  # two minutes at 10 s; the fourth probe of each minute fails
-        result = fail() if i % 6 == 3 else ok(latency=0.010 * (1 + i % 6))
-        await p.observe("sbc-a", T0.replace(minute=0) + timedelta(seconds=10 * i), result, 0.5)
-
-    assert await p.flush_samples() == 12
-    assert await p.flush_samples() == 0, "each sample is written once"
-
-    first, second = await store.probe_rollups("sbc-a")
-    assert first.bucket_start == T0.replace(minute=0)
-    assert second.bucket_start == T0.replace(minute=1)
-    for rollup in (first, second):
-        assert (rollup.probes, rollup.failures) == (6, 1)
-        assert rollup.latency_count == 5, "the failed probe had no latency"
-        assert rollup.latency_max == pytest.approx(0.060)
-        assert rollup.latency_sum == pytest.approx(0.010 + 0.020 + 0.030 + 0.050 + 0.060)
 
 
 # --- restart -------------------------------------------------------------------------
@@ -445,8 +442,8 @@ async def test_a_restart_resumes_down_and_closes_the_same_interval(tmp_path: Pat
         assert open_services == {"any-ab": t(0)}
 
         p = build(second_run, snapshots=snapshots, open_services=open_services)
-        await p.reconcile(t(120))
-        assert p.snapshots["sbc-a"].state is D and p.snapshots["sbc-a"].consecutive_failures == 6
+        await p.resume(t(120))
+        assert p.snapshot("sbc-a").state is D and p.snapshot("sbc-a").consecutive_failures == 6
         assert p.tracker.is_down("any-ab") and p.tracker.down_since("any-ab") == t(0)
         assert [(d.id, d.end) for d in await second_run.downtimes()] == [
             (opened.id, None),
@@ -469,7 +466,7 @@ async def test_a_restart_mid_streak_keeps_counting_from_the_first_failure(tmp_pa
         await feed(build(first_run), "sbc-a", "FFF")  # ALERTING, 3 failures
     async with SqliteStore(path) as second_run:
         p = build(second_run, snapshots=await second_run.load_check_snapshots())
-        assert p.snapshots["sbc-a"].state is A
+        assert p.snapshot("sbc-a").state is A
         await feed(p, "sbc-a", "FF", start=30)
         (row,) = await second_run.downtimes(level="check")
         assert (row.start, row.confirmed_at) == (t(0), t(40))

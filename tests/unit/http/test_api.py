@@ -26,12 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitord.config import effective_checks, parse_config
-from monitord.core.pipeline import Pipeline
+from monitord.core.pipeline import Pipeline, ResumeState
+from monitord.core.supervisor import Health
 from monitord.http.api import ApiContext, build_app
+from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
-from monitord.storage.base import StandaloneEvent
+from monitord.storage.records import StandaloneEvent
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
+from tests.writes import record_event
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
 
@@ -61,12 +64,6 @@ def iso(seconds: float) -> str:
     return t(seconds).isoformat()
 
 
-class Health:
-    """What the daemon's `healthy` callback reports; tests set `problem`."""
-
-    problem: str | None = None
-
-
 async def feed(p: Pipeline, check: str, pattern: str, start: float) -> None:
     for i, ch in enumerate(pattern):
         at = start + 10 * i
@@ -80,6 +77,7 @@ async def feed(p: Pipeline, check: str, pattern: str, start: float) -> None:
 
 @pytest.fixture
 def health() -> Health:
+    """The supervisor's health registry; tests set problems on it."""
     return Health()
 
 
@@ -92,11 +90,13 @@ async def client(tmp_path: Path, health: Health) -> AsyncIterator[Client]:
     async with SqliteStore(tmp_path / "monitord.db") as store:
         await store.start_run(t(-3600))
         await store.start_run(t(-1800))  # the first run never stopped: an unclean gap
-        pipeline = Pipeline(checks, cfg.services, store, {}, {}, sinks=[])
+        live = LiveView(checks, cfg.services)
+        pipeline = Pipeline(checks, cfg.services, store, ResumeState(), [live])
+        await pipeline.resume(t(-1800))
         await feed(pipeline, "sbc-a", "FFFFF.", start=0)
         await feed(pipeline, "sbc-b", "FFFFF", start=100)
         await feed(pipeline, "sbc-c", "FFF.", start=200)
-        await store.record_event(
+        await record_event(store, 
             StandaloneEvent(
                 "reboot", "check", "sbc-a", t(300),
                 {"check": "sbc-a", "device": "127.0.0.1", "previous_uptime_seconds": 9000.0,
@@ -104,7 +104,7 @@ async def client(tmp_path: Path, health: Health) -> AsyncIterator[Client]:
             )
         )  # fmt: skip
         app = build_app(
-            ApiContext(pipeline, store, metrics, cfg.daemon.site, 0.0, lambda: health.problem)
+            ApiContext(live, store, metrics, cfg.daemon.site, 0.0, health)
         )
         async with TestClient(TestServer(app)) as c:
             yield c
@@ -177,6 +177,7 @@ async def test_services_show_state_down_since_and_the_checks_that_are_down(
         "name": "voice",
         "state": "down",
         "down_since": iso(100),
+        "in_maintenance": False,
         "down_when": "any",
         "checks": ["sbc-a", "sbc-b"],
         "down_checks": ["sbc-b"],
@@ -328,9 +329,10 @@ async def test_healthz_is_200_when_healthy_and_503_with_the_problem(
     ok = await get_json(client, "/healthz")
     assert (ok["status"], ok["problem"], ok["site"], ok["checks"]) == ("ok", None, "ams1", 3)
 
-    health.problem = "recording a probe result failed: disk I/O error"
+    health.set("record", "3 change(s) waiting for the store; failing since ...: disk I/O error")
     bad = await get_json(client, "/healthz", status=503)
-    assert (bad["status"], bad["problem"]) == ("unhealthy", health.problem)
+    assert (bad["status"], bad["problem"]) == ("unhealthy", health.summary())
+    assert bad["problems"] == {"record": health.problems["record"]}
 
 
 async def test_metrics_are_the_prometheus_text_format(client: Client) -> None:

@@ -10,6 +10,7 @@ them back into downtime.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from monitord.config import effective_checks, parse_config
-from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened
-from monitord.core.pipeline import Pipeline
+from monitord.core.events import ServiceDowntimeRecorded
+from monitord.core.pipeline import Pipeline, ResumeState
+from monitord.core.supervisor import Health
 from monitord.http.api import ApiContext, build_app
 from monitord.http.sla import SlaApi
+from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
+from monitord.sla.maintenance import in_maintenance
 from monitord.sla.runtime import SlaRuntime
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import commit_service
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,29 +57,32 @@ WINDOW = {
 Client = TestClient[web.Request, web.Application]
 
 
-async def _client(tmp_path: Path, token: str | None) -> AsyncIterator[tuple[Client, SlaRuntime]]:
+
+@dataclass
+class Sla:
+    runtime: SlaRuntime
+    pipeline: Pipeline
+
+async def _client(tmp_path: Path, token: str | None) -> AsyncIterator[tuple[Client, Sla]]:
     cfg = parse_config(CONFIG, env={})
     checks = effective_checks(cfg)
     metrics = Metrics(cfg.daemon.site)
     async with SqliteStore(tmp_path / "monitord.db") as store:
         await store.start_run(datetime(2026, 9, 1, tzinfo=UTC))
-        await store.commit_service(
-            [
-                ServiceDowntimeOpened("voice", OUT_START, "timeout", "no answer"),
-                ServiceDowntimeClosed("voice", OUT_START, OUT_END),
-            ]
-        )
+        await commit_service(store, [ServiceDowntimeRecorded(
+            "voice", OUT_START, OUT_END, "timeout", "no answer")])
         runtime = SlaRuntime(cfg, store)
-        await runtime.load()
-        pipeline = Pipeline(checks, cfg.services, store, {}, {}, sinks=[])
-        ctx = ApiContext(pipeline, store, metrics, "ams1", 0.0, lambda: None)
-        ctx.sla = SlaApi(runtime, token)
+        live = LiveView(checks, cfg.services)
+        pipeline = Pipeline(checks, cfg.services, store, ResumeState(), [live],
+                            maintenance=cfg.maintenance)
+        ctx = ApiContext(live, store, metrics, "ams1", 0.0, Health())
+        ctx.sla = SlaApi(runtime, token, pipeline)
         async with TestClient(TestServer(build_app(ctx))) as c:
-            yield c, runtime
+            yield c, Sla(runtime, pipeline)
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[tuple[Client, SlaRuntime]]:
+async def client(tmp_path: Path) -> AsyncIterator[tuple[Client, Sla]]:
     async for pair in _client(tmp_path, TOKEN):
         yield pair
 
@@ -88,9 +96,9 @@ async def call(
 
 
 async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
-    client: tuple[Client, SlaRuntime],
+    client: tuple[Client, Sla],
 ) -> None:
-    c, runtime = client
+    c, sla = client
     before = await call(c, "GET", "/api/v1/availability?service=voice&period=2026-10", 200)
     assert before["downtime_seconds"] == 3600 and before["maintenance_seconds"] == 0
     assert before["period_seconds"] == 2_682_000 and before["policy_version"] == "7"
@@ -115,9 +123,9 @@ async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
     assert kinds == {"maintenance", "downtime"}  # the interval is listed, counting 0 s
     assert [i["counted_seconds"] for i in after["intervals"] if i["kind"] == "downtime"] == [0]
     # alert suppression sees the window from its announcement on
-    assert runtime.in_maintenance("voice", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
-    assert not runtime.in_maintenance("voice", datetime(2026, 10, 6, 8, 59, tzinfo=UTC))
-    assert not runtime.in_maintenance("bare", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
+    assert in_maintenance(sla.pipeline.maintenance, "voice", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
+    assert not in_maintenance(sla.pipeline.maintenance, "voice", datetime(2026, 10, 6, 8, 59, tzinfo=UTC))
+    assert not in_maintenance(sla.pipeline.maintenance, "bare", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
 
     await call(c, "DELETE", f"/api/v1/maintenance/{made['id']}", 401)
     gone = await call(c, "DELETE", f"/api/v1/maintenance/{made['id']}", 200, headers=AUTH)
@@ -128,7 +136,7 @@ async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
     assert [w["id"] for w in kept] == [made["id"]]  # withdrawn, still on the record
     again = await call(c, "GET", "/api/v1/availability?service=voice&period=2026-10", 200)
     assert again["downtime_seconds"] == 3600
-    assert not runtime.in_maintenance("voice", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
+    assert not in_maintenance(sla.pipeline.maintenance, "voice", datetime(2026, 10, 6, 10, 30, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(
@@ -146,7 +154,7 @@ async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
     ],
 )
 async def test_bad_bodies_get_a_400_naming_the_field(
-    client: tuple[Client, SlaRuntime], change: dict[str, Any], field: str
+    client: tuple[Client, Sla], change: dict[str, Any], field: str
 ) -> None:
     c, _ = client
     body = {k: v for k, v in {**WINDOW, **change}.items() if v is not None}
@@ -154,7 +162,7 @@ async def test_bad_bodies_get_a_400_naming_the_field(
     assert field in err["error"], err
 
 
-async def test_non_json_body_is_a_400(client: tuple[Client, SlaRuntime]) -> None:
+async def test_non_json_body_is_a_400(client: tuple[Client, Sla]) -> None:
     c, _ = client
     resp = await c.post("/api/v1/maintenance", data=b"{not json", headers=AUTH)
     assert resp.status == 400 and "JSON" in (await resp.json())["error"]
@@ -168,7 +176,7 @@ async def test_without_a_configured_token_writes_are_disabled(tmp_path: Path) ->
         assert await call(c, "GET", "/api/v1/maintenance", 200) == []
 
 
-async def test_reports_in_every_format(client: tuple[Client, SlaRuntime]) -> None:
+async def test_reports_in_every_format(client: tuple[Client, Sla]) -> None:
     c, _ = client
     data = await call(c, "GET", "/api/v1/reports/voice?period=2026-10", 200)
     assert data["service"] == "voice" and data["downtime_seconds"] == 3600
@@ -196,7 +204,7 @@ async def test_reports_in_every_format(client: tuple[Client, SlaRuntime]) -> Non
     ],
 )
 async def test_report_queries_are_validated(
-    client: tuple[Client, SlaRuntime], path: str, status: int, needle: str
+    client: tuple[Client, Sla], path: str, status: int, needle: str
 ) -> None:
     c, _ = client
     err = await call(c, "GET", path, status)
@@ -204,13 +212,14 @@ async def test_report_queries_are_validated(
 
 
 async def test_cli_adds_lists_and_deletes_through_the_api(
-    client: tuple[Client, SlaRuntime], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    client: tuple[Client, Sla], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import asyncio
 
     from monitord.cli.main import main
 
-    c, runtime = client
+    c, sla = client
+    runtime = sla.runtime
     url = str(c.make_url("")).rstrip("/")
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")

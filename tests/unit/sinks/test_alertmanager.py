@@ -30,6 +30,7 @@ from monitord.sinks.alertmanager import (
     AlertBook,
     AlertmanagerSink,
 )
+from tests.unit.stream import maintenance_ended, maintenance_started, running
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
 
@@ -108,11 +109,21 @@ def test_service_down_is_critical_p1_and_resolves_at_the_interval_end() -> None:
 
 
 def test_maintenance_holds_back_firing_alerts_but_never_resolutions() -> None:
-    b = book(in_maintenance=lambda service, at: service == "pbx")
+    b = book()
+    b.maintenance_changed(maintenance_started("pbx", t(10)))
     b.apply([RAISED], [])
     assert [a.labels["service"] for a in b.batch(0, t(21))] == ["trunks"]
     b.apply([AlertResolved("sbc-a", at=t(50), since=t(0))], [])
     assert len(b.batch(0, t(51))) == 2
+
+
+def test_an_alert_held_back_in_maintenance_goes_out_when_the_window_ends() -> None:
+    b = book()
+    b.maintenance_changed(maintenance_started("pbx", t(10)))
+    b.apply([RAISED], [])
+    assert [a.labels["service"] for a in b.batch(0, t(21))] == ["trunks"]
+    assert b.maintenance_changed(maintenance_ended("pbx", t(30)))
+    assert sorted(a.labels["service"] for a in b.batch(0, t(31))) == ["pbx", "trunks"]
 
 
 def test_a_restart_reseeds_what_is_still_alerting() -> None:
@@ -174,8 +185,7 @@ async def test_the_sink_retries_with_backoff_until_alertmanager_takes_the_alert(
     fake, url = fake_am
     sink = AlertmanagerSink(cfg(urls=[url], retry_initial=0.05, retry_max=0.2), "ams",
                             {"sbc-a": ["pbx"]})
-    await sink.start()
-    try:
+    async with running(sink):
         sink.book.apply([RAISED], [])
         for wake in sink._wake:
             wake.set()
@@ -183,8 +193,6 @@ async def test_the_sink_retries_with_backoff_until_alertmanager_takes_the_alert(
         assert fake.refuse == 0 and len(fake.posts) == 1
         assert fake.posts[0][0]["labels"]["check"] == "sbc-a"
         assert sink.book.pending[0] == {}  # marked sent only now
-    finally:
-        await sink.stop()
 
 
 async def test_stop_flushes_pending_resolutions(fake_am: tuple[FakeAlertmanager, str]) -> None:
@@ -192,7 +200,7 @@ async def test_stop_flushes_pending_resolutions(fake_am: tuple[FakeAlertmanager,
     fake.refuse = 0
     sink = AlertmanagerSink(cfg(urls=[url], resend_interval=60.0), "ams", {})
     sink.book.apply([], [ServiceDowntimeClosed("pbx", t(0), t(5))])
-    await sink.stop()  # never started: the bounded final flush still has no session
-    await sink.start()
-    await sink.stop()
+    await sink.close()  # never started: the bounded final flush still delivers it
+    async with running(sink):
+        pass
     assert [p[0]["endsAt"] for p in fake.posts] == ["2024-10-27T00:30:05Z"]

@@ -9,6 +9,7 @@ from typing import Any
 from monitord.config.alerting import AlertmanagerConfig
 from monitord.core.callquality import Priority, QualityChange, WindowFigures
 from monitord.sinks.alertmanager import QUALITY_ALERT, AlertBook
+from tests.unit.stream import maintenance_started
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
 
@@ -50,8 +51,8 @@ def test_priority_changes_fire_and_resolve_one_alert_per_priority() -> None:
 
 
 def test_in_maintenance_the_quality_alert_is_held_back() -> None:
-    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), "ams", {},
-                     in_maintenance=lambda service, t: service == "voice")
+    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), "ams", {})
+    book.maintenance_changed(maintenance_started("voice", T0))
     book.quality(change(0, Priority.NONE, Priority.P1))
     assert sent(book, T0) == []
     book.quality(change(1, Priority.P1, Priority.NONE))

@@ -8,9 +8,10 @@ from prometheus_client import CollectorRegistry
 
 from monitord.config import effective_checks, parse_config
 from monitord.core.events import CheckSnapshot
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed
 from monitord.sinks.budgets import BudgetState, QualitySink
 from probes.base import FailureReason, ProbeResult
+from tests.unit.stream import committed
 
 
 def test_budget_state_after_every_step() -> None:
@@ -27,9 +28,9 @@ def test_budget_state_after_every_step() -> None:
         assert (state.slow, state.breaches) == (slow, breaches)
 
 
-def outcome(check, result: ProbeResult) -> ProbeOutcome:  # type: ignore[no-untyped-def]
+def outcome(check, result: ProbeResult) -> Committed:  # type: ignore[no-untyped-def]
     snap = CheckSnapshot.initial(check.name)
-    return ProbeOutcome(check, datetime.now(UTC), result, 0.05, snap, snap, (), ())
+    return committed(check, result, datetime.now(UTC), before=snap, after=snap, duration=0.05)
 
 
 def test_sink_exports_slow_and_counts_breaches() -> None:
@@ -49,17 +50,17 @@ def test_sink_exports_slow_and_counts_breaches() -> None:
     assert sample("monitord_check_slow") == 0
     assert sample("monitord_check_rtt_budget_exceeded_total") == 0
     assert sample("monitord_check_rtt_budget_seconds") == 0.025
-    sink.outcome(outcome(checks[0], ProbeResult.success(0.040)))
-    sink.outcome(outcome(checks[0], ProbeResult.failure(FailureReason.TIMEOUT, "x")))
+    sink.consume(outcome(checks[0], ProbeResult.success(0.040)))
+    sink.consume(outcome(checks[0], ProbeResult.failure(FailureReason.TIMEOUT, "x")))
     assert sample("monitord_check_slow") == 1
     assert sample("monitord_check_rtt_budget_exceeded_total") == 1
     quality = sink.quality("fast")
     assert quality is not None and quality["breach"] == "slow"
     assert quality["last_rtt_seconds"] == 0.040
-    sink.outcome(outcome(checks[0], ProbeResult.success(0.001)))
+    sink.consume(outcome(checks[0], ProbeResult.success(0.001)))
     assert sample("monitord_check_slow") == 0
     assert sink.quality("plain") is None
-    sink.outcome(outcome(checks[1], ProbeResult.success(9.0)))  # no budget: ignored
+    sink.consume(outcome(checks[1], ProbeResult.success(9.0)))  # no budget: ignored
 
 
 def test_sink_exports_certificate_expiry_and_warns_once() -> None:
@@ -72,11 +73,11 @@ def test_sink_exports_certificate_expiry_and_warns_once() -> None:
     registry = CollectorRegistry()
     sink = QualitySink(registry, checks)
     assert sink.quality("sbc") is None
-    sink.outcome(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0})))
+    sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0})))
     labels = {"check": "sbc"}
     assert registry.get_sample_value("monitord_tls_certificate_expiry_days", labels) == 45.0
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 0
-    sink.outcome(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 12.5})))
+    sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 12.5})))
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 1
     assert sink.quality("sbc") == {"tls_certificate_expiry_days": 12.5,
                                    "tls_certificate_expiring": True}

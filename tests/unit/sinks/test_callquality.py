@@ -1,5 +1,5 @@
-"""The call-quality sink: gauge and log per transition, intervals written in the
-background, the priority resumed from the store after a restart."""
+"""Call-quality priorities end to end through the pipeline: judged with the call, stored in
+the same commit, exported by the sink, logged once, resumed from the store after a restart."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from monitord.config import effective_checks, parse_config
-from monitord.config.load import EffectiveCheck
 from monitord.core.callquality import Priority, QualityChange
-from monitord.core.events import CheckSnapshot
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.pipeline import Pipeline, ResumeState
+from monitord.core.stream import Committed, Resumed
 from monitord.sinks.callquality import CallQualitySink
+from monitord.sinks.logs import LogSink
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
 
@@ -42,9 +42,29 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         await s.close()
 
 
-def outcome(check: EffectiveCheck, i: int, result: ProbeResult) -> ProbeOutcome:
-    snap = CheckSnapshot.initial(check.name)
-    return ProbeOutcome(check, T0 + timedelta(minutes=i), result, 1.0, snap, snap, (), ())
+class Heard:
+    def __init__(self) -> None:
+        self.changes: list[QualityChange] = []
+
+    def consume(self, c: Committed) -> None:
+        for ev in c.events:
+            if isinstance(ev, QualityChange):
+                self.changes.append(ev)
+            elif isinstance(ev, Resumed):
+                self.changes.extend(ev.quality)
+
+
+async def build(store: SqliteStore, registry: CollectorRegistry, heard: Heard | None = None
+                ) -> Pipeline:
+    resume = ResumeState(open_quality=await store.quality_intervals(open_only=True))
+    sinks = [CallQualitySink(registry, CHECKS, CONFIG.services), LogSink({})]
+    p = Pipeline(CHECKS, CONFIG.services, store, resume, [*sinks, *([heard] if heard else [])])
+    await p.resume(T0)
+    return p
+
+
+def at(i: int) -> datetime:
+    return T0 + timedelta(minutes=i)
 
 
 def call(mos: float) -> ProbeResult:
@@ -53,8 +73,7 @@ def call(mos: float) -> ProbeResult:
 
 async def test_transitions_are_exported_logged_and_stored(store: SqliteStore) -> None:
     registry = CollectorRegistry()
-    sink = CallQualitySink(registry, CHECKS, CONFIG.services, store)
-    await sink.start()
+    p = await build(store, registry)
 
     def priority() -> float | None:
         return registry.get_sample_value("monitord_service_call_quality_priority",
@@ -63,56 +82,36 @@ async def test_transitions_are_exported_logged_and_stored(store: SqliteStore) ->
     assert priority() == 0
     assert registry.get_sample_value("monitord_service_call_quality_priority",
                                      {"service": "sig"}) is None  # no calls, no series
-    echo, opts = CHECKS
     with capture_logs() as logs:
-        sink.outcome(outcome(echo, 0, call(4.4)))
-        sink.outcome(outcome(echo, 1, call(2.9)))  # 1/2 poor: P1
+        await p.observe("echo", at(0), call(4.4), 1.0)
+        await p.observe("echo", at(1), call(2.9), 1.0)  # 1/2 poor: P1
         assert priority() == 1
-        sink.outcome(outcome(opts, 2, ProbeResult.failure(FailureReason.TIMEOUT, "x")))
-        sink.outcome(outcome(echo, 3, ProbeResult.failure(FailureReason.BUSY, "486")))
+        await p.observe("opts", at(2), ProbeResult.failure(FailureReason.TIMEOUT, "x"), 1.0)
+        await p.observe("echo", at(3), ProbeResult.failure(FailureReason.BUSY, "486"), 1.0)
         assert priority() == 1  # neither is an answered call
         for i in range(4, 8):
-            sink.outcome(outcome(echo, i, call(4.4)))
+            await p.observe("echo", at(i), call(4.4), 1.0)
         assert priority() == 0  # the poor call left the 4-call window
     changes = [(e["log_level"], e["from_priority"], e["to_priority"]) for e in logs
                if e["event"] == "call_quality_changed"]
     assert changes == [("warning", "none", "P1"), ("info", "P1", "none")]
     assert registry.get_sample_value("monitord_service_call_quality_share",
                                      {"service": "voice", "kind": "poor_audio"}) == 0
-    await sink.stop()
     rows = await store.quality_intervals()
     assert [(r.service, r.priority, r.start, r.end) for r in rows] == [
-        ("voice", Priority.P1, T0 + timedelta(minutes=1), T0 + timedelta(minutes=7))]
+        ("voice", Priority.P1, at(1), at(7))]
 
 
 async def test_a_restart_resumes_the_open_priority(store: SqliteStore) -> None:
-    first = CallQualitySink(CollectorRegistry(), CHECKS, CONFIG.services, store)
-    await first.start()
-    first.outcome(outcome(CHECKS[0], 0, ProbeResult.failure(FailureReason.DROPPED, "BYE")))
-    first.outcome(outcome(CHECKS[0], 1, call(4.4)))
-    await first.stop()
+    first = await build(store, CollectorRegistry())
+    await first.observe("echo", at(0), ProbeResult.failure(FailureReason.DROPPED, "BYE"), 1.0)
+    await first.observe("echo", at(1), call(4.4), 1.0)
     registry = CollectorRegistry()
-    second = CallQualitySink(registry, CHECKS, CONFIG.services, store)
-    await second.start()
-    assert second.current("voice") is Priority.P1
+    heard = Heard()
+    second = await build(store, registry, heard)  # the open P1 is announced again, from its start
+    assert [(c.service, c.before, c.after, c.at) for c in heard.changes] == [
+        ("voice", Priority.NONE, Priority.P1, at(1))]
     assert registry.get_sample_value("monitord_service_call_quality_priority",
                                      {"service": "voice"}) == 1
-    second.outcome(outcome(CHECKS[0], 2, call(4.4)))  # 1/3 dropped: still P1, no new row
-    await second.stop()
+    await second.observe("echo", at(2), call(4.4), 1.0)  # 1/1 in the new window: too few calls
     assert [(r.priority, r.end) for r in await store.quality_intervals()] == [(Priority.P1, None)]
-
-
-async def test_listeners_hear_changes_and_resumed_priorities(store: SqliteStore) -> None:
-    heard: list[QualityChange] = []
-    first = CallQualitySink(CollectorRegistry(), CHECKS, CONFIG.services, store, [heard.append])
-    await first.start()
-    first.outcome(outcome(CHECKS[0], 0, call(2.0)))
-    first.outcome(outcome(CHECKS[0], 1, call(4.4)))  # 1/2 poor: P1
-    await first.stop()
-    assert [(c.before, c.after) for c in heard] == [(Priority.NONE, Priority.P1)]
-    heard.clear()
-    second = CallQualitySink(CollectorRegistry(), CHECKS, CONFIG.services, store, [heard.append])
-    await second.start()  # the open P1 is announced again, from when it began
-    await second.stop()
-    assert [(c.service, c.before, c.after, c.at) for c in heard] == [
-        ("voice", Priority.NONE, Priority.P1, T0 + timedelta(minutes=1))]

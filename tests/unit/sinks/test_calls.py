@@ -9,16 +9,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from monitord.config import effective_checks, parse_config
 from monitord.core.events import CheckSnapshot
-from monitord.core.pipeline import ProbeOutcome
+from monitord.core.stream import Committed
 from monitord.sinks.calls import CallSink
 from probes.base import FailureReason, ProbeResult
+from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _outcome(check: object, result: ProbeResult) -> ProbeOutcome:
+def _outcome(check: object, result: ProbeResult) -> Committed:
     snap = CheckSnapshot.initial("x")
-    return ProbeOutcome(check, T0, result, 6.0, snap, snap, (), ())  # type: ignore[arg-type]
+    return committed(check, result, T0, before=snap, after=snap, duration=6.0)  # type: ignore[arg-type]
 
 
 def test_setup_histogram_counters_and_media_gauges(tmp_path: Path) -> None:
@@ -36,9 +37,9 @@ checks:
     sink = CallSink(registry, [call, ping])
     good = {"call_setup_seconds": 0.4, "mos": 4.38, "rtp_rx_loss_ratio": 0.0,
             "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
-    sink.outcome(_outcome(call, ProbeResult.success(0.4, "", good)))
-    sink.outcome(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
-    sink.outcome(_outcome(ping, ProbeResult.success(0.01)))
+    sink.consume(_outcome(call, ProbeResult.success(0.4, "", good)))
+    sink.consume(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
+    sink.consume(_outcome(ping, ProbeResult.success(0.01)))
     text = generate_latest(registry).decode()
     assert 'monitord_call_attempts_total{check="call-echo"} 2.0' in text
     assert 'monitord_call_successes_total{check="call-echo"} 1.0' in text

@@ -18,6 +18,7 @@ from monitord.storage.sqlite import SqliteStore
 from tests.unit.sinks.test_alertmanager import RAISED, FakeAlertmanager, cfg
 from tests.unit.sinks.test_mqtt import BrokenAfter
 from tests.unit.storage.test_outbox import outage, t
+from tests.unit.stream import running
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -60,14 +61,13 @@ async def test_alertmanager_posts_are_counted_by_result() -> None:
     registry = CollectorRegistry()
     sink = AlertmanagerSink(cfg(urls=[url], retry_initial=0.05, retry_max=0.1), "ams",
                             {"sbc-a": ["pbx"]}, metrics=DeliveryMetrics(registry))
-    await sink.start()
     try:
-        sink.book.apply([RAISED], [])
-        for wake in sink._wake:
-            wake.set()
-        await asyncio.wait_for(fake.got.wait(), 5)
+        async with running(sink):
+            sink.book.apply([RAISED], [])
+            for wake in sink._wake:
+                wake.set()
+            await asyncio.wait_for(fake.got.wait(), 5)
     finally:
-        await sink.stop()
         await runner.cleanup()
     assert value(registry, "monitord_alert_deliveries_total", result="failure") == 2
     assert value(registry, "monitord_alert_deliveries_total", result="success") >= 1

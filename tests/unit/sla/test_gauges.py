@@ -19,10 +19,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitord.config import parse_config
-from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened
+from monitord.core.events import ServiceDowntimeRecorded
 from monitord.sla.gauges import SlaMetrics
 from monitord.sla.runtime import SlaRuntime
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import add_maintenance, commit_service
 
 CONFIG = """
 checks:
@@ -43,9 +44,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     async with SqliteStore(tmp_path / "m.db") as s:
         await s.start_run(datetime(2025, 6, 1, tzinfo=UTC))
         start, end = datetime(2026, 10, 6, 10, tzinfo=UTC), datetime(2026, 10, 6, 11, tzinfo=UTC)
-        await s.commit_service(
-            [ServiceDowntimeOpened("voice", start, "timeout", ""), ServiceDowntimeClosed("voice", start, end)]
-        )
+        await commit_service(s, [ServiceDowntimeRecorded("voice", start, end, "timeout", "")])
         yield s
 
 
@@ -58,7 +57,7 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str
     }
 
 
-async def test_windows_budget_counters_and_maintenance(store: SqliteStore) -> None:
+async def test_windows_budget_and_counters_and_a_stored_window(store: SqliteStore) -> None:
     cfg = parse_config(CONFIG, env={})
     runtime = SlaRuntime(cfg, store)
     registry = CollectorRegistry()
@@ -80,23 +79,16 @@ async def test_windows_budget_counters_and_maintenance(store: SqliteStore) -> No
     year_total = (NOW - datetime(2025, 12, 31, 23, tzinfo=UTC)).total_seconds()
     assert g("monitord_service_total_seconds_total", service="voice") == pytest.approx(year_total)
     assert g("monitord_service_good_seconds_total", service="voice") == pytest.approx(year_total - 3600)
-    assert g("monitord_maintenance_active", service="voice") == 0
 
-    # a window covering the scrape's "now" shows up as active; the counters never go back
+    # a stored window takes its time out of the figures; the counters never go back
     real_now = datetime.now(UTC)
-    await runtime.add_window(
-        service="voice", start=real_now - timedelta(hours=1), end=real_now + timedelta(hours=1),
-        kind="urgent", announced_at=real_now - timedelta(hours=2), reason="", now=real_now,
-    )
     retro = datetime(2026, 10, 6, 9, tzinfo=UTC)
-    await runtime.add_window(
-        service="voice", start=retro, end=retro + timedelta(hours=3), kind="regular",
+    await add_maintenance(
+        store, service="voice", start=retro, end=retro + timedelta(hours=3), kind="regular",
         announced_at=retro - timedelta(days=30), reason="", now=real_now,
     )
     await metrics.refresh(NOW)
     got = samples(registry)
-    assert g("monitord_maintenance_active", service="voice") == 1
-    assert g("monitord_maintenance_active", service="bare") == 0
     assert g(ratio, service="voice", window="month_to_date") == 1
     # measured time shrank by the 3 h window, the counter did not
     assert g("monitord_service_total_seconds_total", service="voice") == pytest.approx(year_total)

@@ -12,6 +12,7 @@ import pytest
 from monitord.cli.main import main
 from monitord.core.events import ServiceDowntimeClosed, ServiceDowntimeOpened
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import commit_service
 
 CONFIG = """\
 daemon: {{storage: {db}}}
@@ -30,7 +31,7 @@ async def _seed(db: Path) -> None:
     end = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     async with SqliteStore(db) as store:
         await store.start_run(datetime(2026, 10, 1, tzinfo=UTC))
-        await store.commit_service(
+        await commit_service(store, 
             [
                 ServiceDowntimeOpened("svc", start, "timeout", "no answer"),
                 ServiceDowntimeClosed("svc", start, end),

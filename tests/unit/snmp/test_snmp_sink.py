@@ -1,4 +1,4 @@
-"""Reboot detection and the per-device SNMP gauges, fed outcomes by hand."""
+"""The per-device SNMP gauges, and reboots (detected by the pipeline) counted."""
 
 from __future__ import annotations
 
@@ -8,39 +8,12 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 
 from monitord.config import effective_checks, parse_config
-from monitord.core.events import CheckSnapshot
-from monitord.core.pipeline import ProbeOutcome
-from monitord.sinks.snmp import RebootDetector, SnmpSink
+from monitord.core.events import RebootDetected
+from monitord.sinks.snmp import SnmpSink
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.oids import TIMETICKS_WRAP_SECONDS
+from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def test_a_decrease_is_a_reboot_and_a_steady_rise_is_not() -> None:
-    d = RebootDetector()
-    assert d.observe("pbx", 100.0, T0) is None  # nothing to compare with yet
-    assert d.observe("pbx", 110.0, T0 + timedelta(seconds=10)) is None
-    assert d.observe("pbx", 110.0, T0 + timedelta(seconds=10)) is None  # same reading twice
-    reboot = d.observe("pbx", 3.0, T0 + timedelta(seconds=20))
-    assert reboot is not None and (reboot.previous_uptime, reboot.uptime) == (110.0, 3.0)
-    assert d.observe("pbx", 13.0, T0 + timedelta(seconds=30)) is None
-    assert d.observe("other", 1.0, T0) is None  # per check
-
-
-def test_a_timeticks_wrap_is_not_a_reboot() -> None:
-    d = RebootDetector()
-    before = TIMETICKS_WRAP_SECONDS - 5.0
-    d.observe("pbx", before, T0)
-    assert d.observe("pbx", 5.0, T0 + timedelta(seconds=10)) is None
-    d2 = RebootDetector()
-    d2.observe("pbx", before, T0)
-    assert d2.observe("pbx", 5000.0, T0 + timedelta(seconds=10)) is not None
-
-
-def _outcome(check: object, result: ProbeResult, at: datetime) -> ProbeOutcome:
-    snap = CheckSnapshot.initial("x")
-    return ProbeOutcome(check, at, result, 0.01, snap, snap, (), ())  # type: ignore[arg-type]
 
 
 def test_gauges_are_labelled_per_device_and_reboots_counted(tmp_path: Path) -> None:
@@ -58,12 +31,12 @@ checks:
     up, disk = effective_checks(cfg)
     registry = CollectorRegistry()
     sink = SnmpSink(registry, [up, disk])
-    sink.outcome(_outcome(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 500.0}), T0))
-    sink.outcome(
-        _outcome(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 2.0}), T0 + timedelta(seconds=5))
-    )
-    sink.outcome(
-        _outcome(
+    sink.consume(committed(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 500.0}), T0))
+    later = T0 + timedelta(seconds=5)
+    sink.consume(committed(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 2.0}), later,
+                           [RebootDetected("pbx-up", "127.0.0.1:1161", later, 500.0, 2.0)]))
+    sink.consume(
+        committed(
             disk,
             ProbeResult.failure(
                 FailureReason.THRESHOLD,

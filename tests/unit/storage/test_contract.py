@@ -30,9 +30,11 @@ from monitord.core.events import (
     ServiceDowntimeOpened,
     ServiceDowntimeRecorded,
 )
-from monitord.errors import StorageError
-from monitord.storage.base import EpisodeRecord, GapRecord, ProbeRollup, ProbeSample, Store
+from monitord.errors import StorageError, StoreConflictError
+from monitord.storage.interface import Batch, Store
+from monitord.storage.records import EpisodeRecord, GapRecord
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import commit_check, commit_service
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)  # the night Europe/Amsterdam moves to summer time
 CEST = timezone(timedelta(hours=2))
@@ -87,10 +89,10 @@ def opened(check: str, start: datetime, confirmed: datetime | None = None) -> Do
 
 
 async def open_downtime(store: Store, check: str, start: datetime, end: datetime | None) -> None:
-    await store.commit_check(down_snapshot(check, start, start), [opened(check, start)])
+    await commit_check(store, down_snapshot(check, start, start), [opened(check, start)])
     if end is not None:
         closed = DowntimeClosed(check, start, end, "timeout")
-        await store.commit_check(up_snapshot(check, end), [closed])
+        await commit_check(store, up_snapshot(check, end), [closed])
 
 
 # --- snapshots ------------------------------------------------------------------
@@ -101,7 +103,6 @@ async def test_a_fresh_store_holds_nothing(store: Store) -> None:
     assert await store.downtimes() == []
     assert await store.episodes() == []
     assert await store.gaps() == []
-    assert await store.probe_rollups("sip-a") == []
     assert await store.closed_downtime_seconds() == {}
 
 
@@ -120,8 +121,8 @@ async def test_snapshot_round_trip_is_exact_and_utc(open_store: OpenStore) -> No
         first + timedelta(microseconds=20_000_001),
         first + timedelta(seconds=30),
     )
-    await store.commit_check(CheckSnapshot.initial("sip-a"), [])
-    await store.commit_check(snapshot, [])  # the second commit replaces the first
+    await commit_check(store, CheckSnapshot.initial("sip-a"), [])
+    await commit_check(store, snapshot, [])  # the second commit replaces the first
     await store.close()
 
     loaded = await (await open_store()).load_check_snapshots()
@@ -151,7 +152,7 @@ async def test_any_aware_datetime_round_trips_through_the_store(
     store: Store, stamp: datetime
 ) -> None:
     snapshot = CheckSnapshot("sip-a", CheckState.FAILING, 1, 0, stamp, "x", "", None, stamp)
-    await store.commit_check(snapshot, [])
+    await commit_check(store, snapshot, [])
 
     loaded = (await store.load_check_snapshots())["sip-a"]
 
@@ -164,7 +165,7 @@ async def test_any_aware_datetime_round_trips_through_the_store(
 
 async def test_downtime_opened_is_stored_with_its_evidence(store: Store) -> None:
     event = DowntimeOpened("sip-a", t(0), t(40), "timeout", "INVITE: no final response")
-    await store.commit_check(down_snapshot("sip-a", t(0), t(40)), [event])
+    await commit_check(store, down_snapshot("sip-a", t(0), t(40)), [event])
 
     [interval] = await store.downtimes()
 
@@ -195,10 +196,10 @@ def _failing_event_lists() -> list[tuple[str, list[CheckEvent]]]:
 )
 async def test_commit_check_is_one_transaction(store: Store, events: list[CheckEvent]) -> None:
     before = up_snapshot("sip-a", t(-10))
-    await store.commit_check(before, [])
+    await commit_check(store, before, [])
 
     with pytest.raises(StorageError):
-        await store.commit_check(down_snapshot("sip-a", t(0), t(50)), events)
+        await commit_check(store, down_snapshot("sip-a", t(0), t(50)), events)
 
     assert await store.load_check_snapshots() == {"sip-a": before}
     assert await store.downtimes() == []
@@ -210,7 +211,7 @@ async def test_a_second_open_downtime_for_a_check_is_refused(store: Store) -> No
     kept = await store.load_check_snapshots()
 
     with pytest.raises(StorageError, match="already has an open downtime"):
-        await store.commit_check(down_snapshot("sip-a", t(60), t(60)), [opened("sip-a", t(60))])
+        await commit_check(store, down_snapshot("sip-a", t(60), t(60)), [opened("sip-a", t(60))])
 
     [interval] = await store.downtimes()
     assert (interval.start, interval.end) == (t(0), None)
@@ -232,7 +233,7 @@ async def test_closing_without_an_open_interval_is_refused(store: Store) -> None
     closed = DowntimeClosed("sip-a", t(0), t(10), "timeout")
 
     with pytest.raises(StorageError, match="no open"):
-        await store.commit_check(up_snapshot("sip-a", t(10)), [closed])
+        await commit_check(store, up_snapshot("sip-a", t(10)), [closed])
 
     assert await store.load_check_snapshots() == {}
 
@@ -242,7 +243,7 @@ async def test_closing_before_the_stored_start_is_refused(store: Store) -> None:
     closed = DowntimeClosed("sip-a", t(0), t(50), "timeout")
 
     with pytest.raises(StorageError):
-        await store.commit_check(up_snapshot("sip-a", t(50)), [closed])
+        await commit_check(store, up_snapshot("sip-a", t(50)), [closed])
 
     [interval] = await store.downtimes()
     assert interval.end is None
@@ -253,7 +254,7 @@ async def test_alert_events_are_accepted_and_leave_no_records(store: Store) -> N
     raised = AlertRaised("sip-a", t(20), t(0), 3, "timeout", "no answer")
     resolved = AlertResolved("sip-a", t(30), t(0))
 
-    await store.commit_check(snapshot, [raised, resolved])
+    await commit_check(store, snapshot, [raised, resolved])
 
     assert await store.load_check_snapshots() == {"sip-a": snapshot}
     assert await store.downtimes() == []
@@ -262,7 +263,7 @@ async def test_alert_events_are_accepted_and_leave_no_records(store: Store) -> N
 
 async def test_episodes_are_recorded(store: Store) -> None:
     event = EpisodeRecorded("sip-a", t(0), t(30), 4, "timeout", "no answer")
-    await store.commit_check(up_snapshot("sip-a", t(30)), [event])
+    await commit_check(store, up_snapshot("sip-a", t(30)), [event])
 
     [episode] = await store.episodes()
 
@@ -275,11 +276,11 @@ async def test_concurrent_commits_neither_interleave_nor_spoil_each_other(store:
 
     results = await asyncio.gather(
         *(open_downtime(store, c, t(0), t(10)) for c in checks),
-        store.commit_check(down_snapshot("sip-0", t(0), t(1)), bad),
+        commit_check(store, down_snapshot("sip-0", t(0), t(1)), bad),
         return_exceptions=True,
     )
 
-    assert [type(r) for r in results] == [type(None)] * 20 + [StorageError]
+    assert [type(r) for r in results] == [type(None)] * 20 + [StoreConflictError]
     assert len(await store.downtimes()) == 20
     assert all(d.end == t(10) for d in await store.downtimes())
 
@@ -300,8 +301,8 @@ def svc_past(start: datetime, end: datetime, service: str = "voice") -> ServiceD
 
 
 async def test_service_downtime_opens_and_closes(store: Store) -> None:
-    await store.commit_service([svc_open(t(0))])
-    await store.commit_service([svc_close(t(0), t(60))])
+    await commit_service(store, [svc_open(t(0))])
+    await commit_service(store, [svc_close(t(0), t(60))])
 
     [interval] = await store.downtimes(level="service")
 
@@ -313,22 +314,22 @@ async def test_service_downtime_opens_and_closes(store: Store) -> None:
 async def test_service_reopening_merges_into_the_previous_interval(
     store: Store, new_start: datetime
 ) -> None:
-    await store.commit_service([svc_open(t(0)), svc_close(t(0), t(60))])
+    await commit_service(store, [svc_open(t(0)), svc_close(t(0), t(60))])
 
-    await store.commit_service([svc_open(new_start)])
+    await commit_service(store, [svc_open(new_start)])
     [merged] = await store.downtimes(level="service")
     assert (merged.start, merged.end) == (t(0), None)
 
-    await store.commit_service([svc_close(new_start, t(120))])
+    await commit_service(store, [svc_close(new_start, t(120))])
     [merged] = await store.downtimes(level="service")
     assert (merged.start, merged.end) == (t(0), t(120))
     assert await store.closed_downtime_seconds() == {("service", "voice"): 120.0}
 
 
 async def test_service_opening_after_the_previous_end_is_a_new_interval(store: Store) -> None:
-    await store.commit_service([svc_open(t(0)), svc_close(t(0), t(60))])
+    await commit_service(store, [svc_open(t(0)), svc_close(t(0), t(60))])
 
-    await store.commit_service([svc_open(t(60.000001))])
+    await commit_service(store, [svc_open(t(60.000001))])
 
     first, second = await store.downtimes(level="service")
     assert (first.start, first.end) == (t(0), t(60))
@@ -336,9 +337,9 @@ async def test_service_opening_after_the_previous_end_is_a_new_interval(store: S
 
 
 async def test_service_opening_twice_keeps_the_first_interval(store: Store) -> None:
-    await store.commit_service([svc_open(t(0))])
+    await commit_service(store, [svc_open(t(0))])
 
-    await store.commit_service([svc_open(t(30))])
+    await commit_service(store, [svc_open(t(30))])
 
     [interval] = await store.downtimes(level="service")
     assert (interval.start, interval.end) == (t(0), None)
@@ -346,10 +347,10 @@ async def test_service_opening_twice_keeps_the_first_interval(store: Store) -> N
 
 async def test_service_opening_earlier_moves_the_open_start_back(store: Store) -> None:
     """A check confirmed late can show the service went down before the recorded start."""
-    await store.commit_service([svc_open(t(30))])
+    await commit_service(store, [svc_open(t(30))])
     earlier = ServiceDowntimeOpened("voice", t(20), "refused", "check reg: ICMP unreachable")
 
-    await store.commit_service([earlier])
+    await commit_service(store, [earlier])
 
     [interval] = await store.downtimes(level="service")
     assert (interval.start, interval.end) == (t(20), None)
@@ -357,21 +358,21 @@ async def test_service_opening_earlier_moves_the_open_start_back(store: Store) -
 
 
 async def test_service_widening_folds_in_the_intervals_it_touches(store: Store) -> None:
-    await store.commit_service([svc_open(t(0)), svc_close(t(0), t(10))])
-    await store.commit_service([svc_open(t(40)), svc_close(t(40), t(50))])
-    await store.commit_service([svc_open(t(100))])
+    await commit_service(store, [svc_open(t(0)), svc_close(t(0), t(10))])
+    await commit_service(store, [svc_open(t(40)), svc_close(t(40), t(50))])
+    await commit_service(store, [svc_open(t(100))])
 
     # one problem from 5 on: both earlier intervals are part of it
-    await store.commit_service([svc_open(t(5))])
+    await commit_service(store, [svc_open(t(5))])
 
     [interval] = await store.downtimes(level="service")
     assert (interval.start, interval.end) == (t(0), None)
 
 
 async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
-    await store.commit_service([svc_open(t(100)), svc_close(t(100), t(200))])
+    await commit_service(store, [svc_open(t(100)), svc_close(t(100), t(200))])
 
-    await store.commit_service([svc_past(t(30), t(50))])
+    await commit_service(store, [svc_past(t(30), t(50))])
 
     first, second = await store.downtimes(level="service")
     assert (first.start, first.end) == (t(30), t(50))
@@ -379,9 +380,9 @@ async def test_a_past_interval_can_be_recorded_at_once(store: Store) -> None:
 
 
 async def test_a_past_interval_leaves_an_open_interval_it_does_not_reach(store: Store) -> None:
-    await store.commit_service([svc_open(t(100))])
+    await commit_service(store, [svc_open(t(100))])
 
-    await store.commit_service([svc_past(t(30), t(50))])
+    await commit_service(store, [svc_past(t(30), t(50))])
 
     past, ongoing = await store.downtimes(level="service")
     assert (past.start, past.end) == (t(30), t(50))
@@ -389,9 +390,9 @@ async def test_a_past_interval_leaves_an_open_interval_it_does_not_reach(store: 
 
 
 async def test_a_past_interval_reaching_the_open_one_is_one_problem(store: Store) -> None:
-    await store.commit_service([svc_open(t(100))])
+    await commit_service(store, [svc_open(t(100))])
 
-    await store.commit_service([svc_past(t(30), t(100))])
+    await commit_service(store, [svc_past(t(30), t(100))])
 
     [interval] = await store.downtimes(level="service")
     assert (interval.start, interval.end) == (t(30), None)
@@ -401,14 +402,14 @@ async def test_service_closing_without_an_open_interval_is_one_failed_transactio
     store: Store,
 ) -> None:
     with pytest.raises(StorageError, match="no open"):
-        await store.commit_service([svc_open(t(0), "voice"), svc_close(t(0), t(5), "fax")])
+        await commit_service(store, [svc_open(t(0), "voice"), svc_close(t(0), t(5), "fax")])
 
     assert await store.downtimes() == []
 
 
 async def test_check_and_service_with_the_same_name_are_separate(store: Store) -> None:
     await open_downtime(store, "voice", t(0), None)
-    await store.commit_service([svc_open(t(10))])
+    await commit_service(store, [svc_open(t(10))])
 
     levels = [(d.level, d.name, d.end) for d in await store.downtimes(name="voice")]
 
@@ -444,7 +445,7 @@ async def test_restart_after_a_crash_starts_the_gap_at_the_last_sign_of_life(
     first = await open_store()
     await first.start_run(t(0))
     await first.heartbeat(t(10))
-    await first.commit_check(up_snapshot("sip-a", t(15)), [])
+    await commit_check(first, up_snapshot("sip-a", t(15)), [])
     await first.close()  # no stop_run: as if killed
 
     second = await open_store()
@@ -454,10 +455,10 @@ async def test_restart_after_a_crash_starts_the_gap_at_the_last_sign_of_life(
     assert gap == GapRecord(gap.id, t(15), t(100), "unclean_shutdown")
 
 
-async def test_recorded_probes_are_a_sign_of_life(open_store: OpenStore) -> None:
+async def test_a_commit_is_a_sign_of_life(open_store: OpenStore) -> None:
     first = await open_store()
     await first.start_run(t(0))
-    await first.record_probes([ProbeSample("sip-a", t(17), True, 0.01, None)])
+    await first.commit(Batch((), last_seen=t(17)))
     await first.close()
 
     gap = await (await open_store()).start_run(t(100))
@@ -469,7 +470,7 @@ async def test_the_last_sign_of_life_never_moves_back(open_store: OpenStore) -> 
     first = await open_store()
     await first.start_run(t(0))
     await first.heartbeat(t(30))
-    await first.commit_check(up_snapshot("sip-a", t(20)), [])
+    await commit_check(first, up_snapshot("sip-a", t(20)), [])
     await first.heartbeat(t(25))
     await first.close()
 
@@ -514,7 +515,7 @@ async def history(store: Store) -> Store:
     await open_downtime(store, "a", t(10), t(20))
     await open_downtime(store, "b", t(30), t(40))
     await open_downtime(store, "c", t(50), None)
-    await store.commit_service([svc_open(t(15), "s"), svc_close(t(15), t(35), "s")])
+    await commit_service(store, [svc_open(t(15), "s"), svc_close(t(15), t(35), "s")])
     return store
 
 
@@ -555,7 +556,7 @@ async def test_a_zero_length_interval_is_found_at_its_instant(store: Store) -> N
 async def test_episodes_overlapping_a_window(store: Store) -> None:
     for check, start, end in [("a", 0, 10), ("b", 5, 15), ("a", 20, 30)]:
         episode = EpisodeRecorded(check, t(start), t(end), 3, "timeout", "")
-        await store.commit_check(up_snapshot(check, t(end)), [episode])
+        await commit_check(store, up_snapshot(check, t(end)), [episode])
 
     assert [(e.check, e.start) for e in await store.episodes(since=t(10))] == [
         ("b", t(5)),
@@ -577,96 +578,11 @@ async def test_gaps_overlapping_a_window(open_store: OpenStore) -> None:
     assert [g.start for g in await store.gaps(until=t(30))] == [t(10)]
 
 
-# --- probe rollups ------------------------------------------------------------------
-
-
-async def test_probes_are_aggregated_per_bucket_across_calls(store: Store) -> None:
-    minute = T0 + timedelta(minutes=7)
-    await store.record_probes(
-        [
-            ProbeSample("sip-a", minute, True, 0.020, None),
-            ProbeSample("sip-a", minute + timedelta(seconds=30), False, None, "timeout"),
-            ProbeSample("sip-b", minute, True, 0.5, None),
-            ProbeSample("sip-a", minute + timedelta(seconds=60), True, 0.010, None),
-        ]
-    )
-    await store.record_probes(
-        [ProbeSample("sip-a", minute + timedelta(seconds=59.999999), True, 0.040, None)]
-    )
-
-    first, second = await store.probe_rollups("sip-a")
-
-    assert first.latency_sum == pytest.approx(0.060)
-    assert first == ProbeRollup("sip-a", minute, 3, 1, first.latency_sum, 2, 0.040)
-    assert second == ProbeRollup("sip-a", minute + timedelta(minutes=1), 1, 0, 0.010, 1, 0.010)
-    assert first.bucket_start.tzinfo == UTC
-
-
-async def test_a_bucket_without_latencies_has_no_maximum(store: Store) -> None:
-    await store.record_probes([ProbeSample("sip-a", T0, False, None, "timeout")])
-    await store.record_probes([ProbeSample("sip-a", T0, False, None, "timeout")])
-
-    [bucket] = await store.probe_rollups("sip-a")
-
-    assert (bucket.probes, bucket.failures, bucket.latency_count, bucket.latency_max) == (
-        2,
-        2,
-        0,
-        None,
-    )
-
-
-async def test_probe_rollups_overlapping_a_window(store: Store) -> None:
-    await store.record_probes(
-        [ProbeSample("sip-a", T0 + timedelta(minutes=m), True, 0.01, None) for m in range(5)]
-    )
-
-    window = await store.probe_rollups(
-        "sip-a", since=T0 + timedelta(minutes=1, seconds=30), until=T0 + timedelta(minutes=3)
-    )
-
-    assert [r.bucket_start for r in window] == [
-        T0 + timedelta(minutes=1),
-        T0 + timedelta(minutes=2),
-    ]
-
-
-async def test_naive_probe_time_is_refused(store: Store) -> None:
-    with pytest.raises(ValueError, match="naive"):
-        await store.record_probes([ProbeSample("sip-a", datetime(2024, 1, 1), True, 0.1, None)])
-
-    assert await store.probe_rollups("sip-a") == []
-
-
-async def test_prune_drops_old_rollups_and_never_intervals(open_store: OpenStore) -> None:
-    store = await open_store(rollup_retention_days=1)
-    now = T0 + timedelta(days=10)
-    old, recent = now - timedelta(days=2), now - timedelta(hours=23)
-    await store.record_probes(
-        [ProbeSample(c, at, True, 0.01, None) for c in ("a", "b") for at in (old, recent)]
-    )
-    await open_downtime(store, "a", old, old + timedelta(minutes=5))
-    episode = EpisodeRecorded("b", old, old + timedelta(minutes=1), 3, "timeout", "")
-    await store.commit_check(up_snapshot("b", old), [episode])
-    await store.start_run(old)
-    await store.stop_run(old + timedelta(minutes=1))
-    await store.start_run(old + timedelta(minutes=2))
-
-    removed = await store.prune(now)
-
-    assert removed == 2
-    assert [r.bucket_start for r in await store.probe_rollups("a")] == [recent]
-    assert len(await store.downtimes()) == 1
-    assert len(await store.episodes()) == 1
-    assert len(await store.gaps()) == 1
-    assert await store.prune(now) == 0
-
-
 async def test_closed_downtime_seconds_sums_closed_intervals_only(store: Store) -> None:
     await open_downtime(store, "a", t(0), t(1.5))
     await open_downtime(store, "a", t(10), t(10.000001))
     await open_downtime(store, "a", t(20), None)
-    await store.commit_service([svc_open(t(0)), svc_close(t(0), t(30))])
+    await commit_service(store, [svc_open(t(0)), svc_close(t(0), t(30))])
 
     totals = await store.closed_downtime_seconds()
 

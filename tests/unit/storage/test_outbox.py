@@ -25,6 +25,7 @@ from monitord.core.events import (
 )
 from monitord.errors import StorageError
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import commit_check, commit_service
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
 
@@ -53,16 +54,16 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 async def outage(store: SqliteStore) -> None:
     F, A, D, U = CheckState.FAILING, CheckState.ALERTING, CheckState.DOWN, CheckState.UP
-    await store.commit_check(snap(F, 1, 0), [])
-    await store.commit_check(snap(F, 2, 10), [])  # no state change: no row
-    await store.commit_check(snap(A, 3, 20), [AlertRaised("sbc-a", t(20), t(0), 3, "timeout", "no answer")])
-    await store.commit_check(snap(A, 4, 30), [])
-    await store.commit_check(snap(D, 5, 40, down=0),
+    await commit_check(store, snap(F, 1, 0), [])
+    await commit_check(store, snap(F, 2, 10), [])  # no state change: no row
+    await commit_check(store, snap(A, 3, 20), [AlertRaised("sbc-a", t(20), t(0), 3, "timeout", "no answer")])
+    await commit_check(store, snap(A, 4, 30), [])
+    await commit_check(store, snap(D, 5, 40, down=0),
                              [DowntimeOpened("sbc-a", t(0), t(40), "timeout", "no answer")])
-    await store.commit_service([ServiceDowntimeOpened("pbx", t(0), "timeout", "no answer")])
-    await store.commit_check(snap(U, 0, 50), [AlertResolved("sbc-a", t(50), t(0)),
+    await commit_service(store, [ServiceDowntimeOpened("pbx", t(0), "timeout", "no answer")])
+    await commit_check(store, snap(U, 0, 50), [AlertResolved("sbc-a", t(50), t(0)),
                                               DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
-    await store.commit_service([ServiceDowntimeClosed("pbx", t(0), t(50))])
+    await commit_service(store, [ServiceDowntimeClosed("pbx", t(0), t(50))])
 
 
 async def test_rows_follow_the_state_changes_in_order(store: SqliteStore) -> None:
@@ -92,13 +93,13 @@ async def test_done_drops_up_to_a_seq_and_numbers_are_never_reused(store: Sqlite
     assert [r.seq for r in await store.outbox_pending(3)] == [6, 7, 8]
     await store.outbox_done(12)
     assert await store.outbox_pending(10) == []
-    await store.commit_check(snap(CheckState.FAILING, 1, 60), [])
+    await commit_check(store, snap(CheckState.FAILING, 1, 60), [])
     assert [r.seq for r in await store.outbox_pending(10)] == [13]
 
 
 async def test_a_refused_commit_leaves_no_row(store: SqliteStore) -> None:
     with pytest.raises(StorageError):  # closing what was never opened
-        await store.commit_check(snap(CheckState.UP, 0, 50),
+        await commit_check(store, snap(CheckState.UP, 0, 50),
                                  [DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
     assert await store.outbox_pending(10) == []
 
@@ -119,7 +120,7 @@ async def test_without_the_outbox_nothing_is_written(tmp_path: Path) -> None:
     await s.open()
     try:
         await s.start_run(t(-10))
-        await s.commit_check(snap(CheckState.FAILING, 1, 0), [])
+        await commit_check(s, snap(CheckState.FAILING, 1, 0), [])
         assert await s.outbox_pending(10) == []
     finally:
         await s.close()

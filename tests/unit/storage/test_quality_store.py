@@ -13,9 +13,10 @@ import jsonschema
 import pytest
 
 from monitord.core.callquality import Priority, QualityChange, WindowFigures
-from monitord.storage.base import Store
+from monitord.storage.interface import Store
 from tests.unit.sinks.test_mqtt import VALIDATOR
 from tests.unit.storage.test_contract import BACKENDS
+from tests.writes import commit_quality
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)
 
@@ -47,8 +48,8 @@ async def make(request: pytest.FixtureRequest,
 
 async def test_changes_become_intervals_apart_from_downtime(make: Callable[..., Any]) -> None:
     store: Store = await make()
-    await store.commit_quality([change("pbx", 0, Priority.NONE, Priority.P2)])
-    await store.commit_quality([change("pbx", 5, Priority.P2, Priority.P1, poor=5),
+    await commit_quality(store, [change("pbx", 0, Priority.NONE, Priority.P2)])
+    await commit_quality(store, [change("pbx", 5, Priority.P2, Priority.P1, poor=5),
                                 change("pbx", 9, Priority.P1, Priority.NONE, poor=0)])
     rows = await store.quality_intervals(service="pbx")
     assert [(r.priority, r.start, r.end) for r in rows] == [
@@ -62,14 +63,14 @@ async def test_changes_become_intervals_apart_from_downtime(make: Callable[..., 
 
 async def test_the_open_interval_survives_a_restart(make: Callable[..., Any]) -> None:
     first: Store = await make()
-    await first.commit_quality([change("pbx", 0, Priority.NONE, Priority.P1),
+    await commit_quality(first, [change("pbx", 0, Priority.NONE, Priority.P1),
                                 change("sbc", 1, Priority.NONE, Priority.P3)])
     await first.close()
     second: Store = await make()
     open_rows = await second.quality_intervals(open_only=True)
     assert [(r.service, r.priority, r.end) for r in open_rows] == [
         ("pbx", Priority.P1, None), ("sbc", Priority.P3, None)]
-    await second.commit_quality([change("pbx", 2, Priority.P1, Priority.P2)])
+    await commit_quality(second, [change("pbx", 2, Priority.P1, Priority.P2)])
     assert [(r.priority, r.end) for r in await second.quality_intervals(service="pbx")] == [
         (Priority.P1, t(2)), (Priority.P2, None)]
 
@@ -78,7 +79,7 @@ async def test_changes_are_announced_through_the_outbox(make: Callable[..., Any]
     from monitord.sinks.mqtt import message
 
     store: Store = await make(outbox=True)
-    await store.commit_quality([change("pbx", 0, Priority.NONE, Priority.P1)])
+    await commit_quality(store, [change("pbx", 0, Priority.NONE, Priority.P1)])
     rows = await store.outbox_pending(10)
     assert [(r.kind, r.level, r.subject, r.at) for r in rows] == [
         ("quality_changed", "service", "pbx", t(0))]
@@ -88,6 +89,7 @@ async def test_changes_are_announced_through_the_outbox(make: Callable[..., Any]
         "none", "P1", 0.15)
     with pytest.raises(jsonschema.ValidationError):
         VALIDATOR.validate({**body, "to_priority": "P4"})
+    await store.close()
     quiet: Store = await make()  # the same file, outbox off: no rows written
-    await quiet.commit_quality([change("pbx", 1, Priority.P1, Priority.NONE)])
+    await commit_quality(quiet, [change("pbx", 1, Priority.P1, Priority.NONE)])
     assert len(await quiet.outbox_pending(10)) == 1

@@ -15,8 +15,9 @@ from monitord import __version__
 from monitord.core.events import CheckSnapshot, CheckState, DowntimeOpened
 from monitord.errors import SchemaVersionError, StorageError
 from monitord.migrations import Migration, load_migrations, split_statements
-from monitord.storage.base import ProbeSample
+from monitord.storage.interface import Batch, CheckCommit
 from monitord.storage.sqlite import SqliteStore
+from tests.writes import commit_check
 
 T0 = datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
 LATEST = len(load_migrations())
@@ -55,7 +56,8 @@ async def test_a_fresh_database_gets_the_latest_schema(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as raw:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         migrated_by = raw.execute("SELECT value FROM meta WHERE key='migrated_by'").fetchone()
-    assert {"downtimes", "episodes", "check_state", "runs", "gaps", "probe_rollup"} <= tables
+    assert {"downtimes", "episodes", "check_state", "runs", "gaps"} <= tables
+    assert "probe_rollup" not in tables  # dropped in schema 6: nobody read it
     assert migrated_by == (__version__,)
 
 
@@ -81,8 +83,9 @@ async def test_reopening_is_idempotent(tmp_path: Path) -> None:
 
 
 async def test_two_processes_migrating_at_once_both_succeed(tmp_path: Path) -> None:
+    """The daemon and a reader (`monitord report`) opening a fresh file at the same moment."""
     path = tmp_path / "monitord.db"
-    first, second = SqliteStore(path), SqliteStore(path)
+    first, second = SqliteStore(path), SqliteStore(path, writer=False)
 
     try:
         await asyncio.gather(first.open(), second.open())
@@ -100,15 +103,14 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
     )
     async with SqliteStore(path) as store:
         await store.start_run(T0)
-        await store.commit_check(
+        await commit_check(store, 
             snapshot, [DowntimeOpened("sip-a", T0, T0 + timedelta(seconds=40), "timeout", "x")]
         )
-        await store.record_probes([ProbeSample("sip-a", T0, False, None, "timeout")])
-        before = (await store.downtimes(), await store.probe_rollups("sip-a"))
+        before = await store.downtimes()
 
     async with SqliteStore(path) as store:
         gap = await store.start_run(T0 + timedelta(minutes=5))
-        after = (await store.downtimes(), await store.probe_rollups("sip-a"))
+        after = await store.downtimes()
         snapshots = await store.load_check_snapshots()
 
     assert after == before
@@ -149,7 +151,7 @@ async def test_an_older_schema_is_migrated_keeping_its_data(
 ) -> None:
     path = tmp_path / "monitord.db"
     async with SqliteStore(path) as store:
-        await store.commit_check(CheckSnapshot.initial("sip-a"), [])
+        await commit_check(store, CheckSnapshot.initial("sip-a"), [])
     step = Migration(
         LATEST + 1, "9999_note.sql", "ALTER TABLE check_state ADD COLUMN note TEXT; -- ok;\n"
     )
@@ -205,25 +207,25 @@ async def test_a_file_that_is_not_a_database_is_a_storage_error(
 async def test_a_truncated_database_is_a_storage_error(tmp_path: Path) -> None:
     path = tmp_path / "monitord.db"
     async with SqliteStore(path) as store:
-        await store.record_probes(
-            [
-                ProbeSample(f"check-{n}", T0 + timedelta(minutes=m), True, 0.01, None)
-                for n in range(20)
-                for m in range(50)
-            ]
-        )
+        await store.start_run(T0)
+        await store.commit(Batch(tuple(
+            CheckCommit(CheckSnapshot(f"check-{n:04d}-" + "x" * 200, CheckState.UP, 0, 1, None,
+                                      None, "", None, T0 + timedelta(minutes=n)))
+            for n in range(1000)
+        )))
     with path.open("r+b") as file:
         file.truncate(path.stat().st_size // 2)
 
     with pytest.raises(StorageError) as caught:
         async with SqliteStore(path) as store:
-            await store.probe_rollups("check-19")
+            await store.load_check_snapshots()
 
     assert str(path) in str(caught.value)
 
 
 async def test_an_unreachable_path_is_a_storage_error(tmp_path: Path) -> None:
-    path = tmp_path / "no" / "such" / "dir" / "monitord.db"
+    (tmp_path / "file").write_text("not a directory")
+    path = tmp_path / "file" / "dir" / "monitord.db"
 
     with pytest.raises(StorageError, match=str(path)):
         await make_db(path)

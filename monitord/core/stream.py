@@ -1,0 +1,135 @@
+"""The one event stream: what the pipeline hands every sink after each commit.
+
+Why one stream: sinks (metrics, logs, Alertmanager, MQTT, the API's live
+view) must all tell the same story, in the same order, from the same source.
+The pipeline is that source; a sink only consumes `Committed` values, holds no
+store and calls nothing back. Everything here is frozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from monitord.config.load import EffectiveCheck
+from monitord.core.callquality import Priority, QualityChange, WindowFigures
+from monitord.core.events import (
+    CHECK_EVENTS,
+    SERVICE_EVENTS,
+    CheckEvent,
+    CheckSnapshot,
+    MaintenanceEvent,
+    RebootDetected,
+    ServiceEvent,
+)
+from probes.base import ProbeResult
+
+__all__ = [
+    "Committed",
+    "Event",
+    "ProbeOutcome",
+    "QualityWindow",
+    "RecordHealth",
+    "Resumed",
+    "Sink",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome:
+    """One probe run as the state machine judged it (not stored as such)."""
+
+    check: EffectiveCheck
+    at: datetime
+    result: ProbeResult
+    duration: float
+    before: CheckSnapshot
+    after: CheckSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class QualityWindow:
+    """A service's call-quality window after a call (every call, not only on a change)."""
+
+    service: str
+    at: datetime
+    figures: WindowFigures
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The state a (re)started pipeline resumes from: sinks seed themselves with it.
+
+    `quality` holds each open call-quality priority as a change from none that
+    began when its stored interval did.
+    """
+
+    at: datetime
+    snapshots: Mapping[str, CheckSnapshot]
+    open_services: Mapping[str, datetime]
+    quality: tuple[QualityChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordHealth:
+    """Whether the record keeps up: sent whenever the write backlog changes.
+
+    `waiting` counts entries not yet in the store; `failing_since` is the
+    first failed commit of the current trouble; `lost_since`, when set, is
+    where the record stopped taking news (the backlog bound was reached): that
+    span becomes an unmonitored gap once the store is back.
+    """
+
+    at: datetime
+    waiting: int
+    failing_since: datetime | None
+    error: str | None
+    lost_since: datetime | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.waiting == 0 and self.failing_since is None and self.lost_since is None
+
+
+Event = (
+    CheckEvent
+    | ServiceEvent
+    | QualityChange
+    | QualityWindow
+    | RebootDetected
+    | MaintenanceEvent
+    | Resumed
+    | RecordHealth
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """One step of the pipeline: the probe that caused it (if any) and its events, in order.
+
+    `recorded` is False while the store is behind: the events are true and in
+    the write backlog, which is written in order once the store answers.
+    """
+
+    at: datetime
+    probe: ProbeOutcome | None
+    events: tuple[Event, ...]
+    recorded: bool = True
+
+    @property
+    def check_events(self) -> tuple[CheckEvent, ...]:
+        return tuple(e for e in self.events if isinstance(e, CHECK_EVENTS))
+
+    @property
+    def service_events(self) -> tuple[ServiceEvent, ...]:
+        return tuple(e for e in self.events if isinstance(e, SERVICE_EVENTS))
+
+
+class Sink(Protocol):
+    """A consumer of the stream. Synchronous and quick: a sink that does I/O queues
+    it for a task of its own (run by the supervisor)."""
+
+    def consume(self, committed: Committed) -> None: ...
