@@ -102,12 +102,17 @@ def test_full_exposition_passes_promtool(snmp_and_sip: tuple[int, int], tmp_path
     daemon = DaemonProcess(tmp_path / "d", free_port(), cfg)
     daemon.start()
     try:
+        def present(text: str, family: str) -> bool:
+            return f"\n{family}{{" in text or f"\n{family} " in text
+
         def ready() -> bool:
             text = daemon.get("/metrics")
             call_done = re.search(r"^monitord_call_attempts_total\{check=\"echo-call\"\} [1-9]", text, re.M)
-            return bool(call_done) and "monitord_service_availability_ratio{" in text
+            return bool(call_done) and all(present(text, f) for f in FAMILIES)
 
-        daemon.wait_for("a call measured and the SLA gauges", ready, 25)
+        # every family, each from its own first successful poll (a loaded machine may
+        # time out a first disk walk)
+        daemon.wait_for("a call measured, the SLA gauges and every family", ready, 40)
         text = daemon.get("/metrics")
         for family in FAMILIES:
             assert f"\n{family}{{" in text or f"\n{family} " in text, family

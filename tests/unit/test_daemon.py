@@ -1,0 +1,131 @@
+"""The daemon's supervision, in-process: every background task that dies is a named /healthz
+problem (503), counted in monitord_task_restarts_total, restarted, and healthy again.
+
+The SIP target is `monitord responder`'s own core on loopback; Alertmanager and MQTT point at
+closed loopback ports (their loops run and retry, which is all this test needs). Each task is
+made to raise once by patching one method it calls: the injected fault, not a peer, is what
+is under test here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from monitord.config import parse_config
+from monitord.core import supervisor
+from monitord.core.pipeline import Pipeline
+from monitord.core.scheduler import SlotPlan
+from monitord.daemon import Daemon
+from monitord.sinks.alertmanager import AlertBook
+from monitord.sla.gauges import SlaMetrics
+from probes.sip.responder import Responder
+
+TASKS = ("scheduler", "upkeep", "maintenance-clock", "sla-metrics", "alertmanager-0",
+         "mqtt-publisher")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, sync: bool = False) -> None:
+    """Make `owner.name` raise the first time it is called, then behave."""
+    real = getattr(owner, name)
+    fired = False
+
+    def check() -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise RuntimeError(f"injected fault in {name}")
+
+    if sync:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            check()
+            return real(*a, **kw)
+    else:
+        async def wrapper(*a: Any, **kw: Any) -> Any:  # type: ignore[misc]
+            check()
+            return await real(*a, **kw)
+    monkeypatch.setattr(owner, name, wrapper)
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, responder: Responder,
+                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Daemon]:
+    monkeypatch.setattr(supervisor, "HEALTHY_AFTER", 1.0)
+    cfg = parse_config(
+        f"""
+daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}", heartbeat_interval: 1s}}
+defaults: {{interval: 1s, timeout: 500ms}}
+checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{responder.port}"}}]
+services: [{{name: voice, checks: [sip], sla_policy: monthly}}]
+sla_policies: [{{name: monthly, version: "1", target_percent: 99.9}}]
+alertmanager: {{urls: ["http://127.0.0.1:{closed_port()}"], resend_interval: 1s}}
+mqtt: {{port: {closed_port()}, retry_initial: 100ms, retry_max: 200ms}}
+""",
+        env={},
+    )
+    d = Daemon(cfg)
+    once(monkeypatch, SlotPlan, "next_wakeup", sync=True)
+    once(monkeypatch, Pipeline, "heartbeat")
+    once(monkeypatch, Pipeline, "tick")
+    once(monkeypatch, SlaMetrics, "refresh")
+    once(monkeypatch, AlertBook, "resend_all", sync=True)
+    mqtt = d.sinks.mqtt
+    assert mqtt is not None
+    real_factory: Callable[..., Any] = mqtt._factory
+    broke = False
+
+    def factory(*a: Any) -> Any:
+        nonlocal broke
+        if not broke:
+            broke = True
+            raise RuntimeError("injected fault in the MQTT client")
+        return real_factory(*a)
+
+    mqtt._factory = factory
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    await asyncio.wait_for(d.wait_ready(), 10)
+    try:
+        yield d
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+async def test_every_task_that_dies_is_named_counted_restarted_and_healthy_again(
+    daemon: Daemon,
+) -> None:
+    seen: set[str] = set()
+    url = f"http://127.0.0.1:{daemon.port}"
+    async with aiohttp.ClientSession() as http:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        healthy_after_all = False
+        while loop.time() < deadline:
+            async with http.get(f"{url}/healthz") as resp:
+                body = await resp.json()
+            if resp.status == 503:
+                seen |= {p.removeprefix("task ") for p in body["problems"] if p.startswith("task ")}
+            elif seen >= set(TASKS):
+                healthy_after_all = True
+                break
+            await asyncio.sleep(0.05)
+        async with http.get(f"{url}/metrics") as resp:
+            metrics = await resp.text()
+    assert seen >= set(TASKS), f"not seen failing: {set(TASKS) - seen}"
+    assert healthy_after_all, "healthy again once every task runs"
+    for name in TASKS:
+        assert f'monitord_task_restarts_total{{task="{name}"}} 1.0' in metrics, name
+    assert set(daemon.supervisor.running()) >= set(TASKS)
