@@ -67,6 +67,16 @@ class DaemonProcess:
             body = resp.read()
         return json.loads(body) if path.startswith(("/api", "/healthz")) else body.decode()
 
+    def healthz(self) -> dict[str, Any]:
+        """/healthz whether it answers 200 or 503 (the body says why)."""
+        try:
+            body: dict[str, Any] = self.get("/healthz")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                raise
+            body = json.loads(exc.read())
+        return body
+
     def log_records(self) -> list[dict[str, Any]]:
         out = []
         for line in self.log_path.read_text(errors="replace").splitlines():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
@@ -23,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import paho.mqtt.client as paho
 import pytest
 import yaml
 from aiohttp import web
 
 from tests.integration.conftest import RunningPeer
 from tests.integration.daemon import DaemonProcess
+from tests.integration.mqttsub import Subscriber
 from tests.integration.peers import (
     PeerProcess,
     alertmanager,
@@ -199,49 +198,6 @@ async def test_alertmanager_down_during_the_outage_still_gets_the_alert(
 # --- MQTT -----------------------------------------------------------------------------
 
 
-class Subscriber:
-    """A persistent-session QoS 1 subscriber (paho, its own thread) that reconnects by itself."""
-
-    def __init__(self, port: int) -> None:
-        self.messages: list[tuple[str, dict[str, Any], bool]] = []
-        self._lock = threading.Lock()
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="it-subscriber",
-                                   clean_session=False)
-        self._client.on_connect = self._on_connect
-        self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(0.1, 0.5)
-        self._port = port
-
-    def start(self) -> None:
-        self._client.connect("127.0.0.1", self._port, keepalive=5)
-        self._client.loop_start()
-
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        client.subscribe([(f"monitord/{SITE}/events/#", 1), (f"monitord/{SITE}/state/#", 1)])
-
-    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((msg.topic, json.loads(msg.payload), bool(msg.retain)))
-
-    def unique(self) -> list[dict[str, Any]]:
-        """First arrival of each id, in arrival order: what a de-duplicating consumer keeps."""
-        seen: set[str] = set()
-        out = []
-        with self._lock:
-            for _, body, _ in self.messages:
-                if body["id"] not in seen:
-                    seen.add(body["id"])
-                    out.append(body)
-        return out
-
-    def kinds(self) -> list[str]:
-        return [b["kind"] for b in self.unique() if not b["kind"].endswith("_state")]
-
-
 def _assert_complete_and_ordered(sub: Subscriber) -> list[dict[str, Any]]:
     bodies = sub.unique()
     validator = jsonschema.Draft202012Validator(SCHEMA)
@@ -267,7 +223,7 @@ async def test_mqtt_every_event_in_order_across_a_broker_restart(tmp_path: Path,
     broker_port = free_port()
     broker = mosquitto(broker_port, tmp_path / "mqtt")
     await asyncio.to_thread(broker.start)
-    sub = Subscriber(broker_port)
+    sub = Subscriber(broker_port, SITE, persistent=True)
     sub.start()
     (tmp_path / "d").mkdir()
     daemon = DaemonProcess(tmp_path / "d", free_port(), _config(sip_port, **_mqtt_section(broker_port)))
@@ -309,7 +265,7 @@ async def test_mqtt_events_of_a_sigkilled_daemon_are_sent_after_restart(tmp_path
         await _wait("the check to go down", lambda: _state(daemon) == "down", 15)
         await asyncio.to_thread(daemon.stop, signal.SIGKILL)
         await asyncio.to_thread(broker.start)
-        sub = Subscriber(broker_port)
+        sub = Subscriber(broker_port, SITE, persistent=True)
         sub.start()
         await asyncio.to_thread(daemon.start)
         await _wait("the outbox of the killed run", lambda: "service_downtime_opened" in sub.kinds(), 15)

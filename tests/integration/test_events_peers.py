@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import paho.mqtt.client as paho
 import pytest
 
 from tests.integration.daemon import DaemonProcess
+from tests.integration.mqttsub import Subscriber
 from tests.integration.peers import (
     SNMPD_COMMUNITY,
     PeerProcess,
@@ -81,45 +80,6 @@ def write_users(tool: str, passwd: Path, users: dict[str, str]) -> None:
         subprocess.run([tool, "-b", str(passwd), user, password], check=True, capture_output=True)
 
 
-class Subscriber:
-    """QoS 1 subscriber to every monitord topic of the site (paho, its own thread)."""
-
-    def __init__(self, port: int, *, auth: tuple[str, str] | None = None,
-                 ca: Path | None = None) -> None:
-        self.messages: list[tuple[str, Any]] = []
-        self._lock = threading.Lock()
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="it-events")
-        if auth is not None:
-            self._client.username_pw_set(*auth)
-        if ca is not None:
-            self._client.tls_set(ca_certs=str(ca))
-        self._client.on_connect = lambda c, *_: c.subscribe(f"monitord/{SITE}/#", 1)
-        self._client.on_message = self._on_message
-        self._port = port
-
-    def __enter__(self) -> Subscriber:
-        self._client.connect("127.0.0.1", self._port, keepalive=5)
-        self._client.loop_start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
-        body = msg.payload.decode()
-        with self._lock:
-            self.messages.append((msg.topic, json.loads(body) if body.startswith("{") else body))
-
-    def events(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [b for t, b in self.messages if t == f"monitord/{SITE}/events/{kind}"]
-
-    def has(self, topic: str, payload: str) -> bool:
-        with self._lock:
-            return (f"monitord/{SITE}/{topic}", payload) in self.messages
-
-
 def _mqtt(port: int, **extra: Any) -> dict[str, Any]:
     return {"port": port, "retry_initial": "100ms", "retry_max": "500ms", "publish_timeout": "2s",
             "poll_interval": "1s", **extra}
@@ -169,7 +129,7 @@ def test_a_restarted_agent_is_a_reboot_event_on_mqtt(
     daemon = DaemonProcess(tmp_path / "d", free_port(),
                            _config(tmp_path, snmp_port, "2s", _mqtt(broker_port)))
     try:
-        with Subscriber(broker_port) as sub:
+        with Subscriber(broker_port, SITE, client_id="it-events") as sub:
             daemon.start()
             daemon.wait_for("an uptime of 4 s", lambda: _uptime(daemon) >= 4.0, 20)
             restarted = datetime.now(UTC)
@@ -218,7 +178,7 @@ def test_tls_and_password_against_a_secured_broker(
     daemon = DaemonProcess(tmp_path / "d", free_port(),
                            _config(tmp_path, snmp_port, "1s", mqtt, maintenance=_window_now()))
     try:
-        with Subscriber(broker_port, auth=("reader", "reader-pass"), ca=ca.ca_file) as sub:
+        with Subscriber(broker_port, SITE, client_id="it-events", auth=("reader", "reader-pass"), ca=ca.ca_file) as sub:
             daemon.start()
             daemon.wait_for("online over TLS", lambda: sub.has("status", "online"), 15)
             daemon.wait_for("maintenance_started", lambda: bool(sub.events("maintenance_started")), 15)
@@ -266,7 +226,7 @@ def test_a_wrong_password_is_logged_and_retried_then_delivered(
                     {"monitord": MQTT_PASSWORD, "reader": "reader-pass"})
         assert broker.pid is not None
         os.kill(broker.pid, signal.SIGHUP)  # mosquitto re-reads its password file
-        with Subscriber(broker_port, auth=("reader", "reader-pass")) as sub:
+        with Subscriber(broker_port, SITE, client_id="it-events", auth=("reader", "reader-pass")) as sub:
             daemon.wait_for("maintenance_started after the fix",
                             lambda: bool(sub.events("maintenance_started")), 15)
         assert MQTT_PASSWORD not in daemon.log_path.read_text()
