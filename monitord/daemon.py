@@ -17,22 +17,27 @@ what waits in the pipeline's backlog, then marks a clean stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 from aiohttp import web
 
-from monitord.config.load import effective_checks
+from monitord.config import load_config
+from monitord.config.load import EffectiveCheck, effective_checks
 from monitord.config.models import Config
 from monitord.config.secrets import secret_warnings
 from monitord.config.snmp import snmp_warnings
 from monitord.core.pipeline import Pipeline, ResumeState
 from monitord.core.runner import ProbeContext, build_probe, dns_resolver, run_probe
 from monitord.core.scheduler import Scheduler
+from monitord.core.stream import Reconfigured
 from monitord.core.supervisor import Health, Supervisor
+from monitord.errors import ConfigError
 from monitord.http.api import ApiContext, build_app
 from monitord.http.sla import SlaApi
 from monitord.sinks.metrics import Metrics
@@ -66,8 +71,10 @@ def _settle_heap() -> None:
 
 
 class Daemon:
-    def __init__(self, config: Config, *, store: Store | None = None) -> None:
+    def __init__(self, config: Config, *, store: Store | None = None,
+                 config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # what a reload (SIGHUP, POST /api/v1/reload) reads
         self.checks = effective_checks(config)
         # MQTT publishes from the store's outbox; without MQTT no rows pile up unread
         self.store: Store = store or SqliteStore(config.daemon.storage,
@@ -82,6 +89,10 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.port: int | None = None  # bound HTTP port, once listening
         self._ready = asyncio.Event()
+        self._probes: ProbeContext | None = None
+        self._scheduler: Scheduler | None = None
+        self._reloading = asyncio.Lock()
+        self._reload_tasks: set[asyncio.Task[None]] = set()
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -105,13 +116,8 @@ class Daemon:
                 self.metrics.unmonitored_seconds += (gap.end - gap.start).total_seconds()
             await pipeline.resume(now, last_alive=gap.start if gap is not None else None)
             await sip.start()
-            ctx = ProbeContext(sip=sip, snmp=snmp, dns=dns_resolver(cfg.daemon.dns))
-            jobs = [
-                (c.name, c.interval, self._job(pipeline, c.name, build_probe(c, ctx), c.timeout))
-                for c in self.checks
-            ]
-            scheduler = Scheduler(jobs, max_concurrency=cfg.daemon.max_concurrency,
-                                  observer=self.metrics)
+            self._probes = ProbeContext(sip=sip, snmp=snmp, dns=dns_resolver(cfg.daemon.dns))
+            self._scheduler = self._schedule(pipeline, self.checks)
             log.info("started", site=cfg.daemon.site, checks=len(self.checks),
                      services=len(cfg.services),
                      listen=f"{cfg.daemon.listen_address[0]}:{self.port}",
@@ -122,7 +128,7 @@ class Daemon:
             for warning in snmp_warnings(cfg.checks):
                 log.warning("snmp_weak_protocol", problem=warning)
             sup = self.supervisor
-            sup.start("scheduler", scheduler.run)
+            sup.start("scheduler", self._scheduler.run)
             sup.start("upkeep", lambda: self._upkeep(pipeline))
             sup.start("maintenance-clock", lambda: self._clock(pipeline))
             sup.start("sla-metrics", self.sla_metrics.run)
@@ -130,8 +136,8 @@ class Daemon:
                 sup.start(name, factory)
             self._ready.set()
             await stop.wait()
-            scheduler.stop()
-            await scheduler.drain(timeout=max((c.timeout for c in self.checks), default=1.0) + 1.0)
+            async with self._reloading:
+                await self._stop_probing()
             await sup.stop_all()
             end = datetime.now(UTC)
             clean = await pipeline.flush(end)
@@ -171,6 +177,74 @@ class Daemon:
         return Pipeline(self.checks, self.config.services, self.store, resume, self.sinks.all,
                         site=self.config.daemon.site, maintenance=self.config.maintenance)
 
+    def _schedule(self, pipeline: Pipeline, checks: list[EffectiveCheck]) -> Scheduler:
+        assert self._probes is not None
+        jobs = [
+            (c.name, c.interval, self._job(pipeline, c.name, build_probe(c, self._probes),
+                                           c.timeout))
+            for c in checks
+        ]
+        return Scheduler(jobs, max_concurrency=self.config.daemon.max_concurrency,
+                         observer=self.metrics)
+
+    async def _stop_probing(self) -> None:
+        """Stop starting probes and wait for those in flight, so their results are recorded."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        scheduler.stop()
+        await scheduler.drain(timeout=max((c.timeout for c in self.checks), default=1.0) + 1.0)
+        await self.supervisor.stop("scheduler")
+
+    async def reload(self, path: Path | None = None) -> Reconfigured:
+        """Read the config again; apply it only if it is valid and needs no restart.
+
+        A bad file raises ConfigError and changes nothing: the old config keeps
+        running. Probing pauses for the in-flight probes to finish (no result is
+        lost), the pipeline takes the new checks and services (what that does to
+        the record: monitord/core/reconfigure.py), and probing resumes.
+        """
+        async with self._reloading:
+            source = path or self.config_path
+            try:
+                if source is None:
+                    raise ConfigError("reload", ["the daemon was not started from a config file"])
+                new = load_config(source)
+                restart = restart_needed(self.config, new)
+                if restart:
+                    raise ConfigError(str(source), [
+                        f"{field} changed: restart monitord to apply it (reload applies checks,"
+                        " services, SLA policies, calendars and maintenance)" for field in restart])
+            except ConfigError as exc:
+                self.metrics.reloaded(False)
+                log.error("config_reload_failed", source=str(source), problems=exc.problems)
+                raise
+            pipeline = self.pipeline
+            if pipeline is None or self._scheduler is None:
+                raise ConfigError(str(source), ["the daemon is not running yet: retry"])
+            checks = effective_checks(new)
+            await self._stop_probing()
+            try:
+                committed = await pipeline.reconfigure(checks, new.services, new.maintenance,
+                                                       datetime.now(UTC))
+                self.config, self.checks = new, checks
+                self.sla.reconfigure(new)
+            finally:
+                self._scheduler = self._schedule(pipeline, self.checks)
+                self.supervisor.start("scheduler", self._scheduler.run)
+            self.metrics.reloaded(True)
+            return next(e for e in committed.events if isinstance(e, Reconfigured))
+
+    def request_reload(self) -> None:
+        """SIGHUP: reload in the background; the outcome is logged and exported."""
+        async def run() -> None:
+            with contextlib.suppress(ConfigError):
+                await self.reload()
+
+        task = asyncio.get_running_loop().create_task(run(), name="reload")
+        self._reload_tasks.add(task)
+        task.add_done_callback(self._reload_tasks.discard)
+
     def _job(
         self, pipeline: Pipeline, name: str, probe: Probe, timeout: float
     ) -> Callable[[float], Awaitable[None]]:
@@ -192,6 +266,7 @@ class Daemon:
                 started=time.monotonic(),
                 health=self.health,
                 sla=SlaApi(self.sla, cfg_token.get() if cfg_token else None, pipeline),
+                reloader=self,
                 quality=self.sinks.budgets.quality,
             )
         )
@@ -227,3 +302,11 @@ class Daemon:
         while True:
             await asyncio.sleep(CLOCK_EVERY)
             await pipeline.tick(datetime.now(UTC))
+
+
+def restart_needed(old: Config, new: Config) -> list[str]:
+    """Sections a reload cannot apply to a running daemon (sockets, the store, delivery)."""
+    out = [f"daemon.{name}" for name in type(old.daemon).model_fields
+           if getattr(old.daemon, name) != getattr(new.daemon, name)]
+    out += [name for name in ("alertmanager", "mqtt") if getattr(old, name) != getattr(new, name)]
+    return out

@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitord import __version__
 from monitord.cli.sla import add_parsers as add_sla_parsers
@@ -143,10 +144,12 @@ def _run(args: argparse.Namespace) -> int:
 
     async def amain() -> None:
         stop = asyncio.Event()
+        daemon = Daemon(cfg, config_path=Path(args.config))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await Daemon(cfg).run(stop)
+        loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)  # reload, never die
+        await daemon.run(stop)
 
     try:
         asyncio.run(amain())

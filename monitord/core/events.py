@@ -102,8 +102,9 @@ class DowntimeOpened:
 class DowntimeClosed:
     check: str
     start: datetime
-    end: datetime  # first success of the recovering streak
+    end: datetime  # first success of the recovering streak, unless `cause` says otherwise
     reason: str
+    cause: str = "recovered"  # or "removed" (left the config), "unmonitored" (record resync)
 
     def __post_init__(self) -> None:
         _require_aware(start=self.start, end=self.end)
@@ -146,6 +147,7 @@ class ServiceDowntimeClosed:
     service: str
     start: datetime
     end: datetime
+    cause: str = "recovered"  # or "removed", "unmonitored": see DowntimeClosed
 
     def __post_init__(self) -> None:
         _require_aware(start=self.start, end=self.end)

@@ -65,6 +65,11 @@ class MaintenanceCalendar:
         if last_alive is not None:
             self._last = max(last_alive, now - MAX_CATCH_UP)
 
+    def rebuild(self, services: Sequence[str], config: MaintenanceConfig) -> None:
+        """A reload: other services, other windows; what is announced stays announced."""
+        self._services = list(services)
+        self.replace(config)
+
     def replace(self, config: MaintenanceConfig) -> None:
         """The windows changed (an API add or delete): look again at the next input."""
         self._config = config

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -52,12 +52,14 @@ from monitord.core.events import (
 )
 from monitord.core.maintenance import MaintenanceCalendar, iso
 from monitord.core.reboots import RebootDetector, device_of, uptime_of
+from monitord.core.reconfigure import plan
 from monitord.core.services import OpenCheckDowntime, ServiceTracker
 from monitord.core.stream import (
     Committed,
     Event,
     ProbeOutcome,
     QualityWindow,
+    Reconfigured,
     RecordHealth,
     Resumed,
     Sink,
@@ -124,6 +126,14 @@ def _calls_of(checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig
     return out
 
 
+def _open_checks(snapshots: Mapping[str, CheckSnapshot]) -> dict[str, OpenCheckDowntime]:
+    return {
+        name: OpenCheckDowntime(s.downtime_start, s.streak_reason or "unknown", s.streak_detail)
+        for name, s in snapshots.items()
+        if s.state is CheckState.DOWN and s.downtime_start is not None
+    }
+
+
 def recordable(ev: RebootDetected | MaintenanceEvent, site: str) -> StandaloneEvent:
     """The stored (event log, outbox) form of a standalone event; ids derive from `key`."""
     if isinstance(ev, RebootDetected):
@@ -165,12 +175,8 @@ class Pipeline:
         self._snapshots: dict[str, CheckSnapshot] = {
             c.name: resume.snapshots.get(c.name) or CheckSnapshot.initial(c.name) for c in checks
         }
-        open_checks = {
-            name: OpenCheckDowntime(s.downtime_start, s.streak_reason or "unknown", s.streak_detail)
-            for name, s in self._snapshots.items()
-            if s.state is CheckState.DOWN and s.downtime_start is not None
-        }
-        self.tracker = ServiceTracker(services, open_checks, resume.open_services)
+        self.tracker = ServiceTracker(services, _open_checks(self._snapshots),
+                                      resume.open_services)
         self._quality = CallQualityJudge(_calls_of(checks, services))
         self._resumed_quality: list[QualityChange] = []
         for rec in resume.open_quality:
@@ -305,6 +311,65 @@ class Pipeline:
                 self._calendar.replace(merged(self._configured, self._windows))
                 await self._tick_locked(delete.now)
             return record
+
+    async def reconfigure(self, checks: Sequence[EffectiveCheck],
+                          services: Sequence[ServiceConfig], maintenance: MaintenanceConfig,
+                          now: datetime) -> Committed:
+        """A config reload (monitord/core/reconfigure.py says what it does to the record)."""
+        async with self._lock:
+            self._guard(now)
+            open_services = {s: start for s in self.services
+                             if (start := self.tracker.down_since(s)) is not None}
+            p = plan(self.checks, checks, self._snapshots, self.services, services,
+                     open_services, now)
+            events: list[Event] = []
+            entries: list[Entry] = []
+            retired_events: list[CheckEvent] = []
+            for name, check_events in p.check_events.items():
+                entries.append(CheckCommit(CheckSnapshot.initial(name), check_events))
+                retired_events.extend(check_events)
+            # a service's interval ended by a member leaving was not seen to recover
+            gone = {e.service for e in p.service_events}
+            service_events: list[ServiceEvent] = [
+                replace(e, cause="removed") if isinstance(e, ServiceDowntimeClosed) else e
+                for e in self.tracker.on_check_events(retired_events) if e.service not in gone]
+            service_events += p.service_events
+            self._rebuild(checks, services, maintenance, p.removed)
+            service_events += self.tracker.reconcile(now)
+            if service_events:
+                entries.append(ServiceCommit(tuple(service_events)))
+            changed = StandaloneEvent(
+                "monitoring_changed", "service", "*", now,
+                {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)},
+                key=f"{self._site}/reload/{iso(now)}")
+            entries.append(EventCommit((changed,)))
+            events += [*retired_events, *service_events]
+            events.append(Reconfigured(now, tuple(checks), tuple(services), p.added, p.removed,
+                                       p.changed))
+            log.warning("config_reloaded", added=list(p.added), removed=list(p.removed),
+                        changed=list(p.changed))
+            return await self._commit(now, None, events, entries)
+
+    def _rebuild(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig],
+                 maintenance: MaintenanceConfig, retired: Sequence[str]) -> None:
+        """The steps' state for the new config; kept checks and services keep theirs."""
+        snapshots = {c.name: (self._snapshots.get(c.name) if c.name not in retired else None)
+                     or CheckSnapshot.initial(c.name) for c in checks}
+        names = {s.name for s in services}
+        open_services = {s: start for s in self.services
+                         if s in names and (start := self.tracker.down_since(s)) is not None}
+        priorities = {name: sq.priority for name, sq in self._quality.services.items()}
+        self.checks = {c.name: c for c in checks}
+        self.services = {s.name: s for s in services}
+        self._machines = {c.name: CheckMachine(c.name, c.thresholds) for c in checks}
+        self._snapshots = snapshots
+        self.tracker = ServiceTracker(services, _open_checks(snapshots), open_services)
+        self._quality = CallQualityJudge(_calls_of(checks, services))
+        for name, priority in priorities.items():
+            self._quality.resume(name, priority)
+        self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
+        self._configured = maintenance
+        self._calendar.rebuild(list(self.services), merged(maintenance, self._windows))
 
     async def heartbeat(self, now: datetime) -> None:
         """The daemon's sign of life (so a crash leaves an honest gap), and a backlog retry."""
@@ -496,7 +561,7 @@ class Pipeline:
             is_open = now_snap.downtime_start if now_snap.state is CheckState.DOWN else None
             if was_open is not None and was_open != is_open:
                 events.append(DowntimeClosed(name, was_open, max(frozen, was_open),
-                                             was.streak_reason or "unknown"))
+                                             was.streak_reason or "unknown", "unmonitored"))
             if is_open is not None and is_open != was_open:
                 events.append(DowntimeOpened(name, is_open, now, now_snap.streak_reason or
                                              "unknown", now_snap.streak_detail))
@@ -506,7 +571,8 @@ class Pipeline:
             was_start = self._frozen_services.get(svc)
             is_start = self.tracker.down_since(svc)
             if was_start is not None and was_start != is_start:
-                service_events.append(ServiceDowntimeClosed(svc, was_start, max(frozen, was_start)))
+                service_events.append(ServiceDowntimeClosed(svc, was_start, max(frozen, was_start),
+                                                            "unmonitored"))
             if is_start is not None and is_start != was_start:
                 service_events.append(ServiceDowntimeOpened(svc, is_start, "unknown",
                                                             "open when the record resumed"))

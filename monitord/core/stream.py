@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitord.config.load import EffectiveCheck
+from monitord.config.models import ServiceConfig
 from monitord.core.callquality import Priority, QualityChange, WindowFigures
 from monitord.core.events import (
     CHECK_EVENTS,
@@ -31,6 +32,7 @@ __all__ = [
     "Event",
     "ProbeOutcome",
     "QualityWindow",
+    "Reconfigured",
     "RecordHealth",
     "Resumed",
     "Sink",
@@ -94,6 +96,22 @@ class RecordHealth:
         return self.waiting == 0 and self.failing_since is None and self.lost_since is None
 
 
+@dataclass(frozen=True, slots=True)
+class Reconfigured:
+    """A config reload took effect: sinks rebuild what they keep per check and service.
+
+    `removed` checks and services had their open intervals closed as removed
+    from monitoring (never as recovered) in the same commit.
+    """
+
+    at: datetime
+    checks: tuple[EffectiveCheck, ...]
+    services: tuple[ServiceConfig, ...]
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
 Event = (
     CheckEvent
     | ServiceEvent
@@ -103,6 +121,7 @@ Event = (
     | MaintenanceEvent
     | Resumed
     | RecordHealth
+    | Reconfigured
 )
 
 

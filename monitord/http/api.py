@@ -24,7 +24,8 @@ from monitord.sinks.metrics import Metrics
 from monitord.storage.interface import StoreReader
 from monitord.storage.records import DowntimeRecord
 
-if TYPE_CHECKING:  # monitord.http.sla imports this module
+if TYPE_CHECKING:  # monitord.http.sla and .admin import this module
+    from monitord.http.admin import Reloader
     from monitord.http.sla import SlaApi
 
 
@@ -37,6 +38,7 @@ class ApiContext:
     started: float
     health: Health  # the supervisor's: tasks, the record, the scheduler
     sla: SlaApi | None = None  # maintenance windows and reports (monitord/http/sla.py)
+    reloader: Reloader | None = None  # POST /api/v1/reload (monitord/http/admin.py)
     # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
     quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
 
@@ -75,6 +77,7 @@ def downtime_json(d: DowntimeRecord, now: datetime) -> dict[str, Any]:
         "reason": d.reason,
         "detail": d.detail,
         "confirmed_at": iso(d.confirmed_at),
+        "end_cause": d.end_cause,
     }
 
 
@@ -287,7 +290,8 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/api/v1/gaps", list_gaps)
     app.router.add_get("/api/v1/events", list_events)
     if ctx.sla is not None:
-        from monitord.http.sla import register
+        from monitord.http import admin, sla
 
-        register(app, ctx.sla)
+        sla.register(app, ctx.sla)
+        admin.register(app)
     return app

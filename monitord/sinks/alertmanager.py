@@ -54,11 +54,12 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.core.stream import Committed, Resumed
+from monitord.core.stream import Committed, Reconfigured, Resumed
 from monitord.core.supervisor import TaskSpec
 from monitord.errors import AlertDeliveryError
 from monitord.sinks.backoff import Backoff
 from monitord.sinks.health import DeliveryMetrics
+from monitord.sinks.logs import services_of
 
 log = structlog.get_logger("monitord.alertmanager")
 
@@ -220,6 +221,12 @@ class AlertBook:
             self._fire(self._service_alert(ServiceDowntimeOpened(service, start, "unknown",
                                                                  "open at daemon start")))
 
+    def reconfigure(self, services_of: Mapping[str, Sequence[str]],
+                    labels_of: Mapping[str, Mapping[str, str]]) -> None:
+        """A reload: alerts raised from now on carry the new services and labels."""
+        self._services_of = services_of
+        self._labels_of = labels_of
+
     def maintenance_changed(self, ev: MaintenanceStarted | MaintenanceEnded) -> bool:
         """Track running windows; True when one ended (held-back alerts may go out now)."""
         running = self.maintenance.setdefault(ev.service, set())
@@ -292,6 +299,9 @@ class AlertmanagerSink:
                 changed = True
             elif isinstance(ev, QualityChange):
                 changed |= self.book.quality(ev)
+            elif isinstance(ev, Reconfigured):
+                self.book.reconfigure(services_of(ev.services),
+                                      {ch.name: ch.config.labels for ch in ev.checks})
             elif isinstance(ev, MaintenanceStarted | MaintenanceEnded):
                 changed |= self.book.maintenance_changed(ev)
         if c.check_events or c.service_events:

@@ -23,7 +23,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitord.config.load import EffectiveCheck
-from monitord.core.stream import Committed, ProbeOutcome
+from monitord.core.stream import Committed, ProbeOutcome, Reconfigured
 
 __all__ = ["SLOW", "BudgetState", "QualitySink", "measured_rtt"]
 
@@ -93,18 +93,11 @@ class QualitySink:
             "Successful probes whose round trip exceeded the check's max_rtt budget.",
             ["check"], registry=registry,
         )
-        budget = Gauge(
+        self._budget = Gauge(
             "monitord_check_rtt_budget_seconds", "The check's configured max_rtt.", ["check"],
             registry=registry,
         )
-        for check in checks:
-            max_rtt = getattr(check.config, "max_rtt", None)
-            if max_rtt is None:
-                continue
-            self._budgets[check.name] = BudgetState(float(max_rtt))
-            budget.labels(check.name).set(float(max_rtt))
-            self._slow.labels(check.name).set(0)
-            self._exceeded.labels(check.name)  # exported as 0 before the first breach
+        self._declare(checks)
 
         self._expiry = Gauge(
             "monitord_tls_certificate_expiry_days",
@@ -132,7 +125,28 @@ class QualitySink:
             out["tls_certificate_expiring"] = expiring
         return out or None
 
+    def _declare(self, checks: Sequence[EffectiveCheck]) -> None:
+        budgets: dict[str, BudgetState] = {}
+        for check in checks:
+            max_rtt = getattr(check.config, "max_rtt", None)
+            if max_rtt is None:
+                continue
+            kept = self._budgets.get(check.name)
+            budgets[check.name] = (kept if kept is not None and kept.max_rtt == float(max_rtt)
+                                   else BudgetState(float(max_rtt)))
+            self._budget.labels(check.name).set(float(max_rtt))
+            if kept is None:
+                self._slow.labels(check.name).set(0)
+                self._exceeded.labels(check.name)  # exported as 0 before the first breach
+        for gone in set(self._budgets) - set(budgets):
+            for gauge in (self._budget, self._slow):
+                gauge.remove(gone)
+        self._budgets = budgets
+
     def consume(self, c: Committed) -> None:
+        for ev in c.events:
+            if isinstance(ev, Reconfigured):
+                self._declare(ev.checks)
         o = c.probe
         if o is None:
             return

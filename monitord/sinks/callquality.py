@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
 from monitord.core.callquality import QualityChange
-from monitord.core.stream import Committed, QualityWindow, Resumed
+from monitord.core.stream import Committed, QualityWindow, Reconfigured, Resumed
 
 __all__ = ["CallQualitySink"]
 
@@ -53,6 +53,12 @@ class CallQualitySink:
                 self._calls.labels(ev.service).set(f.calls)
             elif isinstance(ev, QualityChange):
                 self.priority.labels(ev.service).set(int(ev.after))
+            elif isinstance(ev, Reconfigured):
+                calls = {c.name for c in ev.checks if c.type == "sip_call"}
+                names = [s.name for s in ev.services if calls.intersection(s.checks)]
+                for name in set(names) - set(self._services):
+                    self.priority.labels(name).set(0)
+                self._services = names
             elif isinstance(ev, Resumed):
                 for change in ev.quality:
                     self.priority.labels(change.service).set(int(change.after))

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitord.config.load import EffectiveCheck
-from monitord.core.stream import Committed
+from monitord.core.stream import Committed, Reconfigured
 
 __all__ = ["SETUP_BUCKETS", "CallSink"]
 
@@ -85,6 +85,12 @@ class CallSink:
             self.successes.labels(name)
 
     def consume(self, c: Committed) -> None:
+        for ev in c.events:
+            if isinstance(ev, Reconfigured):
+                self._checks = {ch.name for ch in ev.checks if ch.type == "sip_call"}
+                for name in self._checks:
+                    self.attempts.labels(name)
+                    self.successes.labels(name)
         o = c.probe
         if o is None:
             return

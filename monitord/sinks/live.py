@@ -23,7 +23,7 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
 )
-from monitord.core.stream import Committed, RecordHealth, Resumed
+from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
 from probes.base import ProbeResult
 
 __all__ = ["LastResult", "LiveView"]
@@ -85,6 +85,16 @@ class LiveView:
                 self._maintenance.setdefault(ev.service, set()).add(ev.key)
             elif isinstance(ev, MaintenanceEnded):
                 self._maintenance.get(ev.service, set()).discard(ev.key)
+            elif isinstance(ev, Reconfigured):
+                self.checks = {ch.name: ch for ch in ev.checks}
+                self.services = {s.name: s for s in ev.services}
+                self.snapshots = {
+                    n: (None if n in ev.removed else self.snapshots.get(n))
+                    or CheckSnapshot.initial(n) for n in self.checks}
+                for n in ev.removed:
+                    self.last.pop(n, None)
+                    self._down_checks.discard(n)
+                self._down_since = {s: t for s, t in self._down_since.items() if s in self.services}
             elif isinstance(ev, RecordHealth):
                 self.record = ev
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
+from monitord.config.models import ServiceConfig
 from monitord.core.callquality import QualityChange
 from monitord.core.events import (
     RebootDetected,
@@ -13,9 +14,18 @@ from monitord.core.events import (
     ServiceDowntimeOpened,
     ServiceDowntimeRecorded,
 )
-from monitord.core.stream import Committed, ProbeOutcome
+from monitord.core.stream import Committed, ProbeOutcome, Reconfigured
 
 log = structlog.get_logger("monitord.transitions")
+
+
+def services_of(services: Sequence[ServiceConfig]) -> dict[str, list[str]]:
+    """check -> the services it belongs to, in config order."""
+    out: dict[str, list[str]] = {}
+    for svc in services:
+        for check in svc.checks:
+            out.setdefault(check, []).append(svc.name)
+    return out
 
 
 class LogSink:
@@ -44,6 +54,8 @@ class LogSink:
                     from_priority=ev.before.label, to_priority=ev.after.label, check=check,
                     detail=ev.figures.describe(),
                 )
+            elif isinstance(ev, Reconfigured):
+                self._services_of = services_of(ev.services)
             elif isinstance(ev, RebootDetected):
                 log.warning("reboot_detected", check=ev.check, device=ev.device,
                             at=ev.at.isoformat(),

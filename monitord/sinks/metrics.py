@@ -8,6 +8,7 @@ Prometheus; the store, not this counter, is authoritative for reports.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +41,7 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.core.stream import Committed, RecordHealth, Resumed
+from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
 from monitord.storage.records import Level
 from probes.base import ProbeResult
 
@@ -123,6 +124,7 @@ class _CheckSeries:
 
     def __init__(self, m: Metrics, check: str, kind: str) -> None:
         self.check = check
+        self.kind = kind
         self.success = m.probe_success.labels(check, kind)
         self.duration = m.probe_duration.labels(check, kind)
         self.ok = m.probes.labels(check, kind, "success")
@@ -228,6 +230,19 @@ class Metrics:
             "1 while the record takes no news (backlog bound reached): an unmonitored gap.",
             registry=r,
         )
+        self.reload_ok = Gauge(
+            "monitord_config_last_reload_successful",
+            "1 if the last config reload (SIGHUP, POST /api/v1/reload) was applied, 0 if it was"
+            " rejected (the previous config keeps running).",
+            registry=r,
+        )
+        self.reload_ok.set(1)
+        self.reload_time = Gauge(
+            "monitord_config_last_reload_success_timestamp_seconds",
+            "When the running config was loaded (start or reload), Unix time.",
+            registry=r,
+        )
+        self.reload_time.set(time.time())
         self.task_restarts = Counter(
             "monitord_task_restarts",
             "Background tasks restarted after they crashed (traceback in the log).",
@@ -265,6 +280,28 @@ class Metrics:
             self.maintenance_active.labels(name).set(0)
             self.service_downtime[name] = DowntimeCounter(closed.get(("service", name), 0.0))
 
+    def reconfigure(self, checks: Sequence[tuple[str, str]], services: Sequence[str],
+                    removed: Sequence[str]) -> None:
+        """A reload: series for new checks and services; a removed check's gauges go (its
+        counters stay, so rate() over the reload is right)."""
+        with self.lock:
+            for name in removed:
+                series = self._series.pop(name, None)
+                if series is None:
+                    continue
+                for gauge, labels in ((self.probe_success, (name, series.kind)),
+                                      (self.consecutive_failures, (name,)),
+                                      (self.alerts_active, (name,))):
+                    with contextlib.suppress(KeyError):
+                        gauge.remove(*labels)
+                for s in CheckState:
+                    with contextlib.suppress(KeyError):
+                        self.check_state.remove(name, s.value)
+                self.check_downtime.pop(name, None)
+            new_checks = [(n, k) for n, k in checks if n not in self._series]
+            new_services = [s for s in services if s not in self.service_downtime]
+        self.declare(new_checks, new_services, {})
+
     def set_state(self, check: str, state: CheckState) -> None:
         for s in CheckState:
             self.check_state.labels(check, s.value).set(1 if s is state else 0)
@@ -280,6 +317,11 @@ class Metrics:
         else:
             running.discard(ev.key)
         self.maintenance_active.labels(ev.service).set(1 if running else 0)
+
+    def reloaded(self, ok: bool) -> None:
+        self.reload_ok.set(1 if ok else 0)
+        if ok:
+            self.reload_time.set(time.time())
 
     # Supervisor's RestartObserver
     def task_restarted(self, name: str) -> None:
@@ -363,6 +405,9 @@ class MetricsSink:
                 self._resume(ev)
             elif isinstance(ev, MaintenanceStarted | MaintenanceEnded):
                 m.maintenance(ev)
+            elif isinstance(ev, Reconfigured):
+                m.reconfigure([(ch.name, ch.type) for ch in ev.checks],
+                              [s.name for s in ev.services], ev.removed)
             elif isinstance(ev, RecordHealth):
                 m.record_waiting.set(ev.waiting)
                 m.record_failing.set(0 if ev.failing_since is None else 1)

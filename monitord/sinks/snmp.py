@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from monitord.config.load import EffectiveCheck
 from monitord.core.events import RebootDetected
 from monitord.core.reboots import device_of
-from monitord.core.stream import Committed
+from monitord.core.stream import Committed, Reconfigured
 from probes.snmp.disk import MEASUREMENT_PREFIX as DISK_PREFIX
 
 
@@ -75,6 +75,11 @@ class SnmpSink:
         for ev in c.events:
             if isinstance(ev, RebootDetected):
                 self.reboot_count.labels(ev.check, ev.device).inc()
+            elif isinstance(ev, Reconfigured):
+                self._devices = {ch.name: d for ch in ev.checks if (d := device_of(ch)) is not None}
+                for ch in ev.checks:
+                    if ch.type == "snmp_up" and ch.name in self._devices:
+                        self.reboot_count.labels(ch.name, self._devices[ch.name])
         o = c.probe
         if o is None:
             return

@@ -22,7 +22,7 @@ from monitord.sinks.callquality import CallQualitySink
 from monitord.sinks.calls import CallSink
 from monitord.sinks.health import DeliveryMetrics, MqttMetrics
 from monitord.sinks.live import LiveView
-from monitord.sinks.logs import LogSink
+from monitord.sinks.logs import LogSink, services_of
 from monitord.sinks.metrics import Metrics, MetricsSink
 from monitord.sinks.mqtt import MqttSink
 from monitord.sinks.snmp import SnmpSink
@@ -70,16 +70,13 @@ def build_sinks(
     outbox: OutboxQueue,
     registry: CollectorRegistry,
 ) -> Sinks:
-    services_of: dict[str, list[str]] = {}
-    for svc in config.services:
-        for check in svc.checks:
-            services_of.setdefault(check, []).append(svc.name)
+    checks_services = services_of(config.services)
     live = LiveView(checks, config.services)
     budgets = QualitySink(registry, checks)
     out = Sinks(
         all=[
             MetricsSink(metrics),
-            LogSink(services_of),
+            LogSink(checks_services),
             SnmpSink(registry, checks),
             CallSink(registry, checks),
             CallQualitySink(registry, checks, config.services),
@@ -93,7 +90,7 @@ def build_sinks(
     site = config.daemon.site
     if config.alertmanager is not None:
         labels_of: Mapping[str, Mapping[str, str]] = {c.name: c.labels for c in config.checks}
-        out.alertmanager = AlertmanagerSink(config.alertmanager, site, services_of, labels_of,
+        out.alertmanager = AlertmanagerSink(config.alertmanager, site, checks_services, labels_of,
                                             metrics=DeliveryMetrics(registry))
         out.all.append(out.alertmanager)
         out.tasks.extend(out.alertmanager.tasks())

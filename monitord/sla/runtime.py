@@ -75,6 +75,11 @@ class SlaRuntime:
         self.services: dict[str, ServiceConfig] = {s.name: s for s in config.services}
         self._store = store
 
+    def reconfigure(self, config: Config) -> None:
+        """A config reload: other policies, calendars, services."""
+        self.setup = setup_from(config)
+        self.services = {s.name: s for s in config.services}
+
     # --- maintenance windows (written through the pipeline, read here) ---------
 
     async def windows(

@@ -42,7 +42,8 @@ async def open_interval(
 
 
 async def close_interval(
-    db: aiosqlite.Connection, path: Path, level: Level, name: str, end: datetime
+    db: aiosqlite.Connection, path: Path, level: Level, name: str, end: datetime,
+    cause: str = "recovered",
 ) -> None:
     end_us = datetime_to_us(end)
     current = await open_interval(db, level, name)
@@ -57,7 +58,8 @@ async def close_interval(
             f"{path}: {level} downtime {interval_id} of {name!r} starts at "
             f"{us_to_datetime(start_us)} and cannot end earlier, at {end}"
         )
-    await db.execute("UPDATE downtimes SET end_us = ? WHERE id = ?", (end_us, interval_id))
+    await db.execute("UPDATE downtimes SET end_us = ?, end_cause = ? WHERE id = ?",
+                     (end_us, cause, interval_id))
 
 
 async def commit_service(
@@ -74,7 +76,7 @@ async def commit_service(
             case ServiceDowntimeOpened():
                 await _open(db, event)
             case ServiceDowntimeClosed():
-                await close_interval(db, path, "service", event.service, event.end)
+                await close_interval(db, path, "service", event.service, event.end, event.cause)
             case _:
                 assert_never(event)
 
@@ -97,8 +99,8 @@ async def _record_past(db: aiosqlite.Connection, event: ServiceDowntimeRecorded)
     )
     if not rows:
         await db.execute(
-            "INSERT INTO downtimes (level, name, start_us, end_us, reason, detail)"
-            " VALUES ('service', ?, ?, ?, ?, ?)",
+            "INSERT INTO downtimes (level, name, start_us, end_us, reason, detail, end_cause)"
+            " VALUES ('service', ?, ?, ?, ?, ?, 'recovered')",
             (event.service, start_us, end_us, event.reason, event.detail),
         )
         return
@@ -106,7 +108,8 @@ async def _record_past(db: aiosqlite.Connection, event: ServiceDowntimeRecorded)
     lo = min(start_us, *(int(r[1]) for r in rows))
     hi = max(end_us, *(int(r[2]) for r in rows))
     await db.executemany("DELETE FROM downtimes WHERE id = ?", [(r[0],) for r in rows[1:]])
-    await db.execute("UPDATE downtimes SET start_us = ?, end_us = ? WHERE id = ?", (lo, hi, keep))
+    await db.execute("UPDATE downtimes SET start_us = ?, end_us = ?, end_cause = 'recovered'"
+                     " WHERE id = ?", (lo, hi, keep))
 
 
 async def _open(db: aiosqlite.Connection, event: ServiceDowntimeOpened) -> None:
@@ -147,11 +150,12 @@ async def _open(db: aiosqlite.Connection, event: ServiceDowntimeOpened) -> None:
         await db.executemany("DELETE FROM downtimes WHERE id = ?", [(r[0],) for r in touching])
     if start_us < keep_start:
         await db.execute(
-            "UPDATE downtimes SET start_us = ?, end_us = NULL, reason = ?, detail = ? WHERE id = ?",
+            "UPDATE downtimes SET start_us = ?, end_us = NULL, end_cause = NULL, reason = ?,"
+            " detail = ? WHERE id = ?",
             (new_start, event.reason, event.detail, keep_id),
         )
     else:
         await db.execute(
-            "UPDATE downtimes SET start_us = ?, end_us = NULL WHERE id = ?",
+            "UPDATE downtimes SET start_us = ?, end_us = NULL, end_cause = NULL WHERE id = ?",
             (new_start, keep_id),
         )

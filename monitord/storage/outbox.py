@@ -57,6 +57,7 @@ EVENT_KINDS = (
     "reboot",
     "maintenance_started",
     "maintenance_ended",
+    "monitoring_changed",
 )
 # Namespace of the ids derived from an event's key (uuid5): fixed forever, ids must not move.
 EVENT_ID_NAMESPACE = uuid.UUID("5f0d6a52-3c1e-4c8e-9a7b-2d6f4c1b9e30")
@@ -103,7 +104,7 @@ def check_event_row(ev: CheckEvent) -> NewRow:
         case DowntimeClosed():
             body = {"check": ev.check, "start": iso(ev.start), "end": iso(ev.end),
                     "reason": ev.reason,
-                    "duration_seconds": (ev.end - ev.start).total_seconds()}
+                    "duration_seconds": (ev.end - ev.start).total_seconds(), "cause": ev.cause}
             return NewRow("event", "downtime_closed", "check", ev.check, ev.end, body)
         case EpisodeRecorded():
             body = {"check": ev.check, "start": iso(ev.start), "end": iso(ev.end),
@@ -130,7 +131,7 @@ def service_event_row(ev: ServiceDowntimeOpened | ServiceDowntimeClosed) -> NewR
             return NewRow("event", "service_downtime_opened", "service", ev.service, ev.start, body)
         case ServiceDowntimeClosed():
             body = {"service": ev.service, "start": iso(ev.start), "end": iso(ev.end),
-                    "duration_seconds": (ev.end - ev.start).total_seconds()}
+                    "duration_seconds": (ev.end - ev.start).total_seconds(), "cause": ev.cause}
             return NewRow("event", "service_downtime_closed", "service", ev.service, ev.end, body)
         case _:
             assert_never(ev)

@@ -25,6 +25,7 @@ class DowntimeRecord:
     reason: str
     detail: str  # evidence: the first failed probe's detail
     confirmed_at: datetime | None  # when down_after was reached (check level)
+    end_cause: str | None = None  # recovered | removed | unmonitored; None while open
 
     def duration_seconds(self, now: datetime) -> float:
         return ((self.end or now) - self.start).total_seconds()

@@ -192,7 +192,7 @@ ON CONFLICT (check_name) DO UPDATE SET
     recovery_start_us = excluded.recovery_start_us
 """
 
-_DOWNTIME_COLUMNS = "id, level, name, start_us, end_us, reason, detail, confirmed_us"
+_DOWNTIME_COLUMNS = "id, level, name, start_us, end_us, reason, detail, confirmed_us, end_cause"
 
 
 class SqliteStore:
@@ -365,9 +365,9 @@ class SqliteStore:
         return await downtimes.open_interval(db, level, name)
 
     async def _close_interval(
-        self, db: aiosqlite.Connection, level: Level, name: str, end: datetime
+        self, db: aiosqlite.Connection, level: Level, name: str, end: datetime, cause: str
     ) -> None:
-        await downtimes.close_interval(db, self._path, level, name, end)
+        await downtimes.close_interval(db, self._path, level, name, end, cause)
 
     async def _advance_last_seen(self, db: aiosqlite.Connection, at_us: int) -> None:
         if self._run_id is not None:
@@ -572,7 +572,7 @@ class SqliteStore:
                     ),
                 )
             case DowntimeClosed():
-                await self._close_interval(db, "check", check, event.end)
+                await self._close_interval(db, "check", check, event.end, event.cause)
             case EpisodeRecorded():
                 await db.execute(
                     "INSERT INTO episodes (check_name, start_us, end_us, failures, reason, detail)"
@@ -625,6 +625,7 @@ class SqliteStore:
                 reason=row[5],
                 detail=row[6],
                 confirmed_at=_opt_dt(row[7]),
+                end_cause=row[8],
             )
             for row in rows
         ]
