@@ -11,13 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["add_parser", "run"]
+from monitord.cli.args import handles
+from monitord.cli.exitcodes import ExitCode
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from monitord.cli.args import Subcommands
+
+__all__ = ["register"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("call", help="place one synthetic call and print its KPIs")
     p.add_argument("target", help="sip:USER@HOST[:PORT][;transport=udp|tcp]")
     p.add_argument("--user", help="digest user name (needs --password-file)")
@@ -26,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--answer-timeout", type=float, default=10.0,
                    help="seconds before CANCEL (default 10)")
     p.add_argument("--codec", choices=["PCMU", "PCMA"], help="offer only this G.711 law")
+    handles(p, run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.user is None) != (args.password_file is None):
         print("monitord call: --user and --password-file go together", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         credentials = None
         if args.user is not None:
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ValueError, SipError) as exc:
         print(f"monitord call: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
     async def once() -> object:
         transports = SipTransports()
@@ -82,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
     ):
         if key in m:
             print(f"  {label:28} {m[key] * scale:.2f} {unit}".rstrip())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return ExitCode.OK if result.ok else ExitCode.FAILED

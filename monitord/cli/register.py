@@ -10,14 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from monitord.config.secrets import read_secret_file
+from monitord.cli.args import handles
+from monitord.cli.exitcodes import ExitCode
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from monitord.cli.args import Subcommands
+
+__all__ = ["register"]
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     reg = sub.add_parser(
         "register", help="REGISTER a monitoring account once (digest auth) and print the result"
     )
@@ -30,9 +34,11 @@ def add_parser(sub: Any) -> None:
     reg.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
     reg.add_argument("--ca-file", help="sips:/TLS: PEM CA bundle (default: the system store)")
     reg.add_argument("--server-name", help="sips:/TLS: name to verify and send as SNI")
+    handles(reg, run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitord.config.secrets import read_secret_file
     from probes.sip.errors import SipUriError
     from probes.sip.register import RegisterSettings, register_once
     from probes.sip.tls import TlsSettings
@@ -47,15 +53,15 @@ def run(args: argparse.Namespace) -> int:
         )
     except (SipUriError, ValueError) as exc:
         print(f"monitord register: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if args.timeout <= 0:
         print("monitord register: --timeout must be positive", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     result = asyncio.run(register_once(settings, args.timeout))
     rtt = f"{result.latency * 1000:.2f} ms" if result.latency is not None else "-"
     if result.ok:
         print(f"OK {args.target}: {result.detail} (round trip {rtt})")
-        return EXIT_OK
+        return ExitCode.OK
     reason = result.reason.value if result.reason else "failed"
     print(f"FAIL {args.target}: {reason}: {result.detail} (round trip {rtt})")
-    return EXIT_FAILED
+    return ExitCode.FAILED
