@@ -13,8 +13,9 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from monitord.cli.args import handles
+from monitord.cli.args import add_duration_option, handles, read_secret
 from monitord.cli.exitcodes import ExitCode
+from monitord.cli.output import result_line
 
 if TYPE_CHECKING:
     from monitord.cli.args import Subcommands
@@ -27,15 +28,13 @@ def register(sub: Subcommands) -> None:
     p.add_argument("target", help="sip:USER@HOST[:PORT][;transport=udp|tcp]")
     p.add_argument("--user", help="digest user name (needs --password-file)")
     p.add_argument("--password-file", help="file holding the digest password")
-    p.add_argument("--duration", type=float, default=5.0, help="seconds of media (default 5)")
-    p.add_argument("--answer-timeout", type=float, default=10.0,
-                   help="seconds before CANCEL (default 10)")
+    add_duration_option(p, "--duration", "5s", "how long to send and receive media")
+    add_duration_option(p, "--answer-timeout", "10s", "CANCEL when nobody answered by then")
     p.add_argument("--codec", choices=["PCMU", "PCMA"], help="offer only this G.711 law")
     handles(p, run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitord.config.secrets import read_secret_file
     from probes.rtp.g711 import Law
     from probes.sip.callprobe import CallProbeSettings, SipCallProbe
     from probes.sip.digest import Credentials
@@ -49,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         credentials = None
         if args.user is not None:
-            credentials = Credentials(args.user, read_secret_file(args.password_file).get())
+            password = read_secret("call", "--password-file", args.password_file)
+            credentials = Credentials(args.user, password)
         settings = CallProbeSettings(
             SipUri.parse(args.target), duration=args.duration, answer_timeout=args.answer_timeout,
             codecs=(Law(args.codec),) if args.codec else (Law.PCMU, Law.PCMA),
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(once())
     assert isinstance(result, ProbeResult)
     m = result.measurements
-    verdict = "OK" if result.ok else f"FAIL {result.reason.value if result.reason else ''}"
-    print(f"{verdict} {args.target}: {result.detail}")
+    reason = result.reason.value if result.reason else None
+    print(result_line(result.ok, args.target, result.detail, reason=reason, latency=result.latency))
     for key, label, scale, unit in (
         ("call_setup_seconds", "set-up time", 1000, "ms"),
         ("call_auth_setup_seconds", "set-up after auth", 1000, "ms"),

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from monitord import __version__
 from monitord.cli import call, checkconfig, maintenance, probe, register, responder, run, sla
 from monitord.cli.exitcodes import ExitCode
+from monitord.cli.output import reader_gone_guard
 
 __all__ = ["build_parser", "main"]
 
@@ -38,11 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except KeyboardInterrupt:
-        return ExitCode.INTERRUPTED
+    with reader_gone_guard():  # `monitord ... | head -1` ends quietly, with our own status
+        args = build_parser().parse_args(argv)
+        try:
+            return int(args.handler(args))
+        except KeyboardInterrupt:
+            return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,10 +18,9 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitord.cli.args import add_config_option, handles
+from monitord.cli.args import add_config_option, handles, read_secret
 from monitord.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None]:
         if cfg.daemon.api_token_file is not None:
             token = cfg.daemon.api_token_file.get()
     if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").rstrip("\r\n")
+        token = read_secret("maintenance", "--token-file", args.token_file)
     if not url:
         raise ValueError("give --config (the daemon's config) or --url")
     return url.rstrip("/"), token
@@ -101,8 +100,13 @@ def _line(w: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitord.errors import ConfigError
+
     try:
         base, token = _target(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.FAILED
     except (ValueError, OSError) as exc:
         print(f"monitord maintenance: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -15,11 +15,11 @@ import asyncio
 import os
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitord.cli.args import handles
+from monitord.cli.args import add_duration_option, handles, read_secret
 from monitord.cli.exitcodes import ExitCode
+from monitord.cli.output import result_line
 
 if TYPE_CHECKING:
     from monitord.cli.args import Subcommands
@@ -38,7 +38,7 @@ def register(sub: Subcommands) -> None:
         "target",
         help="sip:HOST[:PORT][;transport=udp|tcp|tls], sips:HOST[:PORT] or snmp://[user@]HOST[:PORT]/OID",
     )
-    p.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    add_duration_option(p, "--timeout", "3s", "how long to wait for the answer")
     p.add_argument("--accept", default="2xx", help="accepted status codes, e.g. 2xx,404")
     p.add_argument("--ca-file", help="sips:/TLS: PEM CA bundle (default: the system store)")
     p.add_argument("--server-name", help="sips:/TLS: name to verify and send as SNI")
@@ -86,24 +86,17 @@ def _probe_sip(args: argparse.Namespace) -> int:
     except SipUriError as exc:
         print(f"monitord probe: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    status = result.measurements.get("sip_status")
-    rtt = f"{result.latency * 1000:.2f} ms" if result.latency is not None else "-"
-    if result.ok:
-        print(
-            f"OK {args.target}: SIP {int(status) if status else '?'} in {rtt} {result.detail}".rstrip()
-        )
-        return ExitCode.OK
-    reason = result.reason.value if result.reason else "failed"
-    print(f"FAIL {args.target}: {reason}: {result.detail} (rtt {rtt})")
-    return ExitCode.FAILED
+    reason = result.reason.value if result.reason else None
+    print(result_line(result.ok, args.target, result.detail, reason=reason, latency=result.latency))
+    return ExitCode.OK if result.ok else ExitCode.FAILED
 
 
 # --- SNMP ---------------------------------------------------------------------------
 
 
-def _secret(path: str | None, env: str) -> str:
+def _secret(path: str | None, option: str, env: str) -> str:
     if path:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        return read_secret("probe", option, path)
     return os.environ.get(env, "")
 
 
@@ -118,10 +111,16 @@ def _snmp_auth(args: argparse.Namespace, user: str | None) -> SnmpAuth:
             raise ValueError(f"{option}: {value!r} is not one of {', '.join(sorted(known))}")
     version = args.snmp_version or ("v3" if user else "v2c")
     if version != "v3":
-        community = _secret(args.community_file, "MONITORD_SNMP_COMMUNITY") or "public"
+        community = (
+            _secret(args.community_file, "--community-file", "MONITORD_SNMP_COMMUNITY") or "public"
+        )
         return SnmpAuth(version="v1" if version == "v1" else "v2c", community=community)
-    auth_key = _secret(args.auth_password_file, "MONITORD_SNMP_AUTH_PASSWORD")
-    priv_key = _secret(args.priv_password_file, "MONITORD_SNMP_PRIV_PASSWORD")
+    auth_key = _secret(
+        args.auth_password_file, "--auth-password-file", "MONITORD_SNMP_AUTH_PASSWORD"
+    )
+    priv_key = _secret(
+        args.priv_password_file, "--priv-password-file", "MONITORD_SNMP_PRIV_PASSWORD"
+    )
     auth_protocol = args.auth_protocol or ("sha" if auth_key else "none")
     priv_protocol = args.priv_protocol or ("aes" if priv_key else "none")
     return SnmpAuth("v3", user=user or "", auth_protocol=auth_protocol, auth_key=auth_key,
@@ -143,8 +142,8 @@ def _probe_snmp(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"monitord probe: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    if args.timeout <= 0 or not 0 <= args.retries <= 5:
-        print("monitord probe: --timeout must be positive, --retries 0..5", file=sys.stderr)
+    if not 0 <= args.retries <= 5:
+        print("monitord probe: --retries must be 0..5", file=sys.stderr)
         return ExitCode.USAGE
     host = match["host"].strip("[]")
     ep = SnmpEndpoint(host, int(match["port"] or 161), auth, retries=args.retries)
@@ -164,12 +163,39 @@ async def _snmp_once(ep: SnmpEndpoint, oid: str, timeout: float, walk: bool, sho
             values, latency = await client.get(ep, [oid], deadline)
             rows = list(values.items())
     except SnmpError as exc:
-        print(f"FAIL {shown}: {exc.reason.value}: {exc.detail}")
+        print(result_line(False, shown, exc.detail, reason=exc.reason.value, latency=exc.latency))
         return ExitCode.FAILED
     finally:
         await client.close()
-    print(f"OK {shown}: {len(rows)} value(s) in {latency * 1000:.2f} ms"
-          f" ({ep.auth.version} {ep.auth.level})")
+    print(result_line(True, shown, f"{len(rows)} value(s), {ep.auth.version} {ep.auth.level}",
+                      latency=latency))
     for name, value in rows:
-        print(f"  {name} = {value!r}")
+        print(f"  {name} = {show_value(name, value)}")
     return ExitCode.OK
+
+
+# Objects that are TimeTicks (centiseconds); the client hands them over as plain integers.
+_TIMETICKS = {
+    "1.3.6.1.2.1.1.3": "sysUpTime",  # SNMPv2-MIB: since the agent (re)started
+    "1.3.6.1.2.1.1.8": "sysORLastChange",  # SNMPv2-MIB
+    "1.3.6.1.2.1.25.1.1": "hrSystemUptime",  # HOST-RESOURCES-MIB: since the host booted
+    "1.3.6.1.2.1.2.2.1.9": "ifLastChange",  # IF-MIB, per interface
+}
+
+
+def show_value(oid: str, value: object) -> str:
+    """A value as snmpget would show it; TimeTicks as days and clock time, ticks kept."""
+    for prefix, name in _TIMETICKS.items():
+        if isinstance(value, int) and oid.startswith(prefix + ".") and value >= 0:
+            return f"{format_ticks(value)} ({name}, {value} ticks)"
+    return repr(value)
+
+
+def format_ticks(ticks: int) -> str:
+    """Centiseconds as `3 days 04:05:06.78` (an uptime a person can read)."""
+    seconds, centis = divmod(ticks, 100)
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{centis:02d}"
+    return f"{days} day{'' if days == 1 else 's'} {clock}" if days else clock

@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from monitord.cli.args import add_log_options, handles
+from monitord.cli.args import add_duration_option, add_log_options, duration, handles
 from monitord.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -35,9 +35,10 @@ def register(sub: Subcommands) -> None:
         " none: 501 as before (default echo)",
     )
     p.add_argument("--max-calls", type=int, default=64, help="concurrent calls (486 beyond)")
-    p.add_argument(
-        "--max-call-seconds", type=float, default=300.0, help="we hang up after this long"
-    )
+    add_duration_option(p, "--max-call-duration", "5m", "we hang up after this long")
+    # the option's old name, from before it took a unit; still accepted
+    p.add_argument("--max-call-seconds", dest="max_call_duration", type=duration,
+                   default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     add_log_options(p)
     handles(p, run)
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         media = None if args.media == "none" else args.media
         responder = await start_responder(
             host, port, transports, media=media, max_calls=args.max_calls,
-            max_call_seconds=args.max_call_seconds,
+            max_call_seconds=args.max_call_duration,
         )
         structlog.get_logger("monitord.responder").info(
             "responder_listening", host=host, port=responder.port, transports=list(transports),

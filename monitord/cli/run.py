@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_format, args.log_level)
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, require_checks=True)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return ExitCode.FAILED
