@@ -118,7 +118,10 @@ def _instant(value: Any, where: str) -> datetime:
         raise SlaError(
             f"{where}: {value!r} has no UTC offset; write e.g. 2026-10-03T12:00:00+02:00"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0
+        raise SlaError(f"{where}: {value!r} is outside the years 1..9999 in UTC") from None
 
 
 def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[str | None, Gap]]]:
@@ -132,6 +135,8 @@ def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[st
         raise SlaError(f"{path}: cannot read the intervals file: {exc.strerror or exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise SlaError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise SlaError(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(data, list):
         raise SlaError(f"{path}: expected a JSON list of interval objects")
     downs: list[tuple[str, Downtime]] = []
