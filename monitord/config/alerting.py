@@ -68,7 +68,7 @@ class MqttTls(Strict):
     def _pair(self) -> MqttTls:
         if (self.cert_file is None) != (self.key_file is None):
             raise FieldProblem(
-                "key_file" if self.key_file is None else "cert_file",
+                "cert_file" if self.key_file is None else "key_file",  # the one set
                 "tls.cert_file and tls.key_file go together",
             )
         return self
@@ -106,7 +106,7 @@ class MqttConfig(Strict):
     @model_validator(mode="after")
     def _auth(self) -> MqttConfig:
         if self.password_file is not None and self.username is None:
-            raise FieldProblem("username", "mqtt.password_file needs mqtt.username")
+            raise FieldProblem("password_file", "mqtt.password_file needs mqtt.username")
         if self.retry_initial > self.retry_max:
             raise FieldProblem("retry_initial", "retry_initial must not exceed retry_max")
         return self

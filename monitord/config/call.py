@@ -76,7 +76,7 @@ class SipCallCheck(CheckBase):
     def _consistent(self) -> SipCallCheck:
         if (self.auth_user is None) != (self.password_file is None):
             raise FieldProblem(
-                "password_file" if self.password_file is None else "auth_user",
+                "auth_user" if self.password_file is None else "password_file",  # the one set
                 "auth_user and password_file go together (digest authentication)",
             )
         need = call_budget(self.answer_timeout, self.duration)
