@@ -209,7 +209,7 @@ class Daemon:
             try:
                 if source is None:
                     raise ConfigError("reload", ["the daemon was not started from a config file"])
-                new = load_config(source)
+                new = load_config(source, require_checks=True)
                 restart = restart_needed(self.config, new)
                 if restart:
                     raise ConfigError(str(source), [

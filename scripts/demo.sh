@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-.venv/bin/monitord check-config config/demo.yaml
+.venv/bin/monitord check-config --config config/demo.yaml
 .venv/bin/monitord responder --listen 127.0.0.1:25060 --log-format console &
 responder=$!
 trap 'kill $responder 2>/dev/null; wait $responder 2>/dev/null' EXIT

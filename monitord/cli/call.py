@@ -11,25 +11,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["add_parser", "run"]
+from monitord.cli.args import add_duration_option, handles, read_secret
+from monitord.cli.exitcodes import ExitCode
+from monitord.cli.output import result_line
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from monitord.cli.args import Subcommands
+
+__all__ = ["register"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("call", help="place one synthetic call and print its KPIs")
     p.add_argument("target", help="sip:USER@HOST[:PORT][;transport=udp|tcp]")
     p.add_argument("--user", help="digest user name (needs --password-file)")
     p.add_argument("--password-file", help="file holding the digest password")
-    p.add_argument("--duration", type=float, default=5.0, help="seconds of media (default 5)")
-    p.add_argument("--answer-timeout", type=float, default=10.0,
-                   help="seconds before CANCEL (default 10)")
+    add_duration_option(p, "--duration", "5s", "how long to send and receive media")
+    add_duration_option(p, "--answer-timeout", "10s", "CANCEL when nobody answered by then")
     p.add_argument("--codec", choices=["PCMU", "PCMA"], help="offer only this G.711 law")
+    handles(p, run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitord.config.secrets import read_secret_file
     from probes.rtp.g711 import Law
     from probes.sip.callprobe import CallProbeSettings, SipCallProbe
     from probes.sip.digest import Credentials
@@ -39,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.user is None) != (args.password_file is None):
         print("monitord call: --user and --password-file go together", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         credentials = None
         if args.user is not None:
-            credentials = Credentials(args.user, read_secret_file(args.password_file).get())
+            password = read_secret("call", "--password-file", args.password_file)
+            credentials = Credentials(args.user, password)
         settings = CallProbeSettings(
             SipUri.parse(args.target), duration=args.duration, answer_timeout=args.answer_timeout,
             codecs=(Law(args.codec),) if args.codec else (Law.PCMU, Law.PCMA),
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ValueError, SipError) as exc:
         print(f"monitord call: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
     async def once() -> object:
         transports = SipTransports()
@@ -67,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     result = asyncio.run(once())
     assert isinstance(result, ProbeResult)
     m = result.measurements
-    verdict = "OK" if result.ok else f"FAIL {result.reason.value if result.reason else ''}"
-    print(f"{verdict} {args.target}: {result.detail}")
+    reason = result.reason.value if result.reason else None
+    print(result_line(result.ok, args.target, result.detail, reason=reason, latency=result.latency))
     for key, label, scale, unit in (
         ("call_setup_seconds", "set-up time", 1000, "ms"),
         ("call_auth_setup_seconds", "set-up after auth", 1000, "ms"),
@@ -82,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
     ):
         if key in m:
             print(f"  {label:28} {m[key] * scale:.2f} {unit}".rstrip())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -6,8 +6,8 @@ the bearer token is checked, so the CLI has no back door. The daemon's
 address and the token come from its config (`daemon.listen`,
 `daemon.api_token_file`), or from `--url` and `--token-file`.
 
-Exit codes: 0 done, 1 the daemon refused (the message says why), 2 usage,
-3 the daemon could not be reached.
+Exit codes (monitord/cli/exitcodes.py): 0 done, 1 the daemon refused (the
+message says why), 2 usage, 3 the daemon could not be reached.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+from monitord.cli.args import add_config_option, handles, read_secret
+from monitord.cli.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from monitord.cli.args import Subcommands
+
+__all__ = ["register"]
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     m = sub.add_parser("maintenance", help="announce, list or withdraw maintenance windows")
     msub = m.add_subparsers(dest="maintenance_command", required=True, metavar="ACTION")
     add = msub.add_parser("add", help="announce a one-off window (needs the API token)")
@@ -40,9 +45,12 @@ def add_parser(sub: Any) -> None:
     rm = msub.add_parser("delete", help="withdraw a window (kept on the record; needs the token)")
     rm.add_argument("id", type=int)
     for p in (add, lst, rm):
-        p.add_argument("--config", "-c", help="the daemon's YAML config (address and token file)")
+        add_config_option(
+            p, required=False, help="the daemon's YAML config (address and token file)"
+        )
         p.add_argument("--url", help="the daemon's API, e.g. http://127.0.0.1:9465")
         p.add_argument("--token-file", help="file holding the bearer token (overrides the config)")
+        handles(p, run)
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str | None]:
@@ -59,7 +67,7 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None]:
         if cfg.daemon.api_token_file is not None:
             token = cfg.daemon.api_token_file.get()
     if args.token_file:
-        token = Path(args.token_file).read_text(encoding="utf-8").rstrip("\r\n")
+        token = read_secret("maintenance", "--token-file", args.token_file)
     if not url:
         raise ValueError("give --config (the daemon's config) or --url")
     return url.rstrip("/"), token
@@ -92,11 +100,16 @@ def _line(w: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from monitord.errors import ConfigError
+
     try:
         base, token = _target(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.FAILED
     except (ValueError, OSError) as exc:
         print(f"monitord maintenance: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     action = args.maintenance_command
     try:
         if action == "add":
@@ -120,14 +133,14 @@ def run(args: argparse.Namespace) -> int:
             status, payload = _call("GET", f"{base}/api/v1/maintenance?{query}", None)
     except (urllib.error.URLError, OSError) as exc:
         print(f"monitord maintenance: cannot reach the daemon at {base}: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return ExitCode.ERROR
     if status >= 400:
         message = payload.get("error") if isinstance(payload, dict) else payload
         print(f"monitord maintenance: {status}: {message}", file=sys.stderr)
-        return EXIT_REFUSED
+        return ExitCode.FAILED
     if action == "list":
         for w in payload:
             print(_line(w))
     else:
         print(("deleted " if action == "delete" else "added ") + _line(payload))
-    return EXIT_OK
+    return ExitCode.OK

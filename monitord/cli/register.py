@@ -10,14 +10,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from monitord.config.secrets import read_secret_file
+from monitord.cli.args import add_duration_option, duration, handles, read_secret
+from monitord.cli.exitcodes import ExitCode
+from monitord.cli.output import result_line
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from monitord.cli.args import Subcommands
+
+__all__ = ["register"]
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     reg = sub.add_parser(
         "register", help="REGISTER a monitoring account once (digest auth) and print the result"
     )
@@ -25,11 +30,21 @@ def add_parser(sub: Any) -> None:
     reg.add_argument("--password-file", required=True, help="file holding the password")
     reg.add_argument("--username", help="digest user name, if not the AOR user")
     reg.add_argument("--domain", help="AOR domain, if not the registrar host")
-    reg.add_argument("--expires", type=int, default=60, help="seconds to ask for (default 60)")
+    reg.add_argument("--expires", type=whole_seconds, default=60, metavar="DURATION",
+                     help="binding lifetime to ask for, whole seconds (e.g. 60s, 1h; default 60s)")
     reg.add_argument("--keep", action="store_true", help="leave the binding (no de-registration)")
-    reg.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    add_duration_option(reg, "--timeout", "5s", "how long the registration may take")
     reg.add_argument("--ca-file", help="sips:/TLS: PEM CA bundle (default: the system store)")
     reg.add_argument("--server-name", help="sips:/TLS: name to verify and send as SNI")
+    handles(reg, run)
+
+
+def whole_seconds(text: str) -> int:
+    """SIP's Expires is whole seconds: `60`, `60s` and `1m` are fine, `1.5s` is not."""
+    seconds = duration(text)
+    if seconds != int(seconds):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds")
+    return int(seconds)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from probes.sip.uri import SipUri
 
     try:
-        password = read_secret_file(args.password_file).get()
+        password = read_secret("register", "--password-file", args.password_file)
         settings = RegisterSettings(
             SipUri.parse(args.target), password, username=args.username, domain=args.domain,
             expires=args.expires, deregister=not args.keep,
@@ -47,15 +62,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except (SipUriError, ValueError) as exc:
         print(f"monitord register: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.timeout <= 0:
-        print("monitord register: --timeout must be positive", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     result = asyncio.run(register_once(settings, args.timeout))
-    rtt = f"{result.latency * 1000:.2f} ms" if result.latency is not None else "-"
-    if result.ok:
-        print(f"OK {args.target}: {result.detail} (round trip {rtt})")
-        return EXIT_OK
-    reason = result.reason.value if result.reason else "failed"
-    print(f"FAIL {args.target}: {reason}: {result.detail} (round trip {rtt})")
-    return EXIT_FAILED
+    reason = result.reason.value if result.reason else None
+    print(result_line(result.ok, args.target, result.detail, reason=reason, latency=result.latency))
+    return ExitCode.OK if result.ok else ExitCode.FAILED

@@ -22,39 +22,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitord.cli.args import add_config_option, handles
+from monitord.cli.exitcodes import ExitCode
 from monitord.errors import ConfigError, SlaError, StorageError
 
 if TYPE_CHECKING:  # the engine (pydantic models, holidays) loads only when a command runs
+    from monitord.cli.args import Subcommands
     from monitord.sla.availability import Downtime, Gap
     from monitord.sla.engine import SlaSetup
     from monitord.sla.report import Report
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+__all__ = ["read_intervals", "register"]
 
 
-def add_parsers(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     """Register `sla compute` and `report` on the main parser's subparsers."""
     sla = sub.add_parser("sla", help="SLA computations for SLA tooling")
     sla_sub = sla.add_subparsers(dest="sla_command", required=True, metavar="SLA_COMMAND")
     comp = sla_sub.add_parser(
         "compute", help="compute an availability report from an intervals file (no daemon needed)"
     )
-    comp.add_argument("--config", "-c", required=True, help="YAML config with sla_policies")
+    add_config_option(comp, help="YAML config with sla_policies")
     comp.add_argument("--policy", required=True, help="name of an sla_policies entry")
     comp.add_argument("--period", required=True, help="YYYY-MM (or YYYY for yearly policies)")
     comp.add_argument("--intervals", required=True, help="JSON file of downtime intervals")
     comp.add_argument("--service", help="only this service (default: every service in the file)")
     _common(comp)
+    handles(comp, run)
 
     rep = sub.add_parser("report", help="availability report for a service from the daemon's store")
-    rep.add_argument("--config", "-c", required=True, help="the daemon's YAML config")
+    add_config_option(rep, help="the daemon's YAML config")
     rep.add_argument("--service", required=True, help="a service with an sla_policy")
     rep.add_argument("--period", required=True, help="YYYY-MM (or YYYY for yearly policies)")
     _common(rep)
-
-    from monitord.cli.maintenance import add_parser as add_maintenance_parser
-
-    add_maintenance_parser(sub)  # `maintenance add|list|delete` (monitord/cli/maintenance.py)
+    handles(rep, run)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -65,10 +66,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.command == "maintenance":
-        from monitord.cli.maintenance import run as run_maintenance
-
-        return run_maintenance(args)
     from monitord.sla.html import render_html
     from monitord.sla.render import render_csv, render_json
 
@@ -77,19 +74,19 @@ def run(args: argparse.Namespace) -> int:
         reports, timezone = handler(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     except SlaError as exc:
         print(f"monitord {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except StorageError as exc:
         print(f"monitord {args.command}: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return ExitCode.ERROR
     if args.format == "html":
         out = render_html(reports, timezone=timezone)
     else:
         out = render_csv(reports) if args.format == "csv" else render_json(reports)
     sys.stdout.write(out)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _setup(config_path: str) -> tuple[Any, SlaSetup]:
@@ -121,7 +118,10 @@ def _instant(value: Any, where: str) -> datetime:
         raise SlaError(
             f"{where}: {value!r} has no UTC offset; write e.g. 2026-10-03T12:00:00+02:00"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0
+        raise SlaError(f"{where}: {value!r} is outside the years 1..9999 in UTC") from None
 
 
 def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[str | None, Gap]]]:
@@ -135,6 +135,8 @@ def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[st
         raise SlaError(f"{path}: cannot read the intervals file: {exc.strerror or exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise SlaError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise SlaError(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(data, list):
         raise SlaError(f"{path}: expected a JSON list of interval objects")
     downs: list[tuple[str, Downtime]] = []

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field, StrictInt, field_validator, model_validator
 
-from monitord.config.models import Duration, Strict
+from monitord.config.durations import Duration
+from monitord.config.models import FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 
 _HTTP_URL = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$")
@@ -53,7 +54,7 @@ class AlertmanagerConfig(Strict):
     @model_validator(mode="after")
     def _retry(self) -> AlertmanagerConfig:
         if self.retry_initial > self.retry_max:
-            raise ValueError("retry_initial must not exceed retry_max")
+            raise FieldProblem("retry_initial", "retry_initial must not exceed retry_max")
         return self
 
 
@@ -66,7 +67,10 @@ class MqttTls(Strict):
     @model_validator(mode="after")
     def _pair(self) -> MqttTls:
         if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("tls.cert_file and tls.key_file go together")
+            raise FieldProblem(
+                "cert_file" if self.key_file is None else "key_file",  # the one set
+                "tls.cert_file and tls.key_file go together",
+            )
         return self
 
 
@@ -102,7 +106,7 @@ class MqttConfig(Strict):
     @model_validator(mode="after")
     def _auth(self) -> MqttConfig:
         if self.password_file is not None and self.username is None:
-            raise ValueError("mqtt.password_file needs mqtt.username")
+            raise FieldProblem("password_file", "mqtt.password_file needs mqtt.username")
         if self.retry_initial > self.retry_max:
-            raise ValueError("retry_initial must not exceed retry_max")
+            raise FieldProblem("retry_initial", "retry_initial must not exceed retry_max")
         return self

@@ -14,11 +14,12 @@ load (see secrets.py).
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
 
-from monitord.config.models import CheckBase, Duration, Strict, parse_duration
+from monitord.config.durations import Duration, bounded, parse_duration
+from monitord.config.models import CheckBase, FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 
 __all__ = [
@@ -33,6 +34,10 @@ DEFAULT_CALL_INTERVAL = 60.0
 HANGUP_WAIT = 2.0  # seconds allowed for the BYE's answer (CallProbeSettings.hangup_wait)
 
 
+# A test call longer than an hour ties up a trunk channel for nothing a KPI needs.
+CallSeconds = Annotated[float, BeforeValidator(bounded(3600.0))]
+
+
 def call_budget(answer_timeout: float, duration: float) -> float:
     """The longest one call can take; mirrors `CallProbeSettings.budget`."""
     return answer_timeout + duration + HANGUP_WAIT + 1.0
@@ -44,9 +49,9 @@ class SipCallCheck(CheckBase):
     from_user: str = "monitord"
     auth_user: str | None = None  # digest user name; needs password_file
     password_file: SecretFromFile | None = None
-    duration: Duration = 5.0  # seconds of test signal once answered
-    answer_timeout: Duration = 10.0  # CANCEL when nobody answered by then
-    media_timeout: Duration = 2.0  # no RTP for this long mid-call: dropped
+    duration: CallSeconds = 5.0  # seconds of test signal once answered
+    answer_timeout: CallSeconds = 10.0  # CANCEL when nobody answered by then
+    media_timeout: CallSeconds = 2.0  # no RTP for this long mid-call: dropped
     codec: Literal["PCMU", "PCMA"] | None = None  # None: offer both, PCMU first
     local_address: str | None = None  # RTP bind address; default our SIP address
 
@@ -56,23 +61,28 @@ class SipCallCheck(CheckBase):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        data.setdefault("interval", DEFAULT_CALL_INTERVAL)
+        # written as text with a unit, as a file would, so a config's own checks still apply
+        data.setdefault("interval", f"{DEFAULT_CALL_INTERVAL:g}s")
         if "timeout" not in data:
             try:
                 answer = parse_duration(data.get("answer_timeout", 10.0))
                 duration = parse_duration(data.get("duration", 5.0))
             except ValueError:
                 return data  # the field validators report it, with the key
-            data["timeout"] = call_budget(answer, duration)
+            data["timeout"] = f"{call_budget(answer, duration):.6f}s"
         return data
 
     @model_validator(mode="after")
     def _consistent(self) -> SipCallCheck:
         if (self.auth_user is None) != (self.password_file is None):
-            raise ValueError("auth_user and password_file go together (digest authentication)")
+            raise FieldProblem(
+                "auth_user" if self.password_file is None else "password_file",  # the one set
+                "auth_user and password_file go together (digest authentication)",
+            )
         need = call_budget(self.answer_timeout, self.duration)
         if self.timeout is not None and self.timeout < need:
-            raise ValueError(
+            raise FieldProblem(
+                "timeout",
                 f"timeout ({self.timeout:g}s) is shorter than a whole call: answer_timeout"
                 f" + duration + {HANGUP_WAIT + 1:g}s = {need:g}s"
             )
@@ -120,7 +130,8 @@ class CallQualityWindow(Strict):
     @model_validator(mode="after")
     def _min_calls(self) -> CallQualityWindow:
         if self.min_calls > self.calls:
-            raise ValueError(
+            raise FieldProblem(
+                "min_calls",
                 f"min_calls ({self.min_calls}) cannot exceed calls ({self.calls}):"
                 " the window never holds that many"
             )

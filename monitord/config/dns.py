@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from monitord.config.durations import Duration
 
 __all__ = ["DnsConfig", "parse_nameserver"]
 
@@ -37,18 +38,12 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return ip, port
 
 
-def _seconds(value: Any) -> float:
-    from monitord.config.models import parse_duration  # models imports this module
-
-    return parse_duration(value)
-
-
 class DnsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     nameservers: list[str] = Field(default_factory=list)
     # Per query: a DNS server that does not answer is a dns_failure, within the check's timeout.
-    timeout: Annotated[float, BeforeValidator(_seconds)] = 2.0
+    timeout: Duration = 2.0
 
     @field_validator("nameservers")
     @classmethod

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import difflib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
+from monitord.config.durations import FROM_FILE
 from monitord.config.models import (
     CHECK_MODELS,
     CheckConfig,
     Config,
-    DaemonConfig,
     Defaults,
+    FieldProblem,
     ServiceConfig,
 )
-from monitord.config.yamlsource import YamlDocument, format_path, load_yaml
+from monitord.config.yamlsource import YamlDocument, YamlLimitError, format_path, load_yaml
 from monitord.core.checkstate import Thresholds
 from monitord.errors import ConfigError
-from monitord.sla.config import CREDIT_TYPES, SLA_MODELS, sla_reference_problems
+from monitord.sla.config import CREDIT_TYPES, sla_reference_problems
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -50,9 +55,6 @@ def effective_checks(cfg: Config) -> list[EffectiveCheck]:
 
 
 def _effective(check: CheckConfig, d: Defaults) -> EffectiveCheck:
-    def pick(value: object, default: object) -> object:
-        return default if value is None else value
-
     return EffectiveCheck(
         config=check,
         interval=check.interval or d.interval,
@@ -66,38 +68,69 @@ def _effective(check: CheckConfig, d: Defaults) -> EffectiveCheck:
     )
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # ~100 times a 2,000-check config
+
+
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, require_checks: bool = False
+) -> Config:
+    """Read and validate a config file; ConfigError lists every problem found."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                str(path), [f"the file is {size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}"]
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [f"the file is not UTF-8 text: {exc}"]) from exc
-    return parse_config(text, source=str(path), env=env)
+    return parse_config(text, source=str(path), env=env, require_checks=require_checks)
 
 
 def parse_config(
-    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
+    text: str,
+    *,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    require_checks: bool = False,
 ) -> Config:
+    """Validate a config, reporting every problem in one pass.
+
+    `require_checks`: a config without checks would have the daemon watch
+    nothing, so it is refused; `monitord sla compute` passes False, because a
+    file holding only sla_policies, calendars and maintenance is its normal input.
+    """
     try:
         doc = load_yaml(text, env)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [_syntax_problem(exc)]) from exc
+    except YamlLimitError as exc:
+        raise ConfigError(source, [str(exc)]) from None
     problems: list[Problem] = list(doc.problems)
+    if doc.data is None:  # nothing, comments only, or a lone `---` / `~`
+        raise ConfigError(
+            source,
+            ["(top level): the file is empty: a config needs at least checks: (see config/example.yaml)"],
+        )
     if not isinstance(doc.data, dict):
         problems.append(((), "the top level must be a mapping (daemon:, checks: ...)"))
         raise ConfigError(source, _render(doc, problems))
     problems.extend(_reference_problems(doc.data))
-    try:
-        cfg = Config.model_validate(doc.data)
-    except ValidationError as exc:
-        # a value whose ${VAR} is unset already has its problem: skip the knock-on one
-        unset = {path for path, _ in doc.problems}
-        problems.extend(p for p in _pydantic_problems(doc, exc) if p[0] not in unset)
-        raise ConfigError(source, _render(doc, problems)) from None
-    problems.extend(_semantic_problems(cfg))
-    if problems:
+    cfg, parts, found = _validate(doc)
+    problems.extend(found)
+    problems.extend(_semantic_problems(parts))
+    if require_checks and not (doc.data.get("checks") or []):
+        problems.append(
+            (
+                ("checks",) if "checks" in doc.data else (),
+                "no checks: the daemon would watch nothing (a file with only sla_policies,"
+                " calendars and maintenance is for `monitord sla compute`)",
+            )
+        )
+    if problems or cfg is None:
         raise ConfigError(source, _render(doc, problems))
     return cfg
 
@@ -133,13 +166,92 @@ def _at(doc: YamlDocument, path: tuple[str | int, ...], message: str) -> str:
     return f"{format_path(path)}{where}: {message}"
 
 
-def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
+# --- validation in one pass -----------------------------------------------------------
+
+_CONTEXT = {FROM_FILE: True}
+_CHECK = TypeAdapter(CheckConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What validated, section by section, for the cross-section rules."""
+
+    defaults: Defaults | None
+    checks: list[tuple[int, CheckConfig]]
+    services: list[tuple[int, ServiceConfig]]
+
+
+def _validate(doc: YamlDocument) -> tuple[Config | None, _Parts, list[Problem]]:
+    """Validate the whole file; on failure, also each section on its own.
+
+    Why more than one validation: pydantic does not run a model's cross-field
+    rules while one of its keys is unknown, and the rules that span sections
+    (timeout vs interval after defaults) need the sections valid. Unknown keys
+    mean nothing, so validating again without them cannot invent a problem; it
+    reports what would otherwise only appear once the misspelling is fixed.
+    """
+    unset = {path for path, _ in doc.problems}  # a ${VAR} problem hides its knock-on error
+    data: dict[str, Any] = doc.data
+    try:
+        cfg = Config.model_validate(data, context=_CONTEXT)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    else:
+        parts = _Parts(cfg.defaults, list(enumerate(cfg.checks)), list(enumerate(cfg.services)))
+        return cfg, parts, []
+    problems = [p for p in _pydantic_problems(doc, errors) if p[0] not in unset]
+    unknown = [_yaml_path(doc, e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        data = _without(data, unknown)
+        try:
+            Config.model_validate(data, context=_CONTEXT)
+        except ValidationError as exc:
+            again = _pydantic_problems(doc, exc.errors(include_url=False))
+            problems.extend(p for p in again if p[0] not in unset)
+    return None, _sections(data), problems
+
+
+def _without(data: Any, paths: list[tuple[str | int, ...]]) -> Any:
+    """A copy of `data` without the keys at `paths`."""
+    out = copy.deepcopy(data)
+    for path in paths:
+        node = out
+        for part in path[:-1]:
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int):
+                node = node[part]
+        if isinstance(node, dict) and path:
+            node.pop(path[-1], None)
+    return out
+
+
+def _sections(data: dict[str, Any]) -> _Parts:
+    """Each section entry that validates on its own."""
+    defaults: Defaults | None = None
+    with contextlib.suppress(ValidationError):
+        defaults = Defaults.model_validate(data.get("defaults") or {}, context=_CONTEXT)
+    checks: list[tuple[int, CheckConfig]] = []
+    raw_checks = data.get("checks")
+    for i, item in enumerate(raw_checks if isinstance(raw_checks, list) else []):
+        with contextlib.suppress(ValidationError):
+            checks.append((i, _CHECK.validate_python(item, context=_CONTEXT)))
+    services: list[tuple[int, ServiceConfig]] = []
+    raw_services = data.get("services")
+    for i, item in enumerate(raw_services if isinstance(raw_services, list) else []):
+        with contextlib.suppress(ValidationError):
+            services.append((i, ServiceConfig.model_validate(item, context=_CONTEXT)))
+    return _Parts(defaults, checks, services)
+
+
+def _pydantic_problems(doc: YamlDocument, errors: list[ErrorDetails]) -> list[Problem]:
     out: list[Problem] = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         path = _yaml_path(doc, err["loc"])
+        cause = err.get("ctx", {}).get("error")
         if err["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r}" if path else "unknown key"
-            message += _suggest(path)
+            message += _suggest(doc, path)
         elif err["type"] == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
             message = f"unknown check type {tag!r}; known types: {', '.join(CHECK_MODELS)}"
@@ -153,8 +265,12 @@ def _pydantic_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]
             message = f"must be {_BOUNDS[err['type']]} {bound}, got {err.get('input')!r}"
         elif err["type"] in ("int_type", "int_parsing", "int_from_float"):
             message = f"must be a whole number, got {err.get('input')!r}"
+        elif err["type"] == "finite_number":
+            message = f"must be a finite number, got {err.get('input')!r}"
         else:
             message = err["msg"].removeprefix("Value error, ")
+        if isinstance(cause, FieldProblem) and (*path, cause.field) in doc.lines:
+            path = (*path, cause.field)  # a cross-field rule blames a field the file sets
         out.append((path, message))
     return out
 
@@ -177,28 +293,50 @@ def _yaml_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> tuple[str | int
             path, node = (*path, part), node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path, node = (*path, part), node[part]
-        elif i == len(loc) - 1 and isinstance(node, dict):
-            path = (*path, part)
+        elif i == len(loc) - 1 and isinstance(node, dict) and part != node.get("type"):
+            path = (*path, part)  # the unknown or missing key (not the union's tag)
     return path
 
 
-def _model_keys(path: tuple[str | int, ...]) -> list[str]:
-    models: dict[str, list[type[BaseModel]]] = {
-        "daemon": [DaemonConfig],
-        "defaults": [Defaults],
-        "checks": list(CHECK_MODELS.values()),
-        "services": [ServiceConfig],
-        **SLA_MODELS,
-    }
-    if len(path) <= 1:
-        return list(Config.model_fields)
-    return [f for m in models.get(str(path[0]), []) for f in m.model_fields]
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field can hold: `X`, `X | None`, `list[X]`, `dict[str, X]`, unions."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
-def _suggest(path: tuple[str | int, ...]) -> str:
+def _pick(models: list[type[BaseModel]], node: Any) -> list[type[BaseModel]]:
+    """Of a union's models, the one whose `type` the node names (all, if none does)."""
+    if len(models) > 1 and isinstance(node, dict):
+        for model in models:
+            field = model.model_fields.get("type")
+            if field is not None and node.get("type") in typing.get_args(field.annotation):
+                return [model]
+    return models
+
+
+def _keys_at(doc: YamlDocument, path: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the mapping at `path`, found by following the models."""
+    models: list[type[BaseModel]] = [Config]
+    node: Any = doc.data
+    for part in path:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            continue
+        fields = [m.model_fields[part] for m in _pick(models, node) if part in m.model_fields]
+        models = [m for f in fields for m in _models_in(f.annotation)]
+        node = node.get(part) if isinstance(node, dict) else None
+    return [f for m in _pick(models, node) for f in m.model_fields]
+
+
+def _suggest(doc: YamlDocument, path: tuple[str | int, ...]) -> str:
     if not path or not isinstance(path[-1], str):
         return ""
-    close = difflib.get_close_matches(path[-1], _model_keys(path), n=1)
+    key, keys = path[-1], _keys_at(doc, path[:-1])
+    secret = [k for k in (f"{key}_file", f"{key}_env") if k in keys]
+    if secret:  # `community:` -> community_file; `password:` -> password_file
+        return f": secrets are never written in the config; use {' or '.join(secret)}"
+    close = difflib.get_close_matches(key, keys, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -243,12 +381,19 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _semantic_problems(cfg: Config) -> list[Problem]:
-    """Rules that need validated values: thresholds after defaults, timeout vs interval."""
+def _semantic_problems(parts: _Parts) -> list[Problem]:
+    """Rules that need validated values: thresholds after defaults, timeout vs interval.
+
+    Judged for every check and service that validated on its own, so a
+    mistake elsewhere in the file does not hide these until the next run.
+    """
     problems: list[Problem] = []
-    for i, check in enumerate(cfg.checks):
+    d = parts.defaults
+    for i, check in parts.checks:
+        if d is None:  # its own problem is reported; without it the effective values are unknown
+            break
         try:
-            eff = _effective(check, cfg.defaults)
+            eff = _effective(check, d)
         except ValueError as exc:
             problems.append((("checks", i), str(exc)))
             continue
@@ -260,9 +405,9 @@ def _semantic_problems(cfg: Config) -> list[Problem]:
                     " probes of one check would overlap",
                 )
             )
-    if not cfg.checks and cfg.defaults.alert_after > cfg.defaults.down_after:
+    if d is not None and not parts.checks and d.alert_after > d.down_after:
         problems.append((("defaults", "alert_after"), "alert_after cannot exceed down_after"))
-    for i, svc in enumerate(cfg.services):
+    for i, svc in parts.services:
         if svc.required_down() > len(svc.checks):
             problems.append(
                 (

@@ -8,7 +8,6 @@ defaults are applied) are in `load.py` so their errors can name a path.
 
 from __future__ import annotations
 
-import math
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
@@ -16,42 +15,21 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
 
 from monitord.config.dns import DnsConfig
+from monitord.config.durations import Duration, bounded
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
 from monitord.core.events import DowntimeStart
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 
 
-def parse_duration(value: Any) -> float:
-    """'10s', '5m', '1m30s', '250ms', or a bare number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        pos, seconds = 0, 0.0
-        for match in _DURATION.finditer(text):
-            if match.start() != pos:
-                break
-            seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-            pos = match.end()
-        if not text or pos != len(text):
-            raise ValueError(
-                f"invalid duration {value!r}: use a number with a unit, e.g. 500ms, 10s, 5m, 1h"
-            )
-    else:
-        raise ValueError(f"invalid duration {value!r}: expected a string like '10s'")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"duration must be positive and finite, got {value!r}")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+# Sane upper bounds: beyond these a value is a typo, not a plan (README "Config limits").
+MAX_INTERVAL = 86400.0  # a check probed less than daily watches nothing an SLA counts
+MAX_HEARTBEAT = 300.0  # an unclean stop can leave this much unwatched time counted as up
+MAX_STREAK = 10_000  # consecutive probes: ~2.8 h of failures at 1 s before a check is down
+Interval = Annotated[float, BeforeValidator(bounded(MAX_INTERVAL))]
+Streak = Annotated[StrictInt, Field(ge=1, le=MAX_STREAK)]
 
 
 def parse_status_codes(value: Any) -> frozenset[int]:
@@ -87,6 +65,15 @@ def _check_name(value: str) -> str:
 Name = Annotated[str, BeforeValidator(lambda v: _check_name(str(v)))]
 
 
+class FieldProblem(ValueError):
+    """A cross-field rule's complaint about one field, so the error names that field's path
+    (`checks[3].timeout`, not `checks[3]`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,7 +95,7 @@ class DaemonConfig(Strict):
     storage: str = "var/monitord.db"
     timezone: str = "Europe/Amsterdam"
     max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
-    heartbeat_interval: Duration = 10.0
+    heartbeat_interval: Annotated[float, BeforeValidator(bounded(MAX_HEARTBEAT))] = 10.0
     api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
     dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
 
@@ -133,22 +120,22 @@ class DaemonConfig(Strict):
 
 
 class Defaults(Strict):
-    interval: Duration = 10.0
-    timeout: Duration = 3.0
-    alert_after: StrictInt = Field(default=3, ge=1)
-    down_after: StrictInt = Field(default=5, ge=1)
-    recover_after: StrictInt = Field(default=1, ge=1)
+    interval: Interval = 10.0
+    timeout: Interval = 3.0
+    alert_after: Streak = 3
+    down_after: Streak = 5
+    recover_after: Streak = 1
     downtime_start: DowntimeStart = DowntimeStart.FIRST_FAILURE
 
 
 class CheckBase(Strict):
     name: Name
     description: str = ""
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    alert_after: StrictInt | None = Field(default=None, ge=1)
-    down_after: StrictInt | None = Field(default=None, ge=1)
-    recover_after: StrictInt | None = Field(default=None, ge=1)
+    interval: Interval | None = None
+    timeout: Interval | None = None
+    alert_after: Streak | None = None
+    down_after: Streak | None = None
+    recover_after: Streak | None = None
     downtime_start: DowntimeStart | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     # Latency budget: a successful probe slower than this is a quality breach (`slow`),

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitord.config.models import CheckBase, Strict
+from monitord.config.models import CheckBase, FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 from probes.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, WEAK_PROTOCOLS, SnmpAuth
 from probes.snmp.oids import normalize_oid
@@ -119,14 +119,19 @@ class SnmpTarget(Strict):
         auth = self.auth_password_file is not None or self.auth_password_env is not None
         priv = self.priv_password_file is not None or self.priv_password_env is not None
         if self.community_file is not None and self.community_env is not None:
-            raise ValueError("give community_file or community_env, not both")
+            raise FieldProblem("community_env", "give community_file or community_env, not both")
         if self.auth_password_file is not None and self.auth_password_env is not None:
-            raise ValueError("give auth_password_file or auth_password_env, not both")
+            raise FieldProblem(
+                "auth_password_env", "give auth_password_file or auth_password_env, not both"
+            )
         if self.priv_password_file is not None and self.priv_password_env is not None:
-            raise ValueError("give priv_password_file or priv_password_env, not both")
+            raise FieldProblem(
+                "priv_password_env", "give priv_password_file or priv_password_env, not both"
+            )
         if self.version != "v3":
             if not community:
-                raise ValueError(
+                raise FieldProblem(
+                    "community_file",
                     f"SNMP {self.version} needs community_file or community_env"
                     " (communities are never written inline)"
                 )
@@ -136,13 +141,20 @@ class SnmpTarget(Strict):
         if community:
             raise ValueError("SNMP v3 uses user, not a community")
         if not self.user:
-            raise ValueError("SNMP v3 needs user")
+            raise FieldProblem("user", "SNMP v3 needs user")
         if (self.auth_protocol != "none") != auth:
-            raise ValueError("auth_protocol and auth_password_file/_env go together")
+            raise FieldProblem(
+                "auth_protocol", "auth_protocol and auth_password_file/_env go together"
+            )
         if (self.priv_protocol != "none") != priv:
-            raise ValueError("priv_protocol and priv_password_file/_env go together")
+            raise FieldProblem(
+                "priv_protocol", "priv_protocol and priv_password_file/_env go together"
+            )
         if priv and not auth:
-            raise ValueError("privacy without authentication is not allowed in SNMPv3 (set auth_protocol)")
+            raise FieldProblem(
+                "auth_protocol",
+                "privacy without authentication is not allowed in SNMPv3 (set auth_protocol)",
+            )
         for name, secret in (
             ("auth", _secret(self.auth_password_file, self.auth_password_env)),
             ("priv", _secret(self.priv_password_file, self.priv_password_env)),

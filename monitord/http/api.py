@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitord.core.supervisor import Health
 from monitord.errors import ApiRequestError
+from monitord.http.inputs import check_text, parse_instant
 from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
 from monitord.storage.interface import StoreReader
@@ -54,15 +55,8 @@ def parse_time(request: web.Request, name: str) -> datetime | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace(" ", "+"))  # '+' arrives as space if unescaped
-    except ValueError:
-        raise ApiRequestError(
-            f"parameter {name!r}: {raw!r} is not an ISO-8601 timestamp (e.g. 2026-10-01T00:00:00+02:00)"
-        ) from None
-    if value.tzinfo is None:
-        raise ApiRequestError(f"parameter {name!r}: {raw!r} needs a UTC offset (e.g. +00:00 or Z)")
-    return value
+    # '+' arrives as a space when the client did not escape it
+    return parse_instant(raw.replace(" ", "+"), f"parameter {name!r}")
 
 
 def downtime_json(d: DowntimeRecord, now: datetime) -> dict[str, Any]:
@@ -188,6 +182,8 @@ def window(request: web.Request, *allowed: str) -> tuple[datetime | None, dateti
     unknown = set(request.query) - {"since", "until", *allowed}
     if unknown:
         raise ApiRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    for name, value in request.query.items():
+        check_text(value, f"parameter {name!r}")
     since, until = parse_time(request, "since"), parse_time(request, "until")
     if since and until and until < since:
         raise ApiRequestError("parameter 'until' is before 'since'")

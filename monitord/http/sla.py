@@ -25,6 +25,7 @@ from aiohttp import web
 
 from monitord.errors import ApiRequestError, SlaError, StoreUnavailableError
 from monitord.http.api import iso
+from monitord.http.inputs import check_text, parse_id, parse_instant, parse_json_body
 from monitord.sla.config import SlaPolicy
 from monitord.sla.html import render_html
 from monitord.sla.render import render_csv, render_json, report_to_dict
@@ -100,25 +101,14 @@ def _instant(body: dict[str, Any], field: str) -> datetime:
         raise ApiRequestError(
             f"field {field!r}: expected an ISO-8601 string with offset, got {raw!r}"
         )
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiRequestError(f"field {field!r}: {raw!r} is not an ISO-8601 timestamp") from None
-    if value.tzinfo is None:
-        raise ApiRequestError(
-            f"field {field!r}: {raw!r} needs a UTC offset, e.g. 2026-10-02T20:00:00+02:00"
-        )
-    return value.astimezone(UTC)
+    return parse_instant(raw, f"field {field!r}")
 
 
 def parse_window(
     raw: bytes, services: set[str], now: datetime
 ) -> tuple[str, datetime, datetime, str, datetime, str]:
     """Validate a POST body; every problem names its field."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiRequestError("body: not valid JSON") from None
+    body = parse_json_body(raw)
     if not isinstance(body, dict):
         raise ApiRequestError("body: expected a JSON object with service, start and end")
     unknown = sorted(set(body) - set(WINDOW_FIELDS))
@@ -146,6 +136,7 @@ def parse_window(
     reason = body.get("reason", "")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise ApiRequestError(f"field 'reason': expected text of at most {MAX_REASON} characters")
+    check_text(reason, "field 'reason'")
     return service, start, end, kind, announced, reason
 
 
@@ -174,11 +165,10 @@ async def delete_window(request: web.Request) -> web.Response:
     if refusal is not None:
         return refusal
     raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise ApiRequestError(f"path: window id {raw!r} is not a number")
+    window_id = parse_id(raw, "path: window id")
     try:
         rec = await request.app[SLA].writer.delete_maintenance(
-            MaintenanceDelete(int(raw), datetime.now(UTC)))
+            MaintenanceDelete(window_id, datetime.now(UTC)))
     except StoreUnavailableError as exc:
         return _error(503, f"maintenance window not withdrawn: {exc}", **{"Retry-After": "5"})
     if rec is None:
@@ -190,6 +180,8 @@ def _unknown_params(request: web.Request, *allowed: str) -> None:
     unknown = set(request.query) - set(allowed)
     if unknown:
         raise ApiRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+    for name, value in request.query.items():
+        check_text(value, f"parameter {name!r}")
 
 
 async def list_windows(request: web.Request) -> web.Response:

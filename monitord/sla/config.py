@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -37,11 +38,11 @@ PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _duration(value: Any) -> float:
+def _duration(value: Any, info: ValidationInfo) -> float:
     # Imported at call time: monitord.config.models imports this module.
-    from monitord.config.models import parse_duration
+    from monitord.config.durations import MAX_DURATION, bounded
 
-    return parse_duration(value)
+    return bounded(MAX_DURATION)(value, info)
 
 
 def _name(value: Any) -> str:

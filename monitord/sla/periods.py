@@ -21,6 +21,9 @@ from monitord.errors import SlaError
 
 PeriodKind = Literal["month", "year", "contract_year", "rolling_12_months"]
 _SPEC = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+# Nothing is recorded before the Unix epoch, and a period must end (and be cut
+# into months, a year back for rolling periods) inside what datetime can hold.
+MIN_YEAR, MAX_YEAR = 1970, 9998
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,10 @@ def parse_period_spec(spec: str) -> tuple[int, int | None]:
     month = int(match.group(2)) if match and match.group(2) else None
     if not match or (month is not None and not 1 <= month <= 12):
         raise SlaError(f"invalid period {spec!r}: use YYYY-MM (e.g. 2026-10) or YYYY")
-    return int(match.group(1)), month
+    year = int(match.group(1))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise SlaError(f"invalid period {spec!r}: the year must be {MIN_YEAR}..{MAX_YEAR}")
+    return year, month
 
 
 def resolve_period(
@@ -71,7 +77,13 @@ def resolve_period(
     - rolling_12_months: the 12 months ending with the month given (voizXL:
       "the last 12 months, reported per month").
     """
-    tz = ZoneInfo(timezone)
+    try:
+        return _resolve(kind, spec, ZoneInfo(timezone), contract_start)
+    except (ValueError, OverflowError) as exc:  # e.g. a contract_start near year 9999
+        raise SlaError(f"period {spec!r}: outside the dates that can be computed ({exc})") from None
+
+
+def _resolve(kind: PeriodKind, spec: str, tz: ZoneInfo, contract_start: date | None) -> Period:
     year, month = parse_period_spec(spec)
     if kind == "month":
         if month is None:

@@ -42,6 +42,26 @@ def test_errors_name_the_problem(check: str, message: str) -> None:
     assert any(message in p for p in problems), problems
 
 
+def test_a_short_timeout_points_at_the_timeout_not_the_check() -> None:
+    """Issue 17: the error said `checks[0] (line 3)`; the field to fix is the timeout."""
+    text = (
+        "checks:\n  - name: c\n    type: sip_call\n    target: sip:e@h\n"
+        "    answer_timeout: 20s\n    timeout: 15s\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, env={})
+    assert info.value.problems == [
+        "checks[0].timeout (line 6): timeout (15s) is shorter than a whole call:"
+        " answer_timeout + duration + 3s = 28s",
+    ]
+    with pytest.raises(ConfigError) as info:
+        parse_config(text.replace("    timeout: 15s\n", "    auth_user: bob\n"), env={})
+    assert info.value.problems == [
+        "checks[0].auth_user (line 6): auth_user and password_file go together"
+        " (digest authentication)",
+    ]
+
+
 def test_password_comes_from_a_file(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("s3cret\n")

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from monitord.cli.main import main
 from monitord.config import effective_checks, load_config, parse_config
-from monitord.config.models import parse_duration, parse_status_codes
+from monitord.config.durations import MAX_DURATION, format_duration, parse_duration
+from monitord.config.models import parse_status_codes
 from monitord.core.checkstate import Thresholds
 from monitord.core.events import DowntimeStart
 from monitord.errors import ConfigError
@@ -86,7 +87,8 @@ def test_fixture_error_lines_point_at_the_offending_yaml_line() -> None:
             text = lines[line - 1]
             if problem.endswith("required key is missing"):
                 last = "0"  # a missing key has no line: its mapping's is given
-            assert (last.isdigit() and text.lstrip().startswith("-")) or last in text, (
+            item = text.lstrip().startswith("-") or "[" in text  # block or flow list
+            assert (last.isdigit() and item) or last in text, (
                 fixture.name,
                 problem,
                 text,
@@ -199,12 +201,29 @@ def test_check_settings_override_defaults() -> None:
     assert eff.thresholds == Thresholds(2, 10, 3, DowntimeStart.CONFIRMATION)
 
 
-def test_empty_file_is_the_default_config(tmp_path: Path) -> None:
-    path = tmp_path / "empty.yaml"
-    path.write_text("# nothing configured yet\n", encoding="utf-8")
-    cfg = load_config(path, env={})
-    assert cfg.checks == [] and cfg.services == []
-    assert cfg.defaults.alert_after == 3 and cfg.defaults.down_after == 5
+def test_an_empty_file_is_refused_not_taken_for_the_default_config(tmp_path: Path) -> None:
+    # Issue 12: an empty file passed as OK, so a truncated deploy ran a daemon watching nothing.
+    for text in ("", "# nothing configured yet\n", "---\n", "~\n"):
+        path = tmp_path / "empty.yaml"
+        path.write_text(text, encoding="utf-8")
+        assert problems_of(path) == [
+            "(top level): the file is empty: a config needs at least checks:"
+            " (see config/example.yaml)"
+        ], text
+
+
+def test_a_config_without_checks_is_refused_where_checks_are_required() -> None:
+    sla_only = "sla_policies:\n  - {name: month, target_percent: 99.9}\n"
+    assert parse_config(sla_only, env={}).sla_policies[0].name == "month"  # sla compute's input
+    with pytest.raises(ConfigError) as info:
+        parse_config(sla_only, env={}, require_checks=True)
+    assert info.value.problems == [
+        "(top level) (line 1): no checks: the daemon would watch nothing (a file with only"
+        " sla_policies, calendars and maintenance is for `monitord sla compute`)"
+    ]
+    with pytest.raises(ConfigError) as info:
+        parse_config("checks: []\n" + sla_only, env={}, require_checks=True)
+    assert info.value.problems[0].startswith("checks (line 1): no checks: ")
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -278,16 +297,39 @@ units = st.sampled_from([("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), 
 def test_parse_duration_sums_its_parts(parts: list[tuple[int, tuple[str, float]]]) -> None:
     text = "".join(f"{n}{unit}" for n, (unit, _) in parts)
     total = sum(n * factor for n, (_, factor) in parts)
-    if total > 0:
+    if total > MAX_DURATION:
+        with pytest.raises(ValueError, match="longer than this setting allows"):
+            parse_duration(text)
+    elif total > 0:
         assert parse_duration(text) == pytest.approx(total, rel=1e-12)
     else:
         with pytest.raises(ValueError, match="must be positive"):
             parse_duration(text)
 
 
-@given(st.floats(min_value=1e-6, max_value=1e9) | st.integers(1, 10**9))
+@given(st.floats(min_value=1e-6, max_value=MAX_DURATION) | st.integers(1, int(MAX_DURATION)))
 def test_parse_duration_takes_positive_numbers_as_seconds(value: float) -> None:
     assert parse_duration(value) == float(value)
+
+
+@given(st.floats(min_value=1e-6, max_value=MAX_DURATION) | st.integers(1, int(MAX_DURATION)))
+def test_a_bare_number_from_a_file_is_refused_with_the_spelling_to_use(value: float) -> None:
+    with pytest.raises(ValueError, match="has no unit: write '") as info:
+        parse_duration(value, bare_number_ok=False)
+    suggested = re.search(r"write '([^']+)'", str(info.value))
+    assert suggested is not None
+    assert parse_duration(suggested.group(1)) == pytest.approx(float(value), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum", "shown"),
+    [("99999999999999999999h", MAX_DURATION, "366d"), ("25h", 86400.0, "1d"),
+     ("6m", 300.0, "5m"), ("1h0.5s", 3600.0, "1h")],
+)  # fmt: skip
+def test_parse_duration_names_the_bound_it_exceeds(text: str, maximum: float, shown: str) -> None:
+    with pytest.raises(ValueError, match=f"at most {shown}\\)"):
+        parse_duration(text, maximum=maximum)
+    assert format_duration(maximum) == shown
 
 
 @given(st.text(max_size=20) | st.floats() | st.integers())
@@ -366,7 +408,7 @@ def test_cli_check_config_accepts_a_good_config(
 ) -> None:
     path = tmp_path / "good.yaml"
     path.write_text(GOOD, encoding="utf-8")
-    assert main(["check-config", str(path)]) == 0
+    assert main(["check-config", "--config", str(path)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert out.splitlines() == [
@@ -386,7 +428,5 @@ def test_cli_check_config_on_a_missing_file(
 def test_cli_check_config_without_a_file_is_a_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["check-config"])
-    assert info.value.code == 2
-    assert "file" in capsys.readouterr().err
+    assert main(["check-config"]) == 2
+    assert "--config FILE" in capsys.readouterr().err

@@ -65,7 +65,9 @@ def test_world_readable_secret_is_a_warning_in_check_config(
     token.write_text("x")
     token.chmod(0o644)
     config = tmp_path / "monitord.yaml"
-    config.write_text(_config(token))
-    assert main(["check-config", str(config)]) == 0
+    config.write_text(
+        _config(token) + "checks: [{name: a, type: sip_options, target: 'sip:127.0.0.1'}]\n"
+    )
+    assert main(["check-config", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert f"warning: daemon.api_token_file: secret file '{token}' is readable by every user" in out

@@ -120,16 +120,17 @@ checks:
     ]
 
 
+# A rule names the field it blames when the file sets that field, else the target.
 @pytest.mark.parametrize(
     ("target", "problem"),
     [
         ("{host: h, version: v3, user: u, auth_protocol: sha}",
-         "auth_protocol and auth_password_file/_env go together"),
-        ("{host: h, version: v3}", "SNMP v3 needs user"),
+         ".auth_protocol (line 2): auth_protocol and auth_password_file/_env go together"),
+        ("{host: h, version: v3}", " (line 2): SNMP v3 needs user"),
         ("{host: h, version: v1, community_file: COMMUNITY, user: u}",
-         "user and auth/priv settings are for v3, not v1"),
+         " (line 2): user and auth/priv settings are for v3, not v1"),
         ("{host: h, version: v3, user: u, priv_protocol: aes, priv_password_file: PRIV}",
-         "privacy without authentication is not allowed in SNMPv3 (set auth_protocol)"),
+         " (line 2): privacy without authentication is not allowed in SNMPv3 (set auth_protocol)"),
     ],
 )
 def test_credential_rules(secrets_dir: Path, target: str, problem: str) -> None:
@@ -138,7 +139,7 @@ def test_credential_rules(secrets_dir: Path, target: str, problem: str) -> None:
     )
     with pytest.raises(ConfigError) as info:
         parse_config(f"checks:\n  - {{name: a, type: snmp_up, target: {target}}}\n", env={})
-    assert info.value.problems == [f"checks[0].target (line 2): {problem}"]
+    assert info.value.problems == [f"checks[0].target{problem}"]
 
 
 def test_short_v3_password_is_refused(tmp_path: Path) -> None:
