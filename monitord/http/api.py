@@ -190,6 +190,12 @@ def window(request: web.Request, *allowed: str) -> tuple[datetime | None, dateti
     return since, until
 
 
+def _unknown(level: str, name: str) -> web.Response:
+    """A name neither configured nor on the record (a removed check's history still is)."""
+    return web.json_response(
+        {"error": f"no {level} named {name!r} is configured or on the record"}, status=404)
+
+
 async def list_downtimes(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     q = request.query
@@ -197,14 +203,14 @@ async def list_downtimes(request: web.Request) -> web.Response:
     service, check = q.get("service"), q.get("check")
     if service and check:
         raise ApiRequestError("give either 'service' or 'check', not both")
-    if service is not None and service not in ctx.live.services:
-        return web.json_response({"error": f"no service named {service!r}"}, status=404)
-    if check is not None and check not in ctx.live.checks:
-        return web.json_response({"error": f"no check named {check!r}"}, status=404)
     if service is not None:
         rows = await ctx.store.downtimes(level="service", name=service, since=since, until=until)
+        if not rows and service not in ctx.live.services:
+            return _unknown("service", service)
     elif check is not None:
         rows = await ctx.store.downtimes(level="check", name=check, since=since, until=until)
+        if not rows and check not in ctx.live.checks:
+            return _unknown("check", check)
     else:
         rows = await ctx.store.downtimes(since=since, until=until)
     now = datetime.now(UTC)
@@ -215,9 +221,9 @@ async def list_episodes(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     since, until = window(request, "check")
     check = request.query.get("check")
-    if check is not None and check not in ctx.live.checks:
-        return web.json_response({"error": f"no check named {check!r}"}, status=404)
     rows = await ctx.store.episodes(check=check, since=since, until=until)
+    if check is not None and not rows and check not in ctx.live.checks:
+        return _unknown("check", check)
     return web.json_response(
         [
             {

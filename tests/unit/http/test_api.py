@@ -398,7 +398,7 @@ async def test_every_list_endpoint_validates_its_query_the_same_way(
 
 async def test_episodes_of_an_unknown_check_is_404(client: Client) -> None:
     body = await get_json(client, "/api/v1/episodes", status=404, check="nosuch")
-    assert body == {"error": "no check named 'nosuch'"}
+    assert body == {"error": "no check named 'nosuch' is configured or on the record"}
 
 
 async def test_events_lists_logged_reboots(client: Client) -> None:
