@@ -38,8 +38,8 @@ from monitord.core.scheduler import Scheduler
 from monitord.core.stream import Reconfigured
 from monitord.core.supervisor import Health, Supervisor
 from monitord.errors import ConfigError
-from monitord.http.api import ApiContext, build_app
-from monitord.http.sla import SlaApi
+from monitord.http.api import build_app
+from monitord.http.context import ApiContext, SlaApi
 from monitord.sinks.metrics import Metrics
 from monitord.sinks.wiring import build_sinks
 from monitord.sla.gauges import SlaMetrics

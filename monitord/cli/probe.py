@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _probe_sip(args: argparse.Namespace) -> int:
-    from monitord.config.models import parse_status_codes
+    from monitord.config.base import parse_status_codes
     from probes.sip.errors import SipUriError
     from probes.sip.options import probe_once
     from probes.sip.tls import TlsSettings

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field, StrictInt, field_validator, model_validator
 
+from monitord.config.base import FieldProblem, Strict
 from monitord.config.durations import Duration
-from monitord.config.models import FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 
 _HTTP_URL = re.compile(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$")

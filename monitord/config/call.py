@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
 
+from monitord.config.base import CheckBase, FieldProblem, Strict
 from monitord.config.durations import Duration, bounded, parse_duration
-from monitord.config.models import CheckBase, FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 
 __all__ = [

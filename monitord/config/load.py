@@ -15,13 +15,13 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from monitord.config.base import FieldProblem
 from monitord.config.durations import FROM_FILE
 from monitord.config.models import (
     CHECK_MODELS,
     CheckConfig,
     Config,
     Defaults,
-    FieldProblem,
     ServiceConfig,
 )
 from monitord.config.yamlsource import YamlDocument, YamlLimitError, format_path, load_yaml

@@ -12,70 +12,33 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BeforeValidator, Field, StrictInt, field_validator
 
+from monitord.config.alerting import AlertmanagerConfig, MqttConfig
+from monitord.config.base import (
+    MAX_HEARTBEAT,
+    CheckBase,
+    Interval,
+    Name,
+    StatusCodes,
+    Streak,
+    Strict,
+)
+from monitord.config.call import CallQualityWindow, SipCallCheck
 from monitord.config.dns import DnsConfig
-from monitord.config.durations import Duration, bounded
+from monitord.config.durations import bounded
+from monitord.config.register import SipRegisterCheck
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
+from monitord.config.snmp import (
+    SNMP_CHECK_MODELS,
+    SnmpCpuCheck,
+    SnmpDiskCheck,
+    SnmpOidCheck,
+    SnmpUpCheck,
+)
 from monitord.core.events import DowntimeStart
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-
-
-# Sane upper bounds: beyond these a value is a typo, not a plan (README "Config limits").
-MAX_INTERVAL = 86400.0  # a check probed less than daily watches nothing an SLA counts
-MAX_HEARTBEAT = 300.0  # an unclean stop can leave this much unwatched time counted as up
-MAX_STREAK = 10_000  # consecutive probes: ~2.8 h of failures at 1 s before a check is down
-Interval = Annotated[float, BeforeValidator(bounded(MAX_INTERVAL))]
-Streak = Annotated[StrictInt, Field(ge=1, le=MAX_STREAK)]
-
-
-def parse_status_codes(value: Any) -> frozenset[int]:
-    """[200, '2xx', 404] -> the set of accepted SIP status codes."""
-    items = value if isinstance(value, list) else [value]
-    codes: set[int] = set()
-    for item in items:
-        text = str(item).strip().lower()
-        if re.fullmatch(r"[1-6]xx", text):
-            base = int(text[0]) * 100
-            codes.update(range(base, base + 100))
-        elif re.fullmatch(r"[1-6]\d\d", text):
-            codes.add(int(text))
-        else:
-            raise ValueError(f"invalid SIP status code {item!r}: use e.g. 200, 404 or '2xx'")
-    if not codes:
-        raise ValueError("no SIP status code given: every probe would fail")
-    return frozenset(codes)
-
-
-StatusCodes = Annotated[frozenset[int], BeforeValidator(parse_status_codes)]
-
-
-def _check_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (max 128),"
-            " starting with a letter or digit"
-        )
-    return value
-
-
-Name = Annotated[str, BeforeValidator(lambda v: _check_name(str(v)))]
-
-
-class FieldProblem(ValueError):
-    """A cross-field rule's complaint about one field, so the error names that field's path
-    (`checks[3].timeout`, not `checks[3]`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -128,21 +91,6 @@ class Defaults(Strict):
     downtime_start: DowntimeStart = DowntimeStart.FIRST_FAILURE
 
 
-class CheckBase(Strict):
-    name: Name
-    description: str = ""
-    interval: Interval | None = None
-    timeout: Interval | None = None
-    alert_after: Streak | None = None
-    down_after: Streak | None = None
-    recover_after: Streak | None = None
-    downtime_start: DowntimeStart | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    # Latency budget: a successful probe slower than this is a quality breach (`slow`),
-    # shown in metrics, API and logs; it never marks the check down (monitord/sinks/budgets.py).
-    max_rtt: Duration | None = None
-
-
 class SipOptionsCheck(CheckBase):
     type: Literal["sip_options"]
     target: str
@@ -159,16 +107,6 @@ class SipOptionsCheck(CheckBase):
         return value
 
 
-# SNMP and REGISTER check models live in their own modules; imported here, after CheckBase, for the union.
-from monitord.config.call import CallQualityWindow, SipCallCheck  # noqa: E402
-from monitord.config.register import SipRegisterCheck  # noqa: E402
-from monitord.config.snmp import (  # noqa: E402
-    SNMP_CHECK_MODELS,
-    SnmpCpuCheck,
-    SnmpDiskCheck,
-    SnmpOidCheck,
-    SnmpUpCheck,
-)
 
 # One entry per check type; the union below is discriminated on `type`.
 CHECK_MODELS: dict[str, type[CheckBase]] = {"sip_options": SipOptionsCheck, **SNMP_CHECK_MODELS,
@@ -219,7 +157,6 @@ class ServiceConfig(Strict):
 
 
 # Imported here, not at the top: these models build on Strict and Duration above.
-from monitord.config.alerting import AlertmanagerConfig, MqttConfig  # noqa: E402
 
 
 class Config(Strict):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from monitord.config.models import CheckBase
+from monitord.config.base import CheckBase
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
 

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitord.config.models import CheckBase, FieldProblem, Strict
+from monitord.config.base import CheckBase, FieldProblem, Strict
 from monitord.config.secrets import SecretFromFile
 from probes.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, WEAK_PROTOCOLS, SnmpAuth
 from probes.snmp.oids import normalize_oid

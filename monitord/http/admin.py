@@ -8,18 +8,10 @@ stays in force.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from aiohttp import web
 
-from monitord.core.stream import Reconfigured
 from monitord.errors import ConfigError
-from monitord.http.api import CTX, iso
-from monitord.http.sla import authorize
-
-
-class Reloader(Protocol):
-    async def reload(self) -> Reconfigured: ...
+from monitord.http.context import CTX, authorize, iso
 
 
 async def reload(request: web.Request) -> web.Response:

@@ -10,45 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from monitord.core.supervisor import Health
 from monitord.errors import ApiRequestError
+from monitord.http.context import CTX, ApiContext, iso
 from monitord.http.inputs import check_text, parse_instant
-from monitord.sinks.live import LiveView
-from monitord.sinks.metrics import Metrics
-from monitord.storage.interface import StoreReader
 from monitord.storage.records import DowntimeRecord
-
-if TYPE_CHECKING:  # monitord.http.sla and .admin import this module
-    from monitord.http.admin import Reloader
-    from monitord.http.sla import SlaApi
-
-
-@dataclass
-class ApiContext:
-    live: LiveView  # the present, as the event stream told it
-    store: StoreReader  # the record
-    metrics: Metrics
-    site: str
-    started: float
-    health: Health  # the supervisor's: tasks, the record, the scheduler
-    sla: SlaApi | None = None  # maintenance windows and reports (monitord/http/sla.py)
-    reloader: Reloader | None = None  # POST /api/v1/reload (monitord/http/admin.py)
-    # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
-    quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
-
-
-CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 def parse_time(request: web.Request, name: str) -> datetime | None:

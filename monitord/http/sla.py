@@ -14,44 +14,26 @@ intervals, gaps and windows; `monitord.sla` computes), rendered like the CLI's.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from monitord.errors import ApiRequestError, SlaError, StoreUnavailableError
-from monitord.http.api import iso
+from monitord.http.context import SlaApi, authorize, error, iso
 from monitord.http.inputs import check_text, parse_id, parse_instant, parse_json_body
 from monitord.sla.config import SlaPolicy
 from monitord.sla.html import render_html
 from monitord.sla.render import render_csv, render_json, report_to_dict
 from monitord.sla.report import Report
-from monitord.sla.runtime import SlaRuntime
 from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete
 from monitord.storage.records import MaintenanceRecord
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 WINDOW_FIELDS = ("service", "start", "end", "kind", "announced_at", "reason")
 MAX_REASON = 2000
-
-
-class MaintenanceWriter(Protocol):
-    """The pipeline: the one writer, which also moves the maintenance calendar."""
-
-    async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord: ...
-
-    async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None: ...
-
-
-@dataclass
-class SlaApi:
-    runtime: SlaRuntime
-    token: str | None  # bearer token for the write endpoints; None = writes disabled
-    writer: MaintenanceWriter
 
 
 SLA: web.AppKey[SlaApi] = web.AppKey("sla", SlaApi)
@@ -70,29 +52,6 @@ def window_json(rec: MaintenanceRecord) -> dict[str, Any]:
         "created_at": iso(rec.created_at),
         "deleted_at": iso(rec.deleted_at),
     }
-
-
-def _error(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"error": message}, status=status, headers=headers or None)
-
-
-def authorize(request: web.Request) -> web.Response | None:
-    """None when the request carries the configured bearer token, else the refusal."""
-    token = request.app[SLA].token
-    if token is None:
-        return _error(
-            503,
-            "write endpoints are disabled: no API token is configured;"
-            " set daemon.api_token_file to a file holding the token",
-        )
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="monitord"'}
-    if scheme.lower() != "bearer" or not given.strip():
-        return _error(401, "missing bearer token: send 'Authorization: Bearer <token>'", **challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return _error(401, "invalid bearer token", **challenge)
-    return None
 
 
 def _instant(body: dict[str, Any], field: str) -> datetime:
@@ -154,7 +113,7 @@ async def create_window(request: web.Request) -> web.Response:
             service=service, start=start, end=end, kind=kind, announced_at=announced,
             reason=reason, now=now))
     except StoreUnavailableError as exc:
-        return _error(503, f"maintenance window not stored: {exc}", **{"Retry-After": "5"})
+        return error(503, f"maintenance window not stored: {exc}", **{"Retry-After": "5"})
     return web.json_response(
         window_json(rec), status=201, headers={"Location": f"/api/v1/maintenance/{rec.id}"}
     )
@@ -170,9 +129,9 @@ async def delete_window(request: web.Request) -> web.Response:
         rec = await request.app[SLA].writer.delete_maintenance(
             MaintenanceDelete(window_id, datetime.now(UTC)))
     except StoreUnavailableError as exc:
-        return _error(503, f"maintenance window not withdrawn: {exc}", **{"Retry-After": "5"})
+        return error(503, f"maintenance window not withdrawn: {exc}", **{"Retry-After": "5"})
     if rec is None:
-        return _error(404, f"no maintenance window {raw} (or it was already deleted)")
+        return error(404, f"no maintenance window {raw} (or it was already deleted)")
     return web.json_response(window_json(rec))
 
 
@@ -189,7 +148,7 @@ async def list_windows(request: web.Request) -> web.Response:
     sla = request.app[SLA]
     service = request.query.get("service")
     if service is not None and service not in sla.runtime.services:
-        return _error(404, f"no service named {service!r}")
+        return error(404, f"no service named {service!r}")
     flag = request.query.get("include_deleted", "false").lower()
     if flag not in ("true", "false", "1", "0"):
         raise ApiRequestError("parameter 'include_deleted': use true or false")

@@ -46,7 +46,7 @@ def _duration(value: Any, info: ValidationInfo) -> float:
 
 
 def _name(value: Any) -> str:
-    from monitord.config.models import _check_name
+    from monitord.config.base import _check_name
 
     return _check_name(str(value))
 

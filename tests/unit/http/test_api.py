@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from monitord.config import effective_checks, parse_config
 from monitord.core.pipeline import Pipeline, ResumeState
 from monitord.core.supervisor import Health
-from monitord.http.api import ApiContext, build_app
+from monitord.http.api import build_app
+from monitord.http.context import ApiContext
 from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
 from monitord.storage.records import StandaloneEvent

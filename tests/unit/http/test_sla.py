@@ -23,8 +23,8 @@ from monitord.config import effective_checks, parse_config
 from monitord.core.events import ServiceDowntimeRecorded
 from monitord.core.pipeline import Pipeline, ResumeState
 from monitord.core.supervisor import Health
-from monitord.http.api import ApiContext, build_app
-from monitord.http.sla import SlaApi
+from monitord.http.api import build_app
+from monitord.http.context import ApiContext, SlaApi
 from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
 from monitord.sla.maintenance import in_maintenance

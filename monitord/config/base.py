@@ -1,0 +1,88 @@
+"""The building blocks every config model shares: strict models, names, bounds, a check's
+common settings.
+
+Why a module of its own: the per-family check models (SIP call, REGISTER, SNMP) and
+the alerting models build on these, and `models.py` gathers them all into `Config`;
+with the blocks here nothing has to import `models.py` back (no cycle).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+
+from monitord.config.durations import Duration, bounded
+from monitord.core.events import DowntimeStart
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+# Sane upper bounds: beyond these a value is a typo, not a plan (README "Config limits").
+MAX_INTERVAL = 86400.0  # a check probed less than daily watches nothing an SLA counts
+MAX_HEARTBEAT = 300.0  # an unclean stop can leave this much unwatched time counted as up
+MAX_STREAK = 10_000  # consecutive probes: ~2.8 h of failures at 1 s before a check is down
+Interval = Annotated[float, BeforeValidator(bounded(MAX_INTERVAL))]
+Streak = Annotated[StrictInt, Field(ge=1, le=MAX_STREAK)]
+
+
+def parse_status_codes(value: Any) -> frozenset[int]:
+    """[200, '2xx', 404] -> the set of accepted SIP status codes."""
+    items = value if isinstance(value, list) else [value]
+    codes: set[int] = set()
+    for item in items:
+        text = str(item).strip().lower()
+        if re.fullmatch(r"[1-6]xx", text):
+            base = int(text[0]) * 100
+            codes.update(range(base, base + 100))
+        elif re.fullmatch(r"[1-6]\d\d", text):
+            codes.add(int(text))
+        else:
+            raise ValueError(f"invalid SIP status code {item!r}: use e.g. 200, 404 or '2xx'")
+    if not codes:
+        raise ValueError("no SIP status code given: every probe would fail")
+    return frozenset(codes)
+
+
+StatusCodes = Annotated[frozenset[int], BeforeValidator(parse_status_codes)]
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (max 128),"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+Name = Annotated[str, BeforeValidator(lambda v: _check_name(str(v)))]
+
+
+class FieldProblem(ValueError):
+    """A cross-field rule's complaint about one field, so the error names that field's path
+    (`checks[3].timeout`, not `checks[3]`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckBase(Strict):
+    name: Name
+    description: str = ""
+    interval: Interval | None = None
+    timeout: Interval | None = None
+    alert_after: Streak | None = None
+    down_after: Streak | None = None
+    recover_after: Streak | None = None
+    downtime_start: DowntimeStart | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    # Latency budget: a successful probe slower than this is a quality breach (`slow`),
+    # shown in metrics, API and logs; it never marks the check down (monitord/sinks/budgets.py).
+    max_rtt: Duration | None = None

@@ -1,0 +1,92 @@
+"""What every HTTP handler is given: the live view, the record, health, the writers.
+
+Why a module of its own: the API, the SLA endpoints and the admin endpoint all
+read it; keeping it here means none of them imports another (no cycles).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from monitord.core.stream import Reconfigured
+from monitord.core.supervisor import Health
+from monitord.sinks.live import LiveView
+from monitord.sinks.metrics import Metrics
+from monitord.sla.runtime import SlaRuntime
+from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete, StoreReader
+from monitord.storage.records import MaintenanceRecord
+
+__all__ = ["CTX", "ApiContext", "MaintenanceWriter", "Reloader", "SlaApi", "authorize", "error",
+           "iso"]
+
+
+class MaintenanceWriter(Protocol):
+    """The pipeline: the one writer, which also moves the maintenance calendar."""
+
+    async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord: ...
+
+    async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None: ...
+
+
+class Reloader(Protocol):
+    """The daemon: applies the config file again (monitord/http/admin.py)."""
+
+    async def reload(self) -> Reconfigured: ...
+
+
+@dataclass
+class SlaApi:
+    runtime: SlaRuntime
+    token: str | None  # bearer token for the write endpoints; None = writes disabled
+    writer: MaintenanceWriter
+
+
+@dataclass
+class ApiContext:
+    live: LiveView  # the present, as the event stream told it
+    store: StoreReader  # the record
+    metrics: Metrics
+    site: str
+    started: float
+    health: Health  # the supervisor's: tasks, the record, the scheduler
+    sla: SlaApi | None = None  # maintenance windows and reports (monitord/http/sla.py)
+    reloader: Reloader | None = None  # POST /api/v1/reload (monitord/http/admin.py)
+    # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
+    quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
+
+
+CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def authorize(request: web.Request) -> web.Response | None:
+    """None when the request carries the configured bearer token, else the refusal."""
+    sla = request.app[CTX].sla
+    token = sla.token if sla is not None else None
+    if token is None:
+        return error(
+            503,
+            "write endpoints are disabled: no API token is configured;"
+            " set daemon.api_token_file to a file holding the token",
+        )
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="monitord"'}
+    if scheme.lower() != "bearer" or not given.strip():
+        return error(401, "missing bearer token: send 'Authorization: Bearer <token>'", **challenge)
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return error(401, "invalid bearer token", **challenge)
+    return None
