@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 
@@ -32,28 +32,22 @@ from monitord.core.callquality import (
     CallQualityJudge,
     Priority,
     QualityChange,
-    ServiceCalls,
     WindowFigures,
 )
 from monitord.core.checkstate import CheckMachine, Observation
 from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
-    CheckState,
-    DowntimeClosed,
-    DowntimeOpened,
     MaintenanceEnded,
-    MaintenanceEvent,
-    MaintenanceStarted,
-    RebootDetected,
     ServiceDowntimeClosed,
-    ServiceDowntimeOpened,
     ServiceEvent,
 )
 from monitord.core.maintenance import MaintenanceCalendar, iso
 from monitord.core.reboots import RebootDetector, device_of, uptime_of
 from monitord.core.reconfigure import plan
-from monitord.core.services import OpenCheckDowntime, ServiceTracker
+from monitord.core.resync import resync
+from monitord.core.services import ServiceTracker
+from monitord.core.steps import calls_of, open_checks, recordable
 from monitord.core.stream import (
     Committed,
     Event,
@@ -72,7 +66,6 @@ from monitord.storage.interface import (
     CheckCommit,
     Entry,
     EventCommit,
-    GapCommit,
     MaintenanceAdd,
     MaintenanceDelete,
     QualityCommit,
@@ -113,49 +106,6 @@ def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
     )
 
 
-def _calls_of(checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]
-              ) -> list[ServiceCalls]:
-    calls = {c.name for c in checks if c.type == "sip_call"}
-    out = []
-    for svc in services:
-        mine = tuple(c for c in svc.checks if c in calls)
-        if mine:
-            w = svc.call_quality
-            out.append(ServiceCalls(svc.name, mine, w.calls, timedelta(seconds=w.window),
-                                    w.min_calls))
-    return out
-
-
-def _open_checks(snapshots: Mapping[str, CheckSnapshot]) -> dict[str, OpenCheckDowntime]:
-    return {
-        name: OpenCheckDowntime(s.downtime_start, s.streak_reason or "unknown", s.streak_detail)
-        for name, s in snapshots.items()
-        if s.state is CheckState.DOWN and s.downtime_start is not None
-    }
-
-
-def recordable(ev: RebootDetected | MaintenanceEvent, site: str) -> StandaloneEvent:
-    """The stored (event log, outbox) form of a standalone event; ids derive from `key`."""
-    if isinstance(ev, RebootDetected):
-        return StandaloneEvent(
-            "reboot", "check", ev.check, ev.at,
-            {"check": ev.check, "device": ev.device,
-             "previous_uptime_seconds": round(ev.previous_uptime, 2),
-             "uptime_seconds": round(ev.uptime, 2), "booted_at": iso(ev.booted_at)},
-            key=f"{site}/reboot/{ev.check}/{iso(ev.at)}",
-        )
-    body: dict[str, object] = {"service": ev.service, "window": ev.window,
-                               "maintenance_kind": ev.kind, "start": iso(ev.start)}
-    if isinstance(ev, MaintenanceStarted):
-        body["end"] = iso(ev.end) if ev.end else None
-        return StandaloneEvent("maintenance_started", "service", ev.service, ev.effective, body,
-                               key=f"{ev.key}/maintenance_started")
-    body["end"] = iso(ev.end)
-    body["cause"] = ev.cause
-    return StandaloneEvent("maintenance_ended", "service", ev.service, ev.end, body,
-                           key=f"{ev.key}/maintenance_ended")
-
-
 class Pipeline:
     def __init__(
         self,
@@ -175,9 +125,9 @@ class Pipeline:
         self._snapshots: dict[str, CheckSnapshot] = {
             c.name: resume.snapshots.get(c.name) or CheckSnapshot.initial(c.name) for c in checks
         }
-        self.tracker = ServiceTracker(services, _open_checks(self._snapshots),
+        self.tracker = ServiceTracker(services, open_checks(self._snapshots),
                                       resume.open_services)
-        self._quality = CallQualityJudge(_calls_of(checks, services))
+        self._quality = CallQualityJudge(calls_of(checks, services))
         self._resumed_quality: list[QualityChange] = []
         for rec in resume.open_quality:
             if rec.service in self._quality.services:
@@ -363,8 +313,8 @@ class Pipeline:
         self.services = {s.name: s for s in services}
         self._machines = {c.name: CheckMachine(c.name, c.thresholds) for c in checks}
         self._snapshots = snapshots
-        self.tracker = ServiceTracker(services, _open_checks(snapshots), open_services)
-        self._quality = CallQualityJudge(_calls_of(checks, services))
+        self.tracker = ServiceTracker(services, open_checks(snapshots), open_services)
+        self._quality = CallQualityJudge(calls_of(checks, services))
         for name, priority in priorities.items():
             self._quality.resume(name, priority)
         self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
@@ -543,42 +493,11 @@ class Pipeline:
         log.error("record_frozen", at=at.isoformat(), waiting=len(self._backlog))
 
     def _resync(self, now: datetime) -> Batch:
-        """Bring the record from its frozen state to what the daemon saw since.
-
-        The frozen span is an unmonitored gap; an interval recorded open that
-        has ended or changed meanwhile is closed where the record froze; one
-        open now that the record lacks opens at its true start (it is evidence
-        the daemon observed, which wins over the gap).
-        """
         assert self._frozen_at is not None
-        frozen = self._frozen_at
-        entries: list[Entry] = (
-            [GapCommit(frozen, now, "store_unavailable")] if now > frozen else [])
-        for name, now_snap in self._snapshots.items():
-            was = self._frozen_checks.get(name) or CheckSnapshot.initial(name)
-            events: list[CheckEvent] = []
-            was_open = was.downtime_start if was.state is CheckState.DOWN else None
-            is_open = now_snap.downtime_start if now_snap.state is CheckState.DOWN else None
-            if was_open is not None and was_open != is_open:
-                events.append(DowntimeClosed(name, was_open, max(frozen, was_open),
-                                             was.streak_reason or "unknown", "unmonitored"))
-            if is_open is not None and is_open != was_open:
-                events.append(DowntimeOpened(name, is_open, now, now_snap.streak_reason or
-                                             "unknown", now_snap.streak_detail))
-            entries.append(CheckCommit(now_snap, tuple(events)))
-        service_events: list[ServiceEvent] = []
-        for svc in self.services:
-            was_start = self._frozen_services.get(svc)
-            is_start = self.tracker.down_since(svc)
-            if was_start is not None and was_start != is_start:
-                service_events.append(ServiceDowntimeClosed(svc, was_start, max(frozen, was_start),
-                                                            "unmonitored"))
-            if is_start is not None and is_start != was_start:
-                service_events.append(ServiceDowntimeOpened(svc, is_start, "unknown",
-                                                            "open when the record resumed"))
-        if service_events:
-            entries.append(ServiceCommit(tuple(service_events)))
-        return Batch(tuple(entries), now)
+        open_now = {s: start for s in self.services
+                    if (start := self.tracker.down_since(s)) is not None}
+        return resync(self._frozen_at, now, self._frozen_checks, self._snapshots,
+                      self._frozen_services, open_now)
 
     def _publish(self, committed: Committed) -> None:
         for sink in self._sinks:
