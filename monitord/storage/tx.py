@@ -22,7 +22,12 @@ from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 
 __all__ = ["Filter", "Row", "Tx", "level_of", "opt_dt", "opt_us"]
 
-Row = Sequence[Any]
+
+
+class Row(Protocol):
+    """A result row of either driver (sqlite3.Row, asyncpg.Record): read by position."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
 
 
 class Tx(Protocol):

@@ -1,17 +1,15 @@
-"""The rules every `Store` backend keeps (see monitord/storage/base.py).
+"""The rules every `Store` backend keeps (see monitord/storage/interface.py).
 
-Each test runs against every backend through the `open_store` fixture; a new
-backend only adds itself to `BACKENDS`. Nothing here may rely on one backend's
-internals: restarts are simulated by opening a second store on the same data.
+Each test runs against every backend through the `open_store` fixture
+(conftest.py); a new backend only adds itself there. Nothing here may rely on
+one backend's internals: restarts are simulated by opening a second store on
+the same data.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,45 +31,15 @@ from monitord.core.events import (
 from monitord.errors import StorageError, StoreConflictError
 from monitord.storage.interface import Batch, Store
 from monitord.storage.records import EpisodeRecord, GapRecord
-from monitord.storage.sqlite import SqliteStore
+from tests.unit.storage.conftest import OpenStore
 from tests.writes import commit_check, commit_service
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)  # the night Europe/Amsterdam moves to summer time
 CEST = timezone(timedelta(hours=2))
 
-OpenStore = Callable[..., Awaitable[Store]]
-
 
 def t(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-def _sqlite(tmp_path: Path, options: dict[str, Any]) -> Store:
-    return SqliteStore(tmp_path / "monitord.db", **options)
-
-
-BACKENDS: dict[str, Callable[[Path, dict[str, Any]], Store]] = {"sqlite": _sqlite}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens stores on the same data, as a restarted daemon would; closes them all after."""
-    opened: list[Store] = []
-
-    async def factory(**options: Any) -> Store:
-        store = BACKENDS[request.param](tmp_path, options)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        await store.close()
-
-
-@pytest.fixture
-async def store(open_store: OpenStore) -> Store:
-    return await open_store()
 
 
 def down_snapshot(check: str, start: datetime, last_probe: datetime) -> CheckSnapshot:
