@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, assert_never
 
+from monitord.errors import StorageError
 from monitord.storage.location import PostgresLocation, SqliteLocation, parse_storage
 from monitord.storage.postgresql import PostgresStore
 from monitord.storage.sqlite import SqliteStore
@@ -15,7 +16,7 @@ from monitord.storage.sqlite import SqliteStore
 if TYPE_CHECKING:
     from monitord.config.models import DaemonConfig
 
-__all__ = ["build_store"]
+__all__ = ["build_reader", "build_store"]
 
 
 def build_store(
@@ -35,3 +36,17 @@ def build_store(
         case _:
             assert_never(location)
 
+
+
+def build_reader(daemon: DaemonConfig) -> SqliteStore | PostgresStore:
+    """A read-only store for reports and the CLI, beside a running daemon (no writer lock).
+
+    A SQLite file that does not exist is an error here rather than a new empty
+    record: a report over nothing would read as 100 % available.
+    """
+    location = parse_storage(daemon.storage)
+    if isinstance(location, SqliteLocation) and not location.path.is_file():
+        raise StorageError(
+            f"{location.path}: no monitord database here (daemon.storage); has the daemon run?"
+        )
+    return build_store(daemon, writer=False)

@@ -13,7 +13,7 @@ import pytest
 
 from monitord.config.load import parse_config
 from monitord.errors import ConfigError, StorageError
-from monitord.storage.factory import build_store
+from monitord.storage.factory import build_reader, build_store
 from monitord.storage.location import PostgresLocation, SqliteLocation, parse_storage
 from monitord.storage.postgresql import PostgresStore
 from monitord.storage.sqlite import SqliteStore
@@ -109,3 +109,13 @@ async def test_a_refused_login_is_a_storage_error_naming_the_server_not_the_pass
     with pytest.raises(StorageError, match=re.escape(f"{url}: ")) as caught:
         await PostgresStore(url, password="wrong-pw", connect_timeout=5).open()
     assert "wrong-pw" not in str(caught.value)
+
+
+async def test_a_reader_never_creates_an_empty_record(tmp_path: Path, pg_url: str) -> None:
+    missing = parse_config(f"daemon: {{storage: {tmp_path / 'none.db'}}}\n", env={})
+    with pytest.raises(StorageError, match="no monitord database here"):
+        build_reader(missing.daemon)
+    assert not (tmp_path / "none.db").exists()
+    on_pg = parse_config(f"daemon: {{storage: '{pg_url}'}}\n", env={}).daemon
+    async with build_store(on_pg), build_reader(on_pg) as reader:  # beside the writer
+        assert await reader.gaps() == []
