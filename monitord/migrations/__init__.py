@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,14 @@ import aiosqlite
 from monitord import __version__
 from monitord.errors import SchemaVersionError, StorageError
 
-__all__ = ["Migration", "load_migrations", "migrate", "split_statements", "too_new_message"]
+__all__ = [
+    "Migration",
+    "bring_up_to_date",
+    "load_migrations",
+    "migrate",
+    "split_statements",
+    "too_new_message",
+]
 
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -77,19 +85,38 @@ async def _user_version(db: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
+async def bring_up_to_date(
+    migrations: list[Migration],
+    *,
+    version: Callable[[], Awaitable[int]],
+    apply: Callable[[Migration], Awaitable[None]],
+    too_new: Callable[[int, int], Awaitable[str]],
+) -> int:
+    """What every backend does: refuse a newer schema, else apply the missing steps in order.
+
+    `apply` re-reads the version under its own lock, so two processes migrating
+    at once apply each step once. Returns the version now in force.
+    """
+    latest = migrations[-1].version
+    current = await version()
+    if current > latest:
+        raise SchemaVersionError(await too_new(current, latest))
+    for migration in migrations[current:]:
+        await apply(migration)
+    return latest
+
+
 async def migrate(db: aiosqlite.Connection, path: Path) -> int:
     """Bring the schema of `db` (an autocommit connection) to the newest version; return it."""
-    migrations = load_migrations()
-    latest = migrations[-1].version
     try:
-        current = await _user_version(db)
-        if current > latest:
-            raise SchemaVersionError(await _too_new_message(db, path, current, latest))
-        for migration in migrations[current:]:
-            await _apply(db, migration)
+        return await bring_up_to_date(
+            load_migrations(),
+            version=lambda: _user_version(db),
+            apply=lambda m: _apply(db, m),
+            too_new=lambda found, latest: _too_new_message(db, path, found, latest),
+        )
     except sqlite3.Error as exc:
         raise StorageError(f"migrating the schema of {path} failed: {exc}") from exc
-    return latest
 
 
 async def _apply(db: aiosqlite.Connection, migration: Migration) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncpg
 
 from monitord import __version__
-from monitord.errors import SchemaVersionError, StorageError
-from monitord.migrations import Migration, load_migrations, too_new_message
+from monitord.errors import StorageError
+from monitord.migrations import Migration, bring_up_to_date, load_migrations, too_new_message
 from monitord.storage.postgresql.connection import DRIVER_ERRORS
 from monitord.storage.postgresql.lock import MIGRATION_LOCK
 
@@ -56,14 +56,12 @@ async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:
 
 async def migrate(conn: asyncpg.Connection, where: str) -> int:
     """Apply what is missing; return the schema version now in force."""
-    migrations = load_migrations(PACKAGE)
-    latest = migrations[-1].version
     try:
-        current = await _version(conn)
-        if current > latest:
-            raise SchemaVersionError(await _too_new(conn, where, current, latest))
-        for migration in migrations[current:]:
-            await _apply(conn, migration)
+        return await bring_up_to_date(
+            load_migrations(PACKAGE),
+            version=lambda: _version(conn),
+            apply=lambda m: _apply(conn, m),
+            too_new=lambda found, latest: _too_new(conn, where, found, latest),
+        )
     except DRIVER_ERRORS as exc:
         raise StorageError(f"migrating the schema of {where} failed: {exc}") from exc
-    return latest
