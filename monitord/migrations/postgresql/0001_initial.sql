@@ -1,5 +1,5 @@
 -- PostgreSQL schema 1: the record SLA disputes are settled on, as SQLite keeps it
--- at its schema 7, so the same SQL (monitord/storage/writer.py, readers.py) runs
+-- at its schema 8, so the same SQL (monitord/storage/writer.py, readers.py) runs
 -- on both.
 --
 -- Timestamps are BIGINT microseconds since the Unix epoch, UTC: exact (no
@@ -21,7 +21,10 @@ CREATE TABLE downtimes (
     end_us       BIGINT CHECK (end_us IS NULL OR end_us >= start_us),
     reason       TEXT   NOT NULL,
     detail       TEXT   NOT NULL,
-    confirmed_us BIGINT
+    confirmed_us BIGINT,
+    -- why it ended: its first successful probe, its check or service left the config,
+    -- or the record resumed after a span it could not take; NULL while open
+    end_cause    TEXT CHECK (end_cause IS NULL OR end_cause IN ('recovered', 'removed', 'unmonitored'))
 );
 -- The database itself refuses a second open interval for the same check or
 -- service, whatever bug upstream tries to write one.

@@ -375,6 +375,25 @@ async def test_service_closing_without_an_open_interval_is_one_failed_transactio
     assert await store.downtimes() == []
 
 
+async def test_an_interval_keeps_why_it_ended(store: Store) -> None:
+    """A recovery, a check that left the config, a record resumed after a gap: told apart."""
+    await open_downtime(store, "sip-a", t(0), t(10))
+    await commit_check(store, down_snapshot("sip-b", t(0), t(0)), [opened("sip-b", t(0))])
+    await commit_check(store, up_snapshot("sip-b", t(20)),
+                       [DowntimeClosed("sip-b", t(0), t(20), "timeout", cause="removed")])
+    await commit_service(store, [svc_open(t(0)), ServiceDowntimeClosed("voice", t(0), t(30),
+                                                                       cause="unmonitored")])
+    await commit_service(store, [svc_past(t(100), t(110), "fax"), svc_open(t(200), "fax")])
+
+    causes = [(d.name, d.end_cause) for d in await store.downtimes()]
+    assert causes == [("sip-a", "recovered"), ("sip-b", "removed"), ("voice", "unmonitored"),
+                      ("fax", "recovered"), ("fax", None)]
+
+    await commit_service(store, [svc_open(t(30))])  # the same problem again: open once more
+    [voice] = await store.downtimes(level="service", name="voice")
+    assert (voice.end, voice.end_cause) == (None, None)
+
+
 async def test_check_and_service_with_the_same_name_are_separate(store: Store) -> None:
     await open_downtime(store, "voice", t(0), None)
     await commit_service(store, [svc_open(t(10))])
