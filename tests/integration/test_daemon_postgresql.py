@@ -9,6 +9,7 @@ in the database say the same as the API. The backend is the only difference.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import time
 from contextlib import closing
@@ -95,3 +96,49 @@ def test_one_outage_is_one_check_and_one_service_interval(
     ]
     print(f"\n[{backend}] one check and one service interval {first_failure.isoformat()}"
           f" .. {first_success.isoformat()} ({(first_success - first_failure).total_seconds():.3f} s)")
+
+
+def test_a_daemon_killed_on_postgresql_restarts_at_once_and_records_the_gap(
+    pg_url: str, tmp_path: Path, daemon_dir: Path
+) -> None:
+    """kill -9 drops the session, so the advisory lock never blocks the restart; the open
+    interval survives, the absence is an unclean gap, and a second daemon is refused."""
+    port = free_port()
+    (tmp_path / "peer").mkdir()
+    sipp = sipp_options_responder(port, tmp_path / "peer")
+    sipp.start()
+    config = {
+        "daemon": {"site": "it", "storage": pg_url},
+        "defaults": {"interval": f"{INTERVAL}s", "timeout": "0.5s"},
+        "checks": [{"name": CHECK, "type": "sip_options", "target": f"sip:127.0.0.1:{port}"}],
+        "services": [{"name": "pbx", "checks": [CHECK]}],
+    }
+    daemon = DaemonProcess(daemon_dir, free_port(), config)
+    daemon.start()
+    try:
+        sipp.stop()
+        daemon.wait_for("the check to go down", lambda: daemon.check(CHECK)["state"] == "down", 15)
+        [before] = daemon.get(f"/api/v1/downtimes?check={CHECK}")
+
+        (tmp_path / "second").mkdir()
+        second = DaemonProcess(tmp_path / "second", free_port(), dict(config))
+        with pytest.raises(RuntimeError, match=r"already in use by another monitord \(monitord pid"):
+            second.start()
+
+        daemon.stop(signal.SIGKILL)
+        killed_at = datetime.now(UTC)
+        daemon.start()  # at once: the lock went with the killed session
+        assert daemon.check(CHECK)["down_since"] == before["start"]
+        sipp.start()
+        daemon.wait_for("the check to recover", lambda: daemon.check(CHECK)["state"] == "up", 15)
+        [after] = daemon.get(f"/api/v1/downtimes?check={CHECK}")
+        assert (after["id"], after["start"]) == (before["id"], before["start"])
+        [gap] = daemon.get("/api/v1/gaps")
+        assert gap["cause"] == "unclean_shutdown"
+        assert datetime.fromisoformat(gap["start"]) <= killed_at
+        print(f"\n[postgresql] kill -9 and restart: interval {after['start']} .. {after['end']}"
+              f" kept id {after['id']}; gap {gap['start']} .. {gap['end']}"
+              f" ({gap['duration_seconds']:.3f} s, {gap['cause']})")
+    finally:
+        daemon.stop()
+        sipp.stop()
