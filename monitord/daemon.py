@@ -44,8 +44,8 @@ from monitord.sinks.metrics import Metrics
 from monitord.sinks.wiring import build_sinks
 from monitord.sla.gauges import SlaMetrics
 from monitord.sla.runtime import SlaRuntime
+from monitord.storage.factory import build_store
 from monitord.storage.interface import Store
-from monitord.storage.sqlite import SqliteStore
 from probes.base import Probe
 from probes.sip.transport import SipTransports
 from probes.snmp.client import SnmpClient
@@ -77,8 +77,7 @@ class Daemon:
         self.config_path = config_path  # what a reload (SIGHUP, POST /api/v1/reload) reads
         self.checks = effective_checks(config)
         # MQTT publishes from the store's outbox; without MQTT no rows pile up unread
-        self.store: Store = store or SqliteStore(config.daemon.storage,
-                                                 outbox=config.mqtt is not None)
+        self.store: Store = store or build_store(config.daemon, outbox=config.mqtt is not None)
         self.metrics = Metrics(config.daemon.site)
         self.health = Health()
         self.supervisor = Supervisor(self.health, observer=self.metrics)

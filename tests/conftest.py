@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from probes.sip.responder import Responder, start_responder
 from probes.sip.transport import SipTransports
+from tests.postgres import PgCluster
 
 
 @pytest.fixture
@@ -30,3 +31,24 @@ async def responder() -> AsyncIterator[Responder]:
     finally:
         r.close()
         await r.wait_closed()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster on 127.0.0.1 for the whole session (tests/postgres.py)."""
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """An empty database of its own for this test: `postgresql://postgres@127.0.0.1:PORT/test_N`."""
+    name = pg_cluster.database()
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.recycle(name)

@@ -12,7 +12,7 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictInt, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, StrictInt, field_validator, model_validator
 
 from monitord.config.alerting import AlertmanagerConfig, MqttConfig
 from monitord.config.base import (
@@ -39,6 +39,7 @@ from monitord.config.snmp import (
 )
 from monitord.core.events import DowntimeStart
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
+from monitord.storage.location import PostgresLocation, parse_storage
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -55,7 +56,9 @@ def parse_listen(value: str) -> tuple[str, int]:
 class DaemonConfig(Strict):
     site: Name = "default"
     listen: str = "127.0.0.1:9465"
-    storage: str = "var/monitord.db"
+    storage: str = "var/monitord.db"  # a SQLite file, or postgresql://user@host[:port]/database
+    storage_password_file: SecretFromFile | None = None  # PostgreSQL password, read at load
+    storage_password: SecretStr | None = None  # the same as `${VAR}` from the environment
     timezone: str = "Europe/Amsterdam"
     max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
     heartbeat_interval: Annotated[float, BeforeValidator(bounded(MAX_HEARTBEAT))] = 10.0
@@ -67,6 +70,27 @@ class DaemonConfig(Strict):
     def _listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        parse_storage(value)
+        return value
+
+    @model_validator(mode="after")
+    def _storage_password(self) -> DaemonConfig:
+        if self.storage_password_file is None and self.storage_password is None:
+            return self
+        if self.storage_password_file is not None and self.storage_password is not None:
+            raise ValueError("give storage_password_file or storage_password, not both")
+        if not isinstance(parse_storage(self.storage), PostgresLocation):
+            raise ValueError("a storage password is for a postgresql:// storage, not a file")
+        return self
+
+    def storage_secret(self) -> str | None:
+        if self.storage_password_file is not None:
+            return self.storage_password_file.get()
+        return None if self.storage_password is None else self.storage_password.get_secret_value()
 
     @field_validator("timezone")
     @classmethod

@@ -1,4 +1,4 @@
-"""Versioned schema migrations for the SQLite store.
+"""Versioned schema migrations for the SQLite store (PostgreSQL's are in `postgresql/`).
 
 Each `NNNN_name.sql` file here moves the schema from version NNNN-1 to NNNN.
 Released files are never edited: a change is a new file. The version lives
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,14 @@ import aiosqlite
 from monitord import __version__
 from monitord.errors import SchemaVersionError, StorageError
 
-__all__ = ["Migration", "load_migrations", "migrate", "split_statements"]
+__all__ = [
+    "Migration",
+    "bring_up_to_date",
+    "load_migrations",
+    "migrate",
+    "split_statements",
+    "too_new_message",
+]
 
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -31,14 +39,14 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """Read the packaged migrations, refusing an installation with a missing step.
+def load_migrations(package: str = __name__) -> list[Migration]:
+    """Read the packaged migrations of `package`, refusing an installation with a missing step.
 
     Loaded through importlib.resources so they are found in a wheel or zip,
     not only in a source checkout.
     """
     found = []
-    for entry in resources.files(__name__).iterdir():
+    for entry in resources.files(package).iterdir():
         match = _FILE.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), entry.name, entry.read_text(encoding="utf-8")))
@@ -77,19 +85,38 @@ async def _user_version(db: aiosqlite.Connection) -> int:
     return int(rows[0][0])
 
 
+async def bring_up_to_date(
+    migrations: list[Migration],
+    *,
+    version: Callable[[], Awaitable[int]],
+    apply: Callable[[Migration], Awaitable[None]],
+    too_new: Callable[[int, int], Awaitable[str]],
+) -> int:
+    """What every backend does: refuse a newer schema, else apply the missing steps in order.
+
+    `apply` re-reads the version under its own lock, so two processes migrating
+    at once apply each step once. Returns the version now in force.
+    """
+    latest = migrations[-1].version
+    current = await version()
+    if current > latest:
+        raise SchemaVersionError(await too_new(current, latest))
+    for migration in migrations[current:]:
+        await apply(migration)
+    return latest
+
+
 async def migrate(db: aiosqlite.Connection, path: Path) -> int:
     """Bring the schema of `db` (an autocommit connection) to the newest version; return it."""
-    migrations = load_migrations()
-    latest = migrations[-1].version
     try:
-        current = await _user_version(db)
-        if current > latest:
-            raise SchemaVersionError(await _too_new_message(db, path, current, latest))
-        for migration in migrations[current:]:
-            await _apply(db, migration)
+        return await bring_up_to_date(
+            load_migrations(),
+            version=lambda: _user_version(db),
+            apply=lambda m: _apply(db, m),
+            too_new=lambda found, latest: _too_new_message(db, path, found, latest),
+        )
     except sqlite3.Error as exc:
         raise StorageError(f"migrating the schema of {path} failed: {exc}") from exc
-    return latest
 
 
 async def _apply(db: aiosqlite.Connection, migration: Migration) -> None:
@@ -122,9 +149,14 @@ async def _too_new_message(db: aiosqlite.Connection, path: Path, found: int, lat
         rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = 'migrated_by'"))
     except sqlite3.Error:
         rows = []
-    needed = f"monitord {rows[0][0]} or later" if rows else f"a monitord that knows schema {found}"
+    return too_new_message(str(path), found, latest, str(rows[0][0]) if rows else None)
+
+
+def too_new_message(where: str, found: int, latest: int, migrated_by: str | None) -> str:
+    needed = (f"monitord {migrated_by} or later" if migrated_by
+              else f"a monitord that knows schema {found}")
     return (
-        f"{path} has schema version {found}, but monitord {__version__} only knows schema "
+        f"{where} has schema version {found}, but monitord {__version__} only knows schema "
         f"versions up to {latest}. Run {needed} against this database, or point this "
-        "monitord at another database file; it will not downgrade the schema."
+        "monitord at another database; it will not downgrade the schema."
     )

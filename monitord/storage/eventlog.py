@@ -1,4 +1,4 @@
-"""The permanent log of standalone events (schema 5), written by `SqliteStore.record_event`.
+"""The permanent log of standalone events (schema 5), written by an `EventCommit`.
 
 Why a log beside the outbox: the outbox is a delivery queue (rows leave once
 the broker acknowledges them, and it is only written when MQTT is
@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
-from typing import Any
-
-import aiosqlite
 
 from monitord.storage.outbox import EVENT_KINDS, NewRow, event_id
 from monitord.storage.records import EventRecord, StandaloneEvent
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
+from monitord.storage.tx import Row, Tx
+
+COLUMNS = "id, event_id, kind, level, subject, at_us, payload"
 
 
 def keyed(ev: StandaloneEvent) -> StandaloneEvent:
@@ -28,54 +27,20 @@ def keyed(ev: StandaloneEvent) -> StandaloneEvent:
     return dataclasses.replace(ev, key=f"{ev.kind}|{ev.level}|{ev.subject}|{datetime_to_us(ev.at)}")
 
 
-async def add(db: aiosqlite.Connection, ev: StandaloneEvent) -> bool:
+async def add(tx: Tx, ev: StandaloneEvent) -> bool:
     """Insert once (by id); True if this call recorded it. Call inside a write transaction."""
     if ev.kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {ev.kind!r}: add it to the schema first")
     eid = event_id(NewRow("event", ev.kind, ev.level, ev.subject, ev.at, ev.body, ev.key))
-    cursor = await db.execute(
-        "INSERT OR IGNORE INTO events (event_id, kind, level, subject, at_us, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+    added = await tx.execute(
+        "INSERT INTO events (event_id, kind, level, subject, at_us, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
         (eid, ev.kind, ev.level, ev.subject, datetime_to_us(ev.at), json.dumps(ev.body)),
     )
-    return cursor.rowcount == 1
+    return added == 1
 
 
-async def query(
-    db: aiosqlite.Connection,
-    *,
-    kind: str | None,
-    subject: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> list[EventRecord]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (("kind", kind), ("subject", subject)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if since is not None:
-        clauses.append("at_us >= ?")
-        params.append(datetime_to_us(since))
-    if until is not None:
-        clauses.append("at_us < ?")
-        params.append(datetime_to_us(until))
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = await db.execute_fetchall(
-        "SELECT id, event_id, kind, level, subject, at_us, payload FROM events"
-        f"{where} ORDER BY at_us, id",
-        params,
-    )
-    return [
-        EventRecord(
-            int(r[0]),
-            str(r[1]),
-            str(r[2]),
-            r[3],
-            str(r[4]),
-            us_to_datetime(int(r[5])),
-            json.loads(r[6]),
-        )
-        for r in rows
-    ]
+def record(r: Row) -> EventRecord:
+    """A row of `SELECT {COLUMNS} FROM events`."""
+    return EventRecord(int(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]),
+                       us_to_datetime(int(r[5])), json.loads(r[6]))

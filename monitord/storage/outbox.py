@@ -11,9 +11,9 @@ FAILING, ALERTING, DOWN), read from the stored row before it is replaced; a
 service's whenever its downtime opens or closes.
 
 Standalone events (`reboot`, `maintenance_started`, `maintenance_ended`)
-change no interval; `SqliteStore.record_event` writes them alone. When the
-caller names the event (`key`), its id is a UUIDv5 of that name and the
-insert is `OR IGNORE`: announcing the same maintenance start again after a
+change no interval; an `EventCommit` writes them. When the caller names the
+event (`key`), its id is a UUIDv5 of that name and the insert does nothing
+on a conflicting id: announcing the same maintenance start again after a
 restart adds no second row while the first is waiting, and gives a consumer
 the same id to drop once it was delivered.
 """
@@ -26,8 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, assert_never
-
-import aiosqlite
 
 from monitord.core.events import (
     AlertRaised,
@@ -43,8 +41,9 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
     ServiceEvent,
 )
-from monitord.storage.records import Level, OutboxRecord, StandaloneEvent
-from monitord.storage.timestamps import EPOCH, datetime_to_us, us_to_datetime
+from monitord.storage.records import Level, StandaloneEvent
+from monitord.storage.timestamps import EPOCH, datetime_to_us
+from monitord.storage.tx import Tx
 
 EVENT_KINDS = (
     "alert_raised",
@@ -164,56 +163,42 @@ def service_state_rows(events: Sequence[ServiceEvent]) -> list[NewRow]:
     return rows
 
 
-async def _insert(db: aiosqlite.Connection, rows: Sequence[NewRow]) -> int:
-    """Insert in order; a row whose (derived) id is already waiting is skipped. Returns rows added."""
-    cursor = await db.executemany(
-        "INSERT OR IGNORE INTO outbox (event_id, channel, kind, level, subject, at_us, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(event_id(r), r.channel, r.kind, r.level, r.subject, _us(r.at),
-          json.dumps(r.body, separators=(",", ":"), ensure_ascii=False)) for r in rows],
-    )
-    added = cursor.rowcount
-    await cursor.close()
-    return added
+_INSERT = (
+    "INSERT INTO outbox (event_id, channel, kind, level, subject, at_us, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+)
 
 
-async def add_standalone(db: aiosqlite.Connection, ev: StandaloneEvent) -> bool:
-    """Call inside record_event's transaction; True if the row was added."""
+def _params(row: NewRow) -> tuple[Any, ...]:
+    return (event_id(row), row.channel, row.kind, row.level, row.subject, _us(row.at),
+            json.dumps(row.body, separators=(",", ":"), ensure_ascii=False))
+
+
+async def add_standalone(tx: Tx, ev: StandaloneEvent) -> bool:
+    """Call inside the commit's transaction; True if the row was added (its id was not waiting)."""
     if ev.kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {ev.kind!r}: add it to the schema first")
     row = NewRow("event", ev.kind, ev.level, ev.subject, ev.at, ev.body, ev.key)
-    return await _insert(db, [row]) == 1
+    return await tx.execute(_INSERT, _params(row)) == 1
 
 
-async def add_check(db: aiosqlite.Connection, snap: CheckSnapshot,
-                    events: Sequence[CheckEvent]) -> None:
-    """Call inside commit_check's transaction, BEFORE the snapshot is upserted."""
+async def add(tx: Tx, rows: Sequence[NewRow]) -> None:
+    """Queue rows in order, inside the transaction of the change they announce."""
+    if rows:
+        await tx.executemany(_INSERT, [_params(r) for r in rows])
+
+
+async def add_check(tx: Tx, snap: CheckSnapshot, events: Sequence[CheckEvent]) -> None:
+    """Call inside the check's commit, BEFORE the snapshot is upserted."""
     rows = [check_event_row(ev) for ev in events]
-    stored = list(await db.execute_fetchall(
-        "SELECT state FROM check_state WHERE check_name = ?", (snap.check,)))
+    stored = await tx.fetch("SELECT state FROM check_state WHERE check_name = ?", (snap.check,))
     if (stored[0][0] if stored else "up") != snap.state.value:
         rows.append(check_state_row(snap))
-    if rows:
-        await _insert(db, rows)
+    await add(tx, rows)
 
 
-async def add_service(db: aiosqlite.Connection, events: Sequence[ServiceEvent]) -> None:
-    """Call inside commit_service's transaction."""
+async def add_service(tx: Tx, events: Sequence[ServiceEvent]) -> None:
+    """Call inside the service's commit."""
     if events:
         rows = [row for ev in events for row in service_event_rows(ev)]
-        await _insert(db, [*rows, *service_state_rows(events)])
-
-
-async def pending(db: aiosqlite.Connection, limit: int) -> list[OutboxRecord]:
-    rows = await db.execute_fetchall(
-        "SELECT seq, event_id, channel, kind, level, subject, at_us, payload FROM outbox"
-        " ORDER BY seq LIMIT ?", (limit,))
-    return [OutboxRecord(r[0], r[1], r[2], r[3], r[4], r[5], us_to_datetime(r[6]), r[7])
-            for r in rows]
-
-
-async def done(db: aiosqlite.Connection, up_to_seq: int) -> int:
-    cursor = await db.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
-    removed = cursor.rowcount
-    await cursor.close()
-    return removed
+        await add(tx, [*rows, *service_state_rows(events)])

@@ -1,17 +1,15 @@
-"""The rules every `Store` backend keeps (see monitord/storage/base.py).
+"""The rules every `Store` backend keeps (see monitord/storage/interface.py).
 
-Each test runs against every backend through the `open_store` fixture; a new
-backend only adds itself to `BACKENDS`. Nothing here may rely on one backend's
-internals: restarts are simulated by opening a second store on the same data.
+Each test runs against every backend through the `open_store` fixture
+(conftest.py); a new backend only adds itself there. Nothing here may rely on
+one backend's internals: restarts are simulated by opening a second store on
+the same data.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,45 +31,15 @@ from monitord.core.events import (
 from monitord.errors import StorageError, StoreConflictError
 from monitord.storage.interface import Batch, Store
 from monitord.storage.records import EpisodeRecord, GapRecord
-from monitord.storage.sqlite import SqliteStore
+from tests.unit.storage.conftest import OpenStore
 from tests.writes import commit_check, commit_service
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)  # the night Europe/Amsterdam moves to summer time
 CEST = timezone(timedelta(hours=2))
 
-OpenStore = Callable[..., Awaitable[Store]]
-
 
 def t(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-def _sqlite(tmp_path: Path, options: dict[str, Any]) -> Store:
-    return SqliteStore(tmp_path / "monitord.db", **options)
-
-
-BACKENDS: dict[str, Callable[[Path, dict[str, Any]], Store]] = {"sqlite": _sqlite}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens stores on the same data, as a restarted daemon would; closes them all after."""
-    opened: list[Store] = []
-
-    async def factory(**options: Any) -> Store:
-        store = BACKENDS[request.param](tmp_path, options)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        await store.close()
-
-
-@pytest.fixture
-async def store(open_store: OpenStore) -> Store:
-    return await open_store()
 
 
 def down_snapshot(check: str, start: datetime, last_probe: datetime) -> CheckSnapshot:
@@ -405,6 +373,25 @@ async def test_service_closing_without_an_open_interval_is_one_failed_transactio
         await commit_service(store, [svc_open(t(0), "voice"), svc_close(t(0), t(5), "fax")])
 
     assert await store.downtimes() == []
+
+
+async def test_an_interval_keeps_why_it_ended(store: Store) -> None:
+    """A recovery, a check that left the config, a record resumed after a gap: told apart."""
+    await open_downtime(store, "sip-a", t(0), t(10))
+    await commit_check(store, down_snapshot("sip-b", t(0), t(0)), [opened("sip-b", t(0))])
+    await commit_check(store, up_snapshot("sip-b", t(20)),
+                       [DowntimeClosed("sip-b", t(0), t(20), "timeout", cause="removed")])
+    await commit_service(store, [svc_open(t(0)), ServiceDowntimeClosed("voice", t(0), t(30),
+                                                                       cause="unmonitored")])
+    await commit_service(store, [svc_past(t(100), t(110), "fax"), svc_open(t(200), "fax")])
+
+    causes = [(d.name, d.end_cause) for d in await store.downtimes()]
+    assert causes == [("sip-a", "recovered"), ("sip-b", "removed"), ("voice", "unmonitored"),
+                      ("fax", "recovered"), ("fax", None)]
+
+    await commit_service(store, [svc_open(t(30))])  # the same problem again: open once more
+    [voice] = await store.downtimes(level="service", name="voice")
+    assert (voice.end, voice.end_cause) == (None, None)
 
 
 async def test_check_and_service_with_the_same_name_are_separate(store: Store) -> None:

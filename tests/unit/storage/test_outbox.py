@@ -1,15 +1,13 @@
 """The durable outbox: rows written with the state change, in order, gone only when done.
 
-Real SqliteStore on a temporary file; the events are those a check produces
-on its way UP -> FAILING -> ALERTING -> DOWN -> UP.
+Every backend (conftest.py); the events are those a check produces on its way
+UP -> FAILING -> ALERTING -> DOWN -> UP.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +22,10 @@ from monitord.core.events import (
     ServiceDowntimeOpened,
 )
 from monitord.errors import StorageError
-from monitord.storage.sqlite import SqliteStore
-from tests.writes import commit_check, commit_service
+from monitord.storage.interface import Store
+from monitord.storage.records import StandaloneEvent
+from tests.unit.storage.conftest import OpenStore
+from tests.writes import commit_check, commit_service, record_event
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
 
@@ -42,17 +42,13 @@ def snap(state: CheckState, failures: int, last: float, down: float | None = Non
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "m.db", outbox=True)
-    await s.open()
+async def store(open_store: OpenStore) -> Store:
+    s = await open_store(outbox=True)
     await s.start_run(t(-10))
-    try:
-        yield s
-    finally:
-        await s.close()
+    return s
 
 
-async def outage(store: SqliteStore) -> None:
+async def outage(store: Store) -> None:
     F, A, D, U = CheckState.FAILING, CheckState.ALERTING, CheckState.DOWN, CheckState.UP
     await commit_check(store, snap(F, 1, 0), [])
     await commit_check(store, snap(F, 2, 10), [])  # no state change: no row
@@ -66,7 +62,7 @@ async def outage(store: SqliteStore) -> None:
     await commit_service(store, [ServiceDowntimeClosed("pbx", t(0), t(50))])
 
 
-async def test_rows_follow_the_state_changes_in_order(store: SqliteStore) -> None:
+async def test_rows_follow_the_state_changes_in_order(store: Store) -> None:
     await outage(store)
     rows = await store.outbox_pending(100)
     assert [(r.channel, r.kind) for r in rows] == [
@@ -87,7 +83,7 @@ async def test_rows_follow_the_state_changes_in_order(store: SqliteStore) -> Non
     assert rows[1].at == t(20)
 
 
-async def test_done_drops_up_to_a_seq_and_numbers_are_never_reused(store: SqliteStore) -> None:
+async def test_done_drops_up_to_a_seq_and_numbers_are_never_reused(store: Store) -> None:
     await outage(store)
     assert await store.outbox_done(5) == 5
     assert [r.seq for r in await store.outbox_pending(3)] == [6, 7, 8]
@@ -97,30 +93,35 @@ async def test_done_drops_up_to_a_seq_and_numbers_are_never_reused(store: Sqlite
     assert [r.seq for r in await store.outbox_pending(10)] == [13]
 
 
-async def test_a_refused_commit_leaves_no_row(store: SqliteStore) -> None:
+async def test_a_refused_commit_leaves_no_row(store: Store) -> None:
     with pytest.raises(StorageError):  # closing what was never opened
         await commit_check(store, snap(CheckState.UP, 0, 50),
                                  [DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
     assert await store.outbox_pending(10) == []
 
 
-async def test_rows_survive_a_restart(tmp_path: Path, store: SqliteStore) -> None:
+async def test_rows_survive_a_restart(open_store: OpenStore, store: Store) -> None:
     await outage(store)
     await store.close()
-    again = SqliteStore(tmp_path / "m.db", outbox=True)
-    await again.open()
-    try:
-        assert len(await again.outbox_pending(100)) == 12
-    finally:
-        await again.close()
+    again = await open_store(outbox=True)
+    assert len(await again.outbox_pending(100)) == 12
+    assert await again.outbox_count() == 12
 
 
-async def test_without_the_outbox_nothing_is_written(tmp_path: Path) -> None:
-    s = SqliteStore(tmp_path / "plain.db")
-    await s.open()
-    try:
-        await s.start_run(t(-10))
-        await commit_check(s, snap(CheckState.FAILING, 1, 0), [])
-        assert await s.outbox_pending(10) == []
-    finally:
-        await s.close()
+async def test_a_keyed_event_waits_once_and_its_refusal_spends_no_number(store: Store) -> None:
+    reboot = StandaloneEvent("reboot", "check", "sbc-a", t(5), {"check": "sbc-a"}, key="boot-1")
+    assert await record_event(store, reboot)
+    assert not await record_event(store, reboot)  # the same event again: one row
+    with pytest.raises(StorageError):  # refused: rolled back whole
+        await commit_check(store, snap(CheckState.UP, 0, 50),
+                           [DowntimeClosed("sbc-a", t(0), t(50), "timeout")])
+    await commit_check(store, snap(CheckState.FAILING, 1, 60), [])
+    assert [(r.seq, r.kind) for r in await store.outbox_pending(10)] == [
+        (1, "reboot"), (2, "check_state")]
+
+
+async def test_without_the_outbox_nothing_is_written(open_store: OpenStore) -> None:
+    s = await open_store()
+    await s.start_run(t(-10))
+    await commit_check(s, snap(CheckState.FAILING, 1, 0), [])
+    assert await s.outbox_pending(10) == []

@@ -4,10 +4,7 @@ row per service, a change closes and opens at the same instant, announced via th
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
@@ -15,7 +12,7 @@ import pytest
 from monitord.core.callquality import Priority, QualityChange, WindowFigures
 from monitord.storage.interface import Store
 from tests.unit.sinks.test_mqtt import VALIDATOR
-from tests.unit.storage.test_contract import BACKENDS
+from tests.unit.storage.conftest import OpenStore
 from tests.writes import commit_quality
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)
@@ -30,24 +27,8 @@ def change(service: str, minutes: float, before: Priority, after: Priority,
     return QualityChange(service, t(minutes), before, after, WindowFigures(20, poor, 0))
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-async def make(request: pytest.FixtureRequest,
-               tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    opened: list[Store] = []
-
-    async def factory(**options: Any) -> Store:
-        store = BACKENDS[request.param](tmp_path, options)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield factory
-    for s in opened:
-        await s.close()
-
-
-async def test_changes_become_intervals_apart_from_downtime(make: Callable[..., Any]) -> None:
-    store: Store = await make()
+async def test_changes_become_intervals_apart_from_downtime(open_store: OpenStore) -> None:
+    store: Store = await open_store()
     await commit_quality(store, [change("pbx", 0, Priority.NONE, Priority.P2)])
     await commit_quality(store, [change("pbx", 5, Priority.P2, Priority.P1, poor=5),
                                 change("pbx", 9, Priority.P1, Priority.NONE, poor=0)])
@@ -61,12 +42,12 @@ async def test_changes_become_intervals_apart_from_downtime(make: Callable[..., 
         Priority.P1]
 
 
-async def test_the_open_interval_survives_a_restart(make: Callable[..., Any]) -> None:
-    first: Store = await make()
+async def test_the_open_interval_survives_a_restart(open_store: OpenStore) -> None:
+    first: Store = await open_store()
     await commit_quality(first, [change("pbx", 0, Priority.NONE, Priority.P1),
                                 change("sbc", 1, Priority.NONE, Priority.P3)])
     await first.close()
-    second: Store = await make()
+    second: Store = await open_store()
     open_rows = await second.quality_intervals(open_only=True)
     assert [(r.service, r.priority, r.end) for r in open_rows] == [
         ("pbx", Priority.P1, None), ("sbc", Priority.P3, None)]
@@ -75,10 +56,10 @@ async def test_the_open_interval_survives_a_restart(make: Callable[..., Any]) ->
         (Priority.P1, t(2)), (Priority.P2, None)]
 
 
-async def test_changes_are_announced_through_the_outbox(make: Callable[..., Any]) -> None:
+async def test_changes_are_announced_through_the_outbox(open_store: OpenStore) -> None:
     from monitord.sinks.mqtt import message
 
-    store: Store = await make(outbox=True)
+    store: Store = await open_store(outbox=True)
     await commit_quality(store, [change("pbx", 0, Priority.NONE, Priority.P1)])
     rows = await store.outbox_pending(10)
     assert [(r.kind, r.level, r.subject, r.at) for r in rows] == [
@@ -90,6 +71,6 @@ async def test_changes_are_announced_through_the_outbox(make: Callable[..., Any]
     with pytest.raises(jsonschema.ValidationError):
         VALIDATOR.validate({**body, "to_priority": "P4"})
     await store.close()
-    quiet: Store = await make()  # the same file, outbox off: no rows written
+    quiet: Store = await open_store()  # the same file, outbox off: no rows written
     await commit_quality(quiet, [change("pbx", 1, Priority.P1, Priority.NONE)])
     assert len(await quiet.outbox_pending(10)) == 1
