@@ -28,6 +28,7 @@ from monitord.errors import ConfigError, SlaError, StorageError
 
 if TYPE_CHECKING:  # the engine (pydantic models, holidays) loads only when a command runs
     from monitord.cli.args import Subcommands
+    from monitord.config.models import DaemonConfig
     from monitord.sla.availability import Downtime, Gap
     from monitord.sla.engine import SlaSetup
     from monitord.sla.report import Report
@@ -222,20 +223,16 @@ def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
     policy = setup.policy(service.sla_policy)
     period = period_for(policy, args.period)
     now = _now(args.now)
-    report = asyncio.run(_from_store(cfg.daemon.storage, setup, service.name, policy, period, now))
+    report = asyncio.run(_from_store(cfg.daemon, setup, service.name, policy, period, now))
     return [report], policy.timezone
 
 
 async def _from_store(
-    path: str, setup: SlaSetup, service: str, policy: Any, period: Any, now: datetime
+    daemon: DaemonConfig, setup: SlaSetup, service: str, policy: Any, period: Any, now: datetime
 ) -> Report:
     """The report over the store's service intervals, gaps and maintenance windows."""
     from monitord.sla.runtime import report_from_store
-    from monitord.storage.sqlite import SqliteStore
+    from monitord.storage.factory import build_reader
 
-    if not Path(path).is_file():
-        raise StorageError(
-            f"{path}: no monitord database here (daemon.storage); has the daemon run?"
-        )
-    async with SqliteStore(path, writer=False) as store:
+    async with build_reader(daemon) as store:
         return await report_from_store(setup, store, service, policy, period, now)

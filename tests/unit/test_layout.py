@@ -18,7 +18,9 @@ MAX_LINES = 600
 # the composition root that opens the store and hands it to the pipeline.
 WRITER_NAMES = {"StoreWriter", "Store", "Batch", "CheckCommit", "ServiceCommit", "QualityCommit",
                 "EventCommit", "MaintenanceAdd", "MaintenanceDelete", "GapCommit"}
-MAY_WRITE = {"monitord.core.pipeline", "monitord.core.backlog", "monitord.daemon",
+BACKENDS = ("monitord.storage.sqlite", "monitord.storage.sqlite.store", "monitord.storage.postgresql",
+            "monitord.storage.factory", "monitord.storage.writer")
+MAY_WRITE = {"monitord.core.pipeline", "monitord.core.backlog", "monitord.core.resync", "monitord.daemon",
              "monitord.http.context", "monitord.http.sla", "monitord.storage"}
 
 
@@ -83,7 +85,7 @@ def test_no_sink_imports_the_stores_writer(name: str) -> None:
     for module, names in runtime_imports(MODULES[name]):
         if module.startswith("monitord.storage"):
             assert not WRITER_NAMES.intersection(names), f"{name} imports {names} from {module}"
-            assert module not in ("monitord.storage.sqlite",), f"{name} imports {module}"
+            assert module not in BACKENDS, f"{name} imports the backend {module}"
 
 
 def test_only_the_pipeline_commits() -> None:

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from monitord.cli.main import main
 from monitord.config import effective_checks, load_config, parse_config
-from monitord.config.durations import MAX_DURATION, format_duration, parse_duration
 from monitord.config.base import parse_status_codes
+from monitord.config.durations import MAX_DURATION, format_duration, parse_duration
 from monitord.core.checkstate import Thresholds
 from monitord.core.events import DowntimeStart
 from monitord.errors import ConfigError
