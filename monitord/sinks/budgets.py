@@ -100,8 +100,9 @@ class QualitySink:
         self._declare(checks)
 
         self._expiry = Gauge(
-            "monitord_tls_certificate_expiry_days",
-            "Days until the TLS server certificate seen by the check's last probe expires.",
+            "monitord_tls_certificate_expiry_timestamp_seconds",
+            "When the TLS server certificate seen by the check's last probe expires (Unix time;"
+            " from the probe's days left, to about a minute).",
             ["check"], registry=registry,
         )
         self._expiring = Gauge(
@@ -180,7 +181,7 @@ class QualitySink:
         expiring = days <= warn
         was = self._tls.get(name, (0.0, False))[1]
         self._tls[name] = (days, expiring)
-        self._expiry.labels(name).set(days)
+        self._expiry.labels(name).set(o.at.timestamp() + days * 86400.0)
         self._expiring.labels(name).set(1 if expiring else 0)
         if expiring and not was:
             log.warning("tls_certificate_expiring", check=name, days_left=days,

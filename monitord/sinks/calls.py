@@ -1,13 +1,18 @@
-"""Call KPIs of `sip_call` checks as Prometheus series (voizXL §3.2, XTIUM §1).
+"""Call KPIs of `sip_call` checks as Prometheus histograms and counters (voizXL §3.2, XTIUM §1).
 
-The contracts are written as averages and ratios over calls: "average call
-set-up time 2 s" is `rate(monitord_call_setup_seconds_sum) /
-rate(monitord_call_setup_seconds_count)`, "call success ratio 99 %" is
-successes over attempts, and "MOS below 3.5" is read from the per-call MOS.
-So set-up time is a histogram (averages and quantiles over any window) and
-attempts/successes are counters, while the media figures of the latest call
-are gauges. Failures are counted per reason so a dashboard can tell "busy"
-from "dropped".
+The contracts are written as averages and ratios over calls, so every call
+counts, also the ones between two scrapes: nothing here is a last-call gauge.
+- "average call set-up time 2 s" is `rate(monitord_call_setup_seconds_sum)
+  / rate(monitord_call_setup_seconds_count)` (first INVITE to 200 OK);
+- post-dial delay (first INVITE to the first 18x) likewise;
+- "call success ratio 99 %" is `monitord_call_successes_total` over
+  `monitord_call_attempts_total`; the answer-seizure ratio (ITU-T E.411) is
+  `monitord_call_answered_total` over the attempts;
+- MOS, RTP loss and jitter (per direction) and the media round trip are
+  distributions: "MOS below 3.5 in more than 10 % of calls" reads the
+  `le="3.5"` bucket over `_count`.
+Failures are counted per reason (every reason exported from the start as 0)
+so a dashboard can tell "busy" from "dropped".
 
 Kept out of metrics.py (the daemon's core series) as its own sink, like the
 SNMP one, registered on the daemon's registry.
@@ -17,27 +22,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from monitord.config.load import EffectiveCheck
 from monitord.core.stream import Committed, Reconfigured
+from probes.base import FailureReason
 
-__all__ = ["SETUP_BUCKETS", "CallSink"]
+__all__ = ["LOSS_BUCKETS", "MOS_BUCKETS", "SETUP_BUCKETS", "CallSink"]
 
 # Around the 2 s KPI: fine below it, coarse above (answer_timeout bounds the top).
 SETUP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0)
-
-_DIRECTIONAL = {
-    # measurement -> (gauge attribute, direction label)
-    "rtp_rx_loss_ratio": ("loss", "rx"),
-    "rtp_tx_loss_ratio": ("loss", "tx"),
-    "rtp_rx_jitter_seconds": ("jitter", "rx"),
-    "rtp_tx_jitter_seconds": ("jitter", "tx"),
-}
+# 3.5 is XTIUM's "poor audio" line; G.711 without impairment reaches ~4.4.
+MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4, 4.5)
+LOSS_BUCKETS = (0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+JITTER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25)
+RTT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0)
+DIRECTIONS = ("rx", "tx")
 
 
 class CallSink:
-    """Pipeline sink for `sip_call` checks: KPI histogram, counters and media gauges."""
+    """Pipeline sink for `sip_call` checks: KPI histograms and counters."""
 
     def __init__(self, registry: CollectorRegistry, checks: Sequence[EffectiveCheck]) -> None:
         self._checks = {c.name for c in checks if c.type == "sip_call"}
@@ -47,8 +51,18 @@ class CallSink:
             "Call set-up time: first INVITE to 200 OK, authentication rounds included.",
             ["check"], buckets=SETUP_BUCKETS, registry=r,
         )
+        self.post_dial = Histogram(
+            "monitord_call_post_dial_delay_seconds",
+            "Post-dial delay: first INVITE to the first 18x.",
+            ["check"], buckets=SETUP_BUCKETS, registry=r,
+        )
         self.attempts = Counter(
             "monitord_call_attempts", "Synthetic calls placed.", ["check"], registry=r
+        )
+        self.answered = Counter(
+            "monitord_call_answered",
+            "Synthetic calls answered with 200 OK (the answer-seizure ratio's numerator).",
+            ["check"], registry=r,
         )
         self.successes = Counter(
             "monitord_call_successes",
@@ -59,38 +73,43 @@ class CallSink:
             "monitord_call_failures", "Failed synthetic calls by reason.", ["check", "reason"],
             registry=r,
         )
-        self.mos = Gauge(
-            "monitord_call_mos", "ITU-T G.107 MOS of the last call (the worse direction).",
-            ["check"], registry=r,
+        self.mos = Histogram(
+            "monitord_call_mos", "ITU-T G.107 MOS per call (the worse direction).",
+            ["check"], buckets=MOS_BUCKETS, registry=r,
         )
-        self.loss = Gauge(
-            "monitord_call_loss_ratio", "RTP loss 0..1 of the last call, per direction.",
-            ["check", "direction"], registry=r,
+        self.loss = Histogram(
+            "monitord_call_loss_ratio", "RTP loss 0..1 per call and direction.",
+            ["check", "direction"], buckets=LOSS_BUCKETS, registry=r,
         )
-        self.jitter = Gauge(
+        self.jitter = Histogram(
             "monitord_call_jitter_seconds",
-            "RTP interarrival jitter (RFC 3550 A.8) of the last call, per direction.",
-            ["check", "direction"], registry=r,
+            "RTP interarrival jitter (RFC 3550 A.8) per call and direction.",
+            ["check", "direction"], buckets=JITTER_BUCKETS, registry=r,
         )
-        self.rtt = Gauge(
-            "monitord_call_rtt_seconds", "Media round-trip time of the last call.", ["check"],
-            registry=r,
+        self.rtt = Histogram(
+            "monitord_call_rtt_seconds", "Media round-trip time per call (RTCP LSR/DLSR).",
+            ["check"], buckets=RTT_BUCKETS, registry=r,
         )
-        self.post_dial = Gauge(
-            "monitord_call_post_dial_delay_seconds",
-            "First INVITE to first 18x of the last call.", ["check"], registry=r,
-        )
-        for name in sorted(self._checks):  # zeros from the start, not absent series
-            self.attempts.labels(name)
-            self.successes.labels(name)
+        for name in sorted(self._checks):
+            self._declare(name)
+
+    def _declare(self, name: str) -> None:
+        """Zeros from the start, not absent series (a histogram's buckets included)."""
+        for metric in (self.setup, self.post_dial, self.attempts, self.answered,
+                       self.successes, self.mos, self.rtt):
+            metric.labels(name)
+        for direction in DIRECTIONS:
+            self.loss.labels(name, direction)
+            self.jitter.labels(name, direction)
+        for reason in FailureReason:
+            self.failures.labels(name, reason.value)
 
     def consume(self, c: Committed) -> None:
         for ev in c.events:
             if isinstance(ev, Reconfigured):
                 self._checks = {ch.name for ch in ev.checks if ch.type == "sip_call"}
-                for name in self._checks:
-                    self.attempts.labels(name)
-                    self.successes.labels(name)
+                for name in sorted(self._checks):
+                    self._declare(name)
         o = c.probe
         if o is None:
             return
@@ -103,15 +122,18 @@ class CallSink:
             self.successes.labels(name).inc()
         elif result.reason is not None:
             self.failures.labels(name, result.reason.value).inc()
-        if "call_setup_seconds" in m:
-            self.setup.labels(name).observe(m["call_setup_seconds"])
-        if "mos" in m:
-            self.mos.labels(name).set(m["mos"])
-        if "rtt_seconds" in m:
-            self.rtt.labels(name).set(m["rtt_seconds"])
-        if "call_post_dial_delay_seconds" in m:
-            self.post_dial.labels(name).set(m["call_post_dial_delay_seconds"])
-        for key, (attr, direction) in _DIRECTIONAL.items():
+        setup = m.get("call_setup_seconds")
+        if setup is not None:  # a 200 OK came: the call was answered
+            self.answered.labels(name).inc()
+            self.setup.labels(name).observe(setup)
+        for key, histogram in (("call_post_dial_delay_seconds", self.post_dial),
+                               ("mos", self.mos), ("rtt_seconds", self.rtt)):
             if key in m:
-                gauge: Gauge = getattr(self, attr)
-                gauge.labels(name, direction).set(m[key])
+                histogram.labels(name).observe(m[key])
+        for direction in DIRECTIONS:
+            loss = m.get(f"rtp_{direction}_loss_ratio")
+            if loss is not None:
+                self.loss.labels(name, direction).observe(loss)
+            jitter = m.get(f"rtp_{direction}_jitter_seconds")
+            if jitter is not None:
+                self.jitter.labels(name, direction).observe(jitter)

@@ -1,7 +1,8 @@
 """Prometheus exposition: every name prefixed `monitord_`, base units only.
 
 One registry per daemon (no module-level singletons), so tests can run
-several daemons in one process. Downtime seconds are counters that grow while
+several daemons in one process. It adds `site` to every series
+(monitord/sinks/exposition.py), as the alerts the daemon pushes carry it. Downtime seconds are counters that grow while
 an interval is open and never go backwards, so `increase()` works in
 Prometheus; the store, not this counter, is authoritative for reports.
 """
@@ -22,7 +23,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitord import __version__
@@ -42,6 +43,7 @@ from monitord.core.events import (
     ServiceEvent,
 )
 from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
+from monitord.sinks.exposition import ConstantLabelRegistry
 from monitord.storage.records import Level
 from probes.base import ProbeResult
 
@@ -108,9 +110,9 @@ class _DowntimeCollector(Collector):
             for name, counter in sorted(counters.items()):
                 family.add_metric([name], counter.value(now))
             yield family
-        gaps = GaugeMetricFamily(
+        gaps = CounterMetricFamily(
             "monitord_unmonitored_seconds",
-            "Seconds the daemon was not running, summed over recorded gaps.",
+            "Seconds nobody watched (the daemon not running), summed over the recorded gaps.",
         )
         gaps.add_metric([], self._m.unmonitored_seconds)
         yield gaps
@@ -143,14 +145,15 @@ class _CheckSeries:
 
 
 class Metrics:
-    def __init__(self, site: str) -> None:
+    def __init__(self, site: str, labels: Mapping[str, str] | None = None) -> None:
+        """`site`, and any further deployment `labels`, go on every series."""
         # `_created` series double the exposition for little use; the daemon owns its process.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.lock = threading.Lock()
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry: CollectorRegistry = ConstantLabelRegistry({**(labels or {}), "site": site})
         r = self.registry
-        info = Gauge("monitord_build_info", "Build information.", ["version", "site"], registry=r)
-        info.labels(__version__, site).set(1)
+        info = Gauge("monitord_build_info", "Build information.", ["version"], registry=r)
+        info.labels(__version__).set(1)
         Gauge("monitord_start_time_seconds", "Daemon start, Unix time.", registry=r).set(
             time.time()
         )

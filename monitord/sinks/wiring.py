@@ -20,6 +20,7 @@ from monitord.sinks.alertmanager import AlertmanagerSink
 from monitord.sinks.budgets import QualitySink
 from monitord.sinks.callquality import CallQualitySink
 from monitord.sinks.calls import CallSink
+from monitord.sinks.exposition import InfoCollector
 from monitord.sinks.health import DeliveryMetrics, MqttMetrics
 from monitord.sinks.live import LiveView
 from monitord.sinks.logs import LogSink, services_of
@@ -71,6 +72,7 @@ def build_sinks(
     registry: CollectorRegistry,
 ) -> Sinks:
     checks_services = services_of(config.services)
+    registry.register(InfoCollector(checks, config.services))
     live = LiveView(checks, config.services)
     budgets = QualitySink(registry, checks)
     out = Sinks(

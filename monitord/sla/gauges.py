@@ -12,10 +12,10 @@ own rules apply (maintenance, calendar, unmonitored treatment, priorities);
 only the period is the window's.
 
 The counters `monitord_service_good_seconds_total` and
-`monitord_service_total_seconds_total` are the measured seconds and the
-measured seconds that were available, since the start of the current
+`monitord_service_measured_seconds_total` are the measured seconds that were
+available and the measured seconds, since the start of the current
 contract year (calendar year without a contract), so Sloth/Pyrra-style rules
-(`1 - rate(good)/rate(total)`) work directly. They reset to zero when a new
+(`1 - rate(good)/rate(measured)`) work directly. They reset to zero when a new
 year starts, which `rate()` treats as the counter reset it is; and they never
 go backwards within a year: a window announced later that takes time out of
 the measured period leaves the counters where they were until they pass it.
@@ -147,7 +147,7 @@ class SlaMetrics(Collector):
             labels=["service"],
         )
         total = CounterMetricFamily(
-            "monitord_service_total_seconds",
+            "monitord_service_measured_seconds",
             "Measured seconds under the service's SLA policy, this contract (or calendar) year.",
             labels=["service"],
         )

@@ -213,8 +213,8 @@ def test_metrics_pass_promtool(tmp_path: Path, daemon_dir: Path) -> None:
             "monitord_sip_responses_total",
         ]:
             assert f"\n{family}{{" in text or f"\n{family} " in text, family
-        assert 'monitord_service_up{service="dead-svc"} 0.0' in text
-        assert 'monitord_check_state{check="dead",state="down"} 1.0' in text
+        assert 'monitord_service_up{service="dead-svc",site="it"} 0.0' in text
+        assert 'monitord_check_state{check="dead",site="it",state="down"} 1.0' in text
         lint = subprocess.run(
             [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30
         )

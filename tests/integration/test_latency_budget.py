@@ -52,12 +52,12 @@ def test_delayed_responder_trips_the_budget_without_going_down(tmp_path: Path) -
         assert daemon.check("direct")["quality"]["slow"] is False
         assert daemon.get("/api/v1/downtimes") == []  # reachability untouched
         metrics = daemon.get("/metrics")
-        assert 'monitord_check_slow{check="relayed"} 1.0' in metrics
-        assert 'monitord_check_slow{check="direct"} 0.0' in metrics
+        assert 'monitord_check_slow{check="relayed",site="it"} 1.0' in metrics
+        assert 'monitord_check_slow{check="direct",site="it"} 0.0' in metrics
         exceeded = [line for line in metrics.splitlines()
-                    if line.startswith('monitord_check_rtt_budget_exceeded_total{check="relayed"}')]
+                    if line.startswith('monitord_check_rtt_budget_exceeded_total{check="relayed",site="it"}')]
         assert exceeded and float(exceeded[0].split()[-1]) >= 3
-        assert 'monitord_probe_success{check="relayed",type="sip_options"} 1.0' in metrics
+        assert 'monitord_probe_success{check="relayed",site="it",type="sip_options"} 1.0' in metrics
         breaches = [r for r in daemon.log_records() if r.get("event") == "quality_breach"]
         assert len(breaches) == 1, breaches  # logged when the breach starts, not per probe
         assert breaches[0]["check"] == "relayed" and breaches[0]["reason"] == "slow"

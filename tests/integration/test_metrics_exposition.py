@@ -38,7 +38,7 @@ FAMILIES = [
     "monitord_snmp_disk_used_ratio",
     "monitord_snmp_reboots_total",
     "monitord_call_setup_seconds_bucket",
-    "monitord_call_mos",
+    "monitord_call_mos_bucket",
     "monitord_service_availability_ratio",
     "monitord_service_error_budget_remaining_seconds",
     "monitord_maintenance_active",
@@ -107,7 +107,7 @@ def test_full_exposition_passes_promtool(snmp_and_sip: tuple[int, int], tmp_path
 
         def ready() -> bool:
             text = daemon.get("/metrics")
-            call_done = re.search(r"^monitord_call_attempts_total\{check=\"echo-call\"\} [1-9]", text, re.M)
+            call_done = re.search(r"^monitord_call_attempts_total\{check=\"echo-call\",site=\"it\"\} [1-9]", text, re.M)
             return bool(call_done) and all(present(text, f) for f in FAMILIES)
 
         # every family, each from its own first successful poll (a loaded machine may
@@ -116,8 +116,8 @@ def test_full_exposition_passes_promtool(snmp_and_sip: tuple[int, int], tmp_path
         text = daemon.get("/metrics")
         for family in FAMILIES:
             assert f"\n{family}{{" in text or f"\n{family} " in text, family
-        assert 'monitord_maintenance_active{service="pbx"} 1.0' in text
-        assert re.search(r'^monitord_outbox_pending_events [1-9]', text, re.M), "no broker: rows wait"
+        assert 'monitord_maintenance_active{service="pbx",site="it"} 1.0' in text
+        assert re.search(r'^monitord_outbox_pending_events\{site="it"\} [1-9]', text, re.M), "no broker: rows wait"
         lint = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
                               capture_output=True, timeout=30)
         assert lint.returncode == 0 and lint.stdout == b"" and lint.stderr == b"", (

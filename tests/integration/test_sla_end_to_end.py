@@ -141,7 +141,7 @@ def test_maintenance_window_from_the_api_is_honoured_by_the_next_report(
     assert status == 201, made
     assert daemon.get("/api/v1/maintenance")[0]["id"] == made["id"]
     metrics = daemon.get("/metrics")
-    assert f'monitord_maintenance_active{{service="{SERVICE}"}} 1.0' in metrics
+    assert f'monitord_maintenance_active{{service="{SERVICE}",site="it"}} 1.0' in metrics
 
     interval = outage(daemon, sipp_options.process)  # inside the window: probes ran, the failure is recorded
     rep = report(daemon, interval["start"])

@@ -360,7 +360,7 @@ def test_agent_stopped_for_several_intervals_gives_one_downtime_and_a_reboot(
         assert 'monitord_snmp_reboots_total{check="pbx-up",device="127.0.0.1:' in metrics
         reboots = [line for line in metrics.splitlines() if line.startswith("monitord_snmp_reboots_total{")]
         assert reboots and reboots[0].endswith(" 1.0"), reboots
-        assert f'monitord_snmp_disk_used_ratio{{check="pbx-disk",device="127.0.0.1:{port}",storage="/"}}' in metrics
+        assert f'monitord_snmp_disk_used_ratio{{check="pbx-disk",device="127.0.0.1:{port}",site="it",storage="/"}}' in metrics
         assert "monitord_snmp_uptime_seconds{" in metrics
         _assert_no_credentials(daemon)
     finally:

@@ -127,5 +127,5 @@ async def test_every_task_that_dies_is_named_counted_restarted_and_healthy_again
     assert seen >= set(TASKS), f"not seen failing: {set(TASKS) - seen}"
     assert healthy_after_all, "healthy again once every task runs"
     for name in TASKS:
-        assert f'monitord_task_restarts_total{{task="{name}"}} 1.0' in metrics, name
+        assert f'monitord_task_restarts_total{{site="it",task="{name}"}} 1.0' in metrics, name
     assert set(daemon.supervisor.running()) >= set(TASKS)

@@ -342,8 +342,8 @@ async def test_metrics_are_the_prometheus_text_format(client: Client) -> None:
     assert resp.content_type == "text/plain"
     assert resp.headers["Content-Type"].split(";")[1].strip() in ("version=0.0.4", "version=1.0.0")
     text = await resp.text()
-    assert 'monitord_check_state{check="sbc-a",state="up"} 1.0' in text
-    assert 'monitord_service_up{service="voice"} 1.0' in text
+    assert 'monitord_check_state{check="sbc-a",site="ams1",state="up"} 1.0' in text
+    assert 'monitord_service_up{service="voice",site="ams1"} 1.0' in text
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert samples and all(line.startswith("monitord_") for line in samples)
 

@@ -73,9 +73,11 @@ def test_sink_exports_certificate_expiry_and_warns_once() -> None:
     registry = CollectorRegistry()
     sink = QualitySink(registry, checks)
     assert sink.quality("sbc") is None
-    sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0})))
+    first = outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0}))
+    sink.consume(first)
     labels = {"check": "sbc"}
-    assert registry.get_sample_value("monitord_tls_certificate_expiry_days", labels) == 45.0
+    assert registry.get_sample_value("monitord_tls_certificate_expiry_timestamp_seconds",
+                                     labels) == first.at.timestamp() + 45 * 86400
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 0
     sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 12.5})))
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 1

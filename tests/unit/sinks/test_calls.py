@@ -22,7 +22,7 @@ def _outcome(check: object, result: ProbeResult) -> Committed:
     return committed(check, result, T0, before=snap, after=snap, duration=6.0)  # type: ignore[arg-type]
 
 
-def test_setup_histogram_counters_and_media_gauges(tmp_path: Path) -> None:
+def test_every_call_counts_in_histograms_and_counters(tmp_path: Path) -> None:
     cfg = parse_config(
         """\
 checks:
@@ -35,17 +35,34 @@ checks:
     assert (call.interval, call.timeout) == (60.0, 10 + 5 + 3)  # the call's own defaults
     registry = CollectorRegistry()
     sink = CallSink(registry, [call, ping])
-    good = {"call_setup_seconds": 0.4, "mos": 4.38, "rtp_rx_loss_ratio": 0.0,
-            "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
+    text = generate_latest(registry).decode()
+    # before the first call: every series at zero, every failure reason included
+    assert 'monitord_call_failures_total{check="call-echo",reason="dropped"} 0.0' in text
+    assert 'monitord_call_loss_ratio_count{check="call-echo",direction="tx"} 0.0' in text
+    assert 'monitord_call_mos_count{check="call-echo"} 0.0' in text
+    good = {"call_setup_seconds": 0.4, "call_post_dial_delay_seconds": 0.1, "mos": 4.38,
+            "rtp_rx_loss_ratio": 0.0, "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
+    poor = {**good, "call_setup_seconds": 2.6, "mos": 3.1, "rtp_rx_loss_ratio": 0.08}
     sink.consume(_outcome(call, ProbeResult.success(0.4, "", good)))
+    sink.consume(_outcome(call, ProbeResult.success(2.6, "", poor)))  # between two scrapes
     sink.consume(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
+    sink.consume(_outcome(call, ProbeResult.failure(FailureReason.DROPPED, "BYE after 1 s",
+                                                    2.0, {"call_setup_seconds": 2.0})))
     sink.consume(_outcome(ping, ProbeResult.success(0.01)))
     text = generate_latest(registry).decode()
-    assert 'monitord_call_attempts_total{check="call-echo"} 2.0' in text
-    assert 'monitord_call_successes_total{check="call-echo"} 1.0' in text
+    assert 'monitord_call_attempts_total{check="call-echo"} 4.0' in text
+    assert 'monitord_call_answered_total{check="call-echo"} 3.0' in text
+    assert 'monitord_call_successes_total{check="call-echo"} 2.0' in text
     assert 'monitord_call_failures_total{check="call-echo",reason="busy"} 1.0' in text
+    assert 'monitord_call_failures_total{check="call-echo",reason="dropped"} 1.0' in text
     assert 'monitord_call_setup_seconds_bucket{check="call-echo",le="0.5"} 1.0' in text
-    assert 'monitord_call_mos{check="call-echo"} 4.38' in text
-    assert 'monitord_call_loss_ratio{check="call-echo",direction="rx"} 0.0' in text
-    assert 'monitord_call_rtt_seconds{check="call-echo"} 0.0002' in text
+    assert 'monitord_call_setup_seconds_bucket{check="call-echo",le="2.0"} 2.0' in text
+    assert 'monitord_call_setup_seconds_sum{check="call-echo"} 5.0' in text
+    # both calls' MOS are kept: one at or below 3.5 (poor audio), one above
+    assert 'monitord_call_mos_bucket{check="call-echo",le="3.5"} 1.0' in text
+    assert 'monitord_call_mos_count{check="call-echo"} 2.0' in text
+    assert 'monitord_call_loss_ratio_bucket{check="call-echo",direction="rx",le="0.0"} 1.0' in text
+    assert 'monitord_call_loss_ratio_bucket{check="call-echo",direction="rx",le="0.1"} 2.0' in text
+    assert 'monitord_call_post_dial_delay_seconds_count{check="call-echo"} 2.0' in text
+    assert 'monitord_call_rtt_seconds_count{check="call-echo"} 2.0' in text
     assert 'check="ping"' not in text

@@ -142,7 +142,7 @@ def test_declare_creates_every_series_with_zeros_not_gaps(metrics: Metrics) -> N
     assert value(metrics, "monitord_check_downtime_seconds_total", check="sbc-b") == 42.5
     assert value(metrics, "monitord_service_up", service="voice") == 1
     assert value(metrics, "monitord_service_downtime_seconds_total", service="voice") == 7.0
-    assert value(metrics, "monitord_unmonitored_seconds") == 0
+    assert value(metrics, "monitord_unmonitored_seconds_total") == 0
     assert value(metrics, "monitord_build_info", site="ams1") == 1
 
 
@@ -242,3 +242,14 @@ def test_every_series_is_ours_and_every_counter_ends_in_total(metrics: Metrics) 
         if family.type == "counter":
             assert all(s.name.endswith("_total") for s in family.samples), family.name
     assert "_created" not in text, "created series are disabled"
+
+
+def test_every_sample_carries_the_site_label(metrics: Metrics) -> None:
+    families = list(text_string_to_metric_families(exposition(metrics)))
+    samples = [s for family in families for s in family.samples]
+    assert len(samples) > 20
+    assert {s.labels.get("site") for s in samples} == {"ams1"}
+    assert not any("exported_site" in s.labels for s in samples)
+    # deployment labels beyond site (e.g. a location) go on every series too
+    m = Metrics("ams1", {"location": "rack-4"})
+    assert value(m, "monitord_build_info", site="ams1", location="rack-4") == 1

@@ -77,7 +77,7 @@ async def test_windows_budget_and_counters_and_a_stored_window(store: SqliteStor
     assert (ratio, (("service", "voice"), ("window", "contract_year"))) not in got
     assert not any(k[1] and ("service", "bare") in k[1] for k in got if k[0] == ratio)
     year_total = (NOW - datetime(2025, 12, 31, 23, tzinfo=UTC)).total_seconds()
-    assert g("monitord_service_total_seconds_total", service="voice") == pytest.approx(year_total)
+    assert g("monitord_service_measured_seconds_total", service="voice") == pytest.approx(year_total)
     assert g("monitord_service_good_seconds_total", service="voice") == pytest.approx(year_total - 3600)
 
     # a stored window takes its time out of the figures; the counters never go back
@@ -91,5 +91,5 @@ async def test_windows_budget_and_counters_and_a_stored_window(store: SqliteStor
     got = samples(registry)
     assert g(ratio, service="voice", window="month_to_date") == 1
     # measured time shrank by the 3 h window, the counter did not
-    assert g("monitord_service_total_seconds_total", service="voice") == pytest.approx(year_total)
+    assert g("monitord_service_measured_seconds_total", service="voice") == pytest.approx(year_total)
     assert g("monitord_service_good_seconds_total", service="voice") == pytest.approx(year_total - 3600)
