@@ -35,7 +35,14 @@ class AlertmanagerConfig(Strict):
     check_priority: str = "P2"
     service_severity: str = "critical"
     service_priority: str = "P1"  # sla-rules §3: a complete outage is P1
-    generator_url: str | None = None  # a link back, e.g. the daemon's API
+    # The daemon as people reach it (e.g. https://monitord.noc.example): alerts link to
+    # <it>/api/v1/checks/<check> (generatorURL). Default: http://<daemon.listen>, with the
+    # host's name when listening on every address.
+    generator_url: str | None = None
+    # Default runbook for every alert, per alert section (#monitordservicedown ...):
+    # default <generator_url>/runbook, the page the daemon serves. Checks and services
+    # may name their own (`runbook_url:`).
+    runbook_url: str | None = None
     bearer_token_file: SecretFromFile | None = None  # for an Alertmanager behind a proxy
 
     @field_validator("urls")
@@ -49,6 +56,13 @@ class AlertmanagerConfig(Strict):
                 )
         if len(set(value)) != len(value):
             raise ValueError("an Alertmanager URL is listed twice")
+        return value
+
+    @field_validator("generator_url", "runbook_url")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        if value is not None and not _HTTP_URL.match(value):
+            raise ValueError(f"invalid URL {value!r}: use http(s)://HOST[:PORT][/PATH]")
         return value
 
     @model_validator(mode="after")

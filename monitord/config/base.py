@@ -83,6 +83,7 @@ class CheckBase(Strict):
     recover_after: Streak | None = None
     downtime_start: DowntimeStart | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    runbook_url: str | None = None  # what on-call opens from this check's alerts
     # Latency budget: a successful probe slower than this is a quality breach (`slow`),
     # shown in metrics, API and logs; it never marks the check down (monitord/sinks/budgets.py).
     max_rtt: Duration | None = None

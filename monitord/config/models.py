@@ -164,6 +164,7 @@ DownWhen = Annotated[Literal["any", "all"] | AtLeast, BeforeValidator(_down_when
 class ServiceConfig(Strict):
     name: Name
     description: str = ""
+    runbook_url: str | None = None  # what on-call opens from this service's alerts
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
     sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed

@@ -7,7 +7,8 @@ through `tasks()`; `close()` is their last bounded flush at shutdown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
@@ -17,6 +18,7 @@ from monitord.config.models import Config
 from monitord.core.stream import Committed, RecordHealth, Sink
 from monitord.core.supervisor import Health, TaskSpec
 from monitord.sinks.alertmanager import AlertmanagerSink
+from monitord.sinks.alerts import Subjects
 from monitord.sinks.budgets import QualitySink
 from monitord.sinks.callquality import CallQualitySink
 from monitord.sinks.calls import CallSink
@@ -29,7 +31,20 @@ from monitord.sinks.mqtt import MqttSink
 from monitord.sinks.snmp import SnmpSink
 from monitord.storage.interface import OutboxQueue
 
-__all__ = ["HealthSink", "Sinks", "build_sinks"]
+__all__ = ["HealthSink", "Sinks", "build_sinks", "daemon_url"]
+
+
+def daemon_url(config: Config) -> str:
+    """How people reach this daemon: `alertmanager.generator_url`, else its listen address
+    (the host's name when it listens on every address)."""
+    if config.alertmanager is not None and config.alertmanager.generator_url:
+        return config.alertmanager.generator_url.rstrip("/")
+    host, port = config.daemon.listen_address
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class HealthSink:
@@ -91,8 +106,9 @@ def build_sinks(
     )
     site = config.daemon.site
     if config.alertmanager is not None:
-        labels_of: Mapping[str, Mapping[str, str]] = {c.name: c.labels for c in config.checks}
-        out.alertmanager = AlertmanagerSink(config.alertmanager, site, checks_services, labels_of,
+        subjects = Subjects.build(site, checks, config.services, daemon_url(config),
+                                  config.alertmanager.runbook_url)
+        out.alertmanager = AlertmanagerSink(config.alertmanager, subjects,
                                             metrics=DeliveryMetrics(registry))
         out.all.append(out.alertmanager)
         out.tasks.extend(out.alertmanager.tasks())

@@ -23,7 +23,7 @@ from monitord.core import supervisor
 from monitord.core.pipeline import Pipeline
 from monitord.core.scheduler import SlotPlan
 from monitord.daemon import Daemon
-from monitord.sinks.alertmanager import AlertBook
+from monitord.sinks.alerts import AlertBook
 from monitord.sla.gauges import SlaMetrics
 from probes.sip.responder import Responder
 

@@ -21,15 +21,14 @@ from monitord.core.events import (
     AlertResolved,
     CheckSnapshot,
     CheckState,
+    DowntimeOpened,
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
+    ServiceDowntimeRecorded,
 )
-from monitord.sinks.alertmanager import (
-    CHECK_ALERT,
-    SERVICE_ALERT,
-    AlertBook,
-    AlertmanagerSink,
-)
+from monitord.sinks.alertmanager import AlertmanagerSink
+from monitord.sinks.alerts import CHECK_ALERT, SERVICE_ALERT, AlertBook
+from tests.unit.sinks.subjects import subjects
 from tests.unit.stream import maintenance_ended, maintenance_started, running
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
@@ -46,9 +45,18 @@ def cfg(**kw: Any) -> AlertmanagerConfig:
 RAISED = AlertRaised("sbc-a", at=t(20), since=t(0), failures=3, reason="timeout", detail="no answer")
 
 
+SUBJECTS = """
+checks:
+  - {name: sbc-a, type: sip_options, target: "sip:127.0.0.1:5060",
+     labels: {team: voice, site: ignored}}
+services:
+  - {name: pbx, checks: [sbc-a]}
+  - {name: trunks, checks: [sbc-a]}
+"""
+
+
 def book(**kw: Any) -> AlertBook:
-    return AlertBook(cfg(resend_interval=30.0), "ams", {"sbc-a": ["pbx", "trunks"]},
-                     {"sbc-a": {"team": "voice", "site": "ignored"}}, **kw)
+    return AlertBook(cfg(resend_interval=30.0), subjects(SUBJECTS), **kw)
 
 
 def test_raised_gives_one_alert_per_service_starting_at_the_first_failure() -> None:
@@ -102,7 +110,8 @@ def test_service_down_is_critical_p1_and_resolves_at_the_interval_end() -> None:
     b.apply([], [ServiceDowntimeOpened("pbx", t(0), "timeout", "no answer")])
     (alert,) = b.batch(0, t(40))
     assert alert.labels == {"alertname": SERVICE_ALERT, "site": "ams", "service": "pbx",
-                            "severity": "critical", "priority": "P1"}
+                            "severity": "critical", "priority": "P1",
+                            "team": "voice"}  # the label all its checks share
     b.apply([], [ServiceDowntimeClosed("pbx", t(0), t(60))])
     (resolved,) = b.batch(0, t(61))
     assert resolved.starts_at == t(0) and resolved.ends_at == t(60)
@@ -137,10 +146,96 @@ def test_a_restart_reseeds_what_is_still_alerting() -> None:
 
 
 def test_a_check_without_service_has_no_service_label() -> None:
-    b = AlertBook(cfg(), "ams", {})
+    b = AlertBook(cfg(), subjects("checks: [{name: sbc-a, type: sip_options, target: 'sip:h'}]"))
     b.apply([RAISED], [])
     (alert,) = b.batch(0, t(21))
     assert "service" not in alert.labels and alert.key == (CHECK_ALERT, "sbc-a", "")
+
+
+KOFN = """
+checks:
+  - {name: sbc-a, type: sip_options, target: "sip:10.0.0.1", labels: {platform: voipnow, role: a},
+     description: "Primary SBC, Amsterdam", runbook_url: "https://wiki.example/sbc"}
+  - {name: sbc-b, type: sip_options, target: "sip:10.0.0.2", labels: {platform: voipnow, role: b}}
+  - {name: sbc-c, type: sip_options, target: "sip:10.0.0.3", labels: {platform: voipnow, role: c}}
+services:
+  - {name: voice, checks: [sbc-a, sbc-b, sbc-c], down_when: {at_least: 2},
+     description: "Hosted telephony for all tenants"}
+"""
+
+
+def opened(check: str, s: float, reason: str, detail: str) -> DowntimeOpened:
+    return DowntimeOpened(check, t(s), t(s + 20), reason, detail)
+
+
+def test_a_k_of_n_service_alert_names_every_down_check_and_follows_them() -> None:
+    b = AlertBook(cfg(), subjects(KOFN))
+    b.apply([opened("sbc-a", 0, "timeout", "no answer in 2s")], [])
+    b.apply([opened("sbc-b", 5, "refused", "ICMP port unreachable")],
+            [ServiceDowntimeOpened("voice", t(5), "timeout", "check sbc-a: no answer in 2s")])
+    (alert,) = [a for a in b.batch(0, t(30)) if a.key[0] == SERVICE_ALERT]
+    assert alert.labels == {"alertname": SERVICE_ALERT, "site": "ams", "service": "voice",
+                            "severity": "critical", "priority": "P1", "platform": "voipnow"}
+    assert alert.annotations["summary"] == "service voice is down: 2 of 3 checks down (sbc-a, sbc-b)"
+    assert alert.annotations["down_checks"] == "sbc-a, sbc-b"
+    assert alert.annotations["detail"] == ("sbc-a: timeout (no answer in 2s); "
+                                           "sbc-b: refused (ICMP port unreachable)")
+    assert alert.annotations["description"] == "Hosted telephony for all tenants"
+    assert alert.annotations["runbook_url"] == (
+        "http://monitord.test:9465/runbook#monitordservicedown")
+    assert alert.generator_url == "http://monitord.test:9465/#service-voice"
+    b.delivered(0, [alert])
+    # a third check goes down while the service stays down: the alert is re-worded
+    assert b.apply([opened("sbc-c", 40, "timeout", "")], [])
+    (again,) = b.batch(0, t(61))
+    assert again.key == alert.key and again.starts_at == t(5)
+    assert again.annotations["summary"].endswith("3 of 3 checks down (sbc-a, sbc-b, sbc-c)")
+    assert again.annotations["detail"].endswith("sbc-c: timeout")
+
+
+def test_check_alert_annotations_link_back_to_the_daemon_and_the_runbook() -> None:
+    b = AlertBook(cfg(), subjects(KOFN))
+    b.succeeded("sbc-a", t(-10))
+    b.succeeded("sbc-b", t(-10))
+    b.apply([RAISED, AlertRaised("sbc-b", t(20), t(0), 3, "timeout", "")], [])
+    by_check = {a.key[1]: a for a in b.batch(0, t(21))}
+    a, other = by_check["sbc-a"], by_check["sbc-b"]
+    body = b.payloads([a], t(21))[0]
+    assert body["generatorURL"] == "http://monitord.test:9465/api/v1/checks/sbc-a"
+    assert body["annotations"]["description"] == "Primary SBC, Amsterdam"
+    assert body["annotations"]["runbook_url"] == "https://wiki.example/sbc"  # its own
+    assert body["annotations"]["last_success"] == "2024-10-27T00:29:50Z"
+    assert body["labels"]["platform"] == "voipnow" and body["labels"]["role"] == "a"
+    assert other.annotations["description"] == "monitord's sip_options check of sip:10.0.0.2"
+    assert other.annotations["runbook_url"] == (
+        "http://monitord.test:9465/runbook#monitordcheckalerting")
+
+
+def test_a_configured_default_runbook_replaces_the_daemons() -> None:
+    b = AlertBook(cfg(), subjects(KOFN, runbook_url="https://docs.example/noc"))
+    b.apply([AlertRaised("sbc-b", t(20), t(0), 3, "timeout", "")], [])
+    (alert,) = b.batch(0, t(21))
+    assert alert.annotations["runbook_url"] == "https://docs.example/noc#monitordcheckalerting"
+
+
+def test_a_restart_names_the_down_checks_of_an_open_service() -> None:
+    b = AlertBook(cfg(), subjects(KOFN))
+    down = CheckSnapshot("sbc-b", CheckState.DOWN, 7, 0, t(0), "refused", "ICMP", t(0), t(60))
+    down_c = CheckSnapshot("sbc-c", CheckState.DOWN, 7, 0, t(0), "timeout", "", t(2), t(60))
+    b.seed({"sbc-b": down, "sbc-c": down_c}, {"voice": t(2)})
+    (svc,) = [a for a in b.batch(0, t(61)) if a.key[0] == SERVICE_ALERT]
+    assert svc.annotations["down_checks"] == "sbc-b, sbc-c"
+
+
+def test_a_past_service_interval_does_not_name_the_checks_down_now() -> None:
+    b = AlertBook(cfg(), subjects(KOFN))
+    b.apply([opened("sbc-a", 100, "timeout", "")],
+            [ServiceDowntimeRecorded("voice", t(0), t(30), "timeout", "check sbc-b: gone")])
+    (past,) = b.batch(0, t(130))
+    assert past.ends_at == t(30)
+    assert past.annotations["summary"] == "service voice was down (timeout)"
+    assert past.annotations["detail"] == "check sbc-b: gone"
+    assert "down_checks" not in past.annotations
 
 
 # --- the sink against a loopback HTTP server -----------------------------------------
@@ -183,8 +278,8 @@ async def test_the_sink_retries_with_backoff_until_alertmanager_takes_the_alert(
     fake_am: tuple[FakeAlertmanager, str],
 ) -> None:
     fake, url = fake_am
-    sink = AlertmanagerSink(cfg(urls=[url], retry_initial=0.05, retry_max=0.2), "ams",
-                            {"sbc-a": ["pbx"]})
+    sink = AlertmanagerSink(cfg(urls=[url], retry_initial=0.05, retry_max=0.2),
+                            subjects(SUBJECTS))
     async with running(sink):
         sink.book.apply([RAISED], [])
         for wake in sink._wake:
@@ -198,7 +293,7 @@ async def test_the_sink_retries_with_backoff_until_alertmanager_takes_the_alert(
 async def test_stop_flushes_pending_resolutions(fake_am: tuple[FakeAlertmanager, str]) -> None:
     fake, url = fake_am
     fake.refuse = 0
-    sink = AlertmanagerSink(cfg(urls=[url], resend_interval=60.0), "ams", {})
+    sink = AlertmanagerSink(cfg(urls=[url], resend_interval=60.0), subjects(SUBJECTS))
     sink.book.apply([], [ServiceDowntimeClosed("pbx", t(0), t(5))])
     await sink.close()  # never started: the bounded final flush still delivers it
     async with running(sink):

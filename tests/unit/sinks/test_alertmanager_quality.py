@@ -8,7 +8,8 @@ from typing import Any
 
 from monitord.config.alerting import AlertmanagerConfig
 from monitord.core.callquality import Priority, QualityChange, WindowFigures
-from monitord.sinks.alertmanager import QUALITY_ALERT, AlertBook
+from monitord.sinks.alerts import QUALITY_ALERT, AlertBook
+from tests.unit.sinks.subjects import subjects
 from tests.unit.stream import maintenance_started
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
@@ -26,7 +27,7 @@ def sent(book: AlertBook, now: datetime) -> list[dict[str, Any]]:
 
 
 def test_priority_changes_fire_and_resolve_one_alert_per_priority() -> None:
-    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), "ams", {})
+    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), subjects(""))
     now = T0 + timedelta(hours=1)
     steps = [  # change -> (labels of what is sent: (priority, severity, firing))
         (change(0, Priority.NONE, Priority.P2), [("P2", "warning", True)]),
@@ -51,7 +52,7 @@ def test_priority_changes_fire_and_resolve_one_alert_per_priority() -> None:
 
 
 def test_in_maintenance_the_quality_alert_is_held_back() -> None:
-    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), "ams", {})
+    book = AlertBook(AlertmanagerConfig(urls=["http://127.0.0.1:1"]), subjects(""))
     book.maintenance_changed(maintenance_started("voice", T0))
     book.quality(change(0, Priority.NONE, Priority.P1))
     assert sent(book, T0) == []

@@ -15,6 +15,7 @@ from monitord.sinks.alertmanager import AlertmanagerSink
 from monitord.sinks.health import DeliveryMetrics, MqttMetrics
 from monitord.sinks.mqtt import drain
 from monitord.storage.sqlite import SqliteStore
+from tests.unit.sinks.subjects import subjects
 from tests.unit.sinks.test_alertmanager import RAISED, FakeAlertmanager, cfg
 from tests.unit.sinks.test_mqtt import BrokenAfter
 from tests.unit.storage.test_outbox import outage, t
@@ -59,8 +60,11 @@ async def test_alertmanager_posts_are_counted_by_result() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     registry = CollectorRegistry()
-    sink = AlertmanagerSink(cfg(urls=[url], retry_initial=0.05, retry_max=0.1), "ams",
-                            {"sbc-a": ["pbx"]}, metrics=DeliveryMetrics(registry))
+    sink = AlertmanagerSink(
+        cfg(urls=[url], retry_initial=0.05, retry_max=0.1),
+        subjects("{checks: [{name: sbc-a, type: sip_options, target: 'sip:h'}],"
+                 " services: [{name: pbx, checks: [sbc-a]}]}"),
+        metrics=DeliveryMetrics(registry))
     try:
         async with running(sink):
             sink.book.apply([RAISED], [])
