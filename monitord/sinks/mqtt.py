@@ -10,7 +10,9 @@ consumers drop by `id`.
 
 Topics (`<prefix>` defaults to `monitord`):
 - `<prefix>/<site>/events/<kind>`: one message per event, QoS 1, not retained.
-- `<prefix>/<site>/state/<check|service>/<name>`: retained current state.
+- `<prefix>/<site>/state/<check|service>/<name>`: retained current state,
+  announced with each change and restated for every check and service on
+  each (re)connect (monitord/sinks/retained.py).
 - `<prefix>/<site>/status`: retained `online`, and `offline` as the will.
 Payloads are versioned JSON described by `schema/event-v1.json`.
 """
@@ -23,7 +25,8 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiomqtt
@@ -35,6 +38,7 @@ from monitord.core.supervisor import TaskSpec
 from monitord.errors import StorageError
 from monitord.sinks.backoff import Backoff
 from monitord.sinks.health import MqttMetrics
+from monitord.sinks.retained import StateBook
 from monitord.storage.interface import OutboxQueue
 from monitord.storage.outbox import iso
 from monitord.storage.records import OutboxRecord
@@ -75,17 +79,31 @@ class Publisher(Protocol):
                       *, timeout: float | None = None) -> None: ...
 
 
+@dataclass
+class DrainProgress:
+    """What a publisher has seen across drains: the last acknowledged row and whether
+    the outbox was found empty (everything older was published)."""
+
+    last_seq: int = 0
+    emptied: bool = False
+
+
 async def drain(store: OutboxQueue, client: Publisher, cfg: MqttConfig, site: str,
-                metrics: MqttMetrics | None = None) -> int:
+                metrics: MqttMetrics | None = None,
+                progress: DrainProgress | None = None) -> int:
     """Publish waiting rows in order; return how many were acknowledged.
 
     Rows are deleted batch by batch up to the last PUBACK, also when the
     connection breaks halfway, so a retry resends only what was not taken.
     """
     sent = 0
+    if progress is not None:
+        progress.emptied = False
     for _ in range(MAX_BATCHES_PER_DRAIN):
         rows = await store.outbox_pending(cfg.batch)
         if not rows:
+            if progress is not None:
+                progress.emptied = True
             break
         acked: int | None = None
         try:
@@ -105,6 +123,8 @@ async def drain(store: OutboxQueue, client: Publisher, cfg: MqttConfig, site: st
         finally:
             if acked is not None:
                 await store.outbox_done(acked)
+                if progress is not None:
+                    progress.last_seq = acked
     return sent
 
 
@@ -154,6 +174,8 @@ class MqttSink:
         site: str,
         store: OutboxQueue,
         *,
+        checks: Sequence[str] = (),
+        services: Sequence[str] = (),
         client_factory: Callable[[MqttConfig, str], aiomqtt.Client] = make_client,
         metrics: MqttMetrics | None = None,
     ) -> None:
@@ -164,10 +186,17 @@ class MqttSink:
         self._factory = client_factory
         self._wake = asyncio.Event()
         self._wake.set()  # rows left by the previous run go first
+        self.states = StateBook(site, checks, services)
+        self._progress = DrainProgress()
+        self._restate = False  # a connection still owes the restatement
         self.connected = False
         self.published = 0
+        self.restated = 0  # restatement rounds published, for tests and logs
 
     def consume(self, c: Committed) -> None:
+        self.states.consume(c)
+        if self._restate and self.states.ready():
+            self._wake.set()
         if not c.recorded:
             return  # its rows are not in the outbox yet: the commit that writes them wakes us
         probe = c.probe
@@ -212,11 +241,25 @@ class MqttSink:
         if self._metrics is not None:
             self._metrics.backlog(await self._store.outbox_count())
 
-    async def _serve(self, client: aiomqtt.Client) -> None:
+    async def _serve(self, client: Publisher) -> None:
+        self._restate = True
         while True:
             self._wake.clear()
             self.published += await drain(self._store, client, self._cfg, self._site,
-                                          self._metrics)
+                                          self._metrics, self._progress)
+            if self._restate and self._progress.emptied and self.states.ready():
+                await self._restate_all(client)
             await self._backlog()
+            if not self._progress.emptied:
+                continue  # more rows than one drain takes: the restatement waits for them
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._cfg.poll_interval)
+
+    async def _restate_all(self, client: Publisher) -> None:
+        """Every check's and service's retained state, after everything older was sent."""
+        prefix = self._cfg.topic_prefix
+        for r in list(self.states.restatements(prefix, self._progress.last_seq)):
+            await client.publish(r.topic, r.payload, qos=1, retain=True,
+                                 timeout=self._cfg.publish_timeout)
+        self._restate = False
+        self.restated += 1

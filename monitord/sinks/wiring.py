@@ -115,6 +115,8 @@ def build_sinks(
     if config.mqtt is not None:
         # the store was opened with outbox=True (see Daemon): it holds the messages
         out.mqtt = MqttSink(config.mqtt, site, outbox,
+                            checks=[c.name for c in checks],
+                            services=[s.name for s in config.services],
                             metrics=MqttMetrics(registry, config.mqtt.max_pending))
         out.all.append(out.mqtt)
         out.tasks.extend(out.mqtt.tasks())
