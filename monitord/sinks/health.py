@@ -25,7 +25,7 @@ RESULTS = ("success", "failure")
 
 
 class DeliveryMetrics:
-    """Alertmanager: one count per POST to one Alertmanager URL."""
+    """Alertmanager: one count per POST of alerts, and per silences request, to one URL."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.deliveries = Counter(
@@ -34,11 +34,21 @@ class DeliveryMetrics:
             ["result"],
             registry=registry,
         )
+        self.silences = Counter(
+            "monitord_alert_silence_requests",
+            "Requests to an Alertmanager's silences API (maintenance windows), by result.",
+            ["result"],
+            registry=registry,
+        )
         for result in RESULTS:
             self.deliveries.labels(result)
+            self.silences.labels(result)
 
     def delivered(self, ok: bool) -> None:
         self.deliveries.labels("success" if ok else "failure").inc()
+
+    def silenced(self, ok: bool) -> None:
+        self.silences.labels("success" if ok else "failure").inc()
 
 
 class MqttMetrics:

@@ -28,6 +28,7 @@ from monitord.sinks.live import LiveView
 from monitord.sinks.logs import LogSink, services_of
 from monitord.sinks.metrics import Metrics, MetricsSink
 from monitord.sinks.mqtt import MqttSink
+from monitord.sinks.silences import SilenceSink
 from monitord.sinks.snmp import SnmpSink
 from monitord.storage.interface import OutboxQueue
 
@@ -74,6 +75,7 @@ class Sinks:
     live: LiveView
     budgets: QualitySink
     alertmanager: AlertmanagerSink | None = None
+    silences: SilenceSink | None = None
     mqtt: MqttSink | None = None
     tasks: list[TaskSpec] = field(default_factory=list)
 
@@ -108,10 +110,11 @@ def build_sinks(
     if config.alertmanager is not None:
         subjects = Subjects.build(site, checks, config.services, daemon_url(config),
                                   config.alertmanager.runbook_url)
-        out.alertmanager = AlertmanagerSink(config.alertmanager, subjects,
-                                            metrics=DeliveryMetrics(registry))
-        out.all.append(out.alertmanager)
-        out.tasks.extend(out.alertmanager.tasks())
+        delivery = DeliveryMetrics(registry)
+        out.alertmanager = AlertmanagerSink(config.alertmanager, subjects, metrics=delivery)
+        out.silences = SilenceSink(config.alertmanager, site, metrics=delivery)
+        out.all.extend([out.alertmanager, out.silences])
+        out.tasks.extend([*out.alertmanager.tasks(), *out.silences.tasks()])
     if config.mqtt is not None:
         # the store was opened with outbox=True (see Daemon): it holds the messages
         out.mqtt = MqttSink(config.mqtt, site, outbox,
