@@ -5,9 +5,12 @@ code, and tests/unit/deploy/test_grafana_dashboards.py regenerates the JSON and
 compares it with the committed files, so a dashboard is never edited by
 hand in Grafana and silently lost. Run: `python deploy/grafana/generate.py`.
 
-Three boards: the overview (availability, SLA windows as the engine computes
-them, maintenance, states), call quality (monitord/sinks/calls.py) and SNMP
-(monitord/sinks/snmp.py), one line per check or device.
+Three boards: the overview (availability and error budget as the engine
+computes them, SLA windows, maintenance, states, failures), call quality
+(monitord/sinks/calls.py: histograms and counters over every call, the
+voizXL KPIs) and SNMP (monitord/sinks/snmp.py), one line per check or device.
+Every figure comes from a series monitord exports or a recording rule of
+deploy/prometheus: no constant (a target, a budget) is written into a panel.
 """
 
 from __future__ import annotations
@@ -47,22 +50,27 @@ def _state_mapping() -> list[model.ValueMapping]:
 def overview() -> db.Dashboard:
     availability = (
         stat.Panel().datasource(DATASOURCE)
-        .title("Service availability, last 30 days")
-        .description("From recorded downtime (monitord_service_downtime_seconds_total). "
-                     "Contract figures come from the store's reports, not from this panel.")
-        .with_target(_query(f"monitord:service_availability:ratio_30d{{{SITE}}}", "{{service}}"))
+        .title("SLA availability, month to date")
+        .description("The engine's own figure under each service's policy (maintenance, calendar, "
+                     "priorities, unmonitored time): the same number as the report "
+                     "(monitord_service_availability_ratio).")
+        .with_target(_query(
+            f'monitord_service_availability_ratio{{{SITE},window="month_to_date"}}', "{{service}}"))
         .unit("percentunit").decimals(3).min(0.99).max(1)
         .thresholds(_thresholds((None, "red"), (0.996, "orange"), (0.999, "green")))
         .span(12).height(6)
     )
     budget = (
         stat.Panel().datasource(DATASOURCE)
-        .title("Error budget left (99.9 % target)")
-        .description("Share of the 30-day budget of 0.1 % downtime not yet used.")
+        .title("Error budget left this month")
+        .description("Allowed unavailability of the whole month under the service's own target, "
+                     "minus what was used, as the engine computes it; below zero the target is "
+                     "missed (monitord_service_error_budget_remaining_seconds).")
         .with_target(_query(
-            f"1 - (1 - monitord:service_availability:ratio_30d{{{SITE}}}) / 0.001", "{{service}}"))
-        .unit("percentunit").decimals(1).min(0).max(1)
-        .thresholds(_thresholds((None, "red"), (0.25, "orange"), (0.5, "green")))
+            f'monitord_service_error_budget_remaining_seconds{{{SITE},window="month_to_date"}}',
+            "{{service}}"))
+        .unit("s").decimals(0)
+        .thresholds(_thresholds((None, "red"), (0, "green")))
         .span(12).height(6)
     )
     services_now = (
@@ -91,6 +99,17 @@ def overview() -> db.Dashboard:
         .title("Probe success ratio (5m)")
         .with_target(_query(f"monitord:probe_success:ratio_rate5m{{{SITE}}}", "{{check}}"))
         .unit("percentunit").min(0).max(1)
+        .span(12).height(8)
+    )
+    failures = (
+        timeseries.Panel().datasource(DATASOURCE)
+        .title("Failed probes by reason (1h)")
+        .description("Why probes failed (timeout, refused, status_not_accepted, ...): "
+                     "monitord_probe_failures_total.")
+        .with_target(_query(
+            f"sum by (check, reason) (increase(monitord_probe_failures_total{{{SITE}}}[1h]))",
+            "{{check}} {{reason}}"))
+        .unit("short").min(0)
         .span(12).height(8)
     )
     lateness = (
@@ -125,7 +144,8 @@ def overview() -> db.Dashboard:
     maintenance = (
         statetimeline.Panel().datasource(DATASOURCE)
         .title("Maintenance windows")
-        .description("1 while an announced window runs: alerts are suppressed, failures recorded.")
+        .description("1 while an announced window runs: alerts are suppressed and silenced in "
+                     "Alertmanager, failures recorded.")
         .with_target(_query(f"monitord_maintenance_active{{{SITE}}}", "{{service}}"))
         .mappings([model.ValueMap(options={
             "0": model.ValueMappingResult(text="-", color="transparent"),
@@ -144,14 +164,14 @@ def overview() -> db.Dashboard:
             db.QueryVariable("site").label("Site").datasource(DATASOURCE)
             .query("label_values(monitord_build_info, site)").multi(True).include_all(True)
         )
-        .with_row(db.Row("Availability"))
+        .with_row(db.Row("Availability (monitord's engine)"))
         .with_panel(availability).with_panel(budget)
-        .with_row(db.Row("SLA (monitord's engine)"))
+        .with_row(db.Row("SLA windows"))
         .with_panel(sla_ratio).with_panel(sla_budget).with_panel(maintenance)
         .with_row(db.Row("Now"))
         .with_panel(services_now).with_panel(check_states)
         .with_row(db.Row("Probes and the daemon"))
-        .with_panel(success).with_panel(lateness)
+        .with_panel(success).with_panel(failures).with_panel(lateness)
     )
 
 
@@ -176,40 +196,63 @@ def _series(title: str, expr: str, legend: str, unit: str, description: str = ""
     return panel.description(description) if description else panel
 
 
+def _quantile(q: float, family: str, by: str = "check", window: str = "1h") -> str:
+    return (f"histogram_quantile({q}, sum by ({by}, le) "
+            f"(rate({family}_bucket{{{SITE}}}[{window}])))")
+
+
 def call_quality() -> db.Dashboard:
+    """Every call counts (histograms and counters): nothing between two scrapes is lost."""
+    poor = _series(
+        "Calls with poor audio (MOS at or below 3.5, 1h)",
+        f"monitord:call_mos_poor:ratio_rate1h{{{SITE}}}", "{{check}}", "percentunit",
+        "XTIUM: more than 10 % of calls with MOS below 3.5 is P1.",
+    ).min(0).max(1).thresholds(_thresholds((None, "green"), (0.01, "orange"), (0.1, "red")))
     mos = _series(
-        "MOS of the last call (ITU-T G.107)", f"monitord_call_mos{{{SITE}}}", "{{check}}", "none",
-        "The worse direction. Below 3.5 counts as poor audio (XTIUM priorities).",
-    ).min(1).max(4.5).thresholds(_thresholds((None, "red"), (3.5, "orange"), (4.0, "green")))
+        "MOS median and 5th percentile (1h, ITU-T G.107)",
+        _quantile(0.5, "monitord_call_mos"), "{{check}} p50", "none",
+        "The worse direction of each call.",
+    ).with_target(_query(_quantile(0.05, "monitord_call_mos"), "{{check}} p5", "B")
+                  ).min(1).max(4.5)
     setup = _series(
-        "Call set-up time p95 (INVITE to 200)",
-        f"histogram_quantile(0.95, sum by (check, le) "
-        f"(rate(monitord_call_setup_seconds_bucket{{{SITE}}}[15m])))",
-        "{{check}}", "s",
+        "Average call set-up time (INVITE to 200, 1h; KPI 2 s)",
+        f"monitord:call_setup_seconds:avg_rate1h{{{SITE}}}", "{{check}} average", "s",
+        "voizXL §3.2: average call set-up time 2 s.",
+    ).with_target(_query(_quantile(0.95, "monitord_call_setup_seconds"), "{{check}} p95", "B")
+                  ).thresholds(_thresholds((None, "green"), (2, "red")))
+    pdd = _series(
+        "Post-dial delay (INVITE to first 18x, 1h)",
+        f"sum by (check) (rate(monitord_call_post_dial_delay_seconds_sum{{{SITE}}}[1h]))"
+        f" / sum by (check) (rate(monitord_call_post_dial_delay_seconds_count{{{SITE}}}[1h]))",
+        "{{check}} average", "s",
     )
     success = _series(
-        "Call success ratio (1h)",
-        f"sum by (check) (increase(monitord_call_successes_total{{{SITE}}}[1h]))"
-        f" / sum by (check) (increase(monitord_call_attempts_total{{{SITE}}}[1h]))",
-        "{{check}}", "percentunit", "Answered calls with media both ways over calls placed.",
-    ).min(0).max(1)
+        "Call success and answer-seizure ratios (6h; KPI 99 %)",
+        f"monitord:call_success:ratio_rate6h{{{SITE}}}", "{{check}} success", "percentunit",
+        "Success: answered with media both ways for the whole call, over calls placed "
+        "(voizXL §3.2: 99 %). Answer-seizure (ITU-T E.411): answered over placed.",
+    ).with_target(_query(f"monitord:call_answer_seizure:ratio_rate6h{{{SITE}}}",
+                         "{{check}} answer-seizure", "B")).min(0).max(1)
     failures = _series(
         "Call failures by reason (1h)",
         f"sum by (check, reason) (increase(monitord_call_failures_total{{{SITE}}}[1h]))",
         "{{check}} {{reason}}", "short",
     )
-    loss = _series("RTP loss of the last call", f"monitord_call_loss_ratio{{{SITE}}}",
+    loss = _series("RTP loss p95 (1h)", _quantile(0.95, "monitord_call_loss_ratio", "check, direction"),
                    "{{check}} {{direction}}", "percentunit")
-    jitter = _series("Jitter of the last call", f"monitord_call_jitter_seconds{{{SITE}}}",
+    jitter = _series("RTP jitter p95 (1h)",
+                     _quantile(0.95, "monitord_call_jitter_seconds", "check, direction"),
                      "{{check}} {{direction}}", "s")
+    rtt = _series("Media round trip p95 (1h)", _quantile(0.95, "monitord_call_rtt_seconds"),
+                  "{{check}}", "s", "RTCP LSR/DLSR; VIOMS and Xelion ask for under 25 ms.")
     return (
         _board("monitord: call quality", "monitord-calls", ["calls"])
         .with_row(db.Row("What a caller hears"))
-        .with_panel(mos).with_panel(success)
-        .with_row(db.Row("Set-up and failures"))
-        .with_panel(setup).with_panel(failures)
+        .with_panel(poor).with_panel(mos)
+        .with_row(db.Row("Set-up and success (voizXL KPIs)"))
+        .with_panel(setup).with_panel(success).with_panel(pdd).with_panel(failures)
         .with_row(db.Row("Media"))
-        .with_panel(loss).with_panel(jitter)
+        .with_panel(loss).with_panel(jitter).with_panel(rtt)
     )
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitord.errors import ApiRequestError
+from monitord.http import status
 from monitord.http.context import CTX, ApiContext, iso
 from monitord.http.inputs import check_text, parse_instant
 from monitord.storage.records import DowntimeRecord
@@ -267,4 +268,5 @@ def build_app(ctx: ApiContext) -> web.Application:
 
         sla.register(app, ctx.sla)
         admin.register(app)
+    status.register(app)
     return app

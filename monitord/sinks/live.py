@@ -36,7 +36,9 @@ class LastResult:
 
 
 class LiveView:
-    def __init__(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]) -> None:
+    def __init__(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig],
+                 timezone: str = "Europe/Amsterdam") -> None:
+        self.timezone = timezone  # how people read its times (the status page)
         self.checks: dict[str, EffectiveCheck] = {c.name: c for c in checks}
         self.services: dict[str, ServiceConfig] = {s.name: s for s in services}
         self.snapshots: dict[str, CheckSnapshot] = {

@@ -90,7 +90,7 @@ def build_sinks(
 ) -> Sinks:
     checks_services = services_of(config.services)
     registry.register(InfoCollector(checks, config.services))
-    live = LiveView(checks, config.services)
+    live = LiveView(checks, config.services, config.daemon.timezone)
     budgets = QualitySink(registry, checks)
     out = Sinks(
         all=[

@@ -392,19 +392,26 @@ def mosquitto(port: int, workdir: Path) -> PeerProcess:
                        cwd=str(wd), ready=_tcp_ready(port))
 
 
-def prometheus(port: int, workdir: Path, target_port: int, rules: Path) -> PeerProcess:
+def prometheus(port: int, workdir: Path, target_port: int, rules: Path,
+               alertmanager_port: int | None = None) -> PeerProcess:
     """Prometheus on 127.0.0.1:port scraping 127.0.0.1:target_port every second with `rules`.
 
-    The first scrape comes ~5 s after start even with a 1 s interval: allow ~6 s.
+    No target labels: the daemon's series carry `site` themselves, as deploy/prometheus says.
+
+    With `alertmanager_port`, its alerts go to that Alertmanager. The first scrape comes
+    ~5 s after start even with a 1 s interval: allow ~6 s.
     """
     binary = require_binary("prometheus")
     wd = _workdir(workdir)
+    alerting = ("" if alertmanager_port is None else
+                "alerting:\n  alertmanagers:\n"
+                f"    - static_configs: [{{targets: ['127.0.0.1:{alertmanager_port}']}}]\n")
     (wd / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        f"rule_files: [{str(rules)!r}]\n"
+        f"rule_files: [{str(rules)!r}]\n" + alerting +
         "scrape_configs:\n"
         "  - job_name: monitord\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{target_port}'], labels: {{site: it}}}}]\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n"
     )
     argv = [binary, f"--config.file={wd / 'prometheus.yml'}", f"--storage.tsdb.path={wd / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}"]

@@ -60,10 +60,13 @@ def test_alertmanager_routes(labels: list[str], receivers: str) -> None:
 
 def test_alertmanager_inhibits_check_alerts_of_a_down_service() -> None:
     cfg = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text())
-    (rule,) = cfg["inhibit_rules"]
-    assert rule["source_matchers"] == ['alertname="MonitordServiceDown"']
-    assert "MonitordCheckAlerting" in rule["target_matchers"][0]
-    assert set(rule["equal"]) == {"site", "service"}
+    service, quality = cfg["inhibit_rules"]
+    assert service["source_matchers"] == ['alertname="MonitordServiceDown"']
+    assert "MonitordCheckAlerting" in service["target_matchers"][0]
+    assert quality["source_matchers"] == ['alertname="MonitordCallQuality"']
+    assert "MonitordCallQualityCritical" in quality["target_matchers"][0]
+    for rule in (service, quality):
+        assert set(rule["equal"]) == {"site", "service"}
 
 
 def test_systemd_unit_verifies() -> None:
