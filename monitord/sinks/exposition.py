@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
 from monitord.core.reboots import device_of
+from monitord.core.stream import Committed, Reconfigured
 
 __all__ = [
     "RESERVED_LABELS",
@@ -96,9 +97,18 @@ def common_labels(checks: Sequence[EffectiveCheck]) -> dict[str, str]:
 
 
 class InfoCollector(Collector):
-    """`monitord_check_info` and `monitord_service_info`, built once from the config."""
+    """`monitord_check_info` and `monitord_service_info`, built from the config (again after
+    a reload: it is a sink of the `Reconfigured` event)."""
 
     def __init__(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]) -> None:
+        self._build(checks, services)
+
+    def consume(self, c: Committed) -> None:
+        for ev in c.events:
+            if isinstance(ev, Reconfigured):
+                self._build(ev.checks, ev.services)
+
+    def _build(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]) -> None:
         by_name = {c.name: c for c in checks}
         services_of: dict[str, list[str]] = {}
         for svc in services:
@@ -106,32 +116,32 @@ class InfoCollector(Collector):
                 services_of.setdefault(name, []).append(svc.name)
         own = {c.name: prometheus_labels(c.config.labels) for c in checks}
         extra = sorted({k for labels in own.values() for k in labels})
-        self._check = GaugeMetricFamily(
+        check_info = GaugeMetricFamily(
             "monitord_check_info",
             "1 per (check, service): what the check probes and its own labels, for joins.",
             labels=["check", "type", "target", "service", *extra],
         )
         for c in checks:
             for service in services_of.get(c.name) or [""]:
-                self._check.add_metric(
+                check_info.add_metric(
                     [c.name, c.type, check_target(c), service,
                      *(own[c.name].get(k, "") for k in extra)], 1)
         shared = {s.name: common_labels([by_name[n] for n in s.checks if n in by_name])
                   for s in services}
         extra_svc = sorted({k for labels in shared.values() for k in labels})
-        self._service = GaugeMetricFamily(
+        service_info = GaugeMetricFamily(
             "monitord_service_info",
             "1 per service: its down_when rule and the labels all its checks share, for joins.",
             labels=["service", "down_when", *extra_svc],
         )
         for s in services:
             rule = s.down_when if isinstance(s.down_when, str) else f"at_least_{s.down_when.at_least}"
-            self._service.add_metric(
+            service_info.add_metric(
                 [s.name, rule, *(shared[s.name].get(k, "") for k in extra_svc)], 1)
+        self._families: tuple[Metric, ...] = (check_info, service_info)  # one assignment: a scrape sees old or new, whole
 
     def collect(self) -> Iterable[Metric]:
-        yield self._check
-        yield self._service
+        return list(self._families)
 
     def describe(self) -> Iterable[Metric]:
-        return [self._check, self._service]
+        return list(self._families)

@@ -33,7 +33,7 @@ import aiomqtt
 import structlog
 
 from monitord.config.alerting import MqttConfig
-from monitord.core.stream import Committed
+from monitord.core.stream import Committed, Reconfigured
 from monitord.core.supervisor import TaskSpec
 from monitord.errors import StorageError
 from monitord.sinks.backoff import Backoff
@@ -195,6 +195,8 @@ class MqttSink:
 
     def consume(self, c: Committed) -> None:
         self.states.consume(c)
+        if any(isinstance(ev, Reconfigured) for ev in c.events):
+            self._restate = True  # added checks get a retained state, removed ones lose theirs
         if self._restate and self.states.ready():
             self._wake.set()
         if not c.recorded:
@@ -258,6 +260,8 @@ class MqttSink:
     async def _restate_all(self, client: Publisher) -> None:
         """Every check's and service's retained state, after everything older was sent."""
         prefix = self._cfg.topic_prefix
+        for gone in self.states.clearing(prefix):
+            await client.publish(gone, b"", qos=1, retain=True, timeout=self._cfg.publish_timeout)
         for r in list(self.states.restatements(prefix, self._progress.last_seq)):
             await client.publish(r.topic, r.payload, qos=1, retain=True,
                                  timeout=self._cfg.publish_timeout)

@@ -31,7 +31,7 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
 )
-from monitord.core.stream import Committed, Resumed
+from monitord.core.stream import Committed, Reconfigured, Resumed
 from monitord.storage.outbox import iso
 
 __all__ = ["RESTATED_NAMESPACE", "Restatement", "StateBook"]
@@ -61,8 +61,10 @@ class StateBook:
         self.checks: dict[str, CheckSnapshot] = {c: CheckSnapshot.initial(c) for c in checks}
         self.services: dict[str, _Service] = {s: _Service(False, None) for s in services}
         self.watching_since: datetime | None = None
+        self.cleared: list[tuple[str, str]] = []  # (level, name) whose retained state to clear
 
     def consume(self, c: Committed) -> None:
+        """Follow the stream (probe results, service intervals, restarts and reloads)."""
         if c.probe is not None and c.probe.check.name in self.checks:
             self.checks[c.probe.check.name] = c.probe.after
         for ev in c.events:
@@ -74,10 +76,29 @@ class StateBook:
                 for name, start in ev.open_services.items():
                     if name in self.services:
                         self.services[name] = _Service(True, start)
+            elif isinstance(ev, Reconfigured):
+                self._reconfigure(ev)
             elif isinstance(ev, ServiceDowntimeOpened) and ev.service in self.services:
                 self.services[ev.service] = _Service(True, ev.start)
             elif isinstance(ev, ServiceDowntimeClosed) and ev.service in self.services:
                 self.services[ev.service] = _Service(False, ev.end)
+
+    def _reconfigure(self, ev: Reconfigured) -> None:
+        """A reload: removed checks and services lose their retained state, added ones get one
+        (a re-targeted check starts again, like its state machine)."""
+        checks = [c.name for c in ev.checks]
+        services = [s.name for s in ev.services]
+        self.cleared += [("check", n) for n in self.checks if n not in checks]
+        self.cleared += [("service", n) for n in self.services if n not in services]
+        self.checks = {n: (None if n in ev.removed else self.checks.get(n))
+                       or CheckSnapshot.initial(n) for n in checks}
+        self.services = {n: self.services.get(n) or _Service(False, ev.at) for n in services}
+
+    def clearing(self, prefix: str) -> list[str]:
+        """Topics whose retained message must go (an empty retained payload), taken once."""
+        out = [f"{prefix}/{self._site}/state/{level}/{name}" for level, name in self.cleared]
+        self.cleared = []
+        return out
 
     def restatements(self, prefix: str, last_seq: int) -> Iterator[Restatement]:
         """One retained message per check and service, as of the last published `seq`."""

@@ -89,12 +89,14 @@ def build_sinks(
     registry: CollectorRegistry,
 ) -> Sinks:
     checks_services = services_of(config.services)
-    registry.register(InfoCollector(checks, config.services))
+    info = InfoCollector(checks, config.services)
+    registry.register(info)
     live = LiveView(checks, config.services, config.daemon.timezone)
     budgets = QualitySink(registry, checks)
     out = Sinks(
         all=[
             MetricsSink(metrics),
+            info,
             LogSink(checks_services),
             SnmpSink(registry, checks),
             CallSink(registry, checks),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from prometheus_client import Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitord.config import effective_checks, parse_config
+from monitord.core.stream import Committed, Reconfigured
 from monitord.sinks.exposition import ConstantLabelRegistry, InfoCollector, common_labels
 
 CONFIG = """\
@@ -67,3 +69,21 @@ def test_constant_labels_win_and_must_be_valid_names() -> None:
     assert ("x_total", {"site": "ams", "check": "a", "location": "rack-4"}) in samples(registry)
     with pytest.raises(ValueError, match="invalid constant label name"):
         ConstantLabelRegistry({"bad-name": "x"})
+
+
+def test_info_series_follow_a_reload(tmp_path: Path) -> None:
+    cfg = parse_config("checks: [{name: a, type: sip_options, target: 'sip:h'}]\n"
+                       "services: [{name: s, checks: [a]}]", env={})
+    info = InfoCollector(effective_checks(cfg), cfg.services)
+    registry = ConstantLabelRegistry({"site": "ams"})
+    registry.register(info)
+    new = parse_config("checks: [{name: b, type: sip_options, target: 'sip:h2', labels: {pop: x}}]\n"
+                       "services: [{name: t, checks: [b]}]", env={})
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    info.consume(Committed(at, None, (Reconfigured(at, tuple(effective_checks(new)),
+                                                   tuple(new.services), ("b", "t"), ("a", "s"),
+                                                   ()),)))
+    got = samples(registry)
+    assert {(s["check"], s["service"], s["pop"]) for n, s in got if n == "monitord_check_info"} == {
+        ("b", "t", "x")}
+    assert {s["service"] for n, s in got if n == "monitord_service_info"} == {"t"}

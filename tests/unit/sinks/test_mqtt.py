@@ -14,9 +14,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from monitord.config import effective_checks, parse_config
 from monitord.config.alerting import MqttConfig
 from monitord.core.events import CheckSnapshot, CheckState, ServiceDowntimeClosed
-from monitord.core.stream import Resumed
+from monitord.core.stream import Reconfigured, Resumed
 from monitord.sinks.mqtt import MqttSink, drain, message, topic
 from monitord.sinks.retained import StateBook
 from monitord.storage.sqlite import SqliteStore
@@ -190,3 +191,21 @@ async def test_each_connection_drains_the_outbox_then_restates_everything(store:
             assert [b["seq"] for _, b, _ in client.sent[:12]] == list(range(1, 13))
             assert client.sent[12:] == [(topic, b, True) for topic, b in restated]
         assert all(b["seq"] == 12 for _, b in restated)
+
+
+def test_a_reload_clears_removed_states_and_restates_added_ones() -> None:
+    book = resumed_book()
+    cfg = parse_config("checks: [{name: sbc-a, type: sip_options, target: 'sip:h'},"
+                       " {name: new, type: sip_options, target: 'sip:h2'}]\n"
+                       "services: [{name: pbx, checks: [sbc-a]}]", env={})
+    book.consume(news(t(80), Reconfigured(t(80), tuple(effective_checks(cfg)), tuple(cfg.services),
+                                          ("new",), ("sbc-b", "never", "quiet"), ())))
+    assert book.clearing("monitord") == [
+        "monitord/ams/state/check/sbc-b", "monitord/ams/state/check/never",
+        "monitord/ams/state/service/quiet"]
+    assert book.clearing("monitord") == []  # taken once
+    topics = {r.topic: json.loads(r.payload) for r in book.restatements("monitord", 30)}
+    assert set(topics) == {"monitord/ams/state/check/sbc-a", "monitord/ams/state/check/new",
+                           "monitord/ams/state/service/pbx"}
+    assert topics["monitord/ams/state/check/sbc-a"]["state"] == "down"  # kept across the reload
+    assert topics["monitord/ams/state/service/pbx"]["state"] == "down"
