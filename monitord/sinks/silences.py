@@ -99,7 +99,10 @@ class SilenceBook:
         return key
 
     def _ends(self, w: Window, now: datetime) -> datetime:
-        return w.end if w.end is not None else now + RENEW_FOR
+        """Alertmanager keeps milliseconds: round up, so the silence never ends before the window."""
+        end = w.end if w.end is not None else now + RENEW_FOR
+        extra = end.microsecond % 1000
+        return end + timedelta(microseconds=1000 - extra) if extra else end
 
     def plan(self, existing: Iterable[Mapping[str, Any]], now: datetime) -> SilencePlan:
         """Compare Alertmanager's silences with the running windows."""
@@ -131,7 +134,7 @@ class SilenceBook:
         if matchers != {(k, v, False, True) for k, v in self._matchers(w).items()}:
             return False
         if w.end is not None:
-            return abs((ends - w.end).total_seconds()) < 1.0
+            return abs((ends - self._ends(w, now)).total_seconds()) < 0.001
         return ends - now > RENEW_FOR / 2
 
     def _matchers(self, w: Window) -> dict[str, str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+from tests.integration.webhook import Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,14 @@ def peers() -> Iterator[list[PeerProcess]]:
     yield started
     for peer in started:
         peer.stop()
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[Webhook]:
+    """A webhook receiver on loopback for Alertmanager's notifications."""
+    hook = Webhook()
+    await hook.start()
+    try:
+        yield hook
+    finally:
+        await hook.close()

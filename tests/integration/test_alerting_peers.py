@@ -15,7 +15,7 @@ import json
 import signal
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,7 +24,6 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from aiohttp import web
 
 from tests.integration.conftest import RunningPeer
 from tests.integration.daemon import DaemonProcess
@@ -36,6 +35,7 @@ from tests.integration.peers import (
     mosquitto,
     prometheus,
 )
+from tests.integration.webhook import Webhook
 
 pytestmark = pytest.mark.integration
 
@@ -80,50 +80,6 @@ async def _wait(what: str, predicate: Callable[[], bool], timeout: float) -> Non
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Webhook:
-    """The receiver Alertmanager notifies: records (arrival time, alert) per notification."""
-
-    def __init__(self) -> None:
-        self.alerts: list[tuple[float, dict[str, Any]]] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/hook", self._hook)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/hook"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _hook(self, request: web.Request) -> web.Response:
-        now = time.time()
-        body = await request.json()
-        self.alerts.extend((now, a) for a in body["alerts"])
-        return web.Response(text="ok")
-
-    def find(self, alertname: str, status: str) -> tuple[float, dict[str, Any]] | None:
-        for at, a in self.alerts:
-            if a["labels"]["alertname"] == alertname and a["status"] == status:
-                return at, a
-        return None
-
-
-@pytest.fixture
-async def webhook() -> AsyncIterator[Webhook]:
-    hook = Webhook()
-    await hook.start()
-    try:
-        yield hook
-    finally:
-        await hook.close()
 
 
 def _am_section(url: str) -> dict[str, Any]:
@@ -244,7 +200,8 @@ async def test_mqtt_every_event_in_order_across_a_broker_restart(tmp_path: Path,
         states = [(b["check"], b["state"]) for b in bodies if b["kind"] == "check_state"]
         assert states == [(CHECK, s) for s in ("failing", "alerting", "down", "up")]
         retained = {t for t, _, r in sub.messages if r}
-        assert retained <= {f"monitord/{SITE}/state/check/{CHECK}", f"monitord/{SITE}/state/service/{SERVICE}"}
+        assert retained <= {f"monitord/{SITE}/state/check/{CHECK}",
+                            f"monitord/{SITE}/state/service/{SERVICE}", f"monitord/{SITE}/status"}
         print(f"\n[mqtt] {len(bodies)} unique messages, {len(sub.messages)} received (duplicates are allowed)")
     finally:
         await asyncio.to_thread(daemon.stop)

@@ -93,6 +93,15 @@ def test_a_window_without_a_known_end_is_silenced_a_day_at_a_time() -> None:
     assert renewed.expire == ["s1"] and renewed.create[0]["endsAt"] == "2025-03-30T08:00:00Z"
 
 
+def test_the_silence_never_ends_before_the_window_at_alertmanagers_millisecond() -> None:
+    book = SilenceBook("ams")
+    book.consume(started(end=END + timedelta(microseconds=17)))
+    body = book.plan([], t(0)).create[0]
+    assert body["endsAt"] == "2025-03-29T02:00:00.001000Z"
+    # as Alertmanager lists it back (milliseconds): it fits, nothing to replace
+    assert not book.plan([in_am({**body, "endsAt": "2025-03-29T02:00:00.001Z"}, "s1")], t(1))
+
+
 def test_an_announced_start_and_end_in_one_go_leaves_nothing_behind() -> None:
     book = SilenceBook("ams")
     book.consume(started())  # a window that ran while the daemon was down, told late
