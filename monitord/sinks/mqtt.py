@@ -25,7 +25,7 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -165,6 +165,28 @@ def make_client(cfg: MqttConfig, site: str) -> aiomqtt.Client:
     )
 
 
+async def _until_lost(serve: Coroutine[Any, Any, None], client: aiomqtt.Client) -> None:
+    """Serve until the connection drops, noticed at once (not at the next publish): a broker
+    that restarted must get the retained states again even if nothing changes for hours."""
+    serving = asyncio.ensure_future(serve)
+    watching = asyncio.ensure_future(_disconnected(client))
+    try:
+        done, _ = await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, watching):
+            task.cancel()
+        await asyncio.gather(serving, watching, return_exceptions=True)
+    for task in done:
+        task.result()  # raises what ended it (MqttError, StorageError)
+    raise aiomqtt.MqttError("the connection to the broker ended")
+
+
+async def _disconnected(client: aiomqtt.Client) -> None:
+    """Returns (raising MqttError) when the client loses its connection; we subscribe to nothing."""
+    async for _ in client.messages:
+        pass
+
+
 class MqttSink:
     """Sink: recorded news wakes the publisher; the rows are already in the outbox."""
 
@@ -222,7 +244,7 @@ class MqttSink:
                     await client.publish(f"{self._cfg.topic_prefix}/{self._site}/status",
                                          b"online", qos=1, retain=True,
                                          timeout=self._cfg.publish_timeout)
-                    await self._serve(client)
+                    await _until_lost(self._serve(client), client)
             except (aiomqtt.MqttError, StorageError) as exc:  # the outbox keeps every row
                 self.connected = False
                 delay = backoff.next_delay()
