@@ -73,3 +73,17 @@ def colour_counts(rows: list[bytes]) -> Counter[tuple[int, int, int]]:
     for row in rows:
         counts.update(zip(row[0::3], row[1::3], row[2::3], strict=True))
     return counts
+
+
+def chromium_screenshot(chromium: str, url: str, png: Path, profile: Path,
+                        size: str = "1200,900") -> None:
+    """Headless Chromium renders `url` (a file:// page or the daemon's own http://) to `png`."""
+    import subprocess
+
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
+           f"--screenshot={png}", f"--window-size={size}", url]
+    proc = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    if proc.returncode != 0 or not png.is_file():
+        raise AssertionError(proc.stderr.decode(errors="replace")[-2000:])

@@ -99,8 +99,11 @@ def test_every_check_and_service_has_a_retained_state_after_a_restart(
                 broker.start()
             # a newcomer arrives after the daemon (re)connected: what it gets is what is retained
             connects = 1 if client == "newcomer-1" else 2
-            daemon.wait_for("the daemon's MQTT connection", lambda: sum(
-                r.get("event") == "mqtt_connected" for r in daemon.log_records()) >= connects, 15)
+
+            def connected_times(n: int = connects) -> bool:
+                return sum(r.get("event") == "mqtt_connected" for r in daemon.log_records()) >= n
+
+            daemon.wait_for("the daemon's MQTT connection", connected_times, 15)
             connected = time.monotonic()
             time.sleep(2.0)
             got = _retained(broker_port, client)
