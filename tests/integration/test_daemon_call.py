@@ -39,8 +39,12 @@ def _config(target: str) -> dict[str, Any]:
 
 
 def metric(text: str, name: str, labels: str) -> float | None:
-    match = re.search(rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\S+)$", text, re.M)
-    return float(match[1]) if match else None
+    """The sample of `name` with exactly `labels` plus the daemon's constant `site`."""
+    for match in re.finditer(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$", text, re.M):
+        found = ",".join(sorted(p for p in match[1].split(",") if not p.startswith("site=")))
+        if found == ",".join(sorted(labels.split(","))) and 'site="it"' in match[1]:
+            return float(match[2])
+    return None
 
 
 @pytest.fixture
@@ -79,8 +83,11 @@ def test_daemon_calls_exports_kpis_and_a_dead_far_end_is_one_downtime(
         label = f'check="{CHECK}"'
         assert (metric(text, "monitord_call_setup_seconds_count", label) or 0) >= 1
         assert (metric(text, "monitord_call_successes_total", label) or 0) >= 1
-        assert metric(text, "monitord_call_mos", label) == pytest.approx(4.4, abs=0.05)
-        assert metric(text, "monitord_call_loss_ratio", f'{label},direction="rx"') == 0
+        mos_sum, mos_count = (metric(text, f"monitord_call_mos_{part}", label) or 0
+                              for part in ("sum", "count"))
+        assert mos_count >= 1 and mos_sum / mos_count == pytest.approx(4.4, abs=0.05)
+        lossless = metric(text, "monitord_call_loss_ratio_bucket", f'{label},direction="rx",le="0.0"')
+        assert lossless == metric(text, "monitord_call_loss_ratio_count", f'{label},direction="rx"')
         assert metric(text, "monitord_service_call_quality_priority", 'service="voice"') == 0
         assert (metric(text, "monitord_service_call_quality_window_calls",
                        'service="voice"') or 0) >= 1
@@ -100,7 +107,7 @@ def test_daemon_calls_exports_kpis_and_a_dead_far_end_is_one_downtime(
             "Z", "+00:00")
         text = daemon.get("/metrics")
         assert metric(text, "monitord_service_call_quality_priority", 'service="voice"') == 0
-        failures = re.findall(rf"^monitord_call_failures_total\{{{label},reason=\"(\w+)\"\}}",
+        failures = re.findall(rf"^monitord_call_failures_total\{{{label},reason=\"(\w+)\",site=\"it\"\}} [1-9]",
                               text, re.M)
         print(f"\nfailure reasons while SIPp was stopped: {failures}; downtime {downtimes[0]}")
         assert failures

@@ -85,7 +85,7 @@ def test_reload_under_load_loses_and_invents_nothing(
         d.config_path.write_text("checks: [{name: x, type: sip_options}\n")  # broken YAML
         assert d.proc is not None
         d.proc.send_signal(signal.SIGHUP)
-        d.wait_for("the rejected reload", lambda: "monitord_config_last_reload_successful 0.0"
+        d.wait_for("the rejected reload", lambda: 'monitord_config_last_reload_successful{site="it"} 0.0'
                    in d.get("/metrics"), 10)
         assert d.proc.poll() is None, "SIGHUP never kills the daemon"
         assert d.check("gone")["state"] == "down", "the old config keeps running"
@@ -99,7 +99,7 @@ def test_reload_under_load_loses_and_invents_nothing(
         d.proc.send_signal(signal.SIGHUP)
         names = lambda: {c["name"] for c in d.get("/api/v1/checks")}  # noqa: E731
         d.wait_for("the new config", lambda: "new" in names() and "gone" not in names(), 15)
-        assert "monitord_config_last_reload_successful 1.0" in d.get("/metrics")
+        assert 'monitord_config_last_reload_successful{site="it"} 1.0' in d.get("/metrics")
         time.sleep(4)  # the new and the changed checks probe a few times
         after = failures_of_load(d.get("/metrics"))
         keep, new = d.check("keep"), d.check("new")
