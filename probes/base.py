@@ -8,39 +8,16 @@ why it started.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
+from .errors import InvalidValue
+from .reasons import FailureReason
 
-class FailureReason(enum.StrEnum):
-    TIMEOUT = "timeout"
-    REFUSED = "refused"
-    MALFORMED = "malformed_response"
-    STATUS = "status_not_accepted"
-    DNS = "dns_failure"
-    NETWORK = "network_error"
-    INTERNAL = "internal_error"
-    # A value was measured but breaks a configured limit (CPU above max, disk full...).
-    THRESHOLD = "threshold"
-    # SNMPv3 credentials rejected (wrong auth password, unknown user, bad digest).
-    AUTH = "auth_failure"
-    # The agent answered, but the configured OID does not exist there (noSuchObject/Instance).
-    NO_SUCH_OBJECT = "no_such_object"
-    # Synthetic calls (sip_call): what a caller would have lived through.
-    NO_ANSWER = "no_answer"  # nobody answered within answer_timeout (CANCEL sent)
-    BUSY = "busy"  # 486 Busy Here / 600 Busy Everywhere
-    CALL_REJECTED = "call_rejected"  # any other 3xx-6xx to the INVITE; the detail names it
-    NO_MEDIA = "no_media"  # answered, but no RTP arrived (or no usable SDP answer)
-    ONE_WAY_AUDIO = "one_way_audio"  # media flowed in one direction only
-    DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
-    # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
-    REJECTED = "rejected"
-    # TLS handshake failed: certificate expired, wrong host, unknown CA, no common protocol.
-    TLS = "tls_failure"
+__all__ = ["FailureReason", "Probe", "ProbeResult"]
 
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
@@ -64,11 +41,11 @@ class ProbeResult:
 
     def __post_init__(self) -> None:
         if self.ok and self.reason is not None:
-            raise ValueError("a successful probe result cannot carry a failure reason")
+            raise InvalidValue("a successful probe result cannot carry a failure reason")
         if not self.ok and self.reason is None:
-            raise ValueError("a failed probe result needs a failure reason")
+            raise InvalidValue("a failed probe result needs a failure reason")
         if self.latency is not None and (not math.isfinite(self.latency) or self.latency < 0):
-            raise ValueError(f"latency must be a non-negative finite number, got {self.latency!r}")
+            raise InvalidValue(f"latency must be a non-negative finite number, got {self.latency!r}")
 
     @classmethod
     def success(

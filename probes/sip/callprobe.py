@@ -32,11 +32,12 @@ import random
 from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue, ProbeFailure, SdpError
 from ..quality.emodel import EModelInput, Rating, one_way_delay, rate
 from ..rtp.endpoint import MediaReport, RtpEndpoint
 from ..rtp.g711 import Law
 from ..rtp.stats import StreamStats
-from ..sdp import SdpError, build_offer, negotiate, parse_sdp
+from ..sdp import build_offer, negotiate, parse_sdp
 from .call import (
     AuthChallenged,
     CallAnswered,
@@ -53,7 +54,7 @@ from .call import (
 from .dialog import UacDialog
 from .digest import Credentials
 from .message import Request, Response
-from .transport import Address, NextHop, SipTransports, StreamTransport, TransportFailure
+from .transport import Address, NextHop, SipTransports, StreamTransport
 from .uri import SipUri
 
 __all__ = ["CallProbeSettings", "SipCallProbe", "rate_direction"]
@@ -86,13 +87,13 @@ class CallProbeSettings:
 
     def __post_init__(self) -> None:
         if self.target.transport == "tls":
-            raise ValueError(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
+            raise InvalidValue(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
         if not self.codecs:
-            raise ValueError("offer at least one codec (PCMU, PCMA)")
+            raise InvalidValue("offer at least one codec (PCMU, PCMA)")
         for name in ("duration", "answer_timeout", "media_timeout", "hangup_wait"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+                raise InvalidValue(f"{name} must be a positive number of seconds, got {value!r}")
 
     @property
     def budget(self) -> float:
@@ -191,7 +192,7 @@ class _Call:
             out, reply_to = await self.outbox.get()
             try:
                 await self.transports.send(out.data, out.uri, self.hop, reply_to)
-            except TransportFailure as exc:
+            except ProbeFailure as exc:
                 self.on_transport_error(exc.reason, exc.detail)
 
     def _on_event(self, event: CallEvent) -> None:
@@ -247,7 +248,7 @@ class SipCallProbe:
         s = self.settings
         try:
             hop = await self._transports.next_hop(s.target)
-        except TransportFailure as exc:
+        except ProbeFailure as exc:
             return ProbeResult.failure(exc.reason, exc.detail)
         call = _Call(s, self._transports, hop)
         media = RtpEndpoint()

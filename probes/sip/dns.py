@@ -46,10 +46,10 @@ from dns.rdtypes.IN.AAAA import AAAA
 from dns.rdtypes.IN.NAPTR import NAPTR
 from dns.rdtypes.IN.SRV import SRV
 
+from ..errors import DnsQueryError, InvalidValue
 from .uri import SipUri, Transport
 
 __all__ = [
-    "DnsQueryError",
     "DnsResolver",
     "Locator",
     "Naptr",
@@ -108,7 +108,7 @@ class ResolvedTarget:
     def __post_init__(self) -> None:
         ipaddress.ip_address(self.ip)  # an address, never a name
         if not 1 <= self.port <= 65535:
-            raise ValueError(f"port must be 1..65535, got {self.port}")
+            raise InvalidValue(f"port must be 1..65535, got {self.port}")
 
     def __str__(self) -> str:
         host = f"[{self.ip}]" if ":" in self.ip else self.ip
@@ -128,10 +128,6 @@ class Locator(Protocol):
     """What a probe needs from DNS: every address for a URI, preferred first."""
 
     async def resolve(self, uri: SipUri) -> Resolution: ...
-
-
-class DnsQueryError(Exception):
-    """The resolver failed (timeout, SERVFAIL, refused): not the same as "no records"."""
 
 
 class RecordSource(Protocol):
@@ -372,7 +368,7 @@ class DnsResolver:
             self._cache.put(key, [], _negative_ttl(next(iter(responses.values()), None)))
             return []
         except dns.exception.Timeout as exc:
-            raise DnsQueryError(f"DNS timeout: {what}") from exc
+            raise DnsQueryError(f"DNS timeout: {what}", timed_out=True) from exc
         except dns.resolver.NoNameservers as exc:
             raise DnsQueryError(f"no nameserver answered {what}: {exc}") from exc
         except dns.exception.DNSException as exc:

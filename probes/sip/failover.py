@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 
 from ..base import FailureReason
-from .dns import DnsQueryError, Locator, Resolution, ResolvedTarget
+from ..errors import DnsQueryError
+from .dns import Locator, Resolution, ResolvedTarget
 from .tls import TlsSettings
 from .transport import Outcome, RequestBuilder, SipTransports
 from .uri import SipUri

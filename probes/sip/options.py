@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue
 from .dns import DnsResolver, Locator
 from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
@@ -42,13 +43,13 @@ class OptionsSettings:
         bad = sorted(code for code in self.accept if not 200 <= code <= 699)
         if not self.accept or bad:
             # 1xx never end a transaction, so accepting them could never match.
-            raise ValueError(f"accepted SIP codes must be final (200..699), got {bad or 'none'}")
+            raise InvalidValue(f"accepted SIP codes must be final (200..699), got {bad or 'none'}")
         if not _USER.fullmatch(self.from_user):
-            raise ValueError(f"from_user {self.from_user!r} is not a valid SIP user part")
+            raise InvalidValue(f"from_user {self.from_user!r} is not a valid SIP user part")
         if any(ch in self.user_agent for ch in "\r\n\x00"):
-            raise ValueError("user_agent must be a single line")
+            raise InvalidValue("user_agent must be a single line")
         if not 0 < self.t1 <= self.t2:
-            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+            raise InvalidValue(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
 
 
 def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Request:

@@ -19,9 +19,9 @@ import enum
 from dataclasses import dataclass, field
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue, SipParseError, SipUriError
 from .digest import Challenge, Credentials, DigestClient, select_challenge
 from .dns import DnsResolver, Locator
-from .errors import SipParseError, SipUriError
 from .failover import Route
 from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
@@ -66,15 +66,15 @@ class RegisterSettings:
 
     def __post_init__(self) -> None:
         if not self.target.user:
-            raise ValueError(f"a REGISTER target needs the account user: sip:USER@HOST, got {self.target}")
+            raise InvalidValue(f"a REGISTER target needs the account user: sip:USER@HOST, got {self.target}")
         if not 1 <= self.expires <= 86400:
-            raise ValueError(f"expires must be 1..86400 seconds, got {self.expires}")
+            raise InvalidValue(f"expires must be 1..86400 seconds, got {self.expires}")
         if not self.password:
-            raise ValueError("the registration password is empty")
+            raise InvalidValue("the registration password is empty")
         if any(ch in self.user_agent for ch in "\r\n\x00"):
-            raise ValueError("user_agent must be a single line")
+            raise InvalidValue("user_agent must be a single line")
         if not 0 < self.t1 <= self.t2:
-            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+            raise InvalidValue(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
 
     @property
     def aor(self) -> str:

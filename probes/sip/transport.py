@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..base import FailureReason
+from ..errors import InvalidValue, LocalProtocolError, ProbeFailure, SipParseError, SipUriError
 from .dns import ResolvedTarget
-from .errors import LocalProtocolError, SipParseError, SipUriError
 from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
 from .tls import TlsSettings, certificate_not_after, client_context, describe_tls_error
@@ -41,7 +41,6 @@ __all__ = [
     "RequestBuilder",
     "RequestContext",
     "SipTransports",
-    "TransportFailure",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,21 +88,7 @@ class Outcome:
 
     def __post_init__(self) -> None:
         if (self.response is None) == (self.failure is None):
-            raise ValueError("an outcome has either a final response or a failure")
-
-
-class _Failed(Exception):
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
-class TransportFailure(Exception):
-    """A call's message could not be sent (no route, refused, connection closed)."""
-
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+            raise InvalidValue("an outcome has either a final response or a failure")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +224,7 @@ class SipTransports:
     async def close(self) -> None:
         loop = self._loop
         for pending in list(self._pending.values()):
-            self._finish(pending, _Failed(FailureReason.NETWORK, "SIP transports closed"))
+            self._finish(pending, ProbeFailure(FailureReason.NETWORK, "SIP transports closed"))
         if loop is not None:
             for sock in self._udp.values():
                 loop.remove_reader(sock.fileno())
@@ -290,7 +275,7 @@ class SipTransports:
         try:
             async with asyncio.timeout_at(deadline):
                 return await self._run(build, target, t1, t2, holder, tls, via)
-        except _Failed as exc:
+        except ProbeFailure as exc:
             return Outcome(None, exc.reason, exc.detail, self._count(holder))
         except TimeoutError:
             count = self._count(holder)
@@ -324,7 +309,7 @@ class SipTransports:
         if transport == "udp":
             sock = self._udp.get(family)
             if sock is None:
-                raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
             local: Address = (self._local_ip_for(family, ip), int(sock.getsockname()[1]))
 
             def send(data: bytes) -> None:
@@ -336,7 +321,7 @@ class SipTransports:
 
             def send(data: bytes) -> None:
                 if conn.closed or conn.writer.is_closing():
-                    raise _Failed(FailureReason.NETWORK, f"{transport.upper()} connection to {dest} closed")
+                    raise ProbeFailure(FailureReason.NETWORK, f"{transport.upper()} connection to {dest} closed")
                 conn.writer.write(data)
 
         ctx = RequestContext(transport, local[0], local[1], make_branch())
@@ -359,7 +344,7 @@ class SipTransports:
         try:
             for data in p.txn.data_to_send():
                 p.send(data)
-        except _Failed as exc:
+        except ProbeFailure as exc:
             self._finish(p, exc)
             return
         while (event := p.txn.next_event()) is not None:
@@ -380,7 +365,7 @@ class SipTransports:
                     f"no final response to {p.txn.method} after {event.transmissions} "
                     f"transmission(s) over {event.time - p.txn.started_at:.1f} s (Timer F)"
                 )
-                self._finish(p, _Failed(FailureReason.TIMEOUT, detail))
+                self._finish(p, ProbeFailure(FailureReason.TIMEOUT, detail))
                 return
         if p.timer is not None:
             p.timer.cancel()
@@ -397,10 +382,10 @@ class SipTransports:
             p.txn.handle_timer(self._loop.time())
             self._pump(p)
 
-    def _finish(self, p: _Pending, result: Outcome | _Failed) -> None:
+    def _finish(self, p: _Pending, result: Outcome | ProbeFailure) -> None:
         """Resolve the waiting probe and drop the transaction."""
         if not p.future.done():
-            if isinstance(result, _Failed):
+            if isinstance(result, ProbeFailure):
                 count = p.txn.transmissions
                 p.future.set_result(Outcome(None, result.reason, result.detail, count))
             else:
@@ -435,7 +420,7 @@ class SipTransports:
     ) -> None:
         for p in list(self._pending.values()):
             if p.dest == dest and p.transport == transport and not p.future.done():
-                self._finish(p, _Failed(reason, detail))
+                self._finish(p, ProbeFailure(reason, detail))
         for handler, call_dest, call_transport in list(self._calls.values()):
             if call_dest == dest and call_transport == transport:
                 handler.on_transport_error(reason, detail)
@@ -453,17 +438,14 @@ class SipTransports:
         if target.transport == "tls":
             raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
         transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
-        try:
-            family, ip = await self._resolve(target, transport)
-            dest = _norm((ip, target.effective_port))
-            if transport == "udp":
-                if family not in self._udp:
-                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
-                local = (self._local_ip_for(family, ip), self.udp_port(family))
-            else:
-                local = (await self._tcp_connection(family, dest)).local
-        except _Failed as exc:
-            raise TransportFailure(exc.reason, exc.detail) from exc
+        family, ip = await self._resolve(target, transport)
+        dest = _norm((ip, target.effective_port))
+        if transport == "udp":
+            if family not in self._udp:
+                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+            local = (self._local_ip_for(family, ip), self.udp_port(family))
+        else:
+            local = (await self._tcp_connection(family, dest)).local
         return NextHop(transport, family, dest, local[0], local[1])
 
     def register_call(self, call_id: str, handler: CallHandler, hop: NextHop) -> None:
@@ -479,9 +461,9 @@ class SipTransports:
                    reply_to: Address | None = None) -> None:
         """Send one of a dialog's messages: to `uri` (the next hop of a request,
         §8.1.2), or back to `reply_to` (a response goes where its request came from,
-        §18.2.2), over the call's transport. Raises `TransportFailure`."""
+        §18.2.2), over the call's transport. Raises `ProbeFailure`."""
         if self._loop is None:
-            raise TransportFailure(FailureReason.NETWORK, "SIP transports closed")
+            raise ProbeFailure(FailureReason.NETWORK, "SIP transports closed")
         try:
             if uri is None:
                 dest = reply_to or hop.dest
@@ -497,17 +479,15 @@ class SipTransports:
                 family = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
                 sock = self._udp.get(family)
                 if sock is None:
-                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for {dest[0]}")
+                    raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for {dest[0]}")
                 self._udp_send(sock, data, dest)
             else:
                 conn = await self._tcp_connection(hop.family, dest)
                 if conn.closed or conn.writer.is_closing():
-                    raise _Failed(FailureReason.NETWORK, f"TCP connection to {dest} closed")
+                    raise ProbeFailure(FailureReason.NETWORK, f"TCP connection to {dest} closed")
                 conn.writer.write(data)
-        except _Failed as exc:
-            raise TransportFailure(exc.reason, exc.detail) from exc
         except SipUriError as exc:
-            raise TransportFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
+            raise ProbeFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
 
     def _dispatch(
         self, message: Request | Response, source: Address, transport: WireTransport = "udp"
@@ -553,11 +533,11 @@ class SipTransports:
         try:
             infos = await loop.getaddrinfo(target.host, target.effective_port, type=kind)
         except (socket.gaierror, UnicodeError) as exc:
-            raise _Failed(FailureReason.DNS, f"cannot resolve {target.host!r}: {exc}") from exc
+            raise ProbeFailure(FailureReason.DNS, f"cannot resolve {target.host!r}: {exc}") from exc
         for family, _, _, _, sockaddr in infos:
             if transport == "tcp" or family in self._udp:
                 return int(family), str(sockaddr[0])
-        raise _Failed(FailureReason.DNS, f"{target.host!r} has no usable address ({infos!r})")
+        raise ProbeFailure(FailureReason.DNS, f"{target.host!r} has no usable address ({infos!r})")
 
     def _local_ip_for(self, family: int, ip: str) -> str:
         """Source IP the kernel picks towards `ip` (for Via/Contact), via a connected UDP socket."""
@@ -568,7 +548,7 @@ class SipTransports:
                     probe.connect((ip, 9))  # no packet is sent by a UDP connect
                     cached = str(probe.getsockname()[0])
             except OSError as exc:
-                raise _Failed(FailureReason.NETWORK, f"no route to {ip}: {exc}") from exc
+                raise ProbeFailure(FailureReason.NETWORK, f"no route to {ip}: {exc}") from exc
             if len(self._local_ip) > 4096:
                 self._local_ip.clear()
             self._local_ip[ip] = cached
@@ -589,7 +569,7 @@ class SipTransports:
                 # destination: dispatch the error queue, then retry once.
                 self._drain_errqueue(sock)
                 if attempt:
-                    raise _Failed(FailureReason.NETWORK, f"send to {dest} failed: {exc}") from exc
+                    raise ProbeFailure(FailureReason.NETWORK, f"send to {dest} failed: {exc}") from exc
 
     def _on_udp_readable(self, sock: socket.socket) -> None:
         self._drain_errqueue(sock)
@@ -647,10 +627,10 @@ class SipTransports:
             try:
                 reader, writer = await asyncio.open_connection(dest[0], dest[1], family=family)
             except ConnectionRefusedError as exc:
-                raise _Failed(FailureReason.REFUSED, f"TCP connection to {where} refused") from exc
+                raise ProbeFailure(FailureReason.REFUSED, f"TCP connection to {where} refused") from exc
             except OSError as exc:
                 detail = f"TCP connect to {where} failed: {exc}"
-                raise _Failed(FailureReason.NETWORK, detail) from exc
+                raise ProbeFailure(FailureReason.NETWORK, detail) from exc
             local = _norm(writer.get_extra_info("sockname"))
             conn = _TcpConnection(dest, reader, writer, local, key=dest)
             conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
@@ -677,11 +657,11 @@ class SipTransports:
                     server_hostname=name,
                 )
             except ConnectionRefusedError as exc:
-                raise _Failed(FailureReason.REFUSED, f"TLS connection to {where} refused") from exc
+                raise ProbeFailure(FailureReason.REFUSED, f"TLS connection to {where} refused") from exc
             except ssl.SSLError as exc:
-                raise _Failed(*describe_tls_error(exc, where, name)) from exc
+                raise ProbeFailure(*describe_tls_error(exc, where, name)) from exc
             except OSError as exc:
-                raise _Failed(FailureReason.NETWORK, f"TLS connect to {where} failed: {exc}") from exc
+                raise ProbeFailure(FailureReason.NETWORK, f"TLS connect to {where} failed: {exc}") from exc
             local = _norm(writer.get_extra_info("sockname"))
             not_after = certificate_not_after(writer.get_extra_info("ssl_object"))
             conn = _TcpConnection(dest, reader, writer, local, transport="tls", key=key,

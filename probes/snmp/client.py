@@ -58,6 +58,7 @@ with warnings.catch_warnings():
     from pysnmp.proto import errind, rfc1902, rfc1905
 
 from probes.base import FailureReason, ProbeResult
+from probes.errors import SnmpError
 from probes.snmp.oids import SYS_UPTIME, under
 
 Version = Literal["v1", "v2c", "v3"]
@@ -156,16 +157,6 @@ class SnmpEndpoint:
     def device(self) -> str:
         """The label a dashboard groups by: host, plus the port when it is not 161."""
         return self.host if self.port == 161 else f"{self.host}:{self.port}"
-
-
-class SnmpError(Exception):
-    """A failed request, already classified for the check's failure reason."""
-
-    def __init__(self, reason: FailureReason, detail: str, latency: float | None = None) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.latency = latency
 
 
 def to_value(value: Any) -> Value:

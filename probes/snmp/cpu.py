@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, Value, failed, percent
+from probes.errors import SnmpError
+from probes.snmp.client import SnmpClient, SnmpEndpoint, Value, failed, percent
 from probes.snmp.oids import HR_PROCESSOR_LOAD, UCD_LA_LOAD, UCD_SS_CPU_IDLE
 
 LOAD_ROWS = {1: 1, 5: 2, 15: 3}  # laLoad row index per averaging period in minutes

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, failed, percent
+from probes.errors import SnmpError
+from probes.snmp.client import SnmpClient, SnmpEndpoint, failed, percent
 from probes.snmp.oids import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_UNITS, HR_STORAGE_USED
 
 COLUMNS = (HR_STORAGE_DESCR, HR_STORAGE_UNITS, HR_STORAGE_SIZE, HR_STORAGE_USED)

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, Value, failed
+from probes.errors import NotComparable, SnmpError
+from probes.snmp.client import SnmpClient, SnmpEndpoint, Value, failed
 
 SHOW_ROWS = 5  # offending rows named in a failure detail
 
@@ -40,10 +41,6 @@ class Expectation:
     where: re.Pattern[str] | None = None
     min_rows: int | None = None
     max_rows: int | None = None
-
-
-class NotComparable(ValueError):
-    """A text value where a comparator needs a number."""
 
 
 def _num(value: Value | float) -> float | None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, failed
+from probes.errors import SnmpError
+from probes.snmp.client import SnmpClient, SnmpEndpoint, failed
 from probes.snmp.oids import HR_SYSTEM_UPTIME, SYS_UPTIME
 
 UptimeSource = Literal["sys_uptime", "hr_system_uptime"]

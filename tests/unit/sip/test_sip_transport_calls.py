@@ -9,8 +9,9 @@ import socket
 import pytest
 
 from probes.base import FailureReason
+from probes.errors import ProbeFailure
 from probes.sip.message import Request, Response, parse_message
-from probes.sip.transport import NextHop, SipTransports, TransportFailure
+from probes.sip.transport import NextHop, SipTransports
 from probes.sip.uri import SipUri
 
 BYE = (
@@ -113,7 +114,7 @@ async def test_icmp_unreachable_reaches_the_call(transports: SipTransports) -> N
 
 async def test_bad_next_hop_is_a_transport_failure(transports: SipTransports) -> None:
     hop = await _hop(transports, 5060)
-    with pytest.raises(TransportFailure) as info:
+    with pytest.raises(ProbeFailure) as info:
         await transports.send(b"x", "not a uri", hop)
     assert info.value.reason is FailureReason.MALFORMED
     assert parse_message(RESPONSE.format(call_id="x").encode())  # fixture sanity
