@@ -21,20 +21,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitord.config.load import EffectiveCheck
 from monitord.core.stream import Committed, Reconfigured
+from probes.measurements import CallMeasured
 
 __all__ = ["SETUP_BUCKETS", "CallSink"]
 
 # Around the 2 s KPI: fine below it, coarse above (answer_timeout bounds the top).
 SETUP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0)
-
-_DIRECTIONAL = {
-    # measurement -> (gauge attribute, direction label)
-    "rtp_rx_loss_ratio": ("loss", "rx"),
-    "rtp_tx_loss_ratio": ("loss", "tx"),
-    "rtp_rx_jitter_seconds": ("jitter", "rx"),
-    "rtp_tx_jitter_seconds": ("jitter", "tx"),
-}
-
 
 class CallSink:
     """Pipeline sink for `sip_call` checks: KPI histogram, counters and media gauges."""
@@ -97,21 +89,25 @@ class CallSink:
         name = o.check.name
         if name not in self._checks:
             return
-        result, m = o.result, o.result.measurements
+        result, m = o.result, o.result.measured
         self.attempts.labels(name).inc()
         if result.ok:
             self.successes.labels(name).inc()
         elif result.reason is not None:
             self.failures.labels(name, result.reason.value).inc()
-        if "call_setup_seconds" in m:
-            self.setup.labels(name).observe(m["call_setup_seconds"])
-        if "mos" in m:
-            self.mos.labels(name).set(m["mos"])
-        if "rtt_seconds" in m:
-            self.rtt.labels(name).set(m["rtt_seconds"])
-        if "call_post_dial_delay_seconds" in m:
-            self.post_dial.labels(name).set(m["call_post_dial_delay_seconds"])
-        for key, (attr, direction) in _DIRECTIONAL.items():
-            if key in m:
-                gauge: Gauge = getattr(self, attr)
-                gauge.labels(name, direction).set(m[key])
+        if not isinstance(m, CallMeasured):
+            return
+        if m.setup_seconds is not None:
+            self.setup.labels(name).observe(m.setup_seconds)
+        if m.mos is not None:
+            self.mos.labels(name).set(m.mos)
+        if m.rtt_seconds is not None:
+            self.rtt.labels(name).set(m.rtt_seconds)
+        if m.post_dial_delay_seconds is not None:
+            self.post_dial.labels(name).set(m.post_dial_delay_seconds)
+        for direction, loss, jitter in (("rx", m.rx_loss_ratio, m.rx_jitter_seconds),
+                                        ("tx", m.tx_loss_ratio, m.tx_jitter_seconds)):
+            if loss is not None:
+                self.loss.labels(name, direction).set(loss)
+            if jitter is not None:
+                self.jitter.labels(name, direction).set(jitter)

@@ -44,6 +44,7 @@ from monitord.core.events import (
 from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
 from monitord.storage.records import Level
 from probes.base import ProbeResult
+from probes.measurements import SipMeasured
 
 PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
@@ -348,9 +349,9 @@ class Metrics:
         (series.ok if result.ok else series.failed).inc()
         if result.reason is not None:
             series.child(self.failures, result.reason.value).inc()
-        code = result.measurements.get("sip_status")
-        if code is not None:
-            series.child(self.sip_responses, str(int(code))).inc()
+        m = result.measured
+        if isinstance(m, SipMeasured) and m.status is not None:
+            series.child(self.sip_responses, str(m.status)).inc()
         series.consecutive.set(snap.consecutive_failures)
         if snap.state is not series.state:
             self.set_state(check, snap.state)

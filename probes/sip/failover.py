@@ -25,6 +25,7 @@ import asyncio
 
 from ..base import FailureReason
 from ..errors import DnsQueryError
+from ..measurements import SipRoute
 from .dns import Locator, Resolution, ResolvedTarget
 from .tls import TlsSettings
 from .transport import Outcome, RequestBuilder, SipTransports
@@ -130,16 +131,14 @@ class Route:
                 f"{hop} ({o.failure})" for hop, o in self.failed))
         return (" [" + "; ".join(parts) + "]") if parts else ""
 
-    def measurements(self) -> dict[str, float]:
-        """Numbers for the API and metrics (the addresses themselves are in the detail)."""
+    def measured(self) -> SipRoute | None:
+        """The route's figures for the API and metrics (the addresses are in the detail)."""
         if not self._resolved_by_dns:
-            return {}
+            return None
         assert self.resolution is not None
-        m = {"sip_dns_targets": float(len(self.resolution.targets)),
-             "sip_failover_attempts": float(len(self.failed))}
-        if self.dns_seconds is not None:
-            m["sip_dns_seconds"] = self.dns_seconds
-        if self.used is not None:
-            m["sip_target_index"] = float(self.resolution.targets.index(self.used))
-            m["sip_target_port"] = float(self.used.port)
-        return m
+        index = None if self.used is None else self.resolution.targets.index(self.used)
+        return SipRoute(
+            dns_targets=len(self.resolution.targets), failover_attempts=len(self.failed),
+            dns_seconds=self.dns_seconds, target_index=index,
+            target_port=None if self.used is None else self.used.port,
+        )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
 from ..errors import InvalidValue
+from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator
 from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
@@ -89,24 +90,24 @@ class SipOptionsProbe:
         route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
                       t2=settings.t2, tls=settings.tls)
         outcome = await route.request(lambda ctx: build_options_request(settings, ctx), deadline)
-        measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions),
-                                          **route.measurements()}
-        if outcome.tls_not_after is not None:
-            measurements["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
         response = outcome.response
+        measured = OptionsMeasured(
+            status=None if response is None else response.status,
+            transmissions=outcome.transmissions,
+            tls_cert_expiry_days=None if outcome.tls_not_after is None
+            else expiry_days(outcome.tls_not_after),
+            route=route.measured(),
+        )
         if response is None:
-            return ProbeResult.failure(
-                outcome.failure or FailureReason.INTERNAL, outcome.detail, measurements=measurements
-            )
-        measurements["sip_status"] = float(response.status)
+            return outcome.result(measured)
         summary = f"SIP {response.status} {response.reason}".rstrip()
         if response.status in settings.accept:
-            return ProbeResult.success(outcome.latency, summary + route.evidence(), measurements)
+            return ProbeResult.success(outcome.latency, summary + route.evidence(), measured)
         return ProbeResult.failure(
             FailureReason.STATUS,
             f"{summary} not in accepted codes{route.evidence()}",
             latency=outcome.latency,
-            measurements=measurements,
+            measured=measured,
         )
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..base import FailureReason, ProbeResult
 from ..errors import InvalidValue, SipParseError, SipUriError
+from ..measurements import RegisterMeasured
 from .digest import Challenge, Credentials, DigestClient, select_challenge
 from .dns import DnsResolver, Locator
 from .failover import Route
@@ -209,20 +210,20 @@ class RegisterSession:
             granted = _expires_of(mine, response)
         return Step(StepKind.DONE, summary, None, granted, tuple(bindings))
 
-    def granted_failure(self, step: Step) -> ProbeFailure | None:
+    def granted_failure(self, step: Step) -> RegisterFailure | None:
         """§10.3 step 8: the 2xx lists the bindings. Ours missing means not registered."""
         if step.expires is None:
             listed = ", ".join(b.uri for b in step.bindings) or "no Contact"
-            return ProbeFailure(FailureReason.STATUS,
+            return RegisterFailure(FailureReason.STATUS,
                                 f"{step.detail} but our binding {self.contact} was not granted"
                                 f" (listed: {listed})")
         if step.expires <= 0:
-            return ProbeFailure(FailureReason.STATUS, f"{step.detail} but granted expires=0")
+            return RegisterFailure(FailureReason.STATUS, f"{step.detail} but granted expires=0")
         return None
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeFailure:
+class RegisterFailure:
     reason: FailureReason
     detail: str
 
@@ -296,42 +297,43 @@ class SipRegisterProbe:
         step, outcome, sent = await self.exchange(session, deadline, expires=s.expires,
                                                   route=route)
         elapsed = loop.time() - started
-        m: dict[str, float] = {"sip_transmissions": float(sent),
-                               "sip_auth_rounds": float(session.rounds), **route.measurements()}
-        if outcome.response is not None:
-            m["sip_status"] = float(outcome.response.status)
-        if outcome.tls_not_after is not None:
-            m["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
+        measured = RegisterMeasured(
+            status=None if outcome.response is None else outcome.response.status,
+            transmissions=sent, auth_rounds=session.rounds, route=route.measured(),
+            tls_cert_expiry_days=None if outcome.tls_not_after is None
+            else expiry_days(outcome.tls_not_after),
+        )
         if step is None:
-            return ProbeResult.failure(outcome.failure or FailureReason.INTERNAL,
-                                       f"REGISTER: {outcome.detail}", measurements=m)
-        failure = (ProbeFailure(step.reason or FailureReason.INTERNAL, step.detail)
+            return replace(outcome, detail=f"REGISTER: {outcome.detail}").result(measured)
+        failure = (RegisterFailure(step.reason or FailureReason.INTERNAL, step.detail)
                    if step.kind is StepKind.FAILED else session.granted_failure(step))
         if failure is not None:
             return ProbeResult.failure(failure.reason, failure.detail + route.evidence(),
-                                       latency=elapsed, measurements=m)
+                                       latency=elapsed, measured=measured)
         assert step.expires is not None
-        m["sip_register_expires"] = float(step.expires)
+        measured = replace(measured, register_expires=step.expires)
         detail = f"{step.detail}, registered {session.contact} for {step.expires}s"
         if s.deregister:
-            detail += "; " + await self._deregister(session, deadline, m, route)
-        return ProbeResult.success(elapsed, detail + route.evidence(), m)
+            deregistered, how = await self._deregister(session, deadline, route)
+            measured = replace(measured, deregistered=deregistered)
+            detail += "; " + how
+        return ProbeResult.success(elapsed, detail + route.evidence(), measured)
 
     async def _deregister(
-        self, session: RegisterSession, deadline: float, m: dict[str, float], route: Route
-    ) -> str:
-        """Remove our binding. Its failure is reported in the detail, not as a failed
-        check: the registration itself worked, which is what the check measures."""
+        self, session: RegisterSession, deadline: float, route: Route
+    ) -> tuple[bool, str]:
+        """Remove our binding: (done, what happened). Its failure is reported in the
+        detail, not as a failed check: the registration itself worked, which is what
+        the check measures."""
         step, outcome, _ = await self.exchange(session, deadline, expires=0, route=route)
         ok = step is not None and step.kind is StepKind.DONE and step.expires is None
-        m["sip_deregistered"] = 1.0 if ok else 0.0
         if ok:
-            return "de-registered"
+            return True, "de-registered"
         if step is None:
-            return f"de-registration failed: {outcome.detail}"
+            return False, f"de-registration failed: {outcome.detail}"
         if step.kind is StepKind.DONE:
-            return f"de-registration left our binding for {step.expires}s"
-        return f"de-registration failed: {step.detail}"
+            return False, f"de-registration left our binding for {step.expires}s"
+        return False, f"de-registration failed: {step.detail}"
 
 
 async def fetch_bindings(

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..base import FailureReason
+from ..base import FailureReason, ProbeResult
 from ..errors import InvalidValue, LocalProtocolError, ProbeFailure, SipParseError, SipUriError
+from ..measurements import Measured
 from .dns import ResolvedTarget
 from .icmp import enable_icmp_errors, read_icmp_errors
 from .message import Request, Response, StreamParser, make_branch, parse_message
@@ -85,10 +86,19 @@ class Outcome:
     latency: float | None = None
     provisional: tuple[Response, ...] = ()
     tls_not_after: float | None = None  # the TLS peer certificate's notAfter (Unix time)
+    # the failure is ours, not the target's: our daemon was too late to judge
+    inconclusive: bool = False
 
     def __post_init__(self) -> None:
         if (self.response is None) == (self.failure is None):
             raise InvalidValue("an outcome has either a final response or a failure")
+
+    def result(self, measured: Measured | None = None) -> ProbeResult:
+        """The probe result of a transaction that got no final response."""
+        if self.inconclusive:
+            return ProbeResult.not_judged(self.detail, measured=measured)
+        return ProbeResult.failure(self.failure or FailureReason.INTERNAL, self.detail,
+                                   measured=measured)
 
 
 @dataclass(frozen=True, slots=True)

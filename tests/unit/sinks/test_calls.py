@@ -12,6 +12,7 @@ from monitord.core.events import CheckSnapshot
 from monitord.core.stream import Committed
 from monitord.sinks.calls import CallSink
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import CallMeasured
 from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -35,8 +36,8 @@ checks:
     assert (call.interval, call.timeout) == (60.0, 10 + 5 + 3)  # the call's own defaults
     registry = CollectorRegistry()
     sink = CallSink(registry, [call, ping])
-    good = {"call_setup_seconds": 0.4, "mos": 4.38, "rtp_rx_loss_ratio": 0.0,
-            "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
+    good = CallMeasured(setup_seconds=0.4, mos=4.38, rx_loss_ratio=0.0,
+                        rx_jitter_seconds=0.0005, rtt_seconds=0.0002)
     sink.consume(_outcome(call, ProbeResult.success(0.4, "", good)))
     sink.consume(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
     sink.consume(_outcome(ping, ProbeResult.success(0.01)))
