@@ -143,10 +143,10 @@ class _Call:
     # -- CallHandler (called by SipTransports) ---------------------------------
 
     def on_message(self, message: Request | Response, source: Address,
-                   transport: StreamTransport) -> None:
+                   transport: StreamTransport, arrival: float) -> None:
         if self.dialog is None:
             return
-        self.dialog.receive_message(message, self.loop.time())
+        self.dialog.receive_message(message, arrival)
         self._pump(reply_to=source)
 
     def on_transport_error(self, reason: FailureReason, detail: str) -> None:

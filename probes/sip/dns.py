@@ -47,6 +47,7 @@ from dns.rdtypes.IN.NAPTR import NAPTR
 from dns.rdtypes.IN.SRV import SRV
 
 from ..errors import DnsQueryError, InvalidValue
+from .resolution import ip_literal
 from .uri import SipUri, Transport
 
 __all__ = [
@@ -186,21 +187,13 @@ def order_srv(records: Sequence[Srv], rng: random.Random) -> list[Srv]:
     return out
 
 
-def _ip_literal(host: str) -> tuple[int, str] | None:
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
-
-
 async def locate(uri: SipUri, source: RecordSource, rng: random.Random) -> Resolution:
     """Every address to try for `uri`, most preferred first (RFC 3263 §4).
 
     Empty targets means DNS had no answer; `DnsQueryError` means it failed.
     """
     host = uri.host.rstrip(".").lower()
-    literal = _ip_literal(uri.host)
+    literal = ip_literal(uri.host)
     if literal is not None:
         return Resolution((ResolvedTarget(uri.transport, literal[1], uri.effective_port,
                                           literal[0], "IP literal"),), ())

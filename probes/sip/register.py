@@ -223,6 +223,23 @@ class RegisterSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Exchanged:
+    """One REGISTER exchange, challenge rounds included."""
+
+    step: Step | None  # None: no final response (see `outcome`)
+    outcome: Outcome  # the last round's
+    transmissions: int  # over every round
+    began: float | None  # first transmission of the first round (loop clock)
+
+    @property
+    def round_trip(self) -> float | None:
+        """First transmission to the final response, challenge included (wire time)."""
+        if self.began is None or self.outcome.arrival is None:
+            return None
+        return max(0.0, self.outcome.arrival - self.began)
+
+
+@dataclass(frozen=True, slots=True)
 class RegisterFailure:
     reason: FailureReason
     detail: str
@@ -271,35 +288,35 @@ class SipRegisterProbe:
     async def exchange(
         self, session: RegisterSession, deadline: float, *, expires: int | None, bind: bool = True,
         route: Route | None = None,
-    ) -> tuple[Step | None, Outcome, int]:
-        """One REGISTER including its challenge rounds: (step or None on no response,
-        last outcome, transmissions)."""
+    ) -> Exchanged:
+        """One REGISTER including its challenge rounds. Each retry is due the moment the
+        challenge arrived, so time our daemon sat on it is not the registrar's."""
         route = route or self.route()
         session.begin()
-        sent = 0
+        sent, began, due = 0, None, None
         for _ in range(MAX_ROUNDS + 1):
             outcome = await route.request(
-                lambda ctx: session.build(ctx, expires=expires, bind=bind), deadline)
+                lambda ctx: session.build(ctx, expires=expires, bind=bind), deadline, due)
             sent += outcome.transmissions
+            began = outcome.sent_at if began is None else began
             if outcome.response is None:
-                return None, outcome, sent
+                return Exchanged(None, outcome, sent, began)
             step = session.receive(outcome.response)
             if step.kind is not StepKind.RETRY:
-                return step, outcome, sent
+                return Exchanged(step, outcome, sent, began)
+            due = outcome.arrival
         raise AssertionError("RegisterSession bounds its rounds")  # pragma: no cover
 
     async def run(self, deadline: float) -> ProbeResult:
         s = self.settings
-        loop = asyncio.get_running_loop()
         session = RegisterSession(s)
         route = self.route()
-        started = loop.time()
-        step, outcome, sent = await self.exchange(session, deadline, expires=s.expires,
-                                                  route=route)
-        elapsed = loop.time() - started
+        done = await self.exchange(session, deadline, expires=s.expires, route=route)
+        step, outcome, elapsed = done.step, done.outcome, done.round_trip
         measured = RegisterMeasured(
             status=None if outcome.response is None else outcome.response.status,
-            transmissions=sent, auth_rounds=session.rounds, route=route.measured(),
+            transmissions=done.transmissions, auth_rounds=session.rounds,
+            route=route.measured(),
             tls_cert_expiry_days=None if outcome.tls_not_after is None
             else expiry_days(outcome.tls_not_after),
         )
@@ -325,7 +342,8 @@ class SipRegisterProbe:
         """Remove our binding: (done, what happened). Its failure is reported in the
         detail, not as a failed check: the registration itself worked, which is what
         the check measures."""
-        step, outcome, _ = await self.exchange(session, deadline, expires=0, route=route)
+        done = await self.exchange(session, deadline, expires=0, route=route)
+        step, outcome = done.step, done.outcome
         ok = step is not None and step.kind is StepKind.DONE and step.expires is None
         if ok:
             return True, "de-registered"
@@ -344,9 +362,8 @@ async def fetch_bindings(
     For tests and operators checking that the monitor left nothing behind.
     """
     probe = SipRegisterProbe(settings, transports)
-    step, _, _ = await probe.exchange(RegisterSession(settings), deadline, expires=None,
-                                       bind=False)
-    return step
+    done = await probe.exchange(RegisterSession(settings), deadline, expires=None, bind=False)
+    return done.step
 
 
 async def register_once(settings: RegisterSettings, timeout: float,
