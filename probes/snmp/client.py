@@ -10,6 +10,14 @@ One `SnmpEngine` per daemon (one UDP socket, one request-id space, one USM
 cache) serves all devices; it is created lazily, so building a
 `ProbeContext` in a test costs nothing, and `close()` releases the socket
 and the engine's timer task.
+
+A request is judged on the wire (see probes/snmp/transport.py): an answer
+counts when it arrived, and at the deadline whatever is already queued is
+processed first. Silence is an agent's timeout only if our daemon did its
+part: nothing dropped by our own socket, no answers left unread, and our
+loop (which runs pysnmp's retransmission timer) not behind by more than
+`probes.timing.tolerance`. Otherwise the failure is inconclusive and its
+detail says why, so the agent is never blamed for our overload.
 """
 
 from __future__ import annotations
@@ -26,18 +34,17 @@ from typing import Any, Literal
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pyasn1.type import univ
+    from pysnmp.carrier.asyncio.dgram import udp
+    from pysnmp.entity import config
+    from pysnmp.entity.rfc3413 import cmdgen
     from pysnmp.error import PySnmpError
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,
-        ContextData,
         ObjectIdentity,
         ObjectType,
         SnmpEngine,
         UdpTransportTarget,
         UsmUserData,
-        bulk_cmd,
-        get_cmd,
-        next_cmd,
         usm3DESEDEPrivProtocol,
         usmAesBlumenthalCfb192Protocol,
         usmAesBlumenthalCfb256Protocol,
@@ -54,12 +61,15 @@ with warnings.catch_warnings():
         usmNoAuthProtocol,
         usmNoPrivProtocol,
     )
-    from pysnmp.hlapi.varbinds import MibViewControllerManager
+    from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+    from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds, MibViewControllerManager
     from pysnmp.proto import errind, rfc1902, rfc1905
 
 from probes.base import FailureReason, ProbeResult
 from probes.errors import SnmpError
 from probes.snmp.oids import SYS_UPTIME, under
+from probes.snmp.transport import StampedUdpTransport
+from probes.timing import LoopWatch, tolerance
 
 Version = Literal["v1", "v2c", "v3"]
 Value = int | str
@@ -105,6 +115,21 @@ _AUTH_INDICATIONS: dict[type[Any], str] = {
 _MISSING = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance)
 _END_OF_COLUMN = (rfc1905.EndOfMibView, *_MISSING)
 TIMER_STEP = 0.1  # pysnmp's timer resolution: finer per-attempt timeouts mean nothing
+_LCD = CommandGeneratorLcdConfigurator()
+_VARBINDS = CommandGeneratorVarBinds()
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What came back for one request: pysnmp's callback, or our deadline (`silent`)."""
+
+    indication: Any = None
+    status: Any = 0
+    index: Any = 0
+    varbinds: Any = ()
+    arrival: float = 0.0
+    silent: bool = False
+    emptied: bool = True  # our socket's queue was read to the end before judging
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +217,10 @@ class SnmpClient:
 
     def __init__(self) -> None:
         self._engine: Any = None
+        self._wire: StampedUdpTransport | None = None
         self._targets: dict[tuple[str, int, float, int], Any] = {}
         self._auth: dict[SnmpAuth, Any] = {}
-        self._context: Any = None
+        self.watch = LoopWatch()  # how late our loop (and so pysnmp's timers) runs
 
     @property
     def engine(self) -> Any:
@@ -206,14 +232,23 @@ class SnmpClient:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 mibs = MibViewControllerManager.get_mib_view_controller(engine.cache)
                 ObjectIdentity(SYS_UPTIME).resolve_with_mib(mibs)
-            self._engine, self._context = engine, ContextData()
+            wire = StampedUdpTransport(asyncio.get_running_loop()).open_client_mode()
+            config.add_transport(engine, udp.DOMAIN_NAME, wire)  # pysnmp's setup reuses it
+            self._engine, self._wire = engine, wire
+            self.watch.start()
         return self._engine
+
+    @property
+    def socket_drops(self) -> int:
+        """Datagrams our SNMP socket dropped because we read too slowly (for metrics)."""
+        return 0 if self._wire is None else self._wire.drops()
 
     async def close(self) -> None:
         """Close the engine's socket and timer task (idempotent)."""
-        engine, self._engine = self._engine, None
+        engine, self._engine, self._wire = self._engine, None, None
         self._targets.clear()
         self._auth.clear()
+        self.watch.stop()
         if engine is not None:
             engine.close_dispatcher()
             await asyncio.sleep(0)  # let the cancelled timer task finish
@@ -242,27 +277,54 @@ class SnmpClient:
         return data
 
     async def _request(
-        self, ep: SnmpEndpoint, deadline: float, call: Any, *args: Any
+        self, ep: SnmpEndpoint, deadline: float, oids: Sequence[str], *,
+        bulk: int | None = None, getnext: bool = False,
     ) -> tuple[list[tuple[str, Any]], float]:
-        """Send one request (pysnmp retries inside); classify every kind of failure."""
+        """Send one GET, GETNEXT or GETBULK (pysnmp retries inside); judge the answer by
+        when it arrived and classify every kind of failure."""
         loop = asyncio.get_running_loop()
         engine = self.engine
+        wire = self._wire
+        assert wire is not None
         target = await self._target(ep, deadline)
-        t0 = loop.time()
+        address, _ = _LCD.configure(engine, self._auth_data(ep.auth), target, b"")
+        varbinds = _VARBINDS.make_varbinds(engine.cache, tuple(
+            ObjectType(ObjectIdentity(o)) for o in oids))
+        waiter: asyncio.Future[_Answer] = loop.create_future()
+
+        def on_answer(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any,
+                      var_binds: Any, _ctx: Any) -> None:
+            if not waiter.done():
+                arrival = wire.delivering if wire.delivering is not None else loop.time()
+                emptied = not wire.backlog
+                waiter.set_result(_Answer(indication, status, index, var_binds, arrival,
+                                          emptied=emptied))
+
+        t0, drops = loop.time(), wire.drops()
+        if bulk is not None:
+            cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
+                engine, address, None, b"", 0, bulk, varbinds, on_answer, None)
+        elif getnext:
+            cmdgen.NextCommandGeneratorSingleRun().send_varbinds(
+                engine, address, None, b"", varbinds, on_answer, None)
+        else:
+            cmdgen.GetCommandGenerator().send_varbinds(
+                engine, address, None, b"", varbinds, on_answer, None)
+        timer = loop.call_at(deadline, self._at_deadline, waiter, wire)
         try:
-            async with asyncio.timeout_at(deadline):
-                indication, status, index, varbinds = await call(
-                    engine, self._auth_data(ep.auth), target, self._context, *args, lookupMib=False
-                )
-        except TimeoutError:
-            self._forget_engine(ep, target)
-            raise SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, loop.time() - t0)) from None
-        latency = loop.time() - t0
-        if indication is not None:
-            if isinstance(indication, errind.RequestTimedOut):
-                self._forget_engine(ep, target)
-            raise self._indication_error(ep, indication, latency)
-        pairs = [(str(oid), value) for oid, value in varbinds]
+            answer = await waiter
+        finally:
+            timer.cancel()
+        if answer.silent or isinstance(answer.indication, errind.RequestTimedOut):
+            raise self._silence(ep, target, t0, deadline, drops, answer.emptied)
+        latency = max(0.0, answer.arrival - t0)
+        if answer.arrival > deadline:
+            raise SnmpError(FailureReason.TIMEOUT, f"the answer of {ep.device} arrived"
+                            f" {(answer.arrival - deadline) * 1000:.0f} ms after the deadline")
+        if answer.indication is not None:
+            raise self._indication_error(ep, answer.indication, latency)
+        pairs = [(str(oid), value) for oid, value in answer.varbinds]
+        status, index = answer.status, answer.index
         if status:
             name = str(status.prettyPrint()) if hasattr(status, "prettyPrint") else str(status)
             at = pairs[int(index) - 1][0] if index and 0 < int(index) <= len(pairs) else "?"
@@ -276,6 +338,34 @@ class SnmpClient:
                 )
             raise SnmpError(FailureReason.STATUS, f"{ep.device} answered {name} for {at}", latency)
         return pairs, latency
+
+    @staticmethod
+    def _at_deadline(waiter: asyncio.Future[_Answer], wire: StampedUdpTransport) -> None:
+        """Read what already arrived; if our answer is not among it, report silence."""
+        if waiter.done():
+            return
+        emptied = wire.drain()
+        if not waiter.done():
+            waiter.set_result(_Answer(silent=True, emptied=emptied))
+
+    def _silence(self, ep: SnmpEndpoint, target: Any, t0: float, deadline: float, drops: int,
+                 emptied: bool) -> SnmpError:
+        """No answer: the agent's timeout, unless our daemon may have caused it."""
+        ours = []
+        dropped = (self._wire.drops() if self._wire is not None else drops) - drops
+        if dropped > 0:
+            ours.append(f"our socket dropped {dropped} datagram(s) meanwhile")
+        if not emptied:
+            ours.append("answers were still queued on our socket")
+        late = self.watch.lateness_since(t0)
+        if late > tolerance(deadline - t0):
+            ours.append(f"our daemon (which runs the retries) lagged {late:.2f} s")
+        if ours:
+            return SnmpError(FailureReason.TIMEOUT, f"not judged: no SNMP answer from {ep.device}"
+                             f" within {deadline - t0:.3g}s, but {'; '.join(ours)} (overloaded);"
+                             " this says nothing about the agent", inconclusive=True)
+        self._forget_engine(ep, target)
+        return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, deadline - t0))
 
     def _forget_engine(self, ep: SnmpEndpoint, target: Any) -> None:
         """Drop the agent's discovered SNMPv3 engine ID after it stopped answering.
@@ -313,9 +403,7 @@ class SnmpClient:
         self, ep: SnmpEndpoint, oids: Sequence[str], deadline: float
     ) -> tuple[dict[str, Value], float]:
         """GET scalars; any missing one fails the whole request with `no_such_object`."""
-        pairs, latency = await self._request(
-            ep, deadline, get_cmd, *(ObjectType(ObjectIdentity(o)) for o in oids)
-        )
+        pairs, latency = await self._request(ep, deadline, oids)
         out: dict[str, Value] = {}
         for oid, value in pairs:
             if isinstance(value, _MISSING):
@@ -352,11 +440,11 @@ class SnmpClient:
         for _ in range(budget):
             if not active:
                 break
-            objs = [ObjectType(ObjectIdentity(cursor[c])) for c in active]
+            oids = [cursor[c] for c in active]
             if ep.auth.version == "v1":
-                pairs, latency = await self._walk_v1(ep, deadline, objs)
+                pairs, latency = await self._walk_v1(ep, deadline, oids)
             else:
-                pairs, latency = await self._request(ep, deadline, bulk_cmd, 0, per_request, *objs)
+                pairs, latency = await self._request(ep, deadline, oids, bulk=per_request)
             total += latency
             done: set[str] = set()
             for i, (oid, value) in enumerate(pairs):
@@ -377,10 +465,10 @@ class SnmpClient:
         return rows, total
 
     async def _walk_v1(
-        self, ep: SnmpEndpoint, deadline: float, objs: list[Any]
+        self, ep: SnmpEndpoint, deadline: float, oids: list[str]
     ) -> tuple[list[tuple[str, Any]], float]:
         try:
-            return await self._request(ep, deadline, next_cmd, *objs)
+            return await self._request(ep, deadline, oids, getnext=True)
         except SnmpError as exc:
             if exc.reason is FailureReason.NO_SUCH_OBJECT:  # v1 GETNEXT past the end of the MIB
                 return [], exc.latency or 0.0
@@ -388,7 +476,9 @@ class SnmpClient:
 
 
 def failed(exc: SnmpError) -> ProbeResult:
-    """The probe result for a classified request failure."""
+    """The probe result for a classified request failure (inconclusive when it was ours)."""
+    if exc.inconclusive:
+        return ProbeResult.not_judged(exc.detail, exc.latency)
     return ProbeResult.failure(exc.reason, exc.detail, exc.latency)
 
 
