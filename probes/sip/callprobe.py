@@ -40,6 +40,7 @@ from ..rtp.endpoint import MediaReport, RtpEndpoint
 from ..rtp.g711 import Law
 from ..rtp.stats import StreamStats
 from ..sdp import build_offer, negotiate, parse_sdp
+from ..timing import tolerance
 from .call import (
     AuthChallenged,
     CallAnswered,
@@ -288,7 +289,10 @@ class SipCallProbe:
             if f.status == 403 and call.auth_invite_at is not None:
                 # Forbidden in answer to our credentials: they were refused.
                 reason, detail = FailureReason.AUTH, f"{detail} (after our credentials)"
-            return ProbeResult.failure(reason, detail, measured=m)
+            failed = ProbeResult.failure(reason, detail, measured=m)
+            if f.cause in (FailureCause.NO_ANSWER, FailureCause.TIMEOUT):  # timers ran out
+                return self._judged(failed, started, deadline - started)
+            return failed
         if call.transport_error is not None:
             return ProbeResult.failure(*call.transport_error, measured=m)
         answered = call.answered
@@ -296,8 +300,9 @@ class SipCallProbe:
             if dialog.state in (CallState.CALLING, CallState.EARLY):
                 dialog.hangup(loop.time())  # CANCEL (once a 1xx came, §9.1)
                 call._pump()
-            return ProbeResult.failure(FailureReason.TIMEOUT, "no answer before the probe deadline",
-                                       measured=m)
+            return self._judged(ProbeResult.failure(
+                FailureReason.TIMEOUT, "no answer before the probe deadline", measured=m),
+                started, deadline - started)
         setup = answered.time - started
         m = replace(m, status=answered.response.status, setup_seconds=setup,
                     auth_setup_seconds=None if call.auth_invite_at is None
@@ -314,7 +319,8 @@ class SipCallProbe:
                     (negotiated.remote_rtcp_address, negotiated.remote_rtcp_port),
                     law=negotiated.law, payload_type=negotiated.payload_type,
                     duration=s.duration, ptime=negotiated.ptime / 1000)
-        end = min(loop.time() + s.duration, deadline - s.hangup_wait)
+        media_from = loop.time()
+        end = min(media_from + s.duration, deadline - s.hangup_wait)
         dropped: str | None = None
         for _ in range(int(s.duration / TICK) + 100):  # bounded; each pass waits <= TICK
             now = loop.time()
@@ -334,9 +340,24 @@ class SipCallProbe:
         report = media.report()
         m = self._media_figures(report, answered.time, m)
         await self._hangup(call, deadline)
-        if dropped is not None:
+        if dropped is not None and call.remote_bye is not None:
             return ProbeResult.failure(FailureReason.DROPPED, dropped, setup, measured=m)
-        return self._verdict(report, setup, m)
+        if dropped is not None:  # a gap in what our loop read: judged only if we kept up
+            return self._judged(ProbeResult.failure(FailureReason.DROPPED, dropped, setup,
+                                                    measured=m), media_from, s.media_timeout)
+        return self._judged(self._verdict(report, setup, m), media_from, s.media_timeout)
+
+    def _judged(self, result: ProbeResult, since: float, budget: float) -> ProbeResult:
+        """A failure that rests on timers or on RTP our loop read: if our loop lagged
+        meanwhile (probes/timing.py), the silence may be ours, so it is not judged."""
+        if result.ok or result.inconclusive:
+            return result
+        late = self._transports.watch.lateness_since(since)
+        if late <= tolerance(budget):
+            return result
+        return ProbeResult.not_judged(f"not judged: {result.detail}, but our daemon lagged"
+                                      f" {late:.2f} s meanwhile (overloaded)", result.latency,
+                                      result.measured)
 
     async def _hangup(self, call: _Call, deadline: float) -> None:
         dialog, loop = call.dialog, call.loop
