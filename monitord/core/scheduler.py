@@ -40,6 +40,7 @@ log = structlog.get_logger("monitord.core.scheduler")
 LATE_START = 1.0
 # Overload is judged over this window, and a summary logged at most this often.
 LOAD_WINDOW = 60.0
+REPORT_EVERY = 0.5  # seconds between two looks at the load (it is cheap, but not free)
 
 
 def stable_phase(name: str, interval: float) -> float:
@@ -128,38 +129,49 @@ class LoadTracker:
     daemon keeps up. Overloaded while, within the window, probes started more than
     `late_start` late or slots were skipped because the scheduler itself was behind;
     a slot skipped only because its own check still runs (a probe as long as its
-    interval) is counted but is no sign of overload by itself."""
+    interval) is counted but is no sign of overload by itself.
+
+    Events are summed into one bucket per `BUCKET` seconds, so an overloaded daemon
+    that skips thousands of slots a second keeps a window of a few dozen buckets.
+    """
+
+    BUCKET = 1.0
 
     def __init__(self, window: float = LOAD_WINDOW, late_start: float = LATE_START) -> None:
         self.window, self.late_start = window, late_start
-        self._skips: deque[tuple[float, int]] = deque()
-        self._late: deque[tuple[float, float]] = deque()  # (when, lateness) over the limit
-        self._overlaps: deque[tuple[float, int]] = deque()
+        # [bucket start, slots skipped behind, slots skipped overlapping, worst late start]
+        self._buckets: deque[list[float]] = deque()
         self._since: float | None = None
 
+    def _bucket(self, now: float) -> list[float]:
+        start = now - now % self.BUCKET
+        if not self._buckets or self._buckets[-1][0] != start:
+            self._buckets.append([start, 0, 0, 0.0])
+        return self._buckets[-1]
+
     def behind(self, now: float, slots: int) -> None:
-        self._skips.append((now, slots))
+        self._bucket(now)[1] += slots
 
     def overlapped(self, now: float, slots: int) -> None:
-        self._overlaps.append((now, slots))
+        self._bucket(now)[2] += slots
 
     def started(self, now: float, lateness: float) -> None:
         if lateness > self.late_start:
-            self._late.append((now, lateness))
+            bucket = self._bucket(now)
+            bucket[3] = max(bucket[3], lateness)
 
     def status(self, now: float) -> Load:
-        horizon = now - self.window
-        for events in (self._skips, self._late, self._overlaps):
-            while events and events[0][0] < horizon:
-                events.popleft()
-        overloaded = bool(self._skips or self._late)
+        while self._buckets and self._buckets[0][0] + self.BUCKET <= now - self.window:
+            self._buckets.popleft()
+        behind = sum(int(b[1]) for b in self._buckets)
+        overlapped = sum(int(b[2]) for b in self._buckets)
+        worst = max((b[3] for b in self._buckets), default=0.0)
+        overloaded = behind > 0 or worst > 0
         if overloaded and self._since is None:
             self._since = now
         elif not overloaded:
             self._since = None
-        skipped = sum(n for _, n in self._skips) + sum(n for _, n in self._overlaps)
-        worst = max((late for _, late in self._late), default=0.0)
-        return Load(overloaded, self._since, skipped, worst, self.window)
+        return Load(overloaded, self._since, behind + overlapped, worst, self.window)
 
 
 class SchedulerObserver(Protocol):
@@ -190,6 +202,7 @@ class Scheduler:
         self._tracker = LoadTracker()
         self._reported: Load | None = None  # the overload last logged
         self._reported_at = 0.0
+        self._looked_at = float("-inf")
 
     @property
     def load(self) -> Load:
@@ -230,6 +243,9 @@ class Scheduler:
 
     def _report(self, now: float) -> None:
         """Log when overload begins and ends, and a summary at most once a window."""
+        if now - self._looked_at < REPORT_EVERY:
+            return
+        self._looked_at = now
         load = self._tracker.status(now)
         was = self._reported is not None and self._reported.overloaded
         if load.overloaded and (not was or now - self._reported_at >= load.window):

@@ -23,6 +23,8 @@ detail says why, so the agent is never blamed for our overload.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +39,6 @@ with warnings.catch_warnings():
     from pysnmp.carrier.asyncio.dgram import udp
     from pysnmp.entity import config
     from pysnmp.entity.rfc3413 import cmdgen
-    from pysnmp.error import PySnmpError
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,
         ObjectIdentity,
@@ -117,6 +118,13 @@ _END_OF_COLUMN = (rfc1905.EndOfMibView, *_MISSING)
 TIMER_STEP = 0.1  # pysnmp's timer resolution: finer per-attempt timeouts mean nothing
 _LCD = CommandGeneratorLcdConfigurator()
 _VARBINDS = CommandGeneratorVarBinds()
+
+
+class _Resolved(UdpTransportTarget):  # type: ignore[misc]  # pysnmp is untyped
+    """A target whose address `SnmpClient._address` already resolved."""
+
+    async def _resolve_address(self, transportAddr: tuple[str, int]) -> tuple[str, int]:
+        return transportAddr
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +227,14 @@ class SnmpClient:
         self._engine: Any = None
         self._wire: StampedUdpTransport | None = None
         self._targets: dict[tuple[str, int, float, int], Any] = {}
+        self._addresses: dict[tuple[str, int], asyncio.Future[tuple[str, int]]] = {}
         self._auth: dict[SnmpAuth, Any] = {}
         self.watch = LoopWatch()  # how late our loop (and so pysnmp's timers) runs
+
+    def prepare(self) -> None:
+        """Create the engine now (on the running loop) rather than in the first poll:
+        the daemon calls this when it builds its SNMP probes."""
+        _ = self.engine
 
     @property
     def engine(self) -> Any:
@@ -247,6 +261,7 @@ class SnmpClient:
         """Close the engine's socket and timer task (idempotent)."""
         engine, self._engine, self._wire = self._engine, None, None
         self._targets.clear()
+        self._addresses.clear()
         self._auth.clear()
         self.watch.stop()
         if engine is not None:
@@ -261,14 +276,41 @@ class SnmpClient:
         key = (ep.host, ep.port, attempt, ep.retries)
         target = self._targets.get(key)
         if target is None:
-            try:
-                target = await UdpTransportTarget.create(
-                    (ep.host, ep.port), timeout=attempt, retries=ep.retries
-                )
-            except PySnmpError as exc:
-                raise SnmpError(FailureReason.DNS, f"cannot resolve {ep.host!r}: {exc}") from None
+            address = await self._address(ep)
+            target = await _Resolved.create(address, timeout=attempt, retries=ep.retries)
             self._targets[key] = target
         return target
+
+    async def _address(self, ep: SnmpEndpoint) -> tuple[str, int]:
+        """The agent's IPv4 address: an IP literal as it is, a name resolved once for
+        every check on it (pysnmp would ask the resolver's thread pool again for every
+        target, and under load that queue, not the agent, would decide whether a poll
+        times out)."""
+        key = (ep.host, ep.port)
+        lookup = self._addresses.get(key)
+        if lookup is None:
+            try:
+                ip = str(ipaddress.IPv4Address(ep.host))
+            except ValueError:
+                lookup = asyncio.ensure_future(self._resolve(ep))
+            else:
+                lookup = asyncio.get_running_loop().create_future()
+                lookup.set_result((ip, ep.port))
+            self._addresses[key] = lookup
+        try:
+            return await asyncio.shield(lookup)
+        except SnmpError:
+            self._addresses.pop(key, None)  # asked again next time
+            raise
+
+    @staticmethod
+    async def _resolve(ep: SnmpEndpoint) -> tuple[str, int]:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                ep.host, ep.port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+        except (OSError, UnicodeError) as exc:
+            raise SnmpError(FailureReason.DNS, f"cannot resolve {ep.host!r}: {exc}") from None
+        return str(infos[0][4][0]), ep.port
 
     def _auth_data(self, auth: SnmpAuth) -> Any:
         data = self._auth.get(auth)
@@ -283,6 +325,13 @@ class SnmpClient:
         """Send one GET, GETNEXT or GETBULK (pysnmp retries inside); judge the answer by
         when it arrived and classify every kind of failure."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self._engine is None:
+            # The first use loads pysnmp's MIB view (about a second of our time, not the
+            # agent's): the poll's budget starts after it.
+            self.prepare()
+            setup = loop.time() - started
+            started, deadline = started + setup, deadline + setup
         engine = self.engine
         wire = self._wire
         assert wire is not None
@@ -301,6 +350,11 @@ class SnmpClient:
                                           emptied=emptied))
 
         t0, drops = loop.time(), wire.drops()
+        if t0 >= deadline and t0 - started > tolerance(deadline - started):
+            raise SnmpError(FailureReason.TIMEOUT, f"not judged: our daemon reached this poll of"
+                            f" {ep.device} only {t0 - started:.2f} s after it began, past its"
+                            " deadline (overloaded); this says nothing about the agent",
+                            inconclusive=True)
         if bulk is not None:
             cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
                 engine, address, None, b"", 0, bulk, varbinds, on_answer, None)
@@ -316,7 +370,7 @@ class SnmpClient:
         finally:
             timer.cancel()
         if answer.silent or isinstance(answer.indication, errind.RequestTimedOut):
-            raise self._silence(ep, target, t0, deadline, drops, answer.emptied)
+            raise self._silence(ep, target, started, deadline, drops, answer.emptied)
         latency = max(0.0, answer.arrival - t0)
         if answer.arrival > deadline:
             raise SnmpError(FailureReason.TIMEOUT, f"the answer of {ep.device} arrived"
@@ -348,8 +402,8 @@ class SnmpClient:
         if not waiter.done():
             waiter.set_result(_Answer(silent=True, emptied=emptied))
 
-    def _silence(self, ep: SnmpEndpoint, target: Any, t0: float, deadline: float, drops: int,
-                 emptied: bool) -> SnmpError:
+    def _silence(self, ep: SnmpEndpoint, target: Any, started: float, deadline: float,
+                 drops: int, emptied: bool) -> SnmpError:
         """No answer: the agent's timeout, unless our daemon may have caused it."""
         ours = []
         dropped = (self._wire.drops() if self._wire is not None else drops) - drops
@@ -357,15 +411,16 @@ class SnmpClient:
             ours.append(f"our socket dropped {dropped} datagram(s) meanwhile")
         if not emptied:
             ours.append("answers were still queued on our socket")
-        late = self.watch.lateness_since(t0)
-        if late > tolerance(deadline - t0):
+        late = self.watch.lateness_since(started)
+        if late > tolerance(deadline - started):
             ours.append(f"our daemon (which runs the retries) lagged {late:.2f} s")
         if ours:
             return SnmpError(FailureReason.TIMEOUT, f"not judged: no SNMP answer from {ep.device}"
-                             f" within {deadline - t0:.3g}s, but {'; '.join(ours)} (overloaded);"
-                             " this says nothing about the agent", inconclusive=True)
+                             f" within {deadline - started:.3g}s, but {'; '.join(ours)}"
+                             " (overloaded); this says nothing about the agent",
+                             inconclusive=True)
         self._forget_engine(ep, target)
-        return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, deadline - t0))
+        return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, deadline - started))
 
     def _forget_engine(self, ep: SnmpEndpoint, target: Any) -> None:
         """Drop the agent's discovered SNMPv3 engine ID after it stopped answering.
