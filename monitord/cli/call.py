@@ -35,10 +35,10 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from probes.errors import ProbeError
     from probes.rtp.g711 import Law
     from probes.sip.callprobe import CallProbeSettings, SipCallProbe
     from probes.sip.digest import Credentials
-    from probes.errors import ProbeError
     from probes.sip.transport import SipTransports
     from probes.sip.uri import SipUri
 
