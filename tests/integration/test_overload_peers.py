@@ -31,9 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -46,7 +44,8 @@ from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from probes.snmp.client import SnmpAuth, SnmpClient, SnmpEndpoint
 from probes.snmp.up import SnmpUpProbe
-from tests.integration.peers import SNMPD_COMMUNITY, free_port, sipp_options_responder, snmpd
+from tests.integration.conftest import RunningPeer
+from tests.integration.peers import SNMPD_COMMUNITY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -152,33 +151,13 @@ def assert_honest_under_overload(offered: int, tally: Tally) -> None:
     assert tally.results["ok"] > 0.5 * done  # ... yet most of what it did, it judged
 
 
-@pytest.fixture
-def sipp_port(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    peer = sipp_options_responder(port, tmp_path / "sipp")
-    peer.start()
-    try:
-        yield port
-    finally:
-        peer.stop()
-
-
-@pytest.fixture
-def snmpd_port(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    peer = snmpd(port, tmp_path / "snmpd")
-    peer.start()
-    try:
-        yield port
-    finally:
-        peer.stop()
-
-
-async def test_options_at_three_times_sustainable_records_no_failure(sipp_port: int) -> None:
+async def test_options_at_three_times_sustainable_records_no_failure(
+    sipp_options: RunningPeer,
+) -> None:
     transports = SipTransports()
     await transports.start()
     try:
-        settings = OptionsSettings(SipUri.parse(f"sip:127.0.0.1:{sipp_port}"))
+        settings = OptionsSettings(SipUri.parse(sipp_options.uri))
         probes: list[Probe] = [SipOptionsProbe(settings, transports)
                                for _ in range(OPTIONS_CHECKS)]
         tally = await overload(probes)

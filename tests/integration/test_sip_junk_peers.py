@@ -21,24 +21,21 @@ from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.routing import Discard
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
+from tests.integration.conftest import RunningPeer
 from tests.integration.daemon import DaemonProcess
 from tests.integration.junkrelay import JunkRelay
-from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+from tests.integration.peers import free_port
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def hostile_sipp(tmp_path: Path) -> Iterator[JunkRelay]:
-    port = free_port()
-    sipp: PeerProcess = sipp_options_responder(port, tmp_path / "sipp")
-    sipp.start()
-    relay = JunkRelay(("127.0.0.1", port)).start()
+def hostile_sipp(sipp_options: RunningPeer) -> Iterator[JunkRelay]:
+    relay = JunkRelay(("127.0.0.1", sipp_options.port)).start()
     try:
         yield relay
     finally:
         relay.stop()
-        sipp.stop()
 
 
 async def test_every_probe_succeeds_and_every_junk_datagram_is_counted(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,20 +16,9 @@ from probes.base import FailureReason, ProbeResult
 from probes.errors import SnmpError
 from probes.snmp.client import SnmpAuth, SnmpClient, SnmpEndpoint
 from probes.snmp.up import SnmpUpProbe
-from tests.integration.peers import SNMPD_COMMUNITY, free_port, snmpd
+from tests.integration.peers import SNMPD_COMMUNITY, free_port
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    proc = snmpd(port, tmp_path_factory.mktemp("snmpd"))
-    proc.start()
-    try:
-        yield port
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
@@ -55,8 +44,10 @@ async def run_blocked(probe: SnmpUpProbe, timeout: float, block: float) -> Probe
     return await task
 
 
-async def test_an_answer_that_waited_in_our_socket_is_a_success(agent: int, client: SnmpClient) -> None:
-    probe = up(client, agent)
+async def test_an_answer_that_waited_in_our_socket_is_a_success(
+    snmpd_port: int, client: SnmpClient
+) -> None:
+    probe = up(client, snmpd_port)
     result = await run_blocked(probe, timeout=0.5, block=1.0)
     assert result.ok, result.detail
     assert result.latency is not None and result.latency < 0.1  # not the 1 s we sat on it
