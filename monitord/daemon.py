@@ -34,13 +34,14 @@ from monitord.config.secrets import secret_warnings
 from monitord.config.snmp import snmp_warnings
 from monitord.core.pipeline import Pipeline, ResumeState
 from monitord.core.runner import ProbeContext, build_probe, dns_resolver, run_probe
-from monitord.core.scheduler import Scheduler
+from monitord.core.scheduler import Load, Scheduler
 from monitord.core.stream import Reconfigured
 from monitord.core.supervisor import Health, Supervisor
 from monitord.errors import ConfigError
 from monitord.http.api import build_app
 from monitord.http.context import ApiContext, SlaApi
 from monitord.sinks.metrics import Metrics
+from monitord.sinks.probing import ProbingCollector
 from monitord.sinks.wiring import build_sinks
 from monitord.sla.gauges import SlaMetrics
 from monitord.sla.runtime import SlaRuntime
@@ -117,6 +118,9 @@ class Daemon:
             await sip.start()
             self._probes = ProbeContext(sip=sip, snmp=snmp, dns=dns_resolver(cfg.daemon.dns))
             self._scheduler = self._schedule(pipeline, self.checks)
+            self.metrics.registry.register(ProbingCollector(
+                sip=lambda: sip.stats, snmp_drops=lambda: snmp.socket_drops,
+                load=self._load))
             log.info("started", site=cfg.daemon.site, checks=len(self.checks),
                      services=len(cfg.services),
                      listen=f"{cfg.daemon.listen_address[0]}:{self.port}",
@@ -234,6 +238,12 @@ class Daemon:
             self.metrics.reloaded(True)
             return next(e for e in committed.events if isinstance(e, Reconfigured))
 
+    def _load(self) -> Load:
+        """How the running scheduler keeps up (a reload replaces the scheduler)."""
+        if self._scheduler is None:
+            raise RuntimeError("no scheduler yet")
+        return self._scheduler.load
+
     def request_reload(self) -> None:
         """SIGHUP: reload in the background; the outcome is logged and exported."""
         async def run() -> None:
@@ -290,6 +300,8 @@ class Daemon:
         while True:
             await asyncio.sleep(min(UPKEEP_EVERY, interval))
             now = datetime.now(UTC)
+            if self._scheduler is not None:  # a warning, not a 503: monitoring goes on
+                self.health.warn("scheduler", self._scheduler.load.warning)
             if loop.time() >= next_beat:
                 await pipeline.heartbeat(now)
                 next_beat = loop.time() + interval

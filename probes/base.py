@@ -8,39 +8,17 @@ why it started.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
+from .errors import InvalidValue
+from .measurements import Measured
+from .reasons import FailureReason
 
-class FailureReason(enum.StrEnum):
-    TIMEOUT = "timeout"
-    REFUSED = "refused"
-    MALFORMED = "malformed_response"
-    STATUS = "status_not_accepted"
-    DNS = "dns_failure"
-    NETWORK = "network_error"
-    INTERNAL = "internal_error"
-    # A value was measured but breaks a configured limit (CPU above max, disk full...).
-    THRESHOLD = "threshold"
-    # SNMPv3 credentials rejected (wrong auth password, unknown user, bad digest).
-    AUTH = "auth_failure"
-    # The agent answered, but the configured OID does not exist there (noSuchObject/Instance).
-    NO_SUCH_OBJECT = "no_such_object"
-    # Synthetic calls (sip_call): what a caller would have lived through.
-    NO_ANSWER = "no_answer"  # nobody answered within answer_timeout (CANCEL sent)
-    BUSY = "busy"  # 486 Busy Here / 600 Busy Everywhere
-    CALL_REJECTED = "call_rejected"  # any other 3xx-6xx to the INVITE; the detail names it
-    NO_MEDIA = "no_media"  # answered, but no RTP arrived (or no usable SDP answer)
-    ONE_WAY_AUDIO = "one_way_audio"  # media flowed in one direction only
-    DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
-    # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
-    REJECTED = "rejected"
-    # TLS handshake failed: certificate expired, wrong host, unknown CA, no common protocol.
-    TLS = "tls_failure"
+__all__ = ["FailureReason", "Probe", "ProbeResult"]
 
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
@@ -48,36 +26,47 @@ _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
-    """What one probe run observed.
+    """What one probe run observed: a success, a failure with its cause, or nothing
+    we can judge.
 
-    `latency` is in seconds (None when nothing answered). `measurements` are
-    protocol figures in base units (e.g. ``sip_status``); they are exported,
-    never interpreted by the state machine.
+    `latency` is in seconds (None when nothing answered). `measured` holds the
+    protocol figures of the probe's kind (probes/measurements.py); they are
+    exported, never interpreted by the state machine.
+
+    `inconclusive` is the third outcome: our own daemon was too late to tell
+    (its socket dropped the answer, it sent late, its event loop lagged past
+    the deadline), so the result says nothing about the target. It is neither
+    ok nor a failure, carries no reason, and must never be counted as a
+    failed probe; the detail says what made it so.
     """
 
     ok: bool
     latency: float | None = None
     reason: FailureReason | None = None
     detail: str = ""
-    # default_factory: Python 3.11 dataclasses reject an unhashable (mappingproxy) default.
-    measurements: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    measured: Measured | None = None
+    inconclusive: bool = False
 
     def __post_init__(self) -> None:
-        if self.ok and self.reason is not None:
-            raise ValueError("a successful probe result cannot carry a failure reason")
-        if not self.ok and self.reason is None:
-            raise ValueError("a failed probe result needs a failure reason")
+        if self.ok and (self.reason is not None or self.inconclusive):
+            raise InvalidValue("a successful probe result carries no failure reason")
+        if self.inconclusive and self.reason is not None:
+            raise InvalidValue("an inconclusive probe result carries no failure reason")
+        if not self.ok and not self.inconclusive and self.reason is None:
+            raise InvalidValue("a failed probe result needs a failure reason")
         if self.latency is not None and (not math.isfinite(self.latency) or self.latency < 0):
-            raise ValueError(f"latency must be a non-negative finite number, got {self.latency!r}")
+            raise InvalidValue(f"latency must be a non-negative finite number, got {self.latency!r}")
+
+    @property
+    def measurements(self) -> Mapping[str, float]:
+        """The flat export form of `measured` (the API's keys); code reads `measured`."""
+        return _EMPTY if self.measured is None else self.measured.exported()
 
     @classmethod
     def success(
-        cls,
-        latency: float | None,
-        detail: str = "",
-        measurements: Mapping[str, float] | None = None,
+        cls, latency: float | None, detail: str = "", measured: Measured | None = None
     ) -> ProbeResult:
-        return cls(True, latency, None, detail, MappingProxyType(dict(measurements or {})))
+        return cls(True, latency, None, detail, measured)
 
     @classmethod
     def failure(
@@ -85,16 +74,25 @@ class ProbeResult:
         reason: FailureReason,
         detail: str,
         latency: float | None = None,
-        measurements: Mapping[str, float] | None = None,
+        measured: Measured | None = None,
     ) -> ProbeResult:
-        return cls(False, latency, reason, detail, MappingProxyType(dict(measurements or {})))
+        return cls(False, latency, reason, detail, measured)
+
+    @classmethod
+    def not_judged(
+        cls, detail: str, latency: float | None = None, measured: Measured | None = None
+    ) -> ProbeResult:
+        """An inconclusive result: `detail` says how our own lateness made it so."""
+        return cls(False, latency, None, detail, measured, inconclusive=True)
 
 
 class Probe(Protocol):
     """A configured probe. `deadline` is on the event loop's clock (`loop.time()`).
 
-    Implementations should give up by the deadline themselves; the runner
-    also cancels them at the deadline and reports a timeout.
+    Implementations should give up by the deadline themselves, judging by
+    when answers arrived on the wire, not by when our loop got round to them;
+    the runner also cancels them shortly after the deadline (see
+    monitord/core/runner.py).
     """
 
     async def run(self, deadline: float) -> ProbeResult: ...

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from probes.errors import InvalidValue, SdpNegotiationError, SdpParseError
 from probes.rtp.g711 import Law
 
 __all__ = [
@@ -23,9 +24,6 @@ __all__ = [
     "Direction",
     "MediaDescription",
     "Negotiated",
-    "SdpError",
-    "SdpNegotiationError",
-    "SdpParseError",
     "SessionDescription",
     "build_offer",
     "negotiate",
@@ -36,25 +34,6 @@ TELEPHONE_EVENT = "telephone-event"  # RFC 4733 §7.1.1
 _LINE = re.compile(r"([a-z])=(.*)")
 _STATIC = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}  # RFC 3551 Table 4: no rtpmap needed
 _DIRECTIONS = frozenset(("sendrecv", "sendonly", "recvonly", "inactive"))  # RFC 4566 §6
-
-
-class SdpError(ValueError):
-    """Base of the SDP errors (a ValueError: it is always about the input)."""
-
-
-class SdpParseError(SdpError):
-    """The SDP text is malformed; `line_number` is 1-based (None: the whole body)."""
-
-    def __init__(self, reason: str, line_number: int | None = None, line: str | None = None) -> None:
-        self.reason = reason
-        self.line_number = line_number
-        self.line = line
-        where = f"SDP line {line_number} ({line!r})" if line_number is not None else "SDP"
-        super().__init__(f"{where}: {reason}")
-
-
-class SdpNegotiationError(SdpError):
-    """The answer is well formed but leaves no usable audio stream (RFC 3264 §6)."""
 
 
 class Direction(enum.StrEnum):
@@ -86,11 +65,11 @@ class Codec:
 
     def __post_init__(self) -> None:
         if not 0 <= self.payload_type <= 127:
-            raise ValueError(f"payload type must be 0..127, got {self.payload_type}")
+            raise InvalidValue(f"payload type must be 0..127, got {self.payload_type}")
         if not self.name or any(c.isspace() or c == "/" for c in self.name):
-            raise ValueError(f"invalid encoding name {self.name!r}")
+            raise InvalidValue(f"invalid encoding name {self.name!r}")
         if self.clock_rate <= 0 or self.channels <= 0:
-            raise ValueError("clock rate and channels must be positive")
+            raise InvalidValue("clock rate and channels must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +88,11 @@ class MediaDescription:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 0xFFFF:
-            raise ValueError(f"port must be 0..65535, got {self.port}")
+            raise InvalidValue(f"port must be 0..65535, got {self.port}")
         if self.rtcp_port is not None and not 0 < self.rtcp_port <= 0xFFFF:
-            raise ValueError(f"RTCP port must be 1..65535, got {self.rtcp_port}")
+            raise InvalidValue(f"RTCP port must be 1..65535, got {self.rtcp_port}")
         if self.ptime is not None and self.ptime <= 0:
-            raise ValueError(f"ptime must be positive, got {self.ptime}")
+            raise InvalidValue(f"ptime must be positive, got {self.ptime}")
 
     def serialize(self) -> list[str]:
         lines = [f"m={self.media} {self.port} {self.protocol} " + " ".join(str(c.payload_type) for c in self.codecs)]
@@ -189,7 +168,7 @@ def build_offer(
     timestamp); the caller supplies it so this stays deterministic.
     """
     if not laws:
-        raise ValueError("offer at least one G.711 law")
+        raise InvalidValue("offer at least one G.711 law")
     codecs = [Codec(law.payload_type, law.value, 8000) for law in laws]
     if telephone_event is not None:
         codecs.append(Codec(telephone_event, TELEPHONE_EVENT, 8000, fmtp="0-16"))  # RFC 4733 §7.1.1

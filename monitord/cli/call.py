@@ -35,10 +35,10 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from probes.errors import ProbeError
     from probes.rtp.g711 import Law
     from probes.sip.callprobe import CallProbeSettings, SipCallProbe
     from probes.sip.digest import Credentials
-    from probes.sip.errors import SipError
     from probes.sip.transport import SipTransports
     from probes.sip.uri import SipUri
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             codecs=(Law(args.codec),) if args.codec else (Law.PCMU, Law.PCMA),
             credentials=credentials,
         )
-    except (ValueError, SipError) as exc:
+    except (ValueError, ProbeError) as exc:
         print(f"monitord call: {exc}", file=sys.stderr)
         return ExitCode.USAGE
 

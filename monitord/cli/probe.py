@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _probe_sip(args: argparse.Namespace) -> int:
     from monitord.config.base import parse_status_codes
-    from probes.sip.errors import SipUriError
+    from probes.errors import SipUriError
     from probes.sip.options import probe_once
     from probes.sip.tls import TlsSettings
 
@@ -151,7 +151,8 @@ def _probe_snmp(args: argparse.Namespace) -> int:
 
 
 async def _snmp_once(ep: SnmpEndpoint, oid: str, timeout: float, walk: bool, shown: str) -> int:
-    from probes.snmp.client import SnmpClient, SnmpError
+    from probes.errors import SnmpError
+    from probes.snmp.client import SnmpClient
 
     client = SnmpClient()
     deadline = asyncio.get_running_loop().time() + timeout

@@ -48,7 +48,7 @@ def whole_seconds(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from probes.sip.errors import SipUriError
+    from probes.errors import SipUriError
     from probes.sip.register import RegisterSettings, register_once
     from probes.sip.tls import TlsSettings
     from probes.sip.uri import SipUri

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import CallMeasured
 
 __all__ = [
     "MOS_POOR",
@@ -128,7 +129,7 @@ def verdict(result: ProbeResult, at: datetime) -> CallVerdict | None:
     """Judge a `sip_call` result; None when the call was never answered (see above)."""
     if not result.ok and result.reason not in _ANSWERED_FAILURES:
         return None
-    mos = result.measurements.get("mos")
+    mos = result.measured.mos if isinstance(result.measured, CallMeasured) else None
     poor = result.reason in _NO_AUDIO or (mos is not None and mos < MOS_POOR)
     return CallVerdict(at, poor, result.reason is FailureReason.DROPPED, mos)
 

@@ -197,6 +197,8 @@ class Pipeline:
     async def observe(self, name: str, at: datetime, result: ProbeResult, duration: float
                       ) -> Committed:
         check = self.checks[name]
+        if result.inconclusive:
+            return self._not_judged(check, at, result, duration)
         obs = Observation(at=at, ok=result.ok,
                           reason=result.reason.value if result.reason else None,
                           detail=result.detail)
@@ -227,6 +229,15 @@ class Pipeline:
                     events.append(reboot)
             outcome = ProbeOutcome(check, at, result, duration, before, after)
             return await self._commit(at, outcome, events, entries)
+
+    def _not_judged(self, check: EffectiveCheck, at: datetime, result: ProbeResult,
+                    duration: float) -> Committed:
+        """Our own lateness made the probe say nothing: no step, nothing recorded; sinks
+        still see it (the API's last result, the inconclusive counter)."""
+        snap = self._snapshots[check.name]
+        committed = Committed(at, ProbeOutcome(check, at, result, duration, snap, snap), ())
+        self._publish(committed)
+        return committed
 
     async def tick(self, now: datetime) -> Committed | None:
         """The clock: maintenance windows that started or ended since the last input."""

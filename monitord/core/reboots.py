@@ -16,12 +16,12 @@ from monitord.config.load import EffectiveCheck
 from monitord.config.snmp import SnmpTarget
 from monitord.core.events import RebootDetected
 from probes.base import ProbeResult
+from probes.measurements import SnmpUptimeMeasured
 from probes.snmp.oids import TIMETICKS_WRAP_SECONDS
 
 __all__ = ["TICK", "RebootDetector", "device_of", "uptime_of"]
 
 TICK = 0.01  # TimeTicks resolution: a smaller decrease is rounding, not a reboot
-UPTIME = "snmp_uptime_seconds"
 
 
 def device_of(check: EffectiveCheck) -> str | None:
@@ -34,7 +34,8 @@ def device_of(check: EffectiveCheck) -> str | None:
 
 def uptime_of(result: ProbeResult) -> float | None:
     """The agent's uptime an SNMP poll measured, if it measured one."""
-    return result.measurements.get(UPTIME)
+    m = result.measured
+    return m.uptime_seconds if isinstance(m, SnmpUptimeMeasured) else None
 
 
 class RebootDetector:

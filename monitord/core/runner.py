@@ -1,9 +1,17 @@
 """The runner and the registry mapping a configured check `type` to its probe.
 
 The runner, not the probe, owns the deadline and the common measurements: a
-probe that overruns is cancelled and reported as a timeout, and a probe that
-raises is reported as an internal error (with the exception), never allowed
-to take the scheduler down.
+probe that raises is reported as an internal error (with the exception),
+never allowed to take the scheduler down, and a probe that overruns its
+deadline is cancelled shortly after it.
+
+That cancellation is a safety net, not the verdict: probes judge by when
+answers arrived on the wire (probes/timing.py, probes/datagrams.py) and give
+up by themselves. So the net is lag-aware: when it fires while our own loop
+is behind, the probe may merely be waiting for its turn to finish judging,
+and it gets that turn (bounded). A probe cut off while we were behind comes
+back *inconclusive* (`ProbeResult.inconclusive`), never as a timeout the
+target did not cause; the pipeline must not count it as a failure.
 """
 
 from __future__ import annotations
@@ -34,12 +42,15 @@ from probes.sip.tls import TlsSettings
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from probes.snmp.client import SnmpClient
+from probes.timing import tolerance
 
 log = structlog.get_logger("monitord.core.runner")
 
 # Extra time after the deadline before the runner cancels a probe that did not
 # give up by itself; the probe's own timeout result (with its detail) wins.
 DEADLINE_GRACE = 0.05
+# How often the net looks again because our loop was behind when it looked.
+NET_EXTENSIONS = 20
 
 
 @dataclass
@@ -118,12 +129,64 @@ async def run_probe(probe: Probe, timeout: float) -> tuple[datetime, ProbeResult
     at = datetime.now(UTC)
     t0 = loop.time()
     deadline = t0 + timeout
+    net = _SafetyNet(loop, deadline, timeout)
     try:
-        async with asyncio.timeout_at(deadline + DEADLINE_GRACE):
-            result = await probe.run(deadline)
-    except TimeoutError:
-        result = ProbeResult.failure(FailureReason.TIMEOUT, f"no result within {timeout:g}s")
+        result = await probe.run(deadline)
+    except asyncio.CancelledError:
+        if not net.fired or net.uncancel():
+            raise
+        result = net.result()
     except Exception as exc:
         log.exception("probe_crashed", probe=type(probe).__name__)
         result = ProbeResult.failure(FailureReason.INTERNAL, f"probe error: {exc!r}")
+    else:
+        if net.fired:
+            net.uncancel()  # the probe finished (and swallowed our cancel): its verdict stands
+    finally:
+        net.disarm()
     return at, result, loop.time() - t0
+
+
+class _SafetyNet:
+    """Cancels the running probe `DEADLINE_GRACE` after its deadline, unless the loop is
+    behind: then it looks again one grace later, at most `NET_EXTENSIONS` times (a
+    hung probe must still end, even on a loop that never catches up)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float, timeout: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task, self._loop, self._timeout = task, loop, timeout
+        self._extensions = NET_EXTENSIONS
+        self._tolerance = tolerance(timeout)
+        self.late = 0.0  # how far behind the loop was when the net looked
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = loop.call_at(
+            deadline + DEADLINE_GRACE, self._check, deadline + DEADLINE_GRACE)
+
+    def _check(self, due: float) -> None:
+        now = self._loop.time()
+        self.late = max(self.late, now - due)
+        if now - due > self._tolerance and self._extensions > 0:
+            self._extensions -= 1
+            when = now + DEADLINE_GRACE
+            self._handle = self._loop.call_at(when, self._check, when)
+            return
+        self._handle = None
+        self.fired = True
+        self._task.cancel()
+
+    def uncancel(self) -> bool:
+        """Take back our cancellation; True when someone else cancelled the task too."""
+        return self._task.uncancel() > 0
+
+    def result(self) -> ProbeResult:
+        if self.late > self._tolerance:
+            return ProbeResult.not_judged(
+                f"no result within {self._timeout:g}s, but our daemon ran {self.late:.2f} s behind"
+                " meanwhile (overloaded): this says nothing about the target")
+        return ProbeResult.failure(FailureReason.TIMEOUT, f"no result within {self._timeout:g}s")
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None

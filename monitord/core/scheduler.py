@@ -10,6 +10,15 @@ derived from a hash of its name, so it is spread evenly and survives restarts.
 `Scheduler` is the thin asyncio layer: one timer, bounded concurrency, and a
 check never overlaps itself (a slot that comes while the previous probe still
 runs is skipped and counted).
+
+When the daemon cannot keep up (more checks than a core can probe), slots
+stretch: a check runs again only when its previous probe is done, and a
+backlog of missed slots is skipped, not replayed. That is said, not hidden:
+every skipped slot is counted, `LoadTracker` turns skips and late starts into
+an "overloaded" state (logged when it begins and ends, and exposed as
+`Scheduler.load` for /healthz and metrics), and the probes that do run are
+judged on the wire, so our lateness never becomes a recorded failure
+(monitord/core/runner.py).
 """
 
 from __future__ import annotations
@@ -18,9 +27,21 @@ import asyncio
 import hashlib
 import heapq
 import math
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger("monitord.core.scheduler")
+
+# A probe that starts this much after its slot means the daemon is behind.
+LATE_START = 1.0
+# Overload is judged over this window, and a summary logged at most this often.
+LOAD_WINDOW = 60.0
+REPORT_EVERY = 0.5  # seconds between two looks at the load (it is cheap, but not free)
 
 
 def stable_phase(name: str, interval: float) -> float:
@@ -84,6 +105,76 @@ class SlotPlan:
         return len(self._spec)
 
 
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Whether the scheduler keeps up, over the last `window` seconds."""
+
+    overloaded: bool
+    since: float | None  # monotonic time the current overload began
+    skipped_slots: int  # slots not run in the window (behind, or still running)
+    worst_lateness: float  # how late a probe (or the scheduler itself) started, at worst
+    window: float
+
+    @property
+    def warning(self) -> str | None:
+        """One line for /healthz; None while the daemon keeps up."""
+        if not self.overloaded:
+            return None
+        return (f"overloaded: {self.skipped_slots} slot(s) skipped and probes starting up to"
+                f" {self.worst_lateness:.1f} s late in the last {self.window:.0f} s; results we"
+                " could not judge on time are recorded as inconclusive, not as failures")
+
+
+class LoadTracker:
+    """Pure: fed skipped slots and start lateness with the time, it says whether the
+    daemon keeps up. Overloaded while, within the window, probes started more than
+    `late_start` late or slots were skipped because the scheduler itself was behind;
+    a slot skipped only because its own check still runs (a probe as long as its
+    interval) is counted but is no sign of overload by itself.
+
+    Events are summed into one bucket per `BUCKET` seconds, so an overloaded daemon
+    that skips thousands of slots a second keeps a window of a few dozen buckets.
+    """
+
+    BUCKET = 1.0
+
+    def __init__(self, window: float = LOAD_WINDOW, late_start: float = LATE_START) -> None:
+        self.window, self.late_start = window, late_start
+        # [bucket start, slots skipped behind, slots skipped overlapping, worst late start]
+        self._buckets: deque[list[float]] = deque()
+        self._since: float | None = None
+
+    def _bucket(self, now: float) -> list[float]:
+        start = now - now % self.BUCKET
+        if not self._buckets or self._buckets[-1][0] != start:
+            self._buckets.append([start, 0, 0, 0.0])
+        return self._buckets[-1]
+
+    def behind(self, now: float, slots: int) -> None:
+        self._bucket(now)[1] += slots
+
+    def overlapped(self, now: float, slots: int) -> None:
+        self._bucket(now)[2] += slots
+
+    def started(self, now: float, lateness: float) -> None:
+        if lateness > self.late_start:
+            bucket = self._bucket(now)
+            bucket[3] = max(bucket[3], lateness)
+
+    def status(self, now: float) -> Load:
+        while self._buckets and self._buckets[0][0] + self.BUCKET <= now - self.window:
+            self._buckets.popleft()
+        behind = sum(int(b[1]) for b in self._buckets)
+        overlapped = sum(int(b[2]) for b in self._buckets)
+        worst = max((b[3] for b in self._buckets), default=0.0)
+        overloaded = behind > 0 or worst > 0
+        if overloaded and self._since is None:
+            self._since = now
+        elif not overloaded:
+            self._since = None
+        return Load(overloaded, self._since, behind + overlapped, worst, self.window)
+
+
 class SchedulerObserver(Protocol):
     def lateness(self, seconds: float) -> None: ...
 
@@ -109,6 +200,19 @@ class Scheduler:
         self._observer = observer
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
+        self._tracker = LoadTracker()
+        self._reported: Load | None = None  # the overload last logged
+        self._reported_at = 0.0
+        self._looked_at = float("-inf")
+
+    @property
+    def load(self) -> Load:
+        """Whether we keep up (for /healthz: `load.warning`, and for metrics).
+
+        Read from the scrape's worker thread too, so no event loop is asked: the
+        default loop's clock is time.monotonic().
+        """
+        return self._tracker.status(time.monotonic())
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -127,15 +231,39 @@ class Scheduler:
                     break
                 except TimeoutError:
                     pass
-            for due in plan.pop_due(loop.time()):
+            now = loop.time()
+            self._tracker.started(now, now - wake)  # the scheduler's own lateness
+            for due in plan.pop_due(now):
                 if due.skipped:
+                    self._tracker.behind(now, due.skipped)
                     self._observer.skipped(due.key, due.skipped)
                 if due.key in self._running:
+                    self._tracker.overlapped(now, 1)
                     self._observer.skipped(due.key, 1)
                     continue
                 task = loop.create_task(self._run_one(due), name=f"check:{due.key}")
                 self._running[due.key] = task
                 task.add_done_callback(self._finished)
+            self._report(now)
+
+    def _report(self, now: float) -> None:
+        """Log when overload begins and ends, and a summary at most once a window."""
+        if now - self._looked_at < REPORT_EVERY:
+            return
+        self._looked_at = now
+        load = self._tracker.status(now)
+        was = self._reported is not None and self._reported.overloaded
+        if load.overloaded and (not was or now - self._reported_at >= load.window):
+            log.warning("scheduler_overloaded" if not was else "scheduler_still_overloaded",
+                        skipped_slots=load.skipped_slots,
+                        worst_lateness_seconds=round(load.worst_lateness, 3),
+                        window_seconds=load.window, checks=len(self._jobs))
+            self._reported, self._reported_at = load, now
+        elif was and not load.overloaded:
+            since = self._reported.since if self._reported is not None else None
+            log.info("scheduler_caught_up",
+                     overloaded_seconds=None if since is None else round(now - since, 1))
+            self._reported, self._reported_at = load, now
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         key = task.get_name().removeprefix("check:")
@@ -145,7 +273,9 @@ class Scheduler:
 
     async def _run_one(self, due: Due) -> None:
         async with self._sem:
-            self._observer.lateness(max(0.0, asyncio.get_running_loop().time() - due.at))
+            now = asyncio.get_running_loop().time()
+            self._tracker.started(now, now - due.at)
+            self._observer.lateness(max(0.0, now - due.at))
             await self._jobs[due.key](due.at)
 
     def stop(self) -> None:

@@ -6,6 +6,8 @@ so probes/ never imports monitord's config models.
 
 from __future__ import annotations
 
+import asyncio
+
 from monitord.config.snmp import SnmpCpuCheck, SnmpDiskCheck, SnmpOidCheck, SnmpUpCheck
 from probes.base import Probe
 from probes.snmp.client import SnmpClient, SnmpEndpoint
@@ -23,7 +25,16 @@ def endpoint(check: SnmpCheckConfig) -> SnmpEndpoint:
 
 
 def snmp_probe(check: object, client: SnmpClient) -> Probe:
+    """The check's probe. On a running loop the shared client is prepared now, so
+    that loading pysnmp's MIB view (about a second) is not charged to a first poll."""
     ep = endpoint(check) if isinstance(check, SnmpCheckConfig) else None
+    if ep is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no running loop (a config check): prepared on first use
+        else:
+            client.prepare()
     if isinstance(check, SnmpUpCheck) and ep:
         return SnmpUpProbe(ep, client, check.uptime_source)
     if isinstance(check, SnmpCpuCheck) and ep:

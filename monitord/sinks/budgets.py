@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitord.config.load import EffectiveCheck
 from monitord.core.stream import Committed, ProbeOutcome, Reconfigured
+from probes.measurements import CallMeasured, SipExchange
 
 __all__ = ["SLOW", "BudgetState", "QualitySink", "measured_rtt"]
 
@@ -73,8 +74,9 @@ def measured_rtt(o: ProbeOutcome) -> float | None:
     so for `sip_call` it is the media path's RTT from RTCP (LSR/DLSR), the
     phone-to-phone figure the 25 ms requirements are written for. A call
     without an RTCP RTT measured nothing and leaves the judgement as it was."""
-    if o.check.type == "sip_call":
-        return o.result.measurements.get("rtt_seconds")
+    m = o.result.measured
+    if isinstance(m, CallMeasured):
+        return m.rtt_seconds
     return o.result.latency
 
 
@@ -152,7 +154,8 @@ class QualitySink:
         if o is None:
             return
         name = o.check.name
-        days = o.result.measurements.get("tls_cert_expiry_days")
+        m = o.result.measured
+        days = m.tls_cert_expiry_days if isinstance(m, SipExchange) else None
         if days is not None:
             self._certificate(o, days)
         state = self._budgets.get(name)

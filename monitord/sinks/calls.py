@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from monitord.config.load import EffectiveCheck
 from monitord.core.stream import Committed, Reconfigured
 from probes.base import FailureReason
+from probes.measurements import CallMeasured
 
 __all__ = ["LOSS_BUCKETS", "MOS_BUCKETS", "SETUP_BUCKETS", "CallSink"]
 
@@ -116,24 +117,26 @@ class CallSink:
         name = o.check.name
         if name not in self._checks:
             return
-        result, m = o.result, o.result.measurements
+        result, m = o.result, o.result.measured
+        if result.inconclusive:
+            return  # not judged (our own lateness): no call to count
         self.attempts.labels(name).inc()
         if result.ok:
             self.successes.labels(name).inc()
         elif result.reason is not None:
             self.failures.labels(name, result.reason.value).inc()
-        setup = m.get("call_setup_seconds")
-        if setup is not None:  # a 200 OK came: the call was answered
+        if not isinstance(m, CallMeasured):
+            return
+        if m.setup_seconds is not None:  # a 200 OK came: the call was answered
             self.answered.labels(name).inc()
-            self.setup.labels(name).observe(setup)
-        for key, histogram in (("call_post_dial_delay_seconds", self.post_dial),
-                               ("mos", self.mos), ("rtt_seconds", self.rtt)):
-            if key in m:
-                histogram.labels(name).observe(m[key])
-        for direction in DIRECTIONS:
-            loss = m.get(f"rtp_{direction}_loss_ratio")
+            self.setup.labels(name).observe(m.setup_seconds)
+        for value, histogram in ((m.post_dial_delay_seconds, self.post_dial), (m.mos, self.mos),
+                                 (m.rtt_seconds, self.rtt)):
+            if value is not None:
+                histogram.labels(name).observe(value)
+        for direction, loss, jitter in (("rx", m.rx_loss_ratio, m.rx_jitter_seconds),
+                                        ("tx", m.tx_loss_ratio, m.tx_jitter_seconds)):
             if loss is not None:
                 self.loss.labels(name, direction).observe(loss)
-            jitter = m.get(f"rtp_{direction}_jitter_seconds")
             if jitter is not None:
                 self.jitter.labels(name, direction).observe(jitter)

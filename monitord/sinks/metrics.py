@@ -46,6 +46,7 @@ from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
 from monitord.sinks.exposition import ConstantLabelRegistry
 from monitord.storage.records import Level
 from probes.base import ProbeResult
+from probes.measurements import SipMeasured
 
 PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
@@ -131,6 +132,7 @@ class _CheckSeries:
         self.duration = m.probe_duration.labels(check, kind)
         self.ok = m.probes.labels(check, kind, "success")
         self.failed = m.probes.labels(check, kind, "failure")
+        self.inconclusive = m.probes.labels(check, kind, "inconclusive")
         self.consecutive = m.consecutive_failures.labels(check)
         self.alerting = m.alerts_active.labels(check)
         self.state: CheckState | None = None
@@ -346,14 +348,17 @@ class Metrics:
         series = self._series.get(check)
         if series is None:
             series = self._series[check] = _CheckSeries(self, check, kind)
+        if result.inconclusive:  # our own lateness: says nothing about the target
+            series.inconclusive.inc()
+            return
         series.success.set(1 if result.ok else 0)
         series.duration.observe(duration)
         (series.ok if result.ok else series.failed).inc()
         if result.reason is not None:
             series.child(self.failures, result.reason.value).inc()
-        code = result.measurements.get("sip_status")
-        if code is not None:
-            series.child(self.sip_responses, str(int(code))).inc()
+        m = result.measured
+        if isinstance(m, SipMeasured) and m.status is not None:
+            series.child(self.sip_responses, str(m.status)).inc()
         series.consecutive.set(snap.consecutive_failures)
         if snap.state is not series.state:
             self.set_state(check, snap.state)

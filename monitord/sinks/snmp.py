@@ -18,7 +18,12 @@ from monitord.config.load import EffectiveCheck
 from monitord.core.events import RebootDetected
 from monitord.core.reboots import device_of
 from monitord.core.stream import Committed, Reconfigured
-from probes.snmp.disk import MEASUREMENT_PREFIX as DISK_PREFIX
+from probes.measurements import (
+    SnmpCpuMeasured,
+    SnmpDiskMeasured,
+    SnmpOidMeasured,
+    SnmpUptimeMeasured,
+)
 
 
 class SnmpSink:
@@ -86,17 +91,20 @@ class SnmpSink:
         device = self._devices.get(o.check.name)
         if device is None:
             return
-        name = o.check.name
-        for key, value in o.result.measurements.items():
-            if key == "snmp_uptime_seconds":
-                self.uptime.labels(name, device).set(value)
-            elif key == "snmp_cpu_load_ratio":
-                self.cpu.labels(name, device).set(value)
-            elif key == "snmp_load_average":
-                self.load.labels(name, device).set(value)
-            elif key.startswith(DISK_PREFIX):
-                self.disk.labels(name, device, key[len(DISK_PREFIX) :]).set(value)
-            elif key == "snmp_value":
-                self.value.labels(name, device).set(value)
-            elif key == "snmp_rows":
-                self.rows.labels(name, device).set(value)
+        name, m = o.check.name, o.result.measured
+        if isinstance(m, SnmpUptimeMeasured):
+            self.uptime.labels(name, device).set(m.uptime_seconds)
+        elif isinstance(m, SnmpCpuMeasured):
+            if m.load_ratio is not None:
+                self.cpu.labels(name, device).set(m.load_ratio)
+            if m.load_average is not None:
+                self.load.labels(name, device).set(m.load_average)
+        elif isinstance(m, SnmpDiskMeasured):
+            for storage, ratio in m.used_ratio.items():
+                self.disk.labels(name, device, storage).set(ratio)
+        elif isinstance(m, SnmpOidMeasured):
+            if m.value is not None:
+                self.value.labels(name, device).set(m.value)
+            if m.rows is not None:
+                self.rows.labels(name, device).set(m.rows)
+

@@ -37,6 +37,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from ..errors import InvalidValue
+
 __all__ = [
     "BPL_G711_NO_PLC",
     "BPL_G711_PLC",
@@ -100,20 +102,20 @@ class EModelInput:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
+                raise InvalidValue(f"{f.name} must be a finite number, got {value!r}")
         for name in ("t", "tr", "ta"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} (a delay in ms) cannot be negative")
+                raise InvalidValue(f"{name} (a delay in ms) cannot be negative")
         if self.qdu < 1:
-            raise ValueError("qdu must be at least 1")
+            raise InvalidValue("qdu must be at least 1")
         if not 0 <= self.ppl <= 100:
-            raise ValueError(f"ppl is a percentage, got {self.ppl}")
+            raise InvalidValue(f"ppl is a percentage, got {self.ppl}")
         if self.bpl <= 0 or self.burst_r <= 0:
-            raise ValueError("bpl and burst_r must be positive")
+            raise InvalidValue("bpl and burst_r must be positive")
         if not 0 <= self.ie <= 95:
-            raise ValueError("ie must be within 0..95")
+            raise InvalidValue("ie must be within 0..95")
         if self.stmr < 9:
-            raise ValueError("STMR below 9 dB needs G.107's low-sidetone branch, which is not modelled")
+            raise InvalidValue("STMR below 9 dB needs G.107's low-sidetone branch, which is not modelled")
 
     @classmethod
     def voip(
@@ -134,9 +136,9 @@ class EModelInput:
         terminals: only the round trip of the 4-wire loop returns echo).
         """
         if not 0 <= packet_loss <= 1:
-            raise ValueError(f"packet_loss is a fraction 0..1, got {packet_loss}")
+            raise InvalidValue(f"packet_loss is a fraction 0..1, got {packet_loss}")
         if not (math.isfinite(one_way_delay) and one_way_delay >= 0):
-            raise ValueError(f"one_way_delay must be non-negative seconds, got {one_way_delay}")
+            raise InvalidValue(f"one_way_delay must be non-negative seconds, got {one_way_delay}")
         ms = one_way_delay * 1000
         if bpl is None:
             bpl = BPL_G711_PLC if plc else BPL_G711_NO_PLC
@@ -167,9 +169,9 @@ class Rating:
     def __post_init__(self) -> None:
         for f in fields(self):
             if not math.isfinite(getattr(self, f.name)):
-                raise ValueError(f"{f.name} is not finite")
+                raise InvalidValue(f"{f.name} is not finite")
         if not 1.0 <= self.mos <= 4.5:
-            raise ValueError(f"MOS out of 1..4.5: {self.mos}")
+            raise InvalidValue(f"MOS out of 1..4.5: {self.mos}")
 
     @property
     def id(self) -> float:
@@ -243,7 +245,7 @@ def mos_from_r(r: float) -> float:
     so the result is clamped to 1..4.5, the MOS scale.
     """
     if not math.isfinite(r):
-        raise ValueError(f"R must be finite, got {r!r}")
+        raise InvalidValue(f"R must be finite, got {r!r}")
     if r <= 0:
         return 1.0
     if r >= 100:
@@ -264,5 +266,5 @@ def one_way_delay(rtt: float, jitter_buffer: float, packetisation: float = 0.020
     """
     for name, value in (("rtt", rtt), ("jitter_buffer", jitter_buffer), ("packetisation", packetisation)):
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be non-negative seconds, got {value!r}")
+            raise InvalidValue(f"{name} must be non-negative seconds, got {value!r}")
     return rtt / 2 + jitter_buffer + packetisation

@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MediaParseError
+from ..errors import InvalidValue, LocalProtocolError, MediaParseError
 from .g711 import Law, reference_signal
 from .packet import RtpPacket, parse_rtp
 from .rtcp import (
@@ -145,7 +145,7 @@ class RtpEndpoint:
 
     def __init__(self, rtcp_interval: float = 1.0, cname: str = "monitord") -> None:
         if rtcp_interval <= 0:
-            raise ValueError("rtcp_interval must be positive")
+            raise InvalidValue("rtcp_interval must be positive")
         self.rtcp_interval = rtcp_interval
         self.cname = cname
         self.ssrc = random.getrandbits(32)
@@ -202,7 +202,7 @@ class RtpEndpoint:
         """Send the test signal for `duration` seconds, starting now; RTCP from now on."""
         loop = self._loop
         if loop is None or self._send is not None:
-            raise RuntimeError("RtpEndpoint.start() needs open() and may run once")
+            raise LocalProtocolError("RtpEndpoint.start() needs open() and may run once")
         count = max(1, round(duration / ptime))
         self._send = _Send(
             PacingSchedule(loop.time(), ptime, count),

@@ -22,6 +22,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import InvalidValue
+
 __all__ = [
     "FRAME_SAMPLES",
     "SAMPLE_RATE",
@@ -63,7 +65,7 @@ def ulaw_encode_sample(sample: int) -> int:
     on transmission (G.711 §3.2, "all 8 bits inverted"), so +0 is 0xFF.
     """
     if not -32768 <= sample <= 32767:
-        raise ValueError(f"not a 16-bit sample: {sample}")
+        raise InvalidValue(f"not a 16-bit sample: {sample}")
     sign = 0x80 if sample < 0 else 0x00
     magnitude = min(-sample if sample < 0 else sample, _ULAW_CLIP) + _ULAW_BIAS
     exponent = magnitude.bit_length() - 8  # magnitude ≥ 0x84 so this is 0..7
@@ -74,7 +76,7 @@ def ulaw_encode_sample(sample: int) -> int:
 def ulaw_decode_sample(code: int) -> int:
     """µ-law codeword → 16-bit sample at the middle of its interval (Table 2a)."""
     if not 0 <= code <= 0xFF:
-        raise ValueError(f"not a codeword: {code}")
+        raise InvalidValue(f"not a codeword: {code}")
     code = ~code & 0xFF
     exponent = (code >> 4) & 0x07
     mantissa = code & 0x0F
@@ -91,7 +93,7 @@ def alaw_encode_sample(sample: int) -> int:
     values, so the smallest positive value is 0xD5.
     """
     if not -32768 <= sample <= 32767:
-        raise ValueError(f"not a 16-bit sample: {sample}")
+        raise InvalidValue(f"not a 16-bit sample: {sample}")
     value = sample >> 3  # 13-bit
     if value >= 0:
         mask = 0xD5
@@ -106,7 +108,7 @@ def alaw_encode_sample(sample: int) -> int:
 def alaw_decode_sample(code: int) -> int:
     """A-law codeword → 16-bit sample at the middle of its interval (Table 1a)."""
     if not 0 <= code <= 0xFF:
-        raise ValueError(f"not a codeword: {code}")
+        raise InvalidValue(f"not a codeword: {code}")
     code ^= 0x55
     segment = (code >> 4) & 0x07
     magnitude = ((code & 0x0F) << 4) + 8
@@ -136,7 +138,7 @@ def encode(law: Law, samples: Sequence[int]) -> bytes:
     out = bytearray(len(samples))
     for i, sample in enumerate(samples):
         if not -32768 <= sample <= 32767:
-            raise ValueError(f"not a 16-bit sample at index {i}: {sample}")
+            raise InvalidValue(f"not a 16-bit sample at index {i}: {sample}")
         out[i] = table[sample & 0xFFFF]
     return bytes(out)
 
@@ -162,9 +164,9 @@ class ReferenceSignal:
 
     def __post_init__(self) -> None:
         if not self.frames:
-            raise ValueError("a test signal needs at least one frame")
+            raise InvalidValue("a test signal needs at least one frame")
         if any(len(f) != FRAME_SAMPLES for f in self.frames):
-            raise ValueError(f"every frame must hold {FRAME_SAMPLES} samples")
+            raise InvalidValue(f"every frame must hold {FRAME_SAMPLES} samples")
 
 
 # Three tones spread over the telephone band (300-3400 Hz, G.712), each at

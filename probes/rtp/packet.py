@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .errors import MediaParseError
+from ..errors import InvalidValue, MediaParseError
 
 __all__ = ["HEADER_SIZE", "RTP_VERSION", "RtpExtension", "RtpPacket", "parse_rtp"]
 
@@ -34,7 +34,7 @@ _U32 = 0xFFFFFFFF
 
 def _check_range(name: str, value: int, upper: int) -> None:
     if not 0 <= value <= upper:
-        raise ValueError(f"{name} must be in 0..{upper}, got {value}")
+        raise InvalidValue(f"{name} must be in 0..{upper}, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,9 @@ class RtpExtension:
     def __post_init__(self) -> None:
         _check_range("extension profile", self.profile, 0xFFFF)
         if len(self.data) % 4:
-            raise ValueError("extension data must be a multiple of 4 octets (§5.3.1)")
+            raise InvalidValue("extension data must be a multiple of 4 octets (§5.3.1)")
         if len(self.data) // 4 > 0xFFFF:
-            raise ValueError("extension data longer than 65535 words")
+            raise InvalidValue("extension data longer than 65535 words")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class RtpPacket:
         _check_range("timestamp", self.timestamp, _U32)
         _check_range("SSRC", self.ssrc, _U32)
         if len(self.csrcs) > 15:  # §5.1 "CC: 4 bits"
-            raise ValueError(f"at most 15 CSRCs, got {len(self.csrcs)}")
+            raise InvalidValue(f"at most 15 CSRCs, got {len(self.csrcs)}")
         for csrc in self.csrcs:
             _check_range("CSRC", csrc, _U32)
         # §5.1: the last padding octet counts the padding, itself included.

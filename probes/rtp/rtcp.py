@@ -15,7 +15,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import MediaParseError
+from ..errors import InvalidValue, MediaParseError
 from .rtt import ntp_middle32, rtt_seconds
 
 __all__ = [
@@ -43,7 +43,7 @@ _VOIP = struct.Struct("!IBBBBHHHHbbBBBBBBBBHHH")
 
 def _u(name: str, value: int, bits: int) -> None:
     if not 0 <= value < 1 << bits:
-        raise ValueError(f"{name} must fit {bits} unsigned bits, got {value}")
+        raise InvalidValue(f"{name} must fit {bits} unsigned bits, got {value}")
 
 
 def _header(packet_type: int, count: int, body: bytes) -> bytes:
@@ -71,7 +71,7 @@ class ReportBlock:
         _u("SSRC", self.ssrc, 32)
         _u("fraction_lost", self.fraction_lost, 8)
         if not -(1 << 23) <= self.cumulative_lost < 1 << 23:
-            raise ValueError(f"cumulative_lost must fit 24 signed bits, got {self.cumulative_lost}")
+            raise InvalidValue(f"cumulative_lost must fit 24 signed bits, got {self.cumulative_lost}")
         for name in ("highest_sequence", "jitter", "lsr", "dlsr"):
             _u(name, getattr(self, name), 32)
 
@@ -94,7 +94,7 @@ class ReportBlock:
 
 def _check_blocks(blocks: tuple[ReportBlock, ...]) -> None:
     if len(blocks) > 31:  # RC is 5 bits
-        raise ValueError(f"at most 31 report blocks per packet, got {len(blocks)}")
+        raise InvalidValue(f"at most 31 report blocks per packet, got {len(blocks)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ class SenderReport:
             _u(name, getattr(self, name), 32)
         _check_blocks(self.reports)
         if len(self.extension) % 4:
-            raise ValueError("profile extension must be whole 32-bit words")
+            raise InvalidValue("profile extension must be whole 32-bit words")
 
     def serialize(self) -> bytes:
         body = struct.pack("!IQIII", self.ssrc, self.ntp_timestamp, self.rtp_timestamp,
@@ -137,7 +137,7 @@ class ReceiverReport:
         _u("SSRC", self.ssrc, 32)
         _check_blocks(self.reports)
         if len(self.extension) % 4:
-            raise ValueError("profile extension must be whole 32-bit words")
+            raise InvalidValue("profile extension must be whole 32-bit words")
 
     def serialize(self) -> bytes:
         body = struct.pack("!I", self.ssrc) + b"".join(b.serialize() for b in self.reports)
@@ -155,9 +155,9 @@ class SdesChunk:
         _u("SSRC", self.ssrc, 32)
         for kind, value in self.items:
             if not 1 <= kind <= 255:
-                raise ValueError(f"SDES item type must be 1..255, got {kind}")
+                raise InvalidValue(f"SDES item type must be 1..255, got {kind}")
             if len(value) > 255:  # §6.5: 8-bit length
-                raise ValueError("SDES item longer than 255 octets")
+                raise InvalidValue("SDES item longer than 255 octets")
 
     @property
     def cname(self) -> str | None:
@@ -180,7 +180,7 @@ class SourceDescription:
 
     def __post_init__(self) -> None:
         if len(self.chunks) > 31:
-            raise ValueError("at most 31 SDES chunks per packet")
+            raise InvalidValue("at most 31 SDES chunks per packet")
 
     @classmethod
     def with_cname(cls, ssrc: int, cname: str) -> SourceDescription:
@@ -199,11 +199,11 @@ class Bye:
 
     def __post_init__(self) -> None:
         if len(self.ssrcs) > 31:
-            raise ValueError("at most 31 SSRCs per BYE")
+            raise InvalidValue("at most 31 SSRCs per BYE")
         for ssrc in self.ssrcs:
             _u("SSRC", ssrc, 32)
         if self.reason is not None and len(self.reason) > 255:
-            raise ValueError("BYE reason longer than 255 octets")
+            raise InvalidValue("BYE reason longer than 255 octets")
 
     def serialize(self) -> bytes:
         body = b"".join(struct.pack("!I", s) for s in self.ssrcs)
@@ -253,7 +253,7 @@ class VoipMetrics:
             _u(name, getattr(self, name), 16)
         for name in ("signal_level", "noise_level"):
             if not -128 <= getattr(self, name) <= 127:
-                raise ValueError(f"{name} must fit 8 signed bits")
+                raise InvalidValue(f"{name} must fit 8 signed bits")
 
     @property
     def mos_lq_value(self) -> float | None:
@@ -284,7 +284,7 @@ class XrBlock:
         _u("block type", self.block_type, 8)
         _u("type-specific", self.type_specific, 8)
         if len(self.data) % 4 or len(self.data) // 4 > 0xFFFF:
-            raise ValueError("XR block data must be whole 32-bit words")
+            raise InvalidValue("XR block data must be whole 32-bit words")
 
     def serialize(self) -> bytes:
         return struct.pack("!BBH", self.block_type, self.type_specific, len(self.data) // 4) + self.data
@@ -320,7 +320,7 @@ class UnknownPacket:
         _u("packet type", self.packet_type, 8)
         _u("count", self.count, 5)
         if len(self.body) % 4:
-            raise ValueError("RTCP body must be whole 32-bit words")
+            raise InvalidValue("RTCP body must be whole 32-bit words")
 
     def serialize(self) -> bytes:
         return _header(self.packet_type, self.count, self.body)

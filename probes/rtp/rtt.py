@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InvalidValue
+
 __all__ = [
     "NTP_UNIX_OFFSET",
     "dlsr_from_seconds",
@@ -26,7 +28,7 @@ _U32 = 0xFFFFFFFF
 
 def _u(name: str, value: int, bits: int) -> None:
     if not 0 <= value < 1 << bits:
-        raise ValueError(f"{name} must fit {bits} unsigned bits, got {value}")
+        raise InvalidValue(f"{name} must fit {bits} unsigned bits, got {value}")
 
 
 def ntp_from_seconds(seconds: float, *, unix: bool = True) -> int:
@@ -37,7 +39,7 @@ def ntp_from_seconds(seconds: float, *, unix: bool = True) -> int:
     of our own timestamps enter the RTT. Wraps modulo 2**64 (NTP eras).
     """
     if not math.isfinite(seconds):
-        raise ValueError(f"time must be finite, got {seconds!r}")
+        raise InvalidValue(f"time must be finite, got {seconds!r}")
     if unix:
         seconds += NTP_UNIX_OFFSET
     return round(seconds * (1 << 32)) % (1 << 64)
@@ -52,7 +54,7 @@ def ntp_middle32(ntp: int) -> int:
 def dlsr_from_seconds(delay: float) -> int:
     """Delay since the last SR as DLSR, "in units of 1/65536 seconds" (§6.4.1)."""
     if not 0 <= delay < float(1 << 16):
-        raise ValueError(f"DLSR delay must be 0..65536 s, got {delay!r}")
+        raise InvalidValue(f"DLSR delay must be 0..65536 s, got {delay!r}")
     return min(round(delay * 65536), _U32)
 
 

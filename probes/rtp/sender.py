@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..errors import InvalidValue
 from .g711 import FRAME_SAMPLES, ReferenceSignal
 from .packet import RtpPacket
 
@@ -56,16 +57,16 @@ class PacingSchedule:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.start):
-            raise ValueError(f"start must be finite, got {self.start!r}")
+            raise InvalidValue(f"start must be finite, got {self.start!r}")
         if not (math.isfinite(self.ptime) and self.ptime > 0):
-            raise ValueError(f"ptime must be a positive number of seconds, got {self.ptime!r}")
+            raise InvalidValue(f"ptime must be a positive number of seconds, got {self.ptime!r}")
         if self.count is not None and self.count < 0:
-            raise ValueError(f"count cannot be negative, got {self.count}")
+            raise InvalidValue(f"count cannot be negative, got {self.count}")
 
     def deadline(self, n: int) -> float:
         """When packet n (0-based) is due. Multiplied, never summed: no drift."""
         if n < 0:
-            raise ValueError(f"packet index cannot be negative, got {n}")
+            raise InvalidValue(f"packet index cannot be negative, got {n}")
         return self.start + n * self.ptime
 
     def due(self, now: float) -> int:
@@ -126,19 +127,19 @@ class Packetiser:
 
     def __post_init__(self) -> None:
         if not 0 <= self.ssrc < 1 << 32:
-            raise ValueError(f"SSRC out of range: {self.ssrc}")
+            raise InvalidValue(f"SSRC out of range: {self.ssrc}")
         if not 0 <= self.first_sequence < 1 << 16:
-            raise ValueError(f"first_sequence out of range: {self.first_sequence}")
+            raise InvalidValue(f"first_sequence out of range: {self.first_sequence}")
         if not 0 <= self.first_timestamp < 1 << 32:
-            raise ValueError(f"first_timestamp out of range: {self.first_timestamp}")
+            raise InvalidValue(f"first_timestamp out of range: {self.first_timestamp}")
         if self.payload_type is not None and not 0 <= self.payload_type <= 127:
-            raise ValueError(f"payload type out of range: {self.payload_type}")
+            raise InvalidValue(f"payload type out of range: {self.payload_type}")
 
     def packet(self, n: int) -> RtpPacket:
         """Packet n (0-based). Only packet 0 carries the marker bit: RFC 3551 §4.1
         sets it on "the first packet in a talkspurt", and the signal never pauses."""
         if n < 0:
-            raise ValueError(f"packet index cannot be negative, got {n}")
+            raise InvalidValue(f"packet index cannot be negative, got {n}")
         frames = self.signal.frames
         return RtpPacket(
             payload_type=self.signal.law.payload_type if self.payload_type is None else self.payload_type,

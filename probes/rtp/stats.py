@@ -31,6 +31,8 @@ import enum
 import math
 from dataclasses import dataclass
 
+from ..errors import InvalidValue
+
 __all__ = [
     "MAX_DROPOUT",
     "MAX_MISORDER",
@@ -72,13 +74,13 @@ class ReportFigures:
 
     def __post_init__(self) -> None:
         if not 0 <= self.fraction_lost <= 255:
-            raise ValueError(f"fraction_lost must be 0..255, got {self.fraction_lost}")
+            raise InvalidValue(f"fraction_lost must be 0..255, got {self.fraction_lost}")
         if not -(1 << 23) <= self.cumulative_lost < (1 << 23):
-            raise ValueError(f"cumulative_lost must fit 24 signed bits, got {self.cumulative_lost}")
+            raise InvalidValue(f"cumulative_lost must fit 24 signed bits, got {self.cumulative_lost}")
         if not 0 <= self.extended_highest_sequence < (1 << 32):
-            raise ValueError("extended_highest_sequence must fit 32 bits")
+            raise InvalidValue("extended_highest_sequence must fit 32 bits")
         if not 0 <= self.jitter < (1 << 32):
-            raise ValueError("jitter must fit 32 bits")
+            raise InvalidValue("jitter must fit 32 bits")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +104,11 @@ class StreamStats:
     def __post_init__(self) -> None:
         for name in ("received", "expected", "lost", "duplicates", "reordered", "restarts", "bursts"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} cannot be negative")
+                raise InvalidValue(f"{name} cannot be negative")
         for name in ("jitter", "jitter_seconds", "mean_burst_length", "burst_ratio"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
+                raise InvalidValue(f"{name} must be a non-negative finite number, got {value!r}")
 
     @property
     def loss_fraction(self) -> float:
@@ -175,7 +177,7 @@ class ReceiveStats:
 
     def __init__(self, clock_rate: int = 8000) -> None:
         if clock_rate <= 0:
-            raise ValueError(f"clock_rate must be positive, got {clock_rate}")
+            raise InvalidValue(f"clock_rate must be positive, got {clock_rate}")
         self._clock_rate = clock_rate
         self._started = False
         self._probation = MIN_SEQUENTIAL
@@ -215,11 +217,11 @@ class ReceiveStats:
     def receive(self, sequence: int, timestamp: int, arrival: float) -> Verdict:
         """Account for one packet: its sequence number, RTP timestamp, arrival (s)."""
         if not 0 <= sequence < RTP_SEQ_MOD:
-            raise ValueError(f"sequence number out of range: {sequence}")
+            raise InvalidValue(f"sequence number out of range: {sequence}")
         if not 0 <= timestamp < (1 << 32):
-            raise ValueError(f"timestamp out of range: {timestamp}")
+            raise InvalidValue(f"timestamp out of range: {timestamp}")
         if not math.isfinite(arrival):
-            raise ValueError(f"arrival must be finite, got {arrival!r}")
+            raise InvalidValue(f"arrival must be finite, got {arrival!r}")
         verdict = self._update_seq(sequence)
         if verdict in (Verdict.ACCEPTED, Verdict.REORDERED):
             self._update_jitter(timestamp, arrival)

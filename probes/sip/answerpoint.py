@@ -40,13 +40,12 @@ from probes.sdp import (
     TELEPHONE_EVENT,
     Codec,
     MediaDescription,
-    SdpError,
     SessionDescription,
     parse_sdp,
 )
 
+from ..errors import InvalidValue, ProbeError, SdpError, SdpNegotiationError
 from .call import CallEnded
-from .errors import SipError
 from .message import Request, Response, parse_via
 from .uas import build_response, response_destination
 from .uas_dialog import (
@@ -84,11 +83,11 @@ def answer_offer(offer: SessionDescription, address: str, rtp_port: int,
     """RFC 3264 §6.1: accept the first offered G.711 law (plus telephone-event if offered)."""
     audio = offer.audio
     if audio is None or audio.port == 0 or audio.connection is None:
-        raise SdpError("the offer has no usable audio stream")
+        raise SdpNegotiationError("the offer has no usable audio stream")
     chosen = next((c for c in audio.codecs
                    if c.name.upper() in (Law.PCMU, Law.PCMA) and c.clock_rate == 8000), None)
     if chosen is None:
-        raise SdpError("the offer has no G.711 codec (PCMU or PCMA)")
+        raise SdpNegotiationError("the offer has no G.711 codec (PCMU or PCMA)")
     codecs = [Codec(chosen.payload_type, chosen.name.upper(), 8000)]
     event = next((c for c in audio.codecs
                   if c.name.lower() == TELEPHONE_EVENT and c.clock_rate == 8000), None)
@@ -123,7 +122,7 @@ class AnswerPoint:
                  media: Media = "echo", max_calls: int = 64,
                  max_call_seconds: float = 300.0) -> None:
         if max_calls < 1 or max_call_seconds <= 0:
-            raise ValueError("max_calls >= 1 and max_call_seconds > 0")
+            raise InvalidValue("max_calls >= 1 and max_call_seconds > 0")
         self.host, self.port = host, port
         self.media = media
         self.max_calls = max_calls
@@ -262,7 +261,7 @@ class AnswerPoint:
         try:
             dest = response_destination(parse_via(request.vias[0]), source)
             self._send(response.serialize(), dest)
-        except (SipError, OSError) as exc:
+        except (ProbeError, OSError) as exc:
             log.debug("could not answer %s from %s: %s", request.method, source, exc)
 
     async def close(self) -> None:

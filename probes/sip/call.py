@@ -12,8 +12,8 @@ import enum
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import InvalidValue, LocalProtocolError
 from .digest import Credentials
-from .errors import LocalProtocolError
 from .message import Request, Response
 from .uri import SipUri
 
@@ -105,7 +105,7 @@ class Provisional:
 
     def __post_init__(self) -> None:
         if not 100 <= self.response.status <= 199:
-            raise ValueError(f"not a provisional status: {self.response.status}")
+            raise InvalidValue(f"not a provisional status: {self.response.status}")
 
 
 @dataclass(frozen=True, slots=True)

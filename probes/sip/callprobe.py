@@ -6,16 +6,17 @@ The SIP side is the sans-IO `UacDialog`; this is its thin asyncio adapter
 at `get_timer()`, and what `data_to_send()` returns is sent in order by one
 sender task. Media is an `RtpEndpoint` started when the 200 arrives.
 
-Measurements (base units, in `ProbeResult.measurements`):
+Measurements (base units, in a `CallMeasured`; export keys in parentheses):
 
-* ``call_post_dial_delay_seconds``: first INVITE -> first 18x;
-* ``call_setup_seconds``: first INVITE -> 200, auth rounds included (the
-  voizXL KPI, "average call set-up time 2 s"); also the result's latency;
-* ``call_auth_setup_seconds``: the authenticated INVITE -> 200;
-* ``call_answer_to_media_seconds``: 200 -> first RTP packet received;
-* ``rtp_rx_*`` (what we receive), ``rtp_tx_*`` (what the far end reported
-  receiving from us in RTCP), ``rtt_seconds`` (RTCP LSR/DLSR, else the round
-  trip of our own packets when the far end is a packet echo);
+* post-dial delay (``call_post_dial_delay_seconds``): first INVITE -> first 18x;
+* set-up time (``call_setup_seconds``): first INVITE -> 200, auth rounds
+  included (the voizXL KPI, "average call set-up time 2 s"); also the
+  result's latency;
+* authenticated set-up (``call_auth_setup_seconds``): that INVITE -> 200;
+* answer to media (``call_answer_to_media_seconds``): 200 -> first RTP;
+* ``rx_*`` (what we receive), ``tx_*`` (what the far end reported receiving
+  from us in RTCP), ``rtt_seconds`` (RTCP LSR/DLSR, else the round trip of
+  our own packets when the far end is a packet echo);
 * ``mos`` and ``r_factor`` per ITU-T G.107 (see `rate_direction`).
 
 A failed call carries the reason a caller would give: no answer, busy, the
@@ -29,14 +30,17 @@ import asyncio
 import contextlib
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue, ProbeFailure, SdpError
+from ..measurements import CallMeasured
 from ..quality.emodel import EModelInput, Rating, one_way_delay, rate
 from ..rtp.endpoint import MediaReport, RtpEndpoint
 from ..rtp.g711 import Law
 from ..rtp.stats import StreamStats
-from ..sdp import SdpError, build_offer, negotiate, parse_sdp
+from ..sdp import build_offer, negotiate, parse_sdp
+from ..timing import tolerance
 from .call import (
     AuthChallenged,
     CallAnswered,
@@ -53,7 +57,7 @@ from .call import (
 from .dialog import UacDialog
 from .digest import Credentials
 from .message import Request, Response
-from .transport import Address, NextHop, SipTransports, StreamTransport, TransportFailure
+from .transport import Address, NextHop, SipTransports, StreamTransport
 from .uri import SipUri
 
 __all__ = ["CallProbeSettings", "SipCallProbe", "rate_direction"]
@@ -86,13 +90,13 @@ class CallProbeSettings:
 
     def __post_init__(self) -> None:
         if self.target.transport == "tls":
-            raise ValueError(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
+            raise InvalidValue(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
         if not self.codecs:
-            raise ValueError("offer at least one codec (PCMU, PCMA)")
+            raise InvalidValue("offer at least one codec (PCMU, PCMA)")
         for name in ("duration", "answer_timeout", "media_timeout", "hangup_wait"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+                raise InvalidValue(f"{name} must be a positive number of seconds, got {value!r}")
 
     @property
     def budget(self) -> float:
@@ -140,10 +144,10 @@ class _Call:
     # -- CallHandler (called by SipTransports) ---------------------------------
 
     def on_message(self, message: Request | Response, source: Address,
-                   transport: StreamTransport) -> None:
+                   transport: StreamTransport, arrival: float) -> None:
         if self.dialog is None:
             return
-        self.dialog.receive_message(message, self.loop.time())
+        self.dialog.receive_message(message, arrival)
         self._pump(reply_to=source)
 
     def on_transport_error(self, reason: FailureReason, detail: str) -> None:
@@ -191,7 +195,7 @@ class _Call:
             out, reply_to = await self.outbox.get()
             try:
                 await self.transports.send(out.data, out.uri, self.hop, reply_to)
-            except TransportFailure as exc:
+            except ProbeFailure as exc:
                 self.on_transport_error(exc.reason, exc.detail)
 
     def _on_event(self, event: CallEvent) -> None:
@@ -247,7 +251,7 @@ class SipCallProbe:
         s = self.settings
         try:
             hop = await self._transports.next_hop(s.target)
-        except TransportFailure as exc:
+        except ProbeFailure as exc:
             return ProbeResult.failure(exc.reason, exc.detail)
         call = _Call(s, self._transports, hop)
         media = RtpEndpoint()
@@ -265,7 +269,7 @@ class SipCallProbe:
                                laws=s.codecs)
         dialog = call.start(offer_sd.serialize().encode())
         started = dialog.started_at
-        m: dict[str, float] = {}
+        m = CallMeasured()
 
         # 1. Set-up: until answered, failed, a transport error or the deadline.
         for _ in range(10_000):  # bounded: each pass waits for an event
@@ -273,11 +277,10 @@ class SipCallProbe:
                 break
             await call.wait_until(None, deadline)
         if call.first_18x is not None:
-            m["call_post_dial_delay_seconds"] = call.first_18x - started
+            m = replace(m, post_dial_delay_seconds=call.first_18x - started)
         if call.failed is not None:
             f = call.failed
-            if f.status is not None:
-                m["sip_status"] = float(f.status)
+            m = replace(m, status=f.status)
             detail = f.detail
             if f.status is not None and not detail.startswith(str(f.status)):
                 detail = f"{f.status} {detail}"
@@ -286,21 +289,24 @@ class SipCallProbe:
             if f.status == 403 and call.auth_invite_at is not None:
                 # Forbidden in answer to our credentials: they were refused.
                 reason, detail = FailureReason.AUTH, f"{detail} (after our credentials)"
-            return ProbeResult.failure(reason, detail, measurements=m)
+            failed = ProbeResult.failure(reason, detail, measured=m)
+            if f.cause in (FailureCause.NO_ANSWER, FailureCause.TIMEOUT):  # timers ran out
+                return self._judged(failed, started, deadline - started)
+            return failed
         if call.transport_error is not None:
-            return ProbeResult.failure(*call.transport_error, measurements=m)
+            return ProbeResult.failure(*call.transport_error, measured=m)
         answered = call.answered
         if answered is None:
             if dialog.state in (CallState.CALLING, CallState.EARLY):
                 dialog.hangup(loop.time())  # CANCEL (once a 1xx came, §9.1)
                 call._pump()
-            return ProbeResult.failure(FailureReason.TIMEOUT, "no answer before the probe deadline",
-                                       measurements=m)
+            return self._judged(ProbeResult.failure(
+                FailureReason.TIMEOUT, "no answer before the probe deadline", measured=m),
+                started, deadline - started)
         setup = answered.time - started
-        m["sip_status"] = float(answered.response.status)
-        m["call_setup_seconds"] = setup
-        if call.auth_invite_at is not None:
-            m["call_auth_setup_seconds"] = answered.time - call.auth_invite_at
+        m = replace(m, status=answered.response.status, setup_seconds=setup,
+                    auth_setup_seconds=None if call.auth_invite_at is None
+                    else answered.time - call.auth_invite_at)
 
         # 2. Media, for `duration` or until the call drops.
         try:
@@ -308,12 +314,13 @@ class SipCallProbe:
         except SdpError as exc:
             await self._hangup(call, deadline)
             return ProbeResult.failure(FailureReason.NO_MEDIA, f"unusable SDP answer: {exc}",
-                                       setup, measurements=m)
+                                       setup, measured=m)
         media.start((negotiated.remote_address, negotiated.remote_port),
                     (negotiated.remote_rtcp_address, negotiated.remote_rtcp_port),
                     law=negotiated.law, payload_type=negotiated.payload_type,
                     duration=s.duration, ptime=negotiated.ptime / 1000)
-        end = min(loop.time() + s.duration, deadline - s.hangup_wait)
+        media_from = loop.time()
+        end = min(media_from + s.duration, deadline - s.hangup_wait)
         dropped: str | None = None
         for _ in range(int(s.duration / TICK) + 100):  # bounded; each pass waits <= TICK
             now = loop.time()
@@ -331,11 +338,26 @@ class SipCallProbe:
         if dropped is None:
             await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))  # echo tail
         report = media.report()
-        self._media_measurements(report, answered.time, m)
+        m = self._media_figures(report, answered.time, m)
         await self._hangup(call, deadline)
-        if dropped is not None:
-            return ProbeResult.failure(FailureReason.DROPPED, dropped, setup, measurements=m)
-        return self._verdict(report, setup, m)
+        if dropped is not None and call.remote_bye is not None:
+            return ProbeResult.failure(FailureReason.DROPPED, dropped, setup, measured=m)
+        if dropped is not None:  # a gap in what our loop read: judged only if we kept up
+            return self._judged(ProbeResult.failure(FailureReason.DROPPED, dropped, setup,
+                                                    measured=m), media_from, s.media_timeout)
+        return self._judged(self._verdict(report, setup, m), media_from, s.media_timeout)
+
+    def _judged(self, result: ProbeResult, since: float, budget: float) -> ProbeResult:
+        """A failure that rests on timers or on RTP our loop read: if our loop lagged
+        meanwhile (probes/timing.py), the silence may be ours, so it is not judged."""
+        if result.ok or result.inconclusive:
+            return result
+        late = self._transports.watch.lateness_since(since)
+        if late <= tolerance(budget):
+            return result
+        return ProbeResult.not_judged(f"not judged: {result.detail}, but our daemon lagged"
+                                      f" {late:.2f} s meanwhile (overloaded)", result.latency,
+                                      result.measured)
 
     async def _hangup(self, call: _Call, deadline: float) -> None:
         dialog, loop = call.dialog, call.loop
@@ -349,60 +371,54 @@ class SipCallProbe:
                 break
             await call.wait_until(None, until)
 
-    def _media_measurements(self, r: MediaReport, answered_at: float, m: dict[str, float]) -> None:
+    def _media_figures(self, r: MediaReport, answered_at: float,
+                       m: CallMeasured) -> CallMeasured:
         s = self.settings
-        m["rtp_tx_packets"] = float(r.tx_packets)
-        if r.first_rx_at is not None:
-            m["call_answer_to_media_seconds"] = max(0.0, r.first_rx_at - answered_at)
         rtt = r.rtt
-        if rtt is not None:
-            m["rtt_seconds"] = rtt
+        m = replace(m, tx_packets=r.tx_packets, rtt_seconds=rtt,
+                    answer_to_media_seconds=None if r.first_rx_at is None
+                    else max(0.0, r.first_rx_at - answered_at))
         if r.pacing_p99 is not None and r.pacing_p50 is not None:
-            m["rtp_pacing_error_p50_seconds"] = r.pacing_p50
-            m["rtp_pacing_error_p99_seconds"] = r.pacing_p99
+            m = replace(m, pacing_error_p50_seconds=r.pacing_p50,
+                        pacing_error_p99_seconds=r.pacing_p99)
         ratings: list[Rating] = []
         if r.rx is not None and r.rx.valid:
-            m["rtp_rx_packets"] = float(r.rx.received)
-            m["rtp_rx_lost"] = float(r.rx.lost)
-            m["rtp_rx_loss_ratio"] = r.rx.loss_fraction
-            m["rtp_rx_jitter_seconds"] = r.rx.jitter_seconds
-            m["rtp_rx_burst_ratio"] = r.rx.burst_ratio
             rx = rate_direction(r.rx, rtt, s.plc, s.min_jitter_buffer)
-            m["mos_rx"] = rx.mos
+            m = replace(m, rx_packets=r.rx.received, rx_lost=r.rx.lost,
+                        rx_loss_ratio=r.rx.loss_fraction, rx_jitter_seconds=r.rx.jitter_seconds,
+                        rx_burst_ratio=r.rx.burst_ratio, mos_rx=rx.mos)
             ratings.append(rx)
         else:
-            m["rtp_rx_packets"] = 0.0
+            m = replace(m, rx_packets=0)
         if r.tx_loss is not None and r.tx_jitter is not None:
-            m["rtp_tx_loss_ratio"] = r.tx_loss
-            m["rtp_tx_jitter_seconds"] = r.tx_jitter
             jitter_buffer = max(s.min_jitter_buffer, 2 * r.tx_jitter)
             tx = rate(EModelInput.voip(one_way_delay=one_way_delay(rtt or 0.0, jitter_buffer),
                                        packet_loss=min(1.0, r.tx_loss), plc=s.plc))
-            m["mos_tx"] = tx.mos
+            m = replace(m, tx_loss_ratio=r.tx_loss, tx_jitter_seconds=r.tx_jitter, mos_tx=tx.mos)
             ratings.append(tx)
         if ratings:
             worst = min(ratings, key=lambda x: x.r)  # the caller hears the worse direction
-            m["mos"] = worst.mos
-            m["r_factor"] = worst.r
+            m = replace(m, mos=worst.mos, r_factor=worst.r)
+        return m
 
     @staticmethod
-    def _verdict(r: MediaReport, setup: float, m: dict[str, float]) -> ProbeResult:
-        received = m.get("rtp_rx_packets", 0.0)
+    def _verdict(r: MediaReport, setup: float, m: CallMeasured) -> ProbeResult:
+        received = m.rx_packets or 0
         peer_hears_us = r.tx_loss is not None and r.tx_loss < 0.99
         if received == 0 and peer_hears_us:
             return ProbeResult.failure(
                 FailureReason.ONE_WAY_AUDIO,
                 "the far end receives our RTP (per its RTCP) but sends none back",
-                setup, measurements=m)
+                setup, measured=m)
         if received == 0:
             return ProbeResult.failure(
                 FailureReason.NO_MEDIA, f"no RTP received from the far end in {r.tx_packets} "
-                "packet times", setup, measurements=m)
+                "packet times", setup, measured=m)
         if r.tx_loss is not None and r.tx_loss >= 0.99:
             return ProbeResult.failure(
                 FailureReason.ONE_WAY_AUDIO,
                 "we receive RTP, but the far end reports receiving none of ours",
-                setup, measurements=m)
-        mos = m.get("mos")
+                setup, measured=m)
+        mos = m.mos
         detail = f"answered in {setup * 1000:.0f} ms" + (f", MOS {mos:.2f}" if mos else "")
         return ProbeResult.success(setup, detail, m)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..errors import LocalProtocolError
 from .call import (
     ALLOW,
     SDP,
@@ -45,7 +46,6 @@ from .call import (
 )
 from .dialog_state import Dialog
 from .digest import Challenge, DigestClient, select_challenge
-from .errors import LocalProtocolError
 from .invite import InviteClientTransaction, InviteState
 from .message import Headers, Request, Response, make_branch, make_call_id, make_tag, parse_message
 from .nameaddr import parse_name_addr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import SipParseError
+from ..errors import SipParseError
 from .message import Headers, Request, Response, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
 

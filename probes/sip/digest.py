@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .errors import DigestParseError, LocalProtocolError
+from ..errors import DigestParseError, LocalProtocolError
 
 __all__ = [
     "Challenge",

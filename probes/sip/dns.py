@@ -46,10 +46,11 @@ from dns.rdtypes.IN.AAAA import AAAA
 from dns.rdtypes.IN.NAPTR import NAPTR
 from dns.rdtypes.IN.SRV import SRV
 
+from ..errors import DnsQueryError, InvalidValue
+from .resolution import ip_literal
 from .uri import SipUri, Transport
 
 __all__ = [
-    "DnsQueryError",
     "DnsResolver",
     "Locator",
     "Naptr",
@@ -108,7 +109,7 @@ class ResolvedTarget:
     def __post_init__(self) -> None:
         ipaddress.ip_address(self.ip)  # an address, never a name
         if not 1 <= self.port <= 65535:
-            raise ValueError(f"port must be 1..65535, got {self.port}")
+            raise InvalidValue(f"port must be 1..65535, got {self.port}")
 
     def __str__(self) -> str:
         host = f"[{self.ip}]" if ":" in self.ip else self.ip
@@ -128,10 +129,6 @@ class Locator(Protocol):
     """What a probe needs from DNS: every address for a URI, preferred first."""
 
     async def resolve(self, uri: SipUri) -> Resolution: ...
-
-
-class DnsQueryError(Exception):
-    """The resolver failed (timeout, SERVFAIL, refused): not the same as "no records"."""
 
 
 class RecordSource(Protocol):
@@ -190,21 +187,13 @@ def order_srv(records: Sequence[Srv], rng: random.Random) -> list[Srv]:
     return out
 
 
-def _ip_literal(host: str) -> tuple[int, str] | None:
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
-
-
 async def locate(uri: SipUri, source: RecordSource, rng: random.Random) -> Resolution:
     """Every address to try for `uri`, most preferred first (RFC 3263 §4).
 
     Empty targets means DNS had no answer; `DnsQueryError` means it failed.
     """
     host = uri.host.rstrip(".").lower()
-    literal = _ip_literal(uri.host)
+    literal = ip_literal(uri.host)
     if literal is not None:
         return Resolution((ResolvedTarget(uri.transport, literal[1], uri.effective_port,
                                           literal[0], "IP literal"),), ())
@@ -372,7 +361,7 @@ class DnsResolver:
             self._cache.put(key, [], _negative_ttl(next(iter(responses.values()), None)))
             return []
         except dns.exception.Timeout as exc:
-            raise DnsQueryError(f"DNS timeout: {what}") from exc
+            raise DnsQueryError(f"DNS timeout: {what}", timed_out=True) from exc
         except dns.resolver.NoNameservers as exc:
             raise DnsQueryError(f"no nameserver answered {what}: {exc}") from exc
         except dns.exception.DNSException as exc:

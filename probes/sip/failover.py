@@ -24,7 +24,10 @@ from __future__ import annotations
 import asyncio
 
 from ..base import FailureReason
-from .dns import DnsQueryError, Locator, Resolution, ResolvedTarget
+from ..errors import DnsQueryError
+from ..measurements import SipRoute
+from ..timing import tolerance
+from .dns import Locator, Resolution, ResolvedTarget
 from .tls import TlsSettings
 from .transport import Outcome, RequestBuilder, SipTransports
 from .uri import SipUri
@@ -65,10 +68,12 @@ class Route:
         self.failed: list[tuple[ResolvedTarget, Outcome]] = []
         self.dns_seconds: float | None = None
 
-    async def request(self, build: RequestBuilder, deadline: float) -> Outcome:
-        """One transaction: to the address that answered before, else the next ones in turn."""
+    async def request(self, build: RequestBuilder, deadline: float,
+                      due: float | None = None) -> Outcome:
+        """One transaction: to the address that answered before, else the next ones in
+        turn. `due`: when the request should leave (see SipTransports.request)."""
         if self.used is not None or self._resolver is None:
-            return await self._send(build, deadline, self.used)
+            return await self._send(build, deadline, self.used, due)
         loop = asyncio.get_running_loop()
         if self.resolution is None:
             started = loop.time()
@@ -76,10 +81,12 @@ class Route:
                 async with asyncio.timeout_at(deadline):
                     self.resolution = await self._resolver.resolve(self.target)
             except DnsQueryError as exc:
-                return Outcome(None, FailureReason.DNS, str(exc))
+                return self._dns_failed(FailureReason.DNS, exc.detail, started, deadline,
+                                        exc.timed_out)
             except TimeoutError:
-                return Outcome(None, FailureReason.TIMEOUT,
-                               f"DNS resolution of {self.target.host} did not finish by the deadline")
+                return self._dns_failed(FailureReason.TIMEOUT, f"DNS resolution of"
+                                        f" {self.target.host} did not finish by the deadline",
+                                        started, deadline, True)
             finally:
                 self.dns_seconds = loop.time() - started
         targets = self.resolution.targets[:MAX_ATTEMPTS]
@@ -90,7 +97,8 @@ class Route:
             now = loop.time()
             if now >= deadline and outcome is not None:
                 break
-            outcome = await self._send(build, attempt_deadline(now, deadline, len(targets) - i), hop)
+            outcome = await self._send(build, attempt_deadline(now, deadline, len(targets) - i),
+                                       hop, due if outcome is None else None)
             if outcome.response is not None:
                 self.used = hop
                 return outcome
@@ -100,18 +108,29 @@ class Route:
         assert outcome is not None  # targets is not empty
         return self._all_failed(outcome)
 
+    def _dns_failed(self, reason: FailureReason, detail: str, started: float, deadline: float,
+                    timed_out: bool) -> Outcome:
+        """A resolver that timed out while our own loop lagged may have answered in time."""
+        late = self._transports.watch.lateness_since(started) if timed_out else 0.0
+        if late > tolerance(deadline - started):
+            return Outcome(None, FailureReason.DNS, f"not judged: {detail}, but our daemon lagged"
+                           f" {late:.2f} s meanwhile (overloaded)", inconclusive=True)
+        return Outcome(None, reason, detail)
+
     async def _send(self, build: RequestBuilder, deadline: float,
-                    hop: ResolvedTarget | None) -> Outcome:
+                    hop: ResolvedTarget | None, due: float | None = None) -> Outcome:
         return await self._transports.request(build, self.target, deadline, t1=self._t1,
-                                              t2=self._t2, tls=self._tls, via=hop)
+                                              t2=self._t2, tls=self._tls, via=hop, due=due)
 
     def _all_failed(self, last: Outcome) -> Outcome:
-        """The preferred address's reason; the detail names every address tried."""
+        """The preferred address's reason; the detail names every address tried. If our
+        own lateness left any address unjudged, so is the whole run."""
         if not self._resolved_by_dns and len(self.failed) == 1:
             return last  # an IP literal: the transport's detail already names it
         first = self.failed[0][1]
         detail = "; ".join(f"{hop}: {o.detail}" for hop, o in self.failed)
-        return Outcome(None, first.failure, detail, sum(o.transmissions for _, o in self.failed))
+        return Outcome(None, first.failure, detail, sum(o.transmissions for _, o in self.failed),
+                       inconclusive=any(o.inconclusive for _, o in self.failed))
 
     @property
     def _resolved_by_dns(self) -> bool:
@@ -129,16 +148,14 @@ class Route:
                 f"{hop} ({o.failure})" for hop, o in self.failed))
         return (" [" + "; ".join(parts) + "]") if parts else ""
 
-    def measurements(self) -> dict[str, float]:
-        """Numbers for the API and metrics (the addresses themselves are in the detail)."""
+    def measured(self) -> SipRoute | None:
+        """The route's figures for the API and metrics (the addresses are in the detail)."""
         if not self._resolved_by_dns:
-            return {}
+            return None
         assert self.resolution is not None
-        m = {"sip_dns_targets": float(len(self.resolution.targets)),
-             "sip_failover_attempts": float(len(self.failed))}
-        if self.dns_seconds is not None:
-            m["sip_dns_seconds"] = self.dns_seconds
-        if self.used is not None:
-            m["sip_target_index"] = float(self.resolution.targets.index(self.used))
-            m["sip_target_port"] = float(self.used.port)
-        return m
+        index = None if self.used is None else self.resolution.targets.index(self.used)
+        return SipRoute(
+            dns_targets=len(self.resolution.targets), failover_attempts=len(self.failed),
+            dns_seconds=self.dns_seconds, target_index=index,
+            target_port=None if self.used is None else self.used.port,
+        )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 
-from .errors import LocalProtocolError
+from ..errors import LocalProtocolError
 from .message import BRANCH_MAGIC, Headers, Request, Response
 from .transaction import ResponseReceived, TransactionEvent, TransactionTimedOut
 

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .errors import LocalProtocolError, SipParseError
+from ..errors import LocalProtocolError, SipParseError
 
 __all__ = [
     "MAX_MESSAGE_SIZE",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import SipParseError
+from ..errors import SipParseError
 
 __all__ = ["NameAddr", "parse_name_addr"]
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue
+from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator
 from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
@@ -42,13 +44,13 @@ class OptionsSettings:
         bad = sorted(code for code in self.accept if not 200 <= code <= 699)
         if not self.accept or bad:
             # 1xx never end a transaction, so accepting them could never match.
-            raise ValueError(f"accepted SIP codes must be final (200..699), got {bad or 'none'}")
+            raise InvalidValue(f"accepted SIP codes must be final (200..699), got {bad or 'none'}")
         if not _USER.fullmatch(self.from_user):
-            raise ValueError(f"from_user {self.from_user!r} is not a valid SIP user part")
+            raise InvalidValue(f"from_user {self.from_user!r} is not a valid SIP user part")
         if any(ch in self.user_agent for ch in "\r\n\x00"):
-            raise ValueError("user_agent must be a single line")
+            raise InvalidValue("user_agent must be a single line")
         if not 0 < self.t1 <= self.t2:
-            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+            raise InvalidValue(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
 
 
 def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Request:
@@ -88,24 +90,24 @@ class SipOptionsProbe:
         route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
                       t2=settings.t2, tls=settings.tls)
         outcome = await route.request(lambda ctx: build_options_request(settings, ctx), deadline)
-        measurements: dict[str, float] = {"sip_transmissions": float(outcome.transmissions),
-                                          **route.measurements()}
-        if outcome.tls_not_after is not None:
-            measurements["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
         response = outcome.response
+        measured = OptionsMeasured(
+            status=None if response is None else response.status,
+            transmissions=outcome.transmissions,
+            tls_cert_expiry_days=None if outcome.tls_not_after is None
+            else expiry_days(outcome.tls_not_after),
+            route=route.measured(),
+        )
         if response is None:
-            return ProbeResult.failure(
-                outcome.failure or FailureReason.INTERNAL, outcome.detail, measurements=measurements
-            )
-        measurements["sip_status"] = float(response.status)
+            return outcome.result(measured)
         summary = f"SIP {response.status} {response.reason}".rstrip()
         if response.status in settings.accept:
-            return ProbeResult.success(outcome.latency, summary + route.evidence(), measurements)
+            return ProbeResult.success(outcome.latency, summary + route.evidence(), measured)
         return ProbeResult.failure(
             FailureReason.STATUS,
             f"{summary} not in accepted codes{route.evidence()}",
             latency=outcome.latency,
-            measurements=measurements,
+            measured=measured,
         )
 
 

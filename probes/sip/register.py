@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..base import FailureReason, ProbeResult
+from ..errors import InvalidValue, SipParseError, SipUriError
+from ..measurements import RegisterMeasured
 from .digest import Challenge, Credentials, DigestClient, select_challenge
 from .dns import DnsResolver, Locator
-from .errors import SipParseError, SipUriError
 from .failover import Route
 from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
@@ -66,15 +67,15 @@ class RegisterSettings:
 
     def __post_init__(self) -> None:
         if not self.target.user:
-            raise ValueError(f"a REGISTER target needs the account user: sip:USER@HOST, got {self.target}")
+            raise InvalidValue(f"a REGISTER target needs the account user: sip:USER@HOST, got {self.target}")
         if not 1 <= self.expires <= 86400:
-            raise ValueError(f"expires must be 1..86400 seconds, got {self.expires}")
+            raise InvalidValue(f"expires must be 1..86400 seconds, got {self.expires}")
         if not self.password:
-            raise ValueError("the registration password is empty")
+            raise InvalidValue("the registration password is empty")
         if any(ch in self.user_agent for ch in "\r\n\x00"):
-            raise ValueError("user_agent must be a single line")
+            raise InvalidValue("user_agent must be a single line")
         if not 0 < self.t1 <= self.t2:
-            raise ValueError(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
+            raise InvalidValue(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
 
     @property
     def aor(self) -> str:
@@ -209,20 +210,37 @@ class RegisterSession:
             granted = _expires_of(mine, response)
         return Step(StepKind.DONE, summary, None, granted, tuple(bindings))
 
-    def granted_failure(self, step: Step) -> ProbeFailure | None:
+    def granted_failure(self, step: Step) -> RegisterFailure | None:
         """§10.3 step 8: the 2xx lists the bindings. Ours missing means not registered."""
         if step.expires is None:
             listed = ", ".join(b.uri for b in step.bindings) or "no Contact"
-            return ProbeFailure(FailureReason.STATUS,
+            return RegisterFailure(FailureReason.STATUS,
                                 f"{step.detail} but our binding {self.contact} was not granted"
                                 f" (listed: {listed})")
         if step.expires <= 0:
-            return ProbeFailure(FailureReason.STATUS, f"{step.detail} but granted expires=0")
+            return RegisterFailure(FailureReason.STATUS, f"{step.detail} but granted expires=0")
         return None
 
 
 @dataclass(frozen=True, slots=True)
-class ProbeFailure:
+class Exchanged:
+    """One REGISTER exchange, challenge rounds included."""
+
+    step: Step | None  # None: no final response (see `outcome`)
+    outcome: Outcome  # the last round's
+    transmissions: int  # over every round
+    began: float | None  # first transmission of the first round (loop clock)
+
+    @property
+    def round_trip(self) -> float | None:
+        """First transmission to the final response, challenge included (wire time)."""
+        if self.began is None or self.outcome.arrival is None:
+            return None
+        return max(0.0, self.outcome.arrival - self.began)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterFailure:
     reason: FailureReason
     detail: str
 
@@ -270,68 +288,70 @@ class SipRegisterProbe:
     async def exchange(
         self, session: RegisterSession, deadline: float, *, expires: int | None, bind: bool = True,
         route: Route | None = None,
-    ) -> tuple[Step | None, Outcome, int]:
-        """One REGISTER including its challenge rounds: (step or None on no response,
-        last outcome, transmissions)."""
+    ) -> Exchanged:
+        """One REGISTER including its challenge rounds. Each retry is due the moment the
+        challenge arrived, so time our daemon sat on it is not the registrar's."""
         route = route or self.route()
         session.begin()
-        sent = 0
+        sent, began, due = 0, None, None
         for _ in range(MAX_ROUNDS + 1):
             outcome = await route.request(
-                lambda ctx: session.build(ctx, expires=expires, bind=bind), deadline)
+                lambda ctx: session.build(ctx, expires=expires, bind=bind), deadline, due)
             sent += outcome.transmissions
+            began = outcome.sent_at if began is None else began
             if outcome.response is None:
-                return None, outcome, sent
+                return Exchanged(None, outcome, sent, began)
             step = session.receive(outcome.response)
             if step.kind is not StepKind.RETRY:
-                return step, outcome, sent
+                return Exchanged(step, outcome, sent, began)
+            due = outcome.arrival
         raise AssertionError("RegisterSession bounds its rounds")  # pragma: no cover
 
     async def run(self, deadline: float) -> ProbeResult:
         s = self.settings
-        loop = asyncio.get_running_loop()
         session = RegisterSession(s)
         route = self.route()
-        started = loop.time()
-        step, outcome, sent = await self.exchange(session, deadline, expires=s.expires,
-                                                  route=route)
-        elapsed = loop.time() - started
-        m: dict[str, float] = {"sip_transmissions": float(sent),
-                               "sip_auth_rounds": float(session.rounds), **route.measurements()}
-        if outcome.response is not None:
-            m["sip_status"] = float(outcome.response.status)
-        if outcome.tls_not_after is not None:
-            m["tls_cert_expiry_days"] = expiry_days(outcome.tls_not_after)
+        done = await self.exchange(session, deadline, expires=s.expires, route=route)
+        step, outcome, elapsed = done.step, done.outcome, done.round_trip
+        measured = RegisterMeasured(
+            status=None if outcome.response is None else outcome.response.status,
+            transmissions=done.transmissions, auth_rounds=session.rounds,
+            route=route.measured(),
+            tls_cert_expiry_days=None if outcome.tls_not_after is None
+            else expiry_days(outcome.tls_not_after),
+        )
         if step is None:
-            return ProbeResult.failure(outcome.failure or FailureReason.INTERNAL,
-                                       f"REGISTER: {outcome.detail}", measurements=m)
-        failure = (ProbeFailure(step.reason or FailureReason.INTERNAL, step.detail)
+            return replace(outcome, detail=f"REGISTER: {outcome.detail}").result(measured)
+        failure = (RegisterFailure(step.reason or FailureReason.INTERNAL, step.detail)
                    if step.kind is StepKind.FAILED else session.granted_failure(step))
         if failure is not None:
             return ProbeResult.failure(failure.reason, failure.detail + route.evidence(),
-                                       latency=elapsed, measurements=m)
+                                       latency=elapsed, measured=measured)
         assert step.expires is not None
-        m["sip_register_expires"] = float(step.expires)
+        measured = replace(measured, register_expires=step.expires)
         detail = f"{step.detail}, registered {session.contact} for {step.expires}s"
         if s.deregister:
-            detail += "; " + await self._deregister(session, deadline, m, route)
-        return ProbeResult.success(elapsed, detail + route.evidence(), m)
+            deregistered, how = await self._deregister(session, deadline, route)
+            measured = replace(measured, deregistered=deregistered)
+            detail += "; " + how
+        return ProbeResult.success(elapsed, detail + route.evidence(), measured)
 
     async def _deregister(
-        self, session: RegisterSession, deadline: float, m: dict[str, float], route: Route
-    ) -> str:
-        """Remove our binding. Its failure is reported in the detail, not as a failed
-        check: the registration itself worked, which is what the check measures."""
-        step, outcome, _ = await self.exchange(session, deadline, expires=0, route=route)
+        self, session: RegisterSession, deadline: float, route: Route
+    ) -> tuple[bool, str]:
+        """Remove our binding: (done, what happened). Its failure is reported in the
+        detail, not as a failed check: the registration itself worked, which is what
+        the check measures."""
+        done = await self.exchange(session, deadline, expires=0, route=route)
+        step, outcome = done.step, done.outcome
         ok = step is not None and step.kind is StepKind.DONE and step.expires is None
-        m["sip_deregistered"] = 1.0 if ok else 0.0
         if ok:
-            return "de-registered"
+            return True, "de-registered"
         if step is None:
-            return f"de-registration failed: {outcome.detail}"
+            return False, f"de-registration failed: {outcome.detail}"
         if step.kind is StepKind.DONE:
-            return f"de-registration left our binding for {step.expires}s"
-        return f"de-registration failed: {step.detail}"
+            return False, f"de-registration left our binding for {step.expires}s"
+        return False, f"de-registration failed: {step.detail}"
 
 
 async def fetch_bindings(
@@ -342,9 +362,8 @@ async def fetch_bindings(
     For tests and operators checking that the monitor left nothing behind.
     """
     probe = SipRegisterProbe(settings, transports)
-    step, _, _ = await probe.exchange(RegisterSession(settings), deadline, expires=None,
-                                       bind=False)
-    return step
+    done = await probe.exchange(RegisterSession(settings), deadline, expires=None, bind=False)
+    return done.step
 
 
 async def register_once(settings: RegisterSettings, timeout: float,

@@ -19,8 +19,8 @@ import socket
 from collections.abc import Iterable
 from typing import cast
 
+from ..errors import InvalidValue, ProbeError, SipParseError
 from .answerpoint import AnswerPoint, Media
-from .errors import SipError, SipParseError
 from .message import Request, Response, StreamParser, parse_message, parse_via
 from .uas import answer, response_destination
 
@@ -67,7 +67,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             dest = response_destination(parse_via(message.vias[0]), source)
             self.transport.sendto(response.serialize(), dest)
             self._owner.answered += 1
-        except (SipError, OSError) as exc:
+        except (ProbeError, OSError) as exc:
             log.debug("could not answer %s from %s: %s", message.method, source, exc)
 
     def error_received(self, exc: Exception) -> None:
@@ -139,7 +139,7 @@ class Responder:
                             writer.write(response.serialize())
                             self.answered += 1
                 await writer.drain()
-        except (OSError, SipError) as exc:
+        except (OSError, ProbeError) as exc:
             log.debug("TCP connection from %s ended: %s", source, exc)
         except asyncio.CancelledError:
             # close() ends open connections; return normally, because asyncio's
@@ -168,7 +168,7 @@ async def start_responder(
     """
     wanted = set(transports)
     if not wanted or wanted - {"udp", "tcp"}:
-        raise ValueError(f"transports must be a subset of udp, tcp: got {sorted(wanted)}")
+        raise InvalidValue(f"transports must be a subset of udp, tcp: got {sorted(wanted)}")
     loop = asyncio.get_running_loop()
     responder = Responder(host)
     for _ in range(20 if port == 0 else 1):

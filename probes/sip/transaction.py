@@ -23,7 +23,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from .errors import LocalProtocolError
+from ..errors import InvalidValue, LocalProtocolError
 from .message import BRANCH_MAGIC, Request, Response
 
 __all__ = [
@@ -51,7 +51,7 @@ class ResponseReceived:
 
     def __post_init__(self) -> None:
         if not 100 <= self.response.status <= 699:
-            raise ValueError(f"response status out of range: {self.response.status}")
+            raise InvalidValue(f"response status out of range: {self.response.status}")
 
     @property
     def final(self) -> bool:

@@ -1,55 +1,74 @@
-"""Shared SIP sockets for every probe in the daemon, and the transaction driver.
+"""The SIP transports every probe of a daemon shares, and the transaction driver.
 
-One UDP socket per address family serves all targets: a daemon probing
-hundreds of trunks must not burn a port (and a conntrack entry) per probe.
-Responses find their transaction by the Via branch (§17.1.3), so a shared
-socket needs no per-target state beyond the pending-transaction table.
+The parts have their own modules: `datagram` (the shared UDP sockets, with
+kernel arrival stamps and ICMP errors), `streams` (the TCP/TLS connection
+pool), `routing` (which transaction or call a message belongs to, and what
+is discarded) and `resolution` (addresses). Here they are wired together, and
+the RFC 3261 §17.1.2 client transaction (`transaction.py`, sans-IO) is driven
+on the loop: bytes out, responses in, one timer re-armed (aioquic style).
 
-ICMP errors on an unconnected UDP socket are invisible by default on Linux;
-with IP_RECVERR the kernel queues them with the original destination, which is
-how "nothing listens on that port" becomes REFUSED within a millisecond
-instead of a 32-second TIMEOUT.
+A transaction's verdict is judged on the wire, because a daemon that falls
+behind must not record its own slowness as the target's failure:
+
+- an answer counts at the moment it arrived (the kernel's stamp for UDP; for
+  streams, when the loop read it), against the deadline;
+- at the deadline, whatever is already queued on our UDP sockets is read
+  first; only then is silence a timeout;
+- a timeout is recorded only if our side did its part: no datagram dropped by
+  our own socket meanwhile, the request (and its retransmissions) sent on
+  time (within `probes.timing.tolerance` of the budget). Otherwise the
+  outcome is *inconclusive*, with a detail saying what was ours.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import functools
-import ipaddress
 import logging
 import socket
-import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from types import MappingProxyType
+from typing import Protocol
 
-from ..base import FailureReason
+from ..base import FailureReason, ProbeResult
+from ..datagrams import Datagram
+from ..errors import InvalidValue, LocalProtocolError, ProbeFailure, SipUriError
+from ..measurements import Measured
+from ..timing import MIN_TOLERANCE, LoopWatch, tolerance
+from .datagram import DatagramEndpoint
 from .dns import ResolvedTarget
-from .errors import LocalProtocolError, SipParseError, SipUriError
-from .icmp import enable_icmp_errors, read_icmp_errors
-from .message import Request, Response, StreamParser, make_branch, parse_message
-from .tls import TlsSettings, certificate_not_after, client_context, describe_tls_error
+from .message import Request, Response, make_branch
+from .resolution import Address, LocalAddresses, canonical, ip_literal, resolve
+from .routing import (
+    Discard,
+    Discarded,
+    ForCall,
+    ForTransaction,
+    RateLimit,
+    Routed,
+    Router,
+    StreamTransport,
+    WireTransport,
+)
+from .streams import StreamPool
+from .tls import TlsSettings
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uri import SipUri
 
 __all__ = [
+    "Address",
     "CallHandler",
     "NextHop",
     "Outcome",
     "RequestBuilder",
     "RequestContext",
     "SipTransports",
-    "TransportFailure",
+    "StreamTransport",
+    "WireStats",
+    "WireTransport",
 ]
 
 log = logging.getLogger(__name__)
-
-
-Address = tuple[str, int]
-StreamTransport = Literal["udp", "tcp"]  # what calls (dialogs) use
-WireTransport = Literal["udp", "tcp", "tls"]  # what OPTIONS/REGISTER transactions use
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +96,12 @@ RequestBuilder = Callable[[RequestContext], Request]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """Result of one client transaction, as the probe needs it (never an exception)."""
+    """Result of one client transaction, as the probe needs it (never an exception).
+
+    `sent_at` (first transmission) and `arrival` (the final response) are on
+    the loop's clock; `latency` is the time between them. `inconclusive`: the
+    failure is ours, not the target's (our daemon was too late to judge).
+    """
 
     response: Response | None
     failure: FailureReason | None
@@ -86,24 +110,20 @@ class Outcome:
     latency: float | None = None
     provisional: tuple[Response, ...] = ()
     tls_not_after: float | None = None  # the TLS peer certificate's notAfter (Unix time)
+    inconclusive: bool = False
+    sent_at: float | None = None
+    arrival: float | None = None
 
     def __post_init__(self) -> None:
         if (self.response is None) == (self.failure is None):
-            raise ValueError("an outcome has either a final response or a failure")
+            raise InvalidValue("an outcome has either a final response or a failure")
 
-
-class _Failed(Exception):
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
-class TransportFailure(Exception):
-    """A call's message could not be sent (no route, refused, connection closed)."""
-
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+    def result(self, measured: Measured | None = None) -> ProbeResult:
+        """The probe result of a transaction that got no final response."""
+        if self.inconclusive:
+            return ProbeResult.not_judged(self.detail, measured=measured)
+        return ProbeResult.failure(self.failure or FailureReason.INTERNAL, self.detail,
+                                   measured=measured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +143,25 @@ class CallHandler(Protocol):
     Unlike OPTIONS, whose client transaction lives here, a dialog core runs
     its INVITE/BYE/CANCEL transactions and answers in-dialog requests (a far
     end's BYE) on its own, so the transport only hands it every message of its
-    Call-ID, with where it came from (responses to requests go back there).
+    Call-ID, with where it came from (responses to requests go back there) and
+    when it arrived (loop clock).
     """
 
-    def on_message(
-        self, message: Request | Response, source: Address, transport: StreamTransport
-    ) -> None: ...
+    def on_message(self, message: Request | Response, source: Address,
+                   transport: StreamTransport, arrival: float) -> None: ...
 
     def on_transport_error(self, reason: FailureReason, detail: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WireStats:
+    """What the shared sockets saw, for the daemon's metrics (read at scrape time)."""
+
+    received: int  # datagrams read
+    discarded: Mapping[Discard, int]  # messages that went nowhere, by reason
+    socket_drops: int  # datagrams the kernel dropped because we read too slowly
+    malformed_streams: int  # stream connections closed because they stopped parsing
+    open_streams: int  # TCP/TLS connections in the pool now
 
 
 @dataclass(eq=False)
@@ -140,49 +171,15 @@ class _Pending:
     transport: WireTransport
     send: Callable[[bytes], None]
     future: asyncio.Future[Outcome]
+    deadline: float
+    budget: float  # the time the target had: deadline minus when we should have sent
+    late: float  # how late our daemon put requests on the wire, at worst
+    drops: int  # our sockets' drop count when the transaction began
     timer: asyncio.TimerHandle | None = None
+    timer_due: float = 0.0
+    deadline_timer: asyncio.TimerHandle | None = None
     provisional: list[Response] = field(default_factory=list)
     tls_not_after: float | None = None
-
-
-@dataclass(eq=False)
-class _TcpConnection:
-    dest: Address
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    local: Address
-    parser: StreamParser = field(default_factory=StreamParser)
-    task: asyncio.Task[None] | None = None
-    closed: bool = False
-    transport: WireTransport = "tcp"
-    key: _ConnKey | None = None  # where it is filed in SipTransports._tcp
-    tls_not_after: float | None = None
-
-
-# TCP connections are filed by address; TLS ones also by the name verified (SNI).
-_ConnKey = Address | tuple[Address, str, TlsSettings]
-
-
-UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
-
-def _norm(addr: tuple[object, ...]) -> Address:
-    """Canonical (ip, port) so '::1' and '0:0::1' or 4-tuples compare equal."""
-    return _canonical_ip(str(addr[0])), int(str(addr[1]))
-
-
-@functools.lru_cache(maxsize=8192)
-def _canonical_ip(text: str) -> str:
-    return str(ipaddress.ip_address(text))
-
-
-@functools.lru_cache(maxsize=8192)
-def _ip_literal(host: str) -> tuple[int, str] | None:
-    """(family, canonical ip) if `host` is an IP literal, else None: parsed once per host."""
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return (socket.AF_INET6 if addr.version == 6 else socket.AF_INET), str(addr)
 
 
 class SipTransports:
@@ -190,75 +187,43 @@ class SipTransports:
 
     def __init__(self, *, t4: float = 5.0) -> None:
         self._t4 = t4
-        self._udp: dict[int, socket.socket] = {}
-        self._tcp: dict[_ConnKey, _TcpConnection] = {}
-        self._tcp_locks: dict[_ConnKey, asyncio.Lock] = {}
-        self._pending: dict[str, _Pending] = {}
-        self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry, oldest first
-        self.absorbed_retransmissions = 0
-        self._local_ip: dict[str, str] = {}
-        self._calls: dict[str, tuple[CallHandler, Address, StreamTransport]] = {}
-        self.unmatched_requests = 0
+        self._router: Router[_Pending, CallHandler] = Router()
+        self._datagrams = DatagramEndpoint(
+            self._on_datagram, lambda dest, reason, detail: self._fail_destination(
+                dest, "udp", reason, detail))
+        self._streams = StreamPool(self._on_stream_message, self._fail_destination)
+        self._local = LocalAddresses()
+        self._discard_log = RateLimit()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.malformed_messages = 0
-        self.unmatched_responses = 0
+        # how late our loop runs, for what the wire cannot tell (connects, resolution, calls)
+        self.watch = LoopWatch()
 
     async def start(self) -> None:
-        """Bind the shared UDP sockets (IPv6 is optional: hosts without it still work)."""
         if self._loop is not None:
             raise LocalProtocolError("SipTransports already started")
         self._loop = asyncio.get_running_loop()
-        for family, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-            try:
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-            except OSError as exc:
-                log.debug("no UDP socket for family %s: %s", family, exc)
-                continue
-            try:
-                sock.setblocking(False)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                enable_icmp_errors(sock)
-                # One socket answers for every target: give bursts room (the kernel
-                # caps this at net.core.rmem_max).
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
-                sock.bind((any_addr, 0))
-            except OSError as exc:
-                sock.close()
-                if family == socket.AF_INET:
-                    raise
-                log.debug("IPv6 UDP socket unavailable: %s", exc)
-                continue
-            self._udp[family] = sock
-            self._loop.add_reader(sock.fileno(), self._on_udp_readable, sock)
+        self._datagrams.start(self._loop)
+        self.watch.start()
 
     def udp_port(self, family: int = socket.AF_INET) -> int:
         """Port of the shared UDP socket (what peers see as our source port)."""
-        return int(self._udp[family].getsockname()[1])
+        return self._datagrams.port(family)
+
+    @property
+    def stats(self) -> WireStats:
+        return WireStats(self._datagrams.received, MappingProxyType(dict(self._router.discarded)),
+                         self._datagrams.drops(), self._streams.malformed, len(self._streams))
 
     async def close(self) -> None:
-        loop = self._loop
-        for pending in list(self._pending.values()):
-            self._finish(pending, _Failed(FailureReason.NETWORK, "SIP transports closed"))
-        if loop is not None:
-            for sock in self._udp.values():
-                loop.remove_reader(sock.fileno())
-        for sock in self._udp.values():
-            sock.close()
-        self._udp.clear()
-        conns = list(self._tcp.values())
-        self._tcp.clear()
-        for conn in conns:
-            if conn.task is not None:
-                conn.task.cancel()
-        for conn in conns:
-            if conn.task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await conn.task
-            await self._close_writer(conn)
+        for p in list(self._router.pending()):
+            self._finish(p, Outcome(None, FailureReason.NETWORK, "SIP transports closed",
+                                    p.txn.transmissions))
+        self._datagrams.close()
+        await self._streams.close()
+        self.watch.stop()
         self._loop = None
 
-    # -- the transaction driver -------------------------------------------------
+    # -- the transaction driver -----------------------------------------------------------
 
     async def request(
         self,
@@ -270,6 +235,7 @@ class SipTransports:
         t2: float = 4.0,
         tls: TlsSettings | None = None,
         via: ResolvedTarget | None = None,
+        due: float | None = None,
     ) -> Outcome:
         """Run one non-INVITE client transaction to `target`, giving up at `deadline`.
 
@@ -278,446 +244,273 @@ class SipTransports:
         TLS target (default: verify against the system store, like a phone).
         `via` is an address RFC 3263 resolution chose (probes/sip/failover.py):
         sent there over its transport; the URI's host still names the TLS peer.
+        `due` is when the request should leave (e.g. when the challenge it
+        answers arrived); by default, now.
         """
         loop = self._loop
         if loop is None:
             raise LocalProtocolError("SipTransports.request() before start()")
-        holder: list[_Pending] = []
-        started = loop.time()
-        if started >= deadline:
+        entered = loop.time()
+        due = entered if due is None else min(due, entered)
+        if entered >= deadline:
             # timeout_at() would only cancel at the first await, after sending.
+            if deadline - due > MIN_TOLERANCE:
+                return Outcome(None, FailureReason.TIMEOUT, "not judged: our daemon reached"
+                               f" this request {entered - due:.2f} s after it was due, past the"
+                               " deadline (overloaded)", inconclusive=True)
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._run(build, target, t1, t2, holder, tls, via)
-        except _Failed as exc:
-            return Outcome(None, exc.reason, exc.detail, self._count(holder))
+                pending = await self._open(build, target, t1, t2, tls, via, deadline, due)
+        except ProbeFailure as exc:
+            return Outcome(None, exc.reason, exc.detail, 0)
         except TimeoutError:
-            count = self._count(holder)
-            elapsed = loop.time() - (holder[0].txn.started_at if holder else started)
-            detail = f"no final response after {count} transmission(s) over {elapsed:.1f} s"
-            if holder and holder[0].provisional:
-                last = holder[0].provisional[-1]
-                detail += f" (last provisional: {last.status} {last.reason})"
-            return Outcome(None, FailureReason.TIMEOUT, detail + " (probe deadline)", count)
+            return self._open_timed_out(target, entered, deadline, due)
+        try:
+            return await pending.future
         finally:
-            if holder:
-                self._abandon(holder[0])
+            self._forget(pending)
 
-    @staticmethod
-    def _count(holder: list[_Pending]) -> int:
-        return holder[0].txn.transmissions if holder else 0
-
-    async def _run(
-        self, build: RequestBuilder, target: SipUri, t1: float, t2: float, holder: list[_Pending],
-        tls: TlsSettings | None = None, via: ResolvedTarget | None = None,
-    ) -> Outcome:
+    async def _open(
+        self, build: RequestBuilder, target: SipUri, t1: float, t2: float,
+        tls: TlsSettings | None, via: ResolvedTarget | None, deadline: float, due: float,
+    ) -> _Pending:
+        """Resolve, connect if needed, and send the first transmission."""
         loop = asyncio.get_running_loop()
         transport: WireTransport = target.transport if via is None else via.transport
-        tls_not_after: float | None = None
+        waited = False  # on the wire (resolution, a new connection) before sending
         if via is None:
-            family, ip = await self._resolve(target, transport)
-            dest = _norm((ip, target.effective_port))
+            waited = ip_literal(target.host) is None
+            family, ip = await resolve(target, transport != "udp", self._datagrams.families)
+            dest = canonical((ip, target.effective_port))
         else:
-            family, ip, dest = via.family, via.ip, _norm((via.ip, via.port))
+            family, ip, dest = via.family, via.ip, canonical((via.ip, via.port))
+        tls_not_after: float | None = None
         send: Callable[[bytes], None]
         if transport == "udp":
-            sock = self._udp.get(family)
-            if sock is None:
-                raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
-            local: Address = (self._local_ip_for(family, ip), int(sock.getsockname()[1]))
+            if not self._datagrams.has(family):
+                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+            local = (self._local.towards(family, ip), self._datagrams.port(family))
 
             def send(data: bytes) -> None:
-                self._udp_send(sock, data, dest)
+                self._datagrams.send(data, dest)
         else:
             tls_for = (tls or TlsSettings()) if transport == "tls" else None
-            conn = await self._tcp_connection(family, dest, tls_for, target.host)
-            local, tls_not_after = conn.local, conn.tls_not_after
-
-            def send(data: bytes) -> None:
-                if conn.closed or conn.writer.is_closing():
-                    raise _Failed(FailureReason.NETWORK, f"{transport.upper()} connection to {dest} closed")
-                conn.writer.write(data)
-
-        ctx = RequestContext(transport, local[0], local[1], make_branch())
-        request = build(ctx)
+            conn = await self._streams.get(family, dest, tls_for, target.host)
+            waited = waited or conn.opened_at >= due
+            local, tls_not_after, send = conn.local, conn.tls_not_after, conn.write
+        request = build(RequestContext(transport, local[0], local[1], make_branch()))
+        now = loop.time()
         txn = NonInviteClientTransaction(
-            request, reliable=transport != "udp", now=loop.time(), t1=t1, t2=t2, t4=self._t4
+            request, reliable=transport != "udp", now=now, t1=t1, t2=t2, t4=self._t4
         )
-        if txn.branch in self._pending:
-            raise LocalProtocolError(f"branch {txn.branch} already in use")
-        pending = _Pending(txn, dest, transport, send, loop.create_future(),
+        # what delayed the first transmission: only our loop's lag where the wire was
+        # involved (its share cannot be told apart), else all of it
+        late = self.watch.lateness_since(due) if waited else now - due
+        pending = _Pending(txn, dest, transport, send, loop.create_future(), deadline,
+                           deadline - due, late,
+                           self._datagrams.drops() if transport == "udp" else 0,
                            tls_not_after=tls_not_after)
-        holder.append(pending)
-        self._pending[txn.branch] = pending
+        self._router.open(txn.branch, txn.method, pending)
+        pending.deadline_timer = loop.call_at(deadline, self._on_deadline, pending)
         self._pump(pending)
-        return await pending.future
+        return pending
+
+    def _open_timed_out(self, target: SipUri, entered: float, deadline: float,
+                        due: float) -> Outcome:
+        late = self.watch.lateness_since(entered)
+        if late > tolerance(deadline - due):
+            return Outcome(None, FailureReason.TIMEOUT, f"not judged: our daemon lagged {late:.2f}"
+                           f" s while reaching {target.host} (overloaded)", inconclusive=True)
+        return Outcome(None, FailureReason.TIMEOUT,
+                       f"could not reach {target.host} by the probe deadline", 0)
 
     def _pump(self, p: _Pending) -> None:
         """Move bytes out, events up, and re-arm the single timer (aioquic style)."""
-        loop = self._loop
         try:
             for data in p.txn.data_to_send():
                 p.send(data)
-        except _Failed as exc:
-            self._finish(p, exc)
+        except ProbeFailure as exc:
+            self._finish(p, Outcome(None, exc.reason, exc.detail, p.txn.transmissions))
             return
         while (event := p.txn.next_event()) is not None:
             if isinstance(event, ResponseReceived) and not event.final:
                 p.provisional.append(event.response)
             elif isinstance(event, ResponseReceived):
-                latency = event.time - p.txn.started_at
-                self._finish(p, Outcome(
-                    event.response, None, "", p.txn.transmissions, latency, tuple(p.provisional),
-                    p.tls_not_after,
-                ))
+                self._finish(p, self._answered(p, event))
                 timer_k = p.txn.get_timer()
-                if timer_k is not None:
-                    self._absorb(p.txn.branch, timer_k)
+                if timer_k is not None and self._loop is not None:
+                    self._router.absorb(p.txn.branch, timer_k, self._loop.time())
                 return
             elif isinstance(event, TransactionTimedOut):
-                detail = (
-                    f"no final response to {p.txn.method} after {event.transmissions} "
-                    f"transmission(s) over {event.time - p.txn.started_at:.1f} s (Timer F)"
-                )
-                self._finish(p, _Failed(FailureReason.TIMEOUT, detail))
+                elapsed = event.time - p.txn.started_at
+                self._finish(p, self._silence(p, f"over {elapsed:.1f} s (Timer F)", True))
                 return
         if p.timer is not None:
             p.timer.cancel()
             p.timer = None
         when = p.txn.get_timer()
-        if when is None or loop is None:
-            self._forget(p)
-        else:
-            p.timer = loop.call_at(when, self._on_timer, p)
+        if when is not None and self._loop is not None and not p.future.done():
+            p.timer_due = when
+            p.timer = self._loop.call_at(when, self._on_timer, p)
 
     def _on_timer(self, p: _Pending) -> None:
         p.timer = None
-        if self._loop is not None:
-            p.txn.handle_timer(self._loop.time())
-            self._pump(p)
+        if self._loop is None or p.future.done():
+            return
+        now = self._loop.time()
+        if p.transport == "udp" and now - p.timer_due > MIN_TOLERANCE:
+            self._datagrams.drain()  # we are late: the answer may be queued already
+            if p.future.done():
+                return
+        sent = p.txn.transmissions
+        p.txn.handle_timer(now)
+        if p.txn.transmissions > sent:
+            p.late = max(p.late, now - p.timer_due)
+        self._pump(p)
 
-    def _finish(self, p: _Pending, result: Outcome | _Failed) -> None:
+    def _on_deadline(self, p: _Pending) -> None:
+        p.deadline_timer = None
+        if p.future.done():
+            return
+        emptied = self._datagrams.drain() if p.transport == "udp" else True
+        if not p.future.done():
+            elapsed = p.deadline - p.txn.started_at
+            self._finish(p, self._silence(p, f"over {elapsed:.1f} s (probe deadline)", emptied))
+
+    def _answered(self, p: _Pending, event: ResponseReceived) -> Outcome:
+        count, arrival = p.txn.transmissions, event.time
+        status = f"{event.response.status} {event.response.reason}".rstrip()
+        over = arrival - p.deadline
+        if over > 0:
+            if p.transport != "udp" and over > tolerance(p.budget):
+                return Outcome(None, FailureReason.TIMEOUT, f"not judged: a final response ({status})"
+                               f" was read {over:.2f} s after the deadline while our daemon was"
+                               " behind; when it arrived is unknown (overloaded)", count,
+                               inconclusive=True)
+            return Outcome(None, FailureReason.TIMEOUT, f"final response {status} arrived"
+                           f" {over * 1000:.0f} ms after the probe deadline", count)
+        return Outcome(event.response, None, "", count, max(0.0, arrival - p.txn.started_at),
+                       tuple(p.provisional), p.tls_not_after, sent_at=p.txn.started_at,
+                       arrival=arrival)
+
+    def _silence(self, p: _Pending, span: str, emptied: bool) -> Outcome:
+        """No final response: a timeout, unless our own daemon may have caused it."""
+        count = p.txn.transmissions
+        detail = f"no final response after {count} transmission(s) {span}"
+        if p.provisional:
+            last = p.provisional[-1]
+            detail += f" (last provisional: {last.status} {last.reason})"
+        ours = []
+        if p.transport == "udp":
+            dropped = self._datagrams.drops() - p.drops
+            if dropped > 0:
+                ours.append(f"our socket dropped {dropped} datagram(s) meanwhile")
+            if not emptied:
+                ours.append("answers were still queued on our socket")
+        if p.late > tolerance(p.budget):
+            ours.append(f"our daemon sent the request {p.late:.2f} s late")
+        if ours:
+            return Outcome(None, FailureReason.TIMEOUT, f"not judged: {detail}, but "
+                           f"{'; '.join(ours)} (overloaded)", count, inconclusive=True)
+        return Outcome(None, FailureReason.TIMEOUT, detail, count)
+
+    def _finish(self, p: _Pending, outcome: Outcome) -> None:
         """Resolve the waiting probe and drop the transaction."""
         if not p.future.done():
-            if isinstance(result, _Failed):
-                count = p.txn.transmissions
-                p.future.set_result(Outcome(None, result.reason, result.detail, count))
-            else:
-                p.future.set_result(result)
-        self._forget(p)
-
-    def _absorb(self, branch: str, until: float) -> None:
-        """Completed state (§17.1.2.2): until Timer K fires, retransmitted responses
-        are absorbed, not counted as stray. Only the branch is kept, not the
-        transaction: at thousands of probes a second, whole transactions held for
-        T4 made the heap the cyclic GC walks grow by tens of thousands of objects."""
-        now = self._loop.time() if self._loop is not None else until
-        while self._absorbing:
-            oldest = next(iter(self._absorbing))
-            if self._absorbing[oldest] > now:
-                break
-            del self._absorbing[oldest]
-        self._absorbing[branch] = until
-
-    def _abandon(self, p: _Pending) -> None:
+            p.future.set_result(outcome)
         self._forget(p)
 
     def _forget(self, p: _Pending) -> None:
-        if p.timer is not None:
-            p.timer.cancel()
-            p.timer = None
-        if self._pending.get(p.txn.branch) is p:
-            del self._pending[p.txn.branch]
+        for handle in (p.timer, p.deadline_timer):
+            if handle is not None:
+                handle.cancel()
+        p.timer = p.deadline_timer = None
+        self._router.close(p.txn.branch, p)
 
     def _fail_destination(
-        self, dest: Address, transport: WireTransport, reason: FailureReason, detail: str
+        self, dest: Address, transport: str, reason: FailureReason, detail: str
     ) -> None:
-        for p in list(self._pending.values()):
+        for p in self._router.pending():
             if p.dest == dest and p.transport == transport and not p.future.done():
-                self._finish(p, _Failed(reason, detail))
-        for handler, call_dest, call_transport in list(self._calls.values()):
-            if call_dest == dest and call_transport == transport:
+                self._finish(p, Outcome(None, reason, detail, p.txn.transmissions))
+        if transport in ("udp", "tcp"):
+            stream: StreamTransport = "udp" if transport == "udp" else "tcp"
+            for handler in self._router.calls_to(dest, stream):
                 handler.on_transport_error(reason, detail)
 
-    # -- calls: dialogs that run their own transactions --------------------------
+    # -- what arrives -----------------------------------------------------------------------
+
+    def _on_datagram(self, d: Datagram) -> None:
+        self._deliver(self._router.datagram(d.data, canonical(d.source), d.arrival))
+
+    def _on_stream_message(self, message: Request | Response, source: Address, kind: str,
+                           arrival: float) -> None:
+        self._deliver(self._router.message(message, source, "tls" if kind == "tls" else "tcp",
+                                           arrival))
+
+    def _deliver(self, routed: Routed[_Pending, CallHandler]) -> None:
+        if isinstance(routed, ForTransaction):
+            p = routed.pending
+            if not p.future.done():
+                p.txn.receive_response(routed.response, routed.arrival)
+                self._pump(p)
+        elif isinstance(routed, ForCall):
+            routed.handler.on_message(routed.message, routed.source, routed.transport,
+                                      routed.arrival)
+        elif isinstance(routed, Discarded) and self._loop is not None:
+            suppressed = self._discard_log.allow(self._loop.time())
+            if suppressed is not None:
+                log.debug("discarded (%s) from %s:%d: %s%s", routed.reason.value,
+                          routed.source[0], routed.source[1], routed.detail,
+                          f" [{suppressed} more discards not logged]" if suppressed else "")
+
+    # -- calls: dialogs that run their own transactions ------------------------------------
 
     async def next_hop(self, target: SipUri) -> NextHop:
         """Resolve `target` and pick our local address towards it (opening TCP if needed).
 
         A call needs this before its first INVITE: Via, Contact and the SDP
-        offer carry the address the far end will answer to.
+        offer carry the address the far end will answer to. Raises `ProbeFailure`.
         """
         if self._loop is None:
             raise LocalProtocolError("SipTransports.next_hop() before start()")
         if target.transport == "tls":
             raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
         transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
-        try:
-            family, ip = await self._resolve(target, transport)
-            dest = _norm((ip, target.effective_port))
-            if transport == "udp":
-                if family not in self._udp:
-                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
-                local = (self._local_ip_for(family, ip), self.udp_port(family))
-            else:
-                local = (await self._tcp_connection(family, dest)).local
-        except _Failed as exc:
-            raise TransportFailure(exc.reason, exc.detail) from exc
+        family, ip = await resolve(target, transport == "tcp", self._datagrams.families)
+        dest = canonical((ip, target.effective_port))
+        if transport == "udp":
+            if not self._datagrams.has(family):
+                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+            local = (self._local.towards(family, ip), self._datagrams.port(family))
+        else:
+            local = (await self._streams.get(family, dest)).local
         return NextHop(transport, family, dest, local[0], local[1])
 
     def register_call(self, call_id: str, handler: CallHandler, hop: NextHop) -> None:
         """Route every message with this Call-ID to `handler` until `unregister_call`."""
-        if call_id in self._calls:
-            raise LocalProtocolError(f"Call-ID {call_id} already registered")
-        self._calls[call_id] = (handler, hop.dest, hop.transport)
+        self._router.add_call(call_id, handler, hop.dest, hop.transport)
 
     def unregister_call(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
+        self._router.remove_call(call_id)
 
     async def send(self, data: bytes, uri: str | None, hop: NextHop,
                    reply_to: Address | None = None) -> None:
         """Send one of a dialog's messages: to `uri` (the next hop of a request,
         §8.1.2), or back to `reply_to` (a response goes where its request came from,
-        §18.2.2), over the call's transport. Raises `TransportFailure`."""
+        §18.2.2), over the call's transport. Raises `ProbeFailure`."""
         if self._loop is None:
-            raise TransportFailure(FailureReason.NETWORK, "SIP transports closed")
-        try:
-            if uri is None:
-                dest = reply_to or hop.dest
-            else:
+            raise ProbeFailure(FailureReason.NETWORK, "SIP transports closed")
+        dest = reply_to or hop.dest
+        if uri is not None:
+            try:
                 target = SipUri.parse(uri.strip("<>"))
-                literal = _ip_literal(target.host)
-                if literal is not None:
-                    dest = _norm((literal[1], target.effective_port))
-                else:
-                    dest = _norm(((await self._resolve(target, hop.transport))[1],
-                                  target.effective_port))
-            if hop.transport == "udp":
-                family = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
-                sock = self._udp.get(family)
-                if sock is None:
-                    raise _Failed(FailureReason.NETWORK, f"no UDP socket for {dest[0]}")
-                self._udp_send(sock, data, dest)
-            else:
-                conn = await self._tcp_connection(hop.family, dest)
-                if conn.closed or conn.writer.is_closing():
-                    raise _Failed(FailureReason.NETWORK, f"TCP connection to {dest} closed")
-                conn.writer.write(data)
-        except _Failed as exc:
-            raise TransportFailure(exc.reason, exc.detail) from exc
-        except SipUriError as exc:
-            raise TransportFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
-
-    def _dispatch(
-        self, message: Request | Response, source: Address, transport: WireTransport = "udp"
-    ) -> None:
-        call = self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
-        # Calls are not placed over TLS (next_hop refuses it): TLS carries transactions only.
-        stream: StreamTransport = "udp" if transport == "udp" else "tcp"
-        if transport == "tls":
-            call = None
-        if isinstance(message, Request):
-            if call is not None:
-                call[0].on_message(message, source, stream)
-                return
-            self.unmatched_requests += 1
-            log.debug("ignoring %s request from %s on the client socket", message.method, source)
-            return
-        branch = message.top_via.branch or ""
-        p = self._pending.get(branch)
-        if p is None and call is not None:
-            # A call's transactions (INVITE, CANCEL, BYE) live in its dialog core.
-            call[0].on_message(message, source, stream)
-            return
-        if p is None and branch in self._absorbing:
-            self.absorbed_retransmissions += 1
-            return
-        if p is None or message.cseq[1] != p.txn.method:
-            self.unmatched_responses += 1
-            log.debug("no transaction for %d response from %s (branch %r)", message.status,
-                      source, branch)
-            return
-        if self._loop is not None:
-            p.txn.receive_response(message, self._loop.time())
-            self._pump(p)
-
-    # -- resolution and addressing ------------------------------------------------
-
-    async def _resolve(self, target: SipUri, transport: WireTransport) -> tuple[int, str]:
-        literal = _ip_literal(target.host)
-        if literal is not None:
-            return literal
-        loop = asyncio.get_running_loop()
-        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
-        try:
-            infos = await loop.getaddrinfo(target.host, target.effective_port, type=kind)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise _Failed(FailureReason.DNS, f"cannot resolve {target.host!r}: {exc}") from exc
-        for family, _, _, _, sockaddr in infos:
-            if transport == "tcp" or family in self._udp:
-                return int(family), str(sockaddr[0])
-        raise _Failed(FailureReason.DNS, f"{target.host!r} has no usable address ({infos!r})")
-
-    def _local_ip_for(self, family: int, ip: str) -> str:
-        """Source IP the kernel picks towards `ip` (for Via/Contact), via a connected UDP socket."""
-        cached = self._local_ip.get(ip)
-        if cached is None:
-            try:
-                with socket.socket(family, socket.SOCK_DGRAM) as probe:
-                    probe.connect((ip, 9))  # no packet is sent by a UDP connect
-                    cached = str(probe.getsockname()[0])
-            except OSError as exc:
-                raise _Failed(FailureReason.NETWORK, f"no route to {ip}: {exc}") from exc
-            if len(self._local_ip) > 4096:
-                self._local_ip.clear()
-            self._local_ip[ip] = cached
-        return cached
-
-    # -- UDP ------------------------------------------------------------------------
-
-    def _udp_send(self, sock: socket.socket, data: bytes, dest: Address) -> None:
-        for attempt in range(2):
-            try:
-                sock.sendto(data, dest)
-                return
-            except (BlockingIOError, InterruptedError):
-                log.debug("UDP send buffer full, datagram to %s dropped", dest)
-                return  # Timer E retransmits
-            except OSError as exc:
-                # With IP_RECVERR the socket error can be a stale ICMP for another
-                # destination: dispatch the error queue, then retry once.
-                self._drain_errqueue(sock)
-                if attempt:
-                    raise _Failed(FailureReason.NETWORK, f"send to {dest} failed: {exc}") from exc
-
-    def _on_udp_readable(self, sock: socket.socket) -> None:
-        self._drain_errqueue(sock)
-        for _ in range(256):  # bounded so one busy socket cannot starve the loop
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self._drain_errqueue(sock)
-                continue
-            self._on_datagram(data, _norm(addr))
-
-    def _on_datagram(self, data: bytes, source: Address) -> None:
-        if not data.strip(b"\r\n"):
-            return  # CRLF keep-alive
-        try:
-            message = parse_message(data)
-        except SipParseError as exc:
-            self.malformed_messages += 1
-            log.debug("malformed datagram from %s: %s", source, exc)
-            self._fail_destination(source, "udp", FailureReason.MALFORMED,
-                                   f"malformed response from {source[0]}:{source[1]}: {exc}")
-            return
-        self._dispatch(message, source)
-
-    def _drain_errqueue(self, sock: socket.socket) -> None:
-        for addr, ee_errno in read_icmp_errors(sock):
-            try:
-                dest = _norm(addr)
-            except (ValueError, IndexError, TypeError):
-                continue
-            where = f"{dest[0]}:{dest[1]}"
-            if ee_errno == errno.ECONNREFUSED:
-                self._fail_destination(dest, "udp", FailureReason.REFUSED,
-                                       f"ICMP port unreachable: nothing listens on UDP {where}")
-            else:
-                reason = errno.errorcode.get(ee_errno, str(ee_errno))
-                self._fail_destination(dest, "udp", FailureReason.NETWORK,
-                                       f"ICMP error {reason} sending to UDP {where}")
-
-    # -- TCP ------------------------------------------------------------------------
-
-    async def _tcp_connection(
-        self, family: int, dest: Address, tls: TlsSettings | None = None, host: str = ""
-    ) -> _TcpConnection:
-        if tls is not None:
-            return await self._tls_connection(family, dest, tls, host)
-        lock = self._tcp_locks.setdefault(dest, asyncio.Lock())
-        async with lock:
-            conn = self._tcp.get(dest)
-            if conn is not None and not conn.closed and not conn.writer.is_closing():
-                return conn
-            where = f"{dest[0]}:{dest[1]}"
-            try:
-                reader, writer = await asyncio.open_connection(dest[0], dest[1], family=family)
-            except ConnectionRefusedError as exc:
-                raise _Failed(FailureReason.REFUSED, f"TCP connection to {where} refused") from exc
-            except OSError as exc:
-                detail = f"TCP connect to {where} failed: {exc}"
-                raise _Failed(FailureReason.NETWORK, detail) from exc
-            local = _norm(writer.get_extra_info("sockname"))
-            conn = _TcpConnection(dest, reader, writer, local, key=dest)
-            conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
-            self._tcp[dest] = conn
-            return conn
-
-    async def _tls_connection(
-        self, family: int, dest: Address, tls: TlsSettings, host: str
-    ) -> _TcpConnection:
-        """A TLS connection per (address, verified name, trust settings): the same SBC
-        reached under two names is verified twice (probes/sip/tls.py)."""
-        name = tls.server_name or host
-        key: _ConnKey = (dest, name, tls)
-        lock = self._tcp_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            conn = self._tcp.get(key)
-            if conn is not None and not conn.closed and not conn.writer.is_closing():
-                return conn
-            where = f"{dest[0]}:{dest[1]}"
-            # Python sends no SNI for an IP literal, but still checks the IP SAN.
-            try:
-                reader, writer = await asyncio.open_connection(
-                    dest[0], dest[1], family=family, ssl=client_context(tls),
-                    server_hostname=name,
-                )
-            except ConnectionRefusedError as exc:
-                raise _Failed(FailureReason.REFUSED, f"TLS connection to {where} refused") from exc
-            except ssl.SSLError as exc:
-                raise _Failed(*describe_tls_error(exc, where, name)) from exc
-            except OSError as exc:
-                raise _Failed(FailureReason.NETWORK, f"TLS connect to {where} failed: {exc}") from exc
-            local = _norm(writer.get_extra_info("sockname"))
-            not_after = certificate_not_after(writer.get_extra_info("ssl_object"))
-            conn = _TcpConnection(dest, reader, writer, local, transport="tls", key=key,
-                                  tls_not_after=not_after)
-            conn.task = asyncio.get_running_loop().create_task(self._tcp_reader(conn))
-            self._tcp[key] = conn
-            return conn
-
-    async def _tcp_reader(self, conn: _TcpConnection) -> None:
-        where = f"{conn.dest[0]}:{conn.dest[1]}"
-        kind = conn.transport.upper()
-        reason, detail = FailureReason.NETWORK, f"{kind} connection to {where} closed by the peer"
-        try:
-            while data := await conn.reader.read(65536):
-                try:
-                    messages = conn.parser.feed(data)
-                except SipParseError as exc:
-                    self.malformed_messages += 1
-                    log.debug("malformed data on TCP from %s: %s", where, exc)
-                    reason = FailureReason.MALFORMED
-                    detail = f"malformed response from {where}: {exc}"
-                    break
-                for message in messages:
-                    self._dispatch(message, conn.dest, conn.transport)
-        except OSError as exc:
-            detail = f"{kind} connection to {where} failed: {exc}"
-        finally:
-            conn.closed = True
-            key = conn.dest if conn.key is None else conn.key
-            if self._tcp.get(key) is conn:
-                del self._tcp[key]
-            self._fail_destination(conn.dest, conn.transport, reason, detail)
-            conn.writer.close()
-
-    @staticmethod
-    async def _close_writer(conn: _TcpConnection) -> None:
-        conn.writer.close()
-        with contextlib.suppress(OSError):
-            await conn.writer.wait_closed()
+            except SipUriError as exc:
+                raise ProbeFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
+            ip = (await resolve(target, hop.transport == "tcp", self._datagrams.families))[1]
+            dest = canonical((ip, target.effective_port))
+        if hop.transport == "udp":
+            self._datagrams.send(data, dest)
+        else:
+            (await self._streams.get(hop.family, dest)).write(data)

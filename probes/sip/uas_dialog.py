@@ -23,10 +23,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import DigestParseError, LocalProtocolError
 from .call import SDP, CallEnded, Outgoing
 from .dialog_state import Dialog
 from .digest import Credentials, build_challenge, parse_authorization, verify_authorization
-from .errors import DigestParseError, LocalProtocolError
 from .message import Request, Response, make_branch, make_tag, parse_message
 from .transaction import NonInviteClientTransaction, ResponseReceived
 from .uas import build_response

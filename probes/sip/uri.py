@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import SipUriError
+from ..errors import SipUriError
 
 __all__ = ["SipUri", "Transport"]
 

@@ -10,11 +10,21 @@ One `SnmpEngine` per daemon (one UDP socket, one request-id space, one USM
 cache) serves all devices; it is created lazily, so building a
 `ProbeContext` in a test costs nothing, and `close()` releases the socket
 and the engine's timer task.
+
+A request is judged on the wire (see probes/snmp/transport.py): an answer
+counts when it arrived, and at the deadline whatever is already queued is
+processed first. Silence is an agent's timeout only if our daemon did its
+part: nothing dropped by our own socket, no answers left unread, and our
+loop (which runs pysnmp's retransmission timer) not behind by more than
+`probes.timing.tolerance`. Otherwise the failure is inconclusive and its
+detail says why, so the agent is never blamed for our overload.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,18 +36,16 @@ from typing import Any, Literal
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pyasn1.type import univ
-    from pysnmp.error import PySnmpError
+    from pysnmp.carrier.asyncio.dgram import udp
+    from pysnmp.entity import config
+    from pysnmp.entity.rfc3413 import cmdgen
     from pysnmp.hlapi.v3arch.asyncio import (
         CommunityData,
-        ContextData,
         ObjectIdentity,
         ObjectType,
         SnmpEngine,
         UdpTransportTarget,
         UsmUserData,
-        bulk_cmd,
-        get_cmd,
-        next_cmd,
         usm3DESEDEPrivProtocol,
         usmAesBlumenthalCfb192Protocol,
         usmAesBlumenthalCfb256Protocol,
@@ -54,11 +62,15 @@ with warnings.catch_warnings():
         usmNoAuthProtocol,
         usmNoPrivProtocol,
     )
-    from pysnmp.hlapi.varbinds import MibViewControllerManager
+    from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+    from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds, MibViewControllerManager
     from pysnmp.proto import errind, rfc1902, rfc1905
 
 from probes.base import FailureReason, ProbeResult
+from probes.errors import SnmpError
 from probes.snmp.oids import SYS_UPTIME, under
+from probes.snmp.transport import StampedUdpTransport
+from probes.timing import LoopWatch, tolerance
 
 Version = Literal["v1", "v2c", "v3"]
 Value = int | str
@@ -104,6 +116,28 @@ _AUTH_INDICATIONS: dict[type[Any], str] = {
 _MISSING = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance)
 _END_OF_COLUMN = (rfc1905.EndOfMibView, *_MISSING)
 TIMER_STEP = 0.1  # pysnmp's timer resolution: finer per-attempt timeouts mean nothing
+_LCD = CommandGeneratorLcdConfigurator()
+_VARBINDS = CommandGeneratorVarBinds()
+
+
+class _Resolved(UdpTransportTarget):  # type: ignore[misc]  # pysnmp is untyped
+    """A target whose address `SnmpClient._address` already resolved."""
+
+    async def _resolve_address(self, transportAddr: tuple[str, int]) -> tuple[str, int]:
+        return transportAddr
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What came back for one request: pysnmp's callback, or our deadline (`silent`)."""
+
+    indication: Any = None
+    status: Any = 0
+    index: Any = 0
+    varbinds: Any = ()
+    arrival: float = 0.0
+    silent: bool = False
+    emptied: bool = True  # our socket's queue was read to the end before judging
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,16 +192,6 @@ class SnmpEndpoint:
         return self.host if self.port == 161 else f"{self.host}:{self.port}"
 
 
-class SnmpError(Exception):
-    """A failed request, already classified for the check's failure reason."""
-
-    def __init__(self, reason: FailureReason, detail: str, latency: float | None = None) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.latency = latency
-
-
 def to_value(value: Any) -> Value:
     """A pysnmp value as a plain int or str (numbers stay numbers, strings are decoded)."""
     if isinstance(value, rfc1902.IpAddress):
@@ -201,9 +225,16 @@ class SnmpClient:
 
     def __init__(self) -> None:
         self._engine: Any = None
+        self._wire: StampedUdpTransport | None = None
         self._targets: dict[tuple[str, int, float, int], Any] = {}
+        self._addresses: dict[tuple[str, int], asyncio.Future[tuple[str, int]]] = {}
         self._auth: dict[SnmpAuth, Any] = {}
-        self._context: Any = None
+        self.watch = LoopWatch()  # how late our loop (and so pysnmp's timers) runs
+
+    def prepare(self) -> None:
+        """Create the engine now (on the running loop) rather than in the first poll:
+        the daemon calls this when it builds its SNMP probes."""
+        _ = self.engine
 
     @property
     def engine(self) -> Any:
@@ -215,14 +246,24 @@ class SnmpClient:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 mibs = MibViewControllerManager.get_mib_view_controller(engine.cache)
                 ObjectIdentity(SYS_UPTIME).resolve_with_mib(mibs)
-            self._engine, self._context = engine, ContextData()
+            wire = StampedUdpTransport(asyncio.get_running_loop()).open_client_mode()
+            config.add_transport(engine, udp.DOMAIN_NAME, wire)  # pysnmp's setup reuses it
+            self._engine, self._wire = engine, wire
+            self.watch.start()
         return self._engine
+
+    @property
+    def socket_drops(self) -> int:
+        """Datagrams our SNMP socket dropped because we read too slowly (for metrics)."""
+        return 0 if self._wire is None else self._wire.drops()
 
     async def close(self) -> None:
         """Close the engine's socket and timer task (idempotent)."""
-        engine, self._engine = self._engine, None
+        engine, self._engine, self._wire = self._engine, None, None
         self._targets.clear()
+        self._addresses.clear()
         self._auth.clear()
+        self.watch.stop()
         if engine is not None:
             engine.close_dispatcher()
             await asyncio.sleep(0)  # let the cancelled timer task finish
@@ -235,14 +276,41 @@ class SnmpClient:
         key = (ep.host, ep.port, attempt, ep.retries)
         target = self._targets.get(key)
         if target is None:
-            try:
-                target = await UdpTransportTarget.create(
-                    (ep.host, ep.port), timeout=attempt, retries=ep.retries
-                )
-            except PySnmpError as exc:
-                raise SnmpError(FailureReason.DNS, f"cannot resolve {ep.host!r}: {exc}") from None
+            address = await self._address(ep)
+            target = await _Resolved.create(address, timeout=attempt, retries=ep.retries)
             self._targets[key] = target
         return target
+
+    async def _address(self, ep: SnmpEndpoint) -> tuple[str, int]:
+        """The agent's IPv4 address: an IP literal as it is, a name resolved once for
+        every check on it (pysnmp would ask the resolver's thread pool again for every
+        target, and under load that queue, not the agent, would decide whether a poll
+        times out)."""
+        key = (ep.host, ep.port)
+        lookup = self._addresses.get(key)
+        if lookup is None:
+            try:
+                ip = str(ipaddress.IPv4Address(ep.host))
+            except ValueError:
+                lookup = asyncio.ensure_future(self._resolve(ep))
+            else:
+                lookup = asyncio.get_running_loop().create_future()
+                lookup.set_result((ip, ep.port))
+            self._addresses[key] = lookup
+        try:
+            return await asyncio.shield(lookup)
+        except SnmpError:
+            self._addresses.pop(key, None)  # asked again next time
+            raise
+
+    @staticmethod
+    async def _resolve(ep: SnmpEndpoint) -> tuple[str, int]:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                ep.host, ep.port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+        except (OSError, UnicodeError) as exc:
+            raise SnmpError(FailureReason.DNS, f"cannot resolve {ep.host!r}: {exc}") from None
+        return str(infos[0][4][0]), ep.port
 
     def _auth_data(self, auth: SnmpAuth) -> Any:
         data = self._auth.get(auth)
@@ -251,27 +319,66 @@ class SnmpClient:
         return data
 
     async def _request(
-        self, ep: SnmpEndpoint, deadline: float, call: Any, *args: Any
+        self, ep: SnmpEndpoint, deadline: float, oids: Sequence[str], *,
+        bulk: int | None = None, getnext: bool = False,
     ) -> tuple[list[tuple[str, Any]], float]:
-        """Send one request (pysnmp retries inside); classify every kind of failure."""
+        """Send one GET, GETNEXT or GETBULK (pysnmp retries inside); judge the answer by
+        when it arrived and classify every kind of failure."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
+        if self._engine is None:
+            # The first use loads pysnmp's MIB view (about a second of our time, not the
+            # agent's): the poll's budget starts after it.
+            self.prepare()
+            setup = loop.time() - started
+            started, deadline = started + setup, deadline + setup
         engine = self.engine
+        wire = self._wire
+        assert wire is not None
         target = await self._target(ep, deadline)
-        t0 = loop.time()
+        address, _ = _LCD.configure(engine, self._auth_data(ep.auth), target, b"")
+        varbinds = _VARBINDS.make_varbinds(engine.cache, tuple(
+            ObjectType(ObjectIdentity(o)) for o in oids))
+        waiter: asyncio.Future[_Answer] = loop.create_future()
+
+        def on_answer(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any,
+                      var_binds: Any, _ctx: Any) -> None:
+            if not waiter.done():
+                arrival = wire.delivering if wire.delivering is not None else loop.time()
+                emptied = not wire.backlog
+                waiter.set_result(_Answer(indication, status, index, var_binds, arrival,
+                                          emptied=emptied))
+
+        t0, drops = loop.time(), wire.drops()
+        if t0 >= deadline and t0 - started > tolerance(deadline - started):
+            raise SnmpError(FailureReason.TIMEOUT, f"not judged: our daemon reached this poll of"
+                            f" {ep.device} only {t0 - started:.2f} s after it began, past its"
+                            " deadline (overloaded); this says nothing about the agent",
+                            inconclusive=True)
+        if bulk is not None:
+            cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
+                engine, address, None, b"", 0, bulk, varbinds, on_answer, None)
+        elif getnext:
+            cmdgen.NextCommandGeneratorSingleRun().send_varbinds(
+                engine, address, None, b"", varbinds, on_answer, None)
+        else:
+            cmdgen.GetCommandGenerator().send_varbinds(
+                engine, address, None, b"", varbinds, on_answer, None)
+        timer = loop.call_at(deadline, self._at_deadline, waiter, wire)
         try:
-            async with asyncio.timeout_at(deadline):
-                indication, status, index, varbinds = await call(
-                    engine, self._auth_data(ep.auth), target, self._context, *args, lookupMib=False
-                )
-        except TimeoutError:
-            self._forget_engine(ep, target)
-            raise SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, loop.time() - t0)) from None
-        latency = loop.time() - t0
-        if indication is not None:
-            if isinstance(indication, errind.RequestTimedOut):
-                self._forget_engine(ep, target)
-            raise self._indication_error(ep, indication, latency)
-        pairs = [(str(oid), value) for oid, value in varbinds]
+            answer = await waiter
+        finally:
+            timer.cancel()
+        if answer.silent or isinstance(answer.indication, errind.RequestTimedOut):
+            raise self._silence(ep, target, started, deadline, drops, answer.emptied)
+        latency = max(0.0, answer.arrival - t0)
+        if answer.arrival > deadline:
+            raise SnmpError(FailureReason.TIMEOUT, f"the answer of {ep.device} arrived"
+                            f" {(answer.arrival - deadline) * 1000:.0f} ms after the deadline")
+        if answer.indication is not None:
+            raise self._indication_error(ep, answer.indication, latency)
+        pairs = [(str(oid), value) for oid, value in answer.varbinds]
+        status, index = answer.status, answer.index
         if status:
             name = str(status.prettyPrint()) if hasattr(status, "prettyPrint") else str(status)
             at = pairs[int(index) - 1][0] if index and 0 < int(index) <= len(pairs) else "?"
@@ -285,6 +392,35 @@ class SnmpClient:
                 )
             raise SnmpError(FailureReason.STATUS, f"{ep.device} answered {name} for {at}", latency)
         return pairs, latency
+
+    @staticmethod
+    def _at_deadline(waiter: asyncio.Future[_Answer], wire: StampedUdpTransport) -> None:
+        """Read what already arrived; if our answer is not among it, report silence."""
+        if waiter.done():
+            return
+        emptied = wire.drain()
+        if not waiter.done():
+            waiter.set_result(_Answer(silent=True, emptied=emptied))
+
+    def _silence(self, ep: SnmpEndpoint, target: Any, started: float, deadline: float,
+                 drops: int, emptied: bool) -> SnmpError:
+        """No answer: the agent's timeout, unless our daemon may have caused it."""
+        ours = []
+        dropped = (self._wire.drops() if self._wire is not None else drops) - drops
+        if dropped > 0:
+            ours.append(f"our socket dropped {dropped} datagram(s) meanwhile")
+        if not emptied:
+            ours.append("answers were still queued on our socket")
+        late = self.watch.lateness_since(started)
+        if late > tolerance(deadline - started):
+            ours.append(f"our daemon (which runs the retries) lagged {late:.2f} s")
+        if ours:
+            return SnmpError(FailureReason.TIMEOUT, f"not judged: no SNMP answer from {ep.device}"
+                             f" within {deadline - started:.3g}s, but {'; '.join(ours)}"
+                             " (overloaded); this says nothing about the agent",
+                             inconclusive=True)
+        self._forget_engine(ep, target)
+        return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, deadline - started))
 
     def _forget_engine(self, ep: SnmpEndpoint, target: Any) -> None:
         """Drop the agent's discovered SNMPv3 engine ID after it stopped answering.
@@ -322,9 +458,7 @@ class SnmpClient:
         self, ep: SnmpEndpoint, oids: Sequence[str], deadline: float
     ) -> tuple[dict[str, Value], float]:
         """GET scalars; any missing one fails the whole request with `no_such_object`."""
-        pairs, latency = await self._request(
-            ep, deadline, get_cmd, *(ObjectType(ObjectIdentity(o)) for o in oids)
-        )
+        pairs, latency = await self._request(ep, deadline, oids)
         out: dict[str, Value] = {}
         for oid, value in pairs:
             if isinstance(value, _MISSING):
@@ -361,11 +495,11 @@ class SnmpClient:
         for _ in range(budget):
             if not active:
                 break
-            objs = [ObjectType(ObjectIdentity(cursor[c])) for c in active]
+            oids = [cursor[c] for c in active]
             if ep.auth.version == "v1":
-                pairs, latency = await self._walk_v1(ep, deadline, objs)
+                pairs, latency = await self._walk_v1(ep, deadline, oids)
             else:
-                pairs, latency = await self._request(ep, deadline, bulk_cmd, 0, per_request, *objs)
+                pairs, latency = await self._request(ep, deadline, oids, bulk=per_request)
             total += latency
             done: set[str] = set()
             for i, (oid, value) in enumerate(pairs):
@@ -386,10 +520,10 @@ class SnmpClient:
         return rows, total
 
     async def _walk_v1(
-        self, ep: SnmpEndpoint, deadline: float, objs: list[Any]
+        self, ep: SnmpEndpoint, deadline: float, oids: list[str]
     ) -> tuple[list[tuple[str, Any]], float]:
         try:
-            return await self._request(ep, deadline, next_cmd, *objs)
+            return await self._request(ep, deadline, oids, getnext=True)
         except SnmpError as exc:
             if exc.reason is FailureReason.NO_SUCH_OBJECT:  # v1 GETNEXT past the end of the MIB
                 return [], exc.latency or 0.0
@@ -397,7 +531,9 @@ class SnmpClient:
 
 
 def failed(exc: SnmpError) -> ProbeResult:
-    """The probe result for a classified request failure."""
+    """The probe result for a classified request failure (inconclusive when it was ours)."""
+    if exc.inconclusive:
+        return ProbeResult.not_judged(exc.detail, exc.latency)
     return ProbeResult.failure(exc.reason, exc.detail, exc.latency)
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, Value, failed, percent
+from probes.errors import SnmpError
+from probes.measurements import SnmpCpuMeasured
+from probes.snmp.client import SnmpClient, SnmpEndpoint, Value, failed, percent
 from probes.snmp.oids import HR_PROCESSOR_LOAD, UCD_LA_LOAD, UCD_SS_CPU_IDLE
 
 LOAD_ROWS = {1: 1, 5: 2, 15: 3}  # laLoad row index per averaging period in minutes
@@ -44,22 +46,22 @@ class SnmpCpuProbe:
             return failed(exc)
         if isinstance(measured, ProbeResult):
             return measured
-        value, latency, measurements, what = measured
+        value, latency, figures, what = measured
         if value > self.max:
             return ProbeResult.failure(
                 FailureReason.THRESHOLD,
                 f"{what} is above max {self._fmt(self.max)}",
                 latency,
-                measurements,
+                figures,
             )
-        return ProbeResult.success(latency, what, measurements)
+        return ProbeResult.success(latency, what, figures)
 
     def _fmt(self, value: float) -> str:
         return f"{value:.2f}" if self.source == "ucd_load_average" else percent(value)
 
     async def _measure(
         self, deadline: float
-    ) -> tuple[float, float, dict[str, float], str] | ProbeResult:
+    ) -> tuple[float, float, SnmpCpuMeasured, str] | ProbeResult:
         ep = self.endpoint
         if self.source == "hr_processor_load":
             table, latency = await self.client.walk(
@@ -74,7 +76,7 @@ class SnmpCpuProbe:
                     latency,
                 )
             ratio = sum(loads) / len(loads) / 100.0
-            m = {"snmp_cpu_load_ratio": ratio, "snmp_cpu_count": float(len(loads))}
+            m = SnmpCpuMeasured(load_ratio=ratio, cpu_count=len(loads))
             return ratio, latency, m, f"CPU load {percent(ratio)} over {len(loads)} CPU(s)"
         if self.source == "ucd_cpu_idle":
             values, latency = await self.client.get(ep, [UCD_SS_CPU_IDLE], deadline)
@@ -84,7 +86,7 @@ class SnmpCpuProbe:
                     FailureReason.MALFORMED, f"ssCpuIdle is not a number: {values!r}", latency
                 )
             ratio = max(0.0, min(1.0, 1.0 - idle / 100.0))
-            return ratio, latency, {"snmp_cpu_load_ratio": ratio}, f"CPU load {percent(ratio)}"
+            return ratio, latency, SnmpCpuMeasured(load_ratio=ratio), f"CPU load {percent(ratio)}"
         oid = f"{UCD_LA_LOAD}.{LOAD_ROWS[self.load_minutes]}"
         values, latency = await self.client.get(ep, [oid], deadline)
         load = _number(values[oid])
@@ -93,4 +95,4 @@ class SnmpCpuProbe:
                 FailureReason.MALFORMED, f"laLoad is not a number: {values[oid]!r}", latency
             )
         what = f"{self.load_minutes}-minute load average {load:.2f}"
-        return load, latency, {"snmp_load_average": load}, what
+        return load, latency, SnmpCpuMeasured(load_average=load), what

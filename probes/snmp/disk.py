@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, failed, percent
+from probes.errors import SnmpError
+from probes.measurements import SnmpDiskMeasured
+from probes.snmp.client import SnmpClient, SnmpEndpoint, failed, percent
 from probes.snmp.oids import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_UNITS, HR_STORAGE_USED
 
 COLUMNS = (HR_STORAGE_DESCR, HR_STORAGE_UNITS, HR_STORAGE_SIZE, HR_STORAGE_USED)
-MEASUREMENT_PREFIX = "snmp_disk_used_ratio:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class SnmpDiskProbe:
                 f"no hrStorage row of {ep.device} matches {self.storage.pattern!r} (has: {have})",
                 latency,
             )
-        measurements = {MEASUREMENT_PREFIX + name: r for name, r in ratios.items()}
+        measured = SnmpDiskMeasured(used_ratio=MappingProxyType(ratios))
         summary = ", ".join(f"{name} {percent(r)}" for name, r in sorted(ratios.items()))
         over = sorted(name for name, r in ratios.items() if r > self.max_used)
         if over:
@@ -61,6 +63,6 @@ class SnmpDiskProbe:
                 f"disk used above max {percent(self.max_used)}: "
                 + ", ".join(f"{n} {percent(ratios[n])}" for n in over),
                 latency,
-                measurements,
+                measured,
             )
-        return ProbeResult.success(latency, f"disk used {summary}", measurements)
+        return ProbeResult.success(latency, f"disk used {summary}", measured)

@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, Value, failed
+from probes.errors import NotComparable, SnmpError
+from probes.measurements import SnmpOidMeasured
+from probes.snmp.client import SnmpClient, SnmpEndpoint, Value, failed
 
 SHOW_ROWS = 5  # offending rows named in a failure detail
 
@@ -40,10 +42,6 @@ class Expectation:
     where: re.Pattern[str] | None = None
     min_rows: int | None = None
     max_rows: int | None = None
-
-
-class NotComparable(ValueError):
-    """A text value where a comparator needs a number."""
 
 
 def _num(value: Value | float) -> float | None:
@@ -124,13 +122,13 @@ class SnmpOidProbe:
         values, latency = await self.client.get(self.endpoint, [self.oid], deadline)
         value = values[self.oid]
         number = _num(value)
-        measurements = {"snmp_value": number} if number is not None else {}
+        measured = SnmpOidMeasured(value=number)
         why = violation(value, self.expect)
         if why is not None:
             return ProbeResult.failure(
-                FailureReason.THRESHOLD, f"{self.oid} = {why}", latency, measurements
+                FailureReason.THRESHOLD, f"{self.oid} = {why}", latency, measured
             )
-        return ProbeResult.success(latency, f"{self.oid} = {value!r}", measurements)
+        return ProbeResult.success(latency, f"{self.oid} = {value!r}", measured)
 
     async def _walk(self, deadline: float) -> ProbeResult:
         table, latency = await self.client.walk(
@@ -141,12 +139,12 @@ class SnmpOidProbe:
             max_rows=self.max_rows,
         )
         n, problems = evaluate_rows(table[self.oid], self.expect)
-        measurements = {"snmp_rows": float(n)}
+        measured = SnmpOidMeasured(rows=n)
         if problems:
             return ProbeResult.failure(
                 FailureReason.THRESHOLD,
                 f"{self.oid}: " + "; ".join(problems),
                 latency,
-                measurements,
+                measured,
             )
-        return ProbeResult.success(latency, f"{self.oid}: {n} row(s) as expected", measurements)
+        return ProbeResult.success(latency, f"{self.oid}: {n} row(s) as expected", measured)

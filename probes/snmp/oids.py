@@ -7,6 +7,8 @@ constant is the MIB object it stands for.
 
 from __future__ import annotations
 
+from ..errors import InvalidValue
+
 # SNMPv2-MIB::sysUpTime.0 — centiseconds since the *agent* (re)started.
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 # SNMPv2-MIB::sysDescr.0
@@ -44,12 +46,12 @@ def normalize_oid(text: str) -> str:
     value = text.strip().lstrip(".")
     parts = value.split(".")
     if len(parts) < 2 or not all(p.isdigit() for p in parts):
-        raise ValueError(
+        raise InvalidValue(
             f"invalid OID {text!r}: use a numeric OID like 1.3.6.1.2.1.1.3.0"
             " (no MIB files are loaded, so names are not resolved)"
         )
     if int(parts[0]) > 2:
-        raise ValueError(f"invalid OID {text!r}: the first arc must be 0, 1 or 2")
+        raise InvalidValue(f"invalid OID {text!r}: the first arc must be 0, 1 or 2")
     return value
 
 

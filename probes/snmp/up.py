@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from probes.base import FailureReason, ProbeResult
-from probes.snmp.client import SnmpClient, SnmpEndpoint, SnmpError, failed
+from probes.errors import SnmpError
+from probes.measurements import SnmpUptimeMeasured
+from probes.snmp.client import SnmpClient, SnmpEndpoint, failed
 from probes.snmp.oids import HR_SYSTEM_UPTIME, SYS_UPTIME
 
 UptimeSource = Literal["sys_uptime", "hr_system_uptime"]
@@ -44,5 +46,5 @@ class SnmpUpProbe:
             )
         seconds = ticks / 100.0
         return ProbeResult.success(
-            latency, f"up {format_uptime(seconds)}", {"snmp_uptime_seconds": seconds}
+            latency, f"up {format_uptime(seconds)}", SnmpUptimeMeasured(uptime_seconds=seconds)
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.peers import PeerProcess, free_port, sipp_options_responder
+from tests.integration.peers import PeerProcess, free_port, sipp_options_responder, snmpd
 from tests.integration.webhook import Webhook
 
 
@@ -30,6 +30,18 @@ def sipp_options(tmp_path: Path) -> Iterator[RunningPeer]:
     proc.start()
     try:
         yield RunningPeer(proc, port)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def snmpd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """net-snmp snmpd on UDP 127.0.0.1 (free port), one per test module (see peers.snmpd)."""
+    port = free_port()
+    proc = snmpd(port, tmp_path_factory.mktemp("snmpd"))
+    proc.start()
+    try:
+        yield port
     finally:
         proc.stop()
 

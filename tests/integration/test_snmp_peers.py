@@ -4,8 +4,8 @@ Probes are built from YAML through the same config path the daemon uses, so
 what passes here is what an operator's file does. snmpd answers live values
 (v2c and v3 authPriv); snmpsim serves a recorded platform node with 8 CPUs,
 several disks, processes and tenant rows for deterministic table tests. The
-daemon tests run the real `monitord run`: an agent stopped for several
-intervals gives exactly one downtime interval, a restarted agent is a reboot,
+daemon tests run the real `monitord run`: an snmpd_port stopped for several
+intervals gives exactly one downtime interval, a restarted snmpd_port is a reboot,
 and no credential shows in logs, API output or metrics.
 """
 
@@ -46,17 +46,6 @@ SECRETS = {
     "wrong": "not-the-password",
     "sim": "voipnode",
 }
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    proc = snmpd(port, tmp_path_factory.mktemp("snmpd"))
-    proc.start()
-    try:
-        yield port
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +129,9 @@ CHECKS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("auth", ["v2c", "v3", "v3-sha2", "v1"])
 @pytest.mark.parametrize("kind", sorted(CHECKS))
 async def test_every_check_type_passes_against_snmpd(
-    agent: int, secret_dir: Path, client: SnmpClient, auth: str, kind: str
+    snmpd_port: int, secret_dir: Path, client: SnmpClient, auth: str, kind: str
 ) -> None:
-    result = await probe(client, {**CHECKS[kind], "target": target(agent, secret_dir, auth)})
+    result = await probe(client, {**CHECKS[kind], "target": target(snmpd_port, secret_dir, auth)})
     print(f"{auth} {kind}: {result.detail} {dict(result.measurements)}")
     assert result.ok, result
     assert result.latency is not None and result.latency < 1.0
@@ -150,18 +139,18 @@ async def test_every_check_type_passes_against_snmpd(
 
 
 async def test_uptime_and_disk_measurements_are_in_base_units(
-    agent: int, secret_dir: Path, client: SnmpClient
+    snmpd_port: int, secret_dir: Path, client: SnmpClient
 ) -> None:
-    up = await probe(client, {"type": "snmp_up", "target": target(agent, secret_dir, "v3")})
+    up = await probe(client, {"type": "snmp_up", "target": target(snmpd_port, secret_dir, "v3")})
     assert 0 < up.measurements["snmp_uptime_seconds"] < 3600
-    disk = await probe(client, {**CHECKS["disk-root"], "target": target(agent, secret_dir, "v2c")})
+    disk = await probe(client, {**CHECKS["disk-root"], "target": target(snmpd_port, secret_dir, "v2c")})
     assert 0 < disk.measurements["snmp_disk_used_ratio:/"] < 1
 
 
 async def test_thresholds_trip_both_ways_on_live_values(
-    agent: int, secret_dir: Path, client: SnmpClient
+    snmpd_port: int, secret_dir: Path, client: SnmpClient
 ) -> None:
-    t = target(agent, secret_dir, "v3")
+    t = target(snmpd_port, secret_dir, "v3")
     disk = {"type": "snmp_disk", "storage": "^/$", "target": t}
     assert (await probe(client, {**disk, "max_used": 1.0})).ok
     over = await probe(client, {**disk, "max_used": 0.0})
@@ -174,22 +163,22 @@ async def test_thresholds_trip_both_ways_on_live_values(
 
 
 async def test_failure_reasons_are_distinct_and_readable(
-    agent: int, secret_dir: Path, client: SnmpClient
+    snmpd_port: int, secret_dir: Path, client: SnmpClient
 ) -> None:
     up = {"type": "snmp_up", "retries": 0}
-    wrong_auth = await probe(client, {**up, "target": target(agent, secret_dir, "v3-wrong-auth")})
+    wrong_auth = await probe(client, {**up, "target": target(snmpd_port, secret_dir, "v3-wrong-auth")})
     assert wrong_auth.reason is FailureReason.AUTH
     assert "wrong auth password" in wrong_auth.detail and "labv3user" in wrong_auth.detail
 
     wrong_community = await probe(
-        client, {**up, "target": target(agent, secret_dir, "wrong-community")}, timeout=1.0
+        client, {**up, "target": target(snmpd_port, secret_dir, "wrong-community")}, timeout=1.0
     )
     assert wrong_community.reason is FailureReason.TIMEOUT
     assert "wrong v2c community looks exactly like this" in wrong_community.detail
 
     missing = await probe(
         client,
-        {"type": "snmp_oid", "oid": "1.3.6.1.2.1.1.99.0", "target": target(agent, secret_dir, "v2c")},
+        {"type": "snmp_oid", "oid": "1.3.6.1.2.1.1.99.0", "target": target(snmpd_port, secret_dir, "v2c")},
     )
     assert missing.reason is FailureReason.NO_SUCH_OBJECT and "1.3.6.1.2.1.1.99.0" in missing.detail
 
@@ -204,24 +193,24 @@ async def test_failure_reasons_are_distinct_and_readable(
             assert secret not in r.detail or secret == "voipnode"
 
 
-def test_cli_probe_one_shot(agent: int, secret_dir: Path) -> None:
+def test_cli_probe_one_shot(snmpd_port: int, secret_dir: Path) -> None:
     import os
     import subprocess
     import sys
 
-    url = f"snmp://{SNMPD_V3['user']}@127.0.0.1:{agent}/1.3.6.1.2.1.1.5.0"
+    url = f"snmp://{SNMPD_V3['user']}@127.0.0.1:{snmpd_port}/1.3.6.1.2.1.1.5.0"
     args = [sys.executable, "-m", "monitord", "probe", url, "--auth-password-file",
             str(secret_dir / "v3auth"), "--priv-password-file", str(secret_dir / "v3priv")]
     ok = subprocess.run(args, capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0 and ", v3 authPriv (latency " in ok.stdout, ok.stdout + ok.stderr
     walk = subprocess.run(
-        [sys.executable, "-m", "monitord", "probe", f"snmp://127.0.0.1:{agent}/1.3.6.1.2.1.25.2.3.1.3", "--walk"],
+        [sys.executable, "-m", "monitord", "probe", f"snmp://127.0.0.1:{snmpd_port}/1.3.6.1.2.1.25.2.3.1.3", "--walk"],
         capture_output=True, text=True, timeout=30,
         env={**os.environ, "MONITORD_SNMP_COMMUNITY": SNMPD_COMMUNITY},
     )
     assert walk.returncode == 0 and "'/'" in walk.stdout, walk.stdout + walk.stderr
     wrong = subprocess.run(
-        [*args[:4], f"snmp://127.0.0.1:{agent}/1.3.6.1.2.1.1.5.0", "--timeout", "0.5", "--retries", "0"],
+        [*args[:4], f"snmp://127.0.0.1:{snmpd_port}/1.3.6.1.2.1.1.5.0", "--timeout", "0.5", "--retries", "0"],
         capture_output=True, text=True, timeout=30,
     )
     assert wrong.returncode == 1 and "FAIL" in wrong.stdout and "community" in wrong.stdout
@@ -377,9 +366,9 @@ def test_reboot_between_polls_is_counted_not_a_failure(
     daemon = DaemonProcess(tmp_path / "daemon", free_port(), cfg)
     daemon.start()
     try:
-        # Let the agent's uptime grow well past what the restarted agent will report:
+        # Let the snmpd_port's uptime grow well past what the restarted snmpd_port will report:
         # with a 3 s interval and possibly one failed poll during the restart, the
-        # new agent can already be ~6 s old at the next successful poll.
+        # new snmpd_port can already be ~6 s old at the next successful poll.
         daemon.wait_for(
             "an uptime of 12 s", lambda: _uptime(daemon) >= 12.0, 30
         )

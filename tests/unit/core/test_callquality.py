@@ -16,6 +16,7 @@ from monitord.core.callquality import (
     verdict,
 )
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import CallMeasured
 
 T0 = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 
@@ -47,13 +48,13 @@ def test_classify_refuses_a_share_outside_0_1() -> None:
 
 
 def test_verdict_counts_only_answered_calls() -> None:
-    good = ProbeResult(ok=True, latency=0.1, measurements={"mos": 4.4})
-    poor = ProbeResult(ok=True, latency=0.1, measurements={"mos": 3.49})
-    edge = ProbeResult(ok=True, latency=0.1, measurements={"mos": 3.5})
+    good = ProbeResult.success(0.1, measured=CallMeasured(mos=4.4))
+    poor = ProbeResult.success(0.1, measured=CallMeasured(mos=3.49))
+    edge = ProbeResult.success(0.1, measured=CallMeasured(mos=3.5))
     assert verdict(good, T0) == CallVerdict(T0, False, False, 4.4)
     assert verdict(poor, T0) == CallVerdict(T0, True, False, 3.49)
     assert verdict(edge, T0) == CallVerdict(T0, False, False, 3.5)  # 3.5 is not below 3.5
-    dropped = ProbeResult.failure(FailureReason.DROPPED, "BYE", measurements={"mos": 4.3})
+    dropped = ProbeResult.failure(FailureReason.DROPPED, "BYE", measured=CallMeasured(mos=4.3))
     assert verdict(dropped, T0) == CallVerdict(T0, False, True, 4.3)
     one_way = ProbeResult.failure(FailureReason.ONE_WAY_AUDIO, "rx only")
     assert verdict(one_way, T0) == CallVerdict(T0, True, False, None)

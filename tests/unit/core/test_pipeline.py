@@ -35,6 +35,7 @@ from monitord.errors import StorageError
 from monitord.storage.interface import Batch, CheckCommit, CommitReceipt, ServiceCommit, Store
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import OptionsMeasured
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)  # the night Europe/Amsterdam leaves summer time
 U, F, A, D = CheckState.UP, CheckState.FAILING, CheckState.ALERTING, CheckState.DOWN
@@ -66,7 +67,7 @@ def fail(detail: str = "no answer within 2s") -> ProbeResult:
 
 
 def ok(latency: float = 0.012) -> ProbeResult:
-    return ProbeResult.success(latency, measurements={"sip_status": 200})
+    return ProbeResult.success(latency, measured=OptionsMeasured(status=200, transmissions=1))
 
 
 def config(text: str = CONFIG) -> Config:

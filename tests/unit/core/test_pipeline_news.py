@@ -27,6 +27,7 @@ from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete
 from monitord.storage.records import StandaloneEvent
 from monitord.storage.sqlite import SqliteStore
 from probes.base import ProbeResult
+from probes.measurements import SnmpUptimeMeasured
 from tests.unit.sinks.test_mqtt import VALIDATOR
 from tests.writes import record_event
 
@@ -221,7 +222,7 @@ async def test_a_reboot_is_recorded_with_the_poll_that_saw_it(
     await p.resume(t(0))
 
     async def poll(uptime: float, at: datetime) -> None:
-        await p.observe("pbx-up", at, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": uptime}),
+        await p.observe("pbx-up", at, ProbeResult.success(0.01, "", SnmpUptimeMeasured(uptime_seconds=uptime)),
                         0.01)
 
     await poll(500.0, t(0))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,8 +18,9 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
-from monitord.core.scheduler import Due, Job, Scheduler, SlotPlan, stable_phase
+from monitord.core.scheduler import Due, Job, LoadTracker, Scheduler, SlotPlan, stable_phase
 
 # --- stable_phase -------------------------------------------------------------
 
@@ -398,3 +400,40 @@ async def test_exceptions_go_to_the_observer_and_the_job_keeps_its_schedule() ->
     assert all(isinstance(exc, RuntimeError) for _, exc in obs.failures)
     assert str(obs.failures[0][1]) == "probe bug #1"
     assert len(ok) >= 4
+
+
+# --- overload: said, not hidden ---------------------------------------------------
+
+
+def test_load_tracker_is_overloaded_while_we_start_late_or_fall_behind_then_recovers() -> None:
+    tracker = LoadTracker(window=10.0, late_start=1.0)
+    assert not tracker.status(0.0).overloaded
+    tracker.started(1.0, 0.2)  # a little late: normal
+    tracker.overlapped(1.0, 1)  # a probe as long as its interval: counted, not overload
+    assert not tracker.status(1.0).overloaded
+    assert tracker.status(1.0).skipped_slots == 1
+    tracker.started(2.0, 2.5)
+    tracker.behind(3.0, 4)
+    load = tracker.status(3.0)
+    assert (load.overloaded, load.since, load.skipped_slots, load.worst_lateness) == (
+        True, 3.0, 5, 2.5)
+    assert load.warning is not None and "5 slot(s) skipped" in load.warning
+    assert tracker.status(12.5).overloaded  # the skips at 3.0 are still in the window
+    recovered = tracker.status(14.1)  # (events leave the window a bucket of 1 s at a time)
+    assert not recovered.overloaded and recovered.since is None and recovered.warning is None
+
+
+async def test_a_daemon_that_cannot_keep_up_says_so_and_skips_instead_of_replaying() -> None:
+    obs = Recorder()
+
+    async def hog(slot: float) -> None:
+        time.sleep(0.12)  # more work per slot than the 0.05 s interval allows
+
+    with capture_logs() as logs:
+        async with running([("a", 0.05, hog), ("b", 0.05, hog)], obs) as sched:
+            await asyncio.sleep(0.6)
+            load = sched.load
+    assert load.overloaded and load.skipped_slots > 0
+    assert sum(obs.skips.values()) > 0
+    assert load.warning is not None and "overloaded" in load.warning
+    assert any(e["event"] == "scheduler_overloaded" for e in logs)

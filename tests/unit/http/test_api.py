@@ -35,6 +35,7 @@ from monitord.sinks.metrics import Metrics
 from monitord.storage.records import StandaloneEvent
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import OptionsMeasured
 from tests.writes import record_event
 
 T0 = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
@@ -71,7 +72,7 @@ async def feed(p: Pipeline, check: str, pattern: str, start: float) -> None:
         result = (
             ProbeResult.failure(FailureReason.TIMEOUT, f"{check}: no answer at +{at:g}s")
             if ch == "F"
-            else ProbeResult.success(0.012, measurements={"sip_status": 200})
+            else ProbeResult.success(0.012, measured=OptionsMeasured(status=200, transmissions=1))
         )
         await p.observe(check, t(at), result, 0.5)
 
@@ -145,7 +146,7 @@ async def test_checks_list_every_configured_check_with_state_and_last_result(
         "latency_seconds": 0.012,
         "reason": None,
         "detail": "",
-        "measurements": {"sip_status": 200},
+        "measurements": {"sip_status": 200, "sip_transmissions": 1},
     }
     assert a["labels"] == {"pop": "ams"} and a["services"] == ["voice", "core"]
 

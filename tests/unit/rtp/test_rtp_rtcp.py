@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.rtp.errors import MediaParseError
+from probes.errors import MediaParseError
 from probes.rtp.rtcp import (
     Bye,
     ExtendedReport,

@@ -8,11 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from probes.errors import SdpNegotiationError, SdpParseError
 from probes.rtp.g711 import Law
 from probes.sdp import (
     Direction,
-    SdpNegotiationError,
-    SdpParseError,
     build_offer,
     negotiate,
     parse_sdp,

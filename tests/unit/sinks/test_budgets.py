@@ -11,6 +11,7 @@ from monitord.core.events import CheckSnapshot
 from monitord.core.stream import Committed
 from monitord.sinks.budgets import BudgetState, QualitySink
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import OptionsMeasured
 from tests.unit.stream import committed
 
 
@@ -73,13 +74,13 @@ def test_sink_exports_certificate_expiry_and_warns_once() -> None:
     registry = CollectorRegistry()
     sink = QualitySink(registry, checks)
     assert sink.quality("sbc") is None
-    first = outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 45.0}))
+    first = outcome(checks[0], ProbeResult.success(0.01, "", OptionsMeasured(tls_cert_expiry_days=45.0)))
     sink.consume(first)
     labels = {"check": "sbc"}
     assert registry.get_sample_value("monitord_tls_certificate_expiry_timestamp_seconds",
                                      labels) == first.at.timestamp() + 45 * 86400
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 0
-    sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", {"tls_cert_expiry_days": 12.5})))
+    sink.consume(outcome(checks[0], ProbeResult.success(0.01, "", OptionsMeasured(tls_cert_expiry_days=12.5))))
     assert registry.get_sample_value("monitord_tls_certificate_expiring", labels) == 1
     assert sink.quality("sbc") == {"tls_certificate_expiry_days": 12.5,
                                    "tls_certificate_expiring": True}

@@ -19,6 +19,7 @@ from monitord.sinks.callquality import CallQualitySink
 from monitord.sinks.logs import LogSink
 from monitord.storage.sqlite import SqliteStore
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import CallMeasured
 
 T0 = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 CONFIG = parse_config(
@@ -68,7 +69,7 @@ def at(i: int) -> datetime:
 
 
 def call(mos: float) -> ProbeResult:
-    return ProbeResult(ok=True, latency=0.01, measurements={"mos": mos})
+    return ProbeResult.success(0.01, measured=CallMeasured(mos=mos))
 
 
 async def test_transitions_are_exported_logged_and_stored(store: SqliteStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from monitord.core.events import CheckSnapshot
 from monitord.core.stream import Committed
 from monitord.sinks.calls import CallSink
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import CallMeasured
 from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -40,14 +42,14 @@ checks:
     assert 'monitord_call_failures_total{check="call-echo",reason="dropped"} 0.0' in text
     assert 'monitord_call_loss_ratio_count{check="call-echo",direction="tx"} 0.0' in text
     assert 'monitord_call_mos_count{check="call-echo"} 0.0' in text
-    good = {"call_setup_seconds": 0.4, "call_post_dial_delay_seconds": 0.1, "mos": 4.38,
-            "rtp_rx_loss_ratio": 0.0, "rtp_rx_jitter_seconds": 0.0005, "rtt_seconds": 0.0002}
-    poor = {**good, "call_setup_seconds": 2.6, "mos": 3.1, "rtp_rx_loss_ratio": 0.08}
+    good = CallMeasured(setup_seconds=0.4, post_dial_delay_seconds=0.1, mos=4.38,
+                        rx_loss_ratio=0.0, rx_jitter_seconds=0.0005, rtt_seconds=0.0002)
+    poor = dataclasses.replace(good, setup_seconds=2.6, mos=3.1, rx_loss_ratio=0.08)
     sink.consume(_outcome(call, ProbeResult.success(0.4, "", good)))
     sink.consume(_outcome(call, ProbeResult.success(2.6, "", poor)))  # between two scrapes
     sink.consume(_outcome(call, ProbeResult.failure(FailureReason.BUSY, "SIP 486 Busy Here")))
     sink.consume(_outcome(call, ProbeResult.failure(FailureReason.DROPPED, "BYE after 1 s",
-                                                    2.0, {"call_setup_seconds": 2.0})))
+                                                    2.0, CallMeasured(setup_seconds=2.0))))
     sink.consume(_outcome(ping, ProbeResult.success(0.01)))
     text = generate_latest(registry).decode()
     assert 'monitord_call_attempts_total{check="call-echo"} 4.0' in text

@@ -25,6 +25,7 @@ from monitord.core.events import (
 )
 from monitord.sinks.metrics import DowntimeCounter, Metrics
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import OptionsMeasured
 
 T0 = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)
 
@@ -150,9 +151,9 @@ def test_declare_creates_every_series_with_zeros_not_gaps(metrics: Metrics) -> N
 
 
 def test_probe_results_and_state_show_in_the_exposition(metrics: Metrics) -> None:
-    ok = ProbeResult.success(0.012, measurements={"sip_status": 200})
+    ok = ProbeResult.success(0.012, measured=OptionsMeasured(status=200, transmissions=1))
     timeout = ProbeResult.failure(FailureReason.TIMEOUT, "no answer within 2s")
-    refused = ProbeResult.failure(FailureReason.STATUS, "503", 0.004, {"sip_status": 503})
+    refused = ProbeResult.failure(FailureReason.STATUS, "503", 0.004, OptionsMeasured(status=503))
     metrics.probe_done("sbc-a", "sip_options", ok, 0.012, snapshot(CheckState.UP, 0))
     metrics.probe_done("sbc-a", "sip_options", ok, 0.013, snapshot(CheckState.UP, 0))
     for i in range(1, 5):

@@ -8,8 +8,9 @@ import asyncio
 import pytest
 
 from probes.base import ProbeResult
+from probes.errors import SdpError
 from probes.rtp.g711 import Law
-from probes.sdp import SdpError, build_offer, parse_sdp
+from probes.sdp import build_offer, parse_sdp
 from probes.sip.answerpoint import answer_offer
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe
 from probes.sip.responder import start_responder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from callpair import ANSWER, OFFER, CallPair, Hop, settings
 
+from probes.errors import LocalProtocolError
 from probes.sip.call import (
     AuthChallenged,
     CallAnswered,
@@ -18,7 +19,6 @@ from probes.sip.call import (
 )
 from probes.sip.dialog import UacDialog
 from probes.sip.digest import Credentials, parse_auth_params
-from probes.sip.errors import LocalProtocolError
 from probes.sip.message import Headers, Request, Response
 from probes.sip.uas_dialog import (
     AckReceived,

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from probes.errors import DigestParseError, LocalProtocolError, RemoteProtocolError
 from probes.sip.digest import (
     Challenge,
     Credentials,
@@ -20,7 +21,6 @@ from probes.sip.digest import (
     select_challenge,
     verify_authorization,
 )
-from probes.sip.errors import DigestParseError, LocalProtocolError, RemoteProtocolError
 
 # RFC 7616 §3.9.1: "the username for this document is "Mufasa" and the password
 # is "Circle of Life"" (errata 4495: lower-case "of").

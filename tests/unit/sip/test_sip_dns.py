@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
+from probes.errors import DnsQueryError
 from probes.sip.dns import (
-    DnsQueryError,
     DnsResolver,
     Naptr,
     Srv,

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from probes.base import FailureReason
-from probes.sip.dns import DnsQueryError, Resolution, ResolvedTarget
+from probes.errors import DnsQueryError
+from probes.sip.dns import Resolution, ResolvedTarget
 from probes.sip.failover import attempt_deadline
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.register import SipRegisterProbe

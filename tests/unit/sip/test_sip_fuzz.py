@@ -7,7 +7,7 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.sip.errors import SipParseError
+from probes.errors import SipParseError
 from probes.sip.message import Headers, Request, Response, StreamParser, parse_message
 
 TOKEN = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.sip.errors import LocalProtocolError
+from probes.errors import LocalProtocolError
 from probes.sip.invite import InviteClientTransaction, InviteState, build_non2xx_ack
 from probes.sip.message import Headers, Request, Response, make_branch, parse_message
 from probes.sip.transaction import ResponseReceived, TransactionTimedOut

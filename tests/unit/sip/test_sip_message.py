@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.sip.errors import LocalProtocolError, SipParseError
+from probes.errors import LocalProtocolError, SipParseError
 from probes.sip.message import (
     Headers,
     Request,

@@ -12,6 +12,7 @@ from probes.base import FailureReason
 from probes.sip.message import Request, parse_message
 from probes.sip.options import OptionsSettings, SipOptionsProbe, probe_once
 from probes.sip.responder import Responder, start_responder
+from probes.sip.routing import Discard
 from probes.sip.transport import SipTransports
 from probes.sip.uas import build_response
 from probes.sip.uri import SipUri
@@ -87,7 +88,7 @@ async def test_options_over_tcp_reuses_the_connection(
     first = await run(transports, uri)
     second = await run(transports, uri)
     assert first.ok and second.ok, (first.detail, second.detail)
-    assert len(transports._tcp) == 1
+    assert transports.stats.open_streams == 1
     assert len(responder._handlers) == 1
 
 
@@ -167,15 +168,22 @@ async def test_retransmitted_final_responses_are_absorbed(transports: SipTranspo
     result = await run(transports, f"sip:127.0.0.1:{peer.port}")
     assert result.ok
     await asyncio.sleep(0.05)
-    assert transports.unmatched_responses == 0
+    discarded = transports.stats.discarded
+    assert discarded[Discard.NO_TRANSACTION] == 0
+    assert discarded[Discard.RETRANSMISSION] == 2
 
 
-async def test_malformed_response(transports: SipTransports, fake_peer) -> None:  # type: ignore[no-untyped-def]
-    peer = await fake_peer(lambda req: [b"SIP/2.0 abc\r\n\r\n"])
-    result = await run(transports, f"sip:127.0.0.1:{peer.port}")
-    assert result.reason is FailureReason.MALFORMED
-    assert "malformed status line: b'SIP/2.0 abc'" in result.detail
-    assert transports.malformed_messages == 1
+async def test_a_malformed_datagram_is_discarded_not_taken_for_an_answer(transports: SipTransports, fake_peer) -> None:  # type: ignore[no-untyped-def]
+    """RFC 3261 §18.1.2: what does not parse is discarded; the transaction keeps waiting."""
+    junk_only = await fake_peer(lambda req: [b"SIP/2.0 abc\r\n\r\n"])
+    result = await run(transports, f"sip:127.0.0.1:{junk_only.port}", timeout=0.8)
+    assert result.reason is FailureReason.TIMEOUT, result.detail
+    assert transports.stats.discarded[Discard.MALFORMED] == 2  # the request and its Timer E copy
+    junk_first = await fake_peer(
+        lambda req: [b"\x00junk", b"SIP/2.0 abc\r\n\r\n", build_response(req, 200, "OK").serialize()])
+    result = await run(transports, f"sip:127.0.0.1:{junk_first.port}")
+    assert result.ok, result.detail
+    assert transports.stats.discarded[Discard.MALFORMED] == 4
 
 
 async def test_request_is_well_formed(transports: SipTransports, fake_peer) -> None:  # type: ignore[no-untyped-def]

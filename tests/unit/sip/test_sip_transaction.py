@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from probes.sip.errors import LocalProtocolError
+from probes.errors import LocalProtocolError
 from probes.sip.message import Headers, Request, Response, make_branch, parse_message
 from probes.sip.transaction import (
     NonInviteClientTransaction,

@@ -9,8 +9,10 @@ import socket
 import pytest
 
 from probes.base import FailureReason
+from probes.errors import ProbeFailure
 from probes.sip.message import Request, Response, parse_message
-from probes.sip.transport import NextHop, SipTransports, TransportFailure
+from probes.sip.routing import Discard
+from probes.sip.transport import NextHop, SipTransports
 from probes.sip.uri import SipUri
 
 BYE = (
@@ -33,7 +35,8 @@ class Recorder:
         self.errors: list[tuple[FailureReason, str]] = []
         self.arrived = asyncio.Event()
 
-    def on_message(self, message: Request | Response, source: tuple[str, int], transport: str) -> None:
+    def on_message(self, message: Request | Response, source: tuple[str, int], transport: str,
+                   arrival: float) -> None:
         assert transport == "udp"
         self.messages.append((message, source))
         self.arrived.set()
@@ -75,10 +78,10 @@ async def test_in_dialog_request_reaches_its_call_and_the_reply_goes_back(
         data = await asyncio.to_thread(peer.recv, 65535)
         assert data.startswith(b"SIP/2.0 200 OK")
         for _ in range(100):  # the stranger's BYE is counted, not delivered
-            if transports.unmatched_requests:
+            if transports.stats.discarded[Discard.STRAY_REQUEST]:
                 break
             await asyncio.sleep(0.01)
-        assert transports.unmatched_requests == 1 and len(call.messages) == 1
+        assert transports.stats.discarded[Discard.STRAY_REQUEST] == 1 and len(call.messages) == 1
         transports.unregister_call("call-1")
 
 
@@ -96,7 +99,7 @@ async def test_dialog_responses_route_by_call_id_and_requests_go_to_the_uri(
         await asyncio.wait_for(call.arrived.wait(), 2)
         message = call.messages[0][0]
         assert isinstance(message, Response) and message.status == 180
-        assert transports.unmatched_responses == 0
+        assert transports.stats.discarded[Discard.NO_TRANSACTION] == 0
 
 
 async def test_icmp_unreachable_reaches_the_call(transports: SipTransports) -> None:
@@ -113,7 +116,7 @@ async def test_icmp_unreachable_reaches_the_call(transports: SipTransports) -> N
 
 async def test_bad_next_hop_is_a_transport_failure(transports: SipTransports) -> None:
     hop = await _hop(transports, 5060)
-    with pytest.raises(TransportFailure) as info:
+    with pytest.raises(ProbeFailure) as info:
         await transports.send(b"x", "not a uri", hop)
     assert info.value.reason is FailureReason.MALFORMED
     assert parse_message(RESPONSE.format(call_id="x").encode())  # fixture sanity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.sip.errors import SipUriError
+from probes.errors import SipUriError
 from probes.sip.uri import SipUri
 
 

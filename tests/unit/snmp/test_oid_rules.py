@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from probes.snmp.oid import Expectation, NotComparable, evaluate_rows, violation
+from probes.errors import NotComparable
+from probes.snmp.oid import Expectation, evaluate_rows, violation
 from probes.snmp.oids import normalize_oid, under
 
 

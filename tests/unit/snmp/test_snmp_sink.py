@@ -11,6 +11,7 @@ from monitord.config import effective_checks, parse_config
 from monitord.core.events import RebootDetected
 from monitord.sinks.snmp import SnmpSink
 from probes.base import FailureReason, ProbeResult
+from probes.measurements import SnmpDiskMeasured, SnmpUptimeMeasured
 from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -31,9 +32,9 @@ checks:
     up, disk = effective_checks(cfg)
     registry = CollectorRegistry()
     sink = SnmpSink(registry, [up, disk])
-    sink.consume(committed(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 500.0}), T0))
+    sink.consume(committed(up, ProbeResult.success(0.01, "", SnmpUptimeMeasured(uptime_seconds=500.0)), T0))
     later = T0 + timedelta(seconds=5)
-    sink.consume(committed(up, ProbeResult.success(0.01, "", {"snmp_uptime_seconds": 2.0}), later,
+    sink.consume(committed(up, ProbeResult.success(0.01, "", SnmpUptimeMeasured(uptime_seconds=2.0)), later,
                            [RebootDetected("pbx-up", "127.0.0.1:1161", later, 500.0, 2.0)]))
     sink.consume(
         committed(
@@ -42,7 +43,7 @@ checks:
                 FailureReason.THRESHOLD,
                 "full",
                 0.01,
-                {"snmp_disk_used_ratio:/": 0.95, "snmp_disk_used_ratio:/var": 0.5},
+                SnmpDiskMeasured(used_ratio={"/": 0.95, "/var": 0.5}),
             ),
             T0,
         )

@@ -1,0 +1,157 @@
+"""The daemon's shared SIP UDP sockets: one per address family for every target.
+
+A daemon probing hundreds of trunks must not burn a port (and a conntrack
+entry) per probe, so one socket per family serves all of them; responses find
+their transaction by the Via branch (probes/sip/routing.py).
+
+Each datagram is handed up with the time the kernel queued it
+(probes/datagrams.py), read in batches, so a busy loop judges answers by when
+they arrived, not by when it got round to them. `drain()` reads whatever is
+queued right now: a transaction calls it before declaring a timeout.
+
+ICMP errors on an unconnected UDP socket are invisible by default on Linux;
+with IP_RECVERR the kernel queues them with the original destination, which
+is how "nothing listens on that port" becomes REFUSED within a millisecond
+instead of a 32-second TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from collections.abc import Callable
+
+from ..base import FailureReason
+from ..datagrams import Datagram, drops, enable_timestamps, receive_one
+from ..errors import LocalProtocolError, ProbeFailure
+from .icmp import enable_icmp_errors, read_icmp_errors
+from .resolution import Address, canonical
+
+__all__ = ["DatagramEndpoint"]
+
+log = logging.getLogger(__name__)
+
+READ_BATCH = 256  # datagrams per readiness callback: one busy socket cannot starve the loop
+DRAIN_LIMIT = 16384  # datagrams one `drain()` reads at most (bounded, yet far above a burst)
+
+
+class DatagramEndpoint:
+    """Owns the sockets; hands datagrams and ICMP errors to the transports above."""
+
+    def __init__(
+        self,
+        on_datagram: Callable[[Datagram], None],
+        on_error: Callable[[Address, FailureReason, str], None],
+    ) -> None:
+        self._on_datagram = on_datagram
+        self._on_error = on_error
+        self._sockets: dict[int, socket.socket] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.received = 0
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind the sockets (IPv6 is optional: hosts without it still work)."""
+        self._loop = loop
+        for family, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            try:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+            except OSError as exc:
+                log.debug("no UDP socket for family %s: %s", family, exc)
+                continue
+            try:
+                sock.setblocking(False)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                enable_icmp_errors(sock)
+                enable_timestamps(sock)
+                sock.bind((any_addr, 0))
+            except OSError as exc:
+                sock.close()
+                if family == socket.AF_INET:
+                    raise
+                log.debug("IPv6 UDP socket unavailable: %s", exc)
+                continue
+            self._sockets[family] = sock
+            loop.add_reader(sock.fileno(), self._read, sock, READ_BATCH)
+
+    def close(self) -> None:
+        for sock in self._sockets.values():
+            if self._loop is not None:
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+        self._loop = None
+
+    def has(self, family: int) -> bool:
+        return family in self._sockets
+
+    @property
+    def families(self) -> frozenset[int]:
+        return frozenset(self._sockets)
+
+    def port(self, family: int = socket.AF_INET) -> int:
+        """Port of the shared socket (what peers see as our source port)."""
+        return int(self._sockets[family].getsockname()[1])
+
+    def send(self, data: bytes, dest: Address) -> None:
+        """Send one datagram; a full send buffer drops it (Timer E retransmits)."""
+        family = socket.AF_INET6 if ":" in dest[0] else socket.AF_INET
+        sock = self._sockets.get(family)
+        if sock is None:
+            raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for {dest[0]}")
+        for attempt in range(2):
+            try:
+                sock.sendto(data, dest)
+                return
+            except (BlockingIOError, InterruptedError):
+                log.debug("UDP send buffer full, datagram to %s dropped", dest)
+                return
+            except OSError as exc:
+                # With IP_RECVERR the socket error can be a stale ICMP for another
+                # destination: dispatch the error queue, then retry once.
+                self._errors(sock)
+                if attempt:
+                    raise ProbeFailure(FailureReason.NETWORK, f"send to {dest} failed: {exc}") from exc
+
+    def drain(self) -> bool:
+        """Hand up everything queued right now; True when every queue was emptied."""
+        if self._loop is None:
+            raise LocalProtocolError("DatagramEndpoint.drain() before start()")
+        return all(self._read(sock, DRAIN_LIMIT) for sock in list(self._sockets.values()))
+
+    def drops(self) -> int:
+        """Datagrams the kernel dropped on our sockets because we read too slowly."""
+        return sum(drops(sock) or 0 for sock in self._sockets.values())
+
+    def _read(self, sock: socket.socket, limit: int) -> bool:
+        assert self._loop is not None
+        self._errors(sock)
+        clock = self._loop.time
+        for _ in range(limit):
+            try:
+                datagram = receive_one(sock, clock)
+            except OSError:
+                self._errors(sock)
+                continue
+            if datagram is None:
+                return True
+            self.received += 1
+            self._on_datagram(datagram)
+        return False
+
+    def _errors(self, sock: socket.socket) -> None:
+        for addr, ee_errno in read_icmp_errors(sock):
+            try:
+                dest = canonical(addr)
+            except (ValueError, IndexError, TypeError):
+                continue
+            where = f"{dest[0]}:{dest[1]}"
+            if ee_errno == errno.ECONNREFUSED:
+                self._on_error(dest, FailureReason.REFUSED,
+                               f"ICMP port unreachable: nothing listens on UDP {where}")
+            else:
+                reason = errno.errorcode.get(ee_errno, str(ee_errno))
+                self._on_error(dest, FailureReason.NETWORK,
+                               f"ICMP error {reason} sending to UDP {where}")

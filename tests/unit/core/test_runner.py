@@ -1,0 +1,71 @@
+"""The runner's safety net: a deadline, but never our own lateness recorded as a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from monitord.core.runner import DEADLINE_GRACE, run_probe
+from probes.base import FailureReason, ProbeResult
+
+
+class Sleepy:
+    """Answers after `delay` of loop time (an answer on its way)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    async def run(self, deadline: float) -> ProbeResult:
+        await asyncio.sleep(self.delay)
+        return ProbeResult.success(self.delay)
+
+
+class Hung:
+    """Never answers and never gives up by itself (a probe bug the net must end)."""
+
+    async def run(self, deadline: float) -> ProbeResult:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def hog_loop(after: float, seconds: float) -> None:
+    """Block the event loop, as a daemon doing more work than one core can."""
+    asyncio.get_running_loop().call_later(after, time.sleep, seconds)
+
+
+async def test_a_probe_that_overruns_on_an_idle_loop_is_a_timeout() -> None:
+    _, result, duration = await run_probe(Hung(), 0.1)
+    assert result.reason is FailureReason.TIMEOUT and result.detail == "no result within 0.1s"
+    assert 0.1 + DEADLINE_GRACE <= duration < 0.5
+
+
+async def test_a_probe_whose_answer_waited_behind_our_blocked_loop_keeps_its_answer() -> None:
+    hog_loop(0.05, 0.5)  # blocks past the 0.2 s deadline and the net's grace
+    _, result, _ = await run_probe(Sleepy(0.1), 0.2)
+    assert result.ok, result.detail
+
+
+async def test_a_probe_cut_off_while_we_were_behind_is_inconclusive_not_a_timeout() -> None:
+    hog_loop(0.05, 0.5)
+    _, result, _ = await run_probe(Hung(), 0.2)
+    assert result.inconclusive and not result.ok and result.reason is None
+    assert "our daemon ran" in result.detail and "behind" in result.detail
+
+
+async def test_a_cancelled_job_stays_cancelled() -> None:
+    task = asyncio.create_task(run_probe(Hung(), 5.0))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_crashing_probe_is_an_internal_error() -> None:
+    class Broken:
+        async def run(self, deadline: float) -> ProbeResult:
+            raise RuntimeError("boom")
+
+    _, result, _ = await run_probe(Broken(), 1.0)
+    assert result.reason is FailureReason.INTERNAL and "boom" in result.detail

@@ -1,0 +1,124 @@
+"""Transactions judged on the wire: our own lateness is never the target's timeout.
+
+The peer here runs in a thread so it keeps answering while the test blocks
+the event loop, as an overloaded daemon's loop is blocked by its own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from probes.base import FailureReason, ProbeResult
+from probes.sip.message import Request, parse_message
+from probes.sip.options import OptionsSettings, SipOptionsProbe
+from probes.sip.transport import SipTransports
+from probes.sip.uas import build_response
+from probes.sip.uri import SipUri
+
+
+class ThreadPeer:
+    """Answers every OPTIONS with 200 at once (or stays silent), from its own thread."""
+
+    def __init__(self, silent: bool = False) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = int(self.sock.getsockname()[1])
+        self.silent = silent
+        self.answered = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            request = parse_message(data)
+            if isinstance(request, Request) and not self.silent:
+                self.sock.sendto(build_response(request, 200, "OK").serialize(), addr)
+                self.answered.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def peer() -> Iterator[ThreadPeer]:
+    p = ThreadPeer()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[ThreadPeer]:
+    p = ThreadPeer(silent=True)
+    yield p
+    p.close()
+
+
+async def probe(transports: SipTransports, port: int, timeout: float,
+                t1: float = 0.5) -> asyncio.Task[ProbeResult]:
+    settings = OptionsSettings(SipUri.parse(f"sip:127.0.0.1:{port}"), t1=t1, t2=max(t1, 4.0))
+    deadline = asyncio.get_running_loop().time() + timeout
+    task = asyncio.create_task(SipOptionsProbe(settings, transports).run(deadline))
+    await asyncio.sleep(0)  # the request leaves
+    return task
+
+
+async def test_an_answer_that_waited_while_our_loop_was_blocked_counts_when_it_arrived(
+    transports: SipTransports, peer: ThreadPeer
+) -> None:
+    await asyncio.sleep(0.05)  # the kernel's timestamping is on
+    task = await probe(transports, peer.port, timeout=0.3)
+    assert await asyncio.to_thread(peer.answered.wait, 2)
+    time.sleep(0.6)  # blocked far past the deadline, the 200 waiting in our socket
+    result = await task
+    assert result.ok, result.detail
+    assert result.latency is not None and result.latency < 0.1  # not the 0.6 s we sat on it
+
+
+async def test_silence_while_we_sent_on_time_is_a_timeout(
+    transports: SipTransports, silent: ThreadPeer
+) -> None:
+    result = await (await probe(transports, silent.port, timeout=0.3))
+    assert result.reason is FailureReason.TIMEOUT and not result.inconclusive
+
+
+async def test_silence_after_our_retransmission_left_late_is_inconclusive(
+    transports: SipTransports, silent: ThreadPeer
+) -> None:
+    task = await probe(transports, silent.port, timeout=1.0, t1=0.1)
+    await asyncio.sleep(0.05)
+    time.sleep(0.4)  # Timer E (due at 0.1 s) fires 0.35 s late
+    result = await task
+    assert result.inconclusive and result.reason is None, result.detail
+    assert "our daemon sent the request" in result.detail and "late" in result.detail
+
+
+async def test_silence_while_our_socket_dropped_datagrams_is_inconclusive(
+    transports: SipTransports, silent: ThreadPeer
+) -> None:
+    task = await probe(transports, silent.port, timeout=0.5)
+    flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with flood:  # junk that overflows our receive buffer while our loop is blocked
+        ours = ("127.0.0.1", transports.udp_port())
+        for _ in range(100):  # bounded: 500,000 datagrams at most
+            if transports.stats.socket_drops:
+                break
+            for _ in range(5000):
+                flood.sendto(b"x", ours)
+    result = await task
+    assert transports.stats.socket_drops > 0
+    assert result.inconclusive, result.detail
+    assert "our socket dropped" in result.detail
