@@ -41,6 +41,8 @@ def html_to_pdf(page: str, out: Path, *, chromium: str | None = None) -> int:
     """Print `page` (HTML) to `out`; returns the PDF's size in bytes."""
     exe = find_chromium(chromium)
     out = out.resolve()
+    if not out.parent.is_dir():
+        raise SlaError(f"--output {out}: the directory {out.parent} does not exist")
     with tempfile.TemporaryDirectory(prefix="monitord-pdf-") as tmp:
         source = Path(tmp) / "report.html"
         source.write_text(page, encoding="utf-8")
@@ -57,6 +59,7 @@ def html_to_pdf(page: str, out: Path, *, chromium: str | None = None) -> int:
         except subprocess.TimeoutExpired:
             raise SlaError(f"{exe} did not print the PDF within {TIMEOUT_SECONDS:g} s") from None
     if proc.returncode != 0 or not out.is_file() or out.read_bytes()[:5] != b"%PDF-":
-        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        tail = [ln for ln in lines if "dbus" not in ln][-3:]  # the bus noise of a headless host
         raise SlaError(f"{exe} could not print the PDF (exit {proc.returncode}): {' | '.join(tail)}")
     return out.stat().st_size
