@@ -92,7 +92,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitord.sla.html import render_html
     from monitord.sla.render import write_csv, write_json
 
     handler = _compute if args.command == "sla" else _report
@@ -101,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             raise SlaError("--format pdf needs --output FILE")
         reports, timezone = handler(args)
         with _output(args) as out:
+            if args.format in ("html", "pdf"):
+                from monitord.sla.html import render_html  # only here: it draws, nothing else
             if args.format == "pdf":
                 from monitord.sla.pdf import html_to_pdf
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -109,6 +109,54 @@ class Basis:
         )
 
 
+def _events(
+    clipped: Sequence[tuple[int, int, int]], holes: Sequence[Pair]
+) -> list[tuple[int, int, int]]:
+    """(time, +1/-1, downtime index or -1 for a gap), in time order."""
+    events = [e for cs, ce, i in clipped for e in ((cs, 1, i), (ce, -1, i))]
+    events += [e for hs, he in holes for e in ((hs, 1, -1), (he, -1, -1))]
+    events.sort()
+    return events
+
+
+def _sweep(
+    events: Sequence[tuple[int, int, int]],
+    spans: Sequence[tuple[str, bool, int]],
+    total: int | None,
+    overlap_max: bool,
+    account: Callable[[int, int, int, Iterable[str], bool], None],
+) -> None:
+    """The general case: an event sweep over overlapping downtimes and gaps."""
+    active: dict[int, int] = {}
+    gap_depth = 0
+    n = len(events)
+    j = 0
+    while j < n:
+        t = events[j][0]
+        while j < n and events[j][0] == t:
+            _, delta, idx = events[j]
+            if idx < 0:
+                gap_depth += delta
+            else:
+                c = active.get(idx, 0) + delta
+                if c:
+                    active[idx] = c
+                else:
+                    del active[idx]
+            j += 1
+        if j >= n or not (active or gap_depth):
+            continue
+        covering = [spans[i] for i in active]
+        hit_users = [c[2] for c in covering if c[1]]
+        if not hit_users:
+            hit = 0
+        elif total is None:
+            hit = 1
+        else:
+            hit = max(hit_users) if overlap_max else min(sum(hit_users), total)
+        account(t, events[j][0], hit, {c[0] for c in covering}, gap_depth > 0)
+
+
 def _month_figures(
     excluded: bool,
     unmon_mode: str,
@@ -190,26 +238,24 @@ def measure(
     has_own = bool(own)
     gap_excluded = mode == "excluded"
 
-    # --- the service's downtimes and gaps, as events inside the period -----------------
-    events: list[tuple[int, int, int]] = []  # (time, +1/-1, downtime index or -1 for a gap)
+    # --- the service's downtimes and gaps inside the period ----------------------------
     # per downtime: (priority, counts, affected users capped at the total; 1 when unweighted)
     spans: list[tuple[str, bool, int]] = []
+    clipped: list[tuple[int, int, int]] = []  # (start, end, downtime index), non-empty only
     problem_pairs: list[Pair] = []
+    everything = policy.downtime_counts == "all"
+    counted_set = () if everything else policy.downtime_counts
     for i, d in enumerate(downtimes):
         ds, de = to_us(d.start), to_us(d.end)
-        counts = policy.counts(d.priority)
+        counts = everything or d.priority in counted_set
         if counts:
             problem_pairs.append((ds, de))
         users = 1 if total is None else (total if d.users is None else min(d.users, total))
         spans.append((d.priority, counts, users))
-        s, e = max(ds, p0), min(de, p1)
-        if s < e:
-            events.append((s, 1, i))
-            events.append((e, -1, i))
-    for s, e in union_pairs((max(to_us(g.start), p0), min(to_us(g.end), p1)) for g in gaps):
-        events.append((s, 1, -1))
-        events.append((e, -1, -1))
-    events.sort()
+        cs, ce = (ds if ds > p0 else p0), (de if de < p1 else p1)
+        if cs < ce:
+            clipped.append((cs, ce, i))
+    holes = union_pairs((max(to_us(g.start), p0), min(to_us(g.end), p1)) for g in gaps)
     problem_starts = [s for s, _ in union_pairs(problem_pairs)]
 
     # sums per scope (0 in hours, 1 outside) and month, flat: [scope * months + month]
@@ -222,44 +268,10 @@ def measure(
     counted_us: dict[int, int] = {}
     weighted_num: dict[int, int] = {}
     hit_problems: set[int] = set()
-    active: dict[int, int] = {}
-    gap_depth = 0
     edges, pieces, oe = basis.edges, basis.pieces, own_cover.edges
-    n = len(events)
-    j = 0
-    while j < n:
-        t = events[j][0]
-        while j < n and events[j][0] == t:
-            _, delta, idx = events[j]
-            if idx < 0:
-                gap_depth += delta
-            else:
-                c = active.get(idx, 0) + delta
-                if c:
-                    active[idx] = c
-                else:
-                    del active[idx]
-            j += 1
-        if j >= n or not (active or gap_depth):
-            continue
-        nxt = events[j][0]
-        if len(active) == 1:
-            (only,) = active
-            priority, counts, users = spans[only]
-            hit = users if counts else 0
-            priorities: tuple[str, ...] | set[str] = (priority,)
-        elif active:
-            covering = [spans[i] for i in active]
-            hit_users = [c[2] for c in covering if c[1]]
-            if not hit_users:
-                hit = 0
-            elif total is None:
-                hit = 1
-            else:
-                hit = max(hit_users) if overlap_max else min(sum(hit_users), total)
-            priorities = {c[0] for c in covering}
-        else:
-            hit, priorities = 0, ()
+
+    def account(t: int, nxt: int, hit: int, priorities: Iterable[str], gap: bool) -> None:
+        """Sum one stretch [t, nxt) with one set of covering downtimes (and gap or not)."""
         first = bisect_right(edges, t) - 1
         problem = problem_starts[bisect_right(problem_starts, t) - 1] if hit else 0
         if not has_own and edges[first + 1] >= nxt:  # the usual case: one piece
@@ -271,7 +283,7 @@ def measure(
         for length, (slot, maint, pending) in pieces_of_span:
             if slot < 0:
                 continue
-            if gap_depth and gap_excluded and not (maint and excluded):
+            if gap and gap_excluded and not (maint and excluded):
                 gap_planned[slot] += length
             if pending or maint:
                 continue
@@ -287,8 +299,31 @@ def measure(
                 counted_us[problem] = counted_us.get(problem, 0) + length
                 weighted_num[problem] = weighted_num.get(problem, 0) + hit * length
                 hit_problems.add(problem)
-            elif gap_depth:
+            elif gap:
                 unmon[slot] += length
+
+    # Downtimes and gaps that overlap nothing else (most of them) are a stretch each;
+    # only a cluster of overlapping ones needs the event sweep.
+    items = sorted([*clipped, *((hs, he, -1) for hs, he in holes)])
+    k, n_items = 0, len(items)
+    while k < n_items:
+        end, j = items[k][1], k + 1
+        while j < n_items and items[j][0] < end:
+            end = max(end, items[j][1])
+            j += 1
+        if j == k + 1:
+            cs, ce, i = items[k]
+            if i < 0:
+                account(cs, ce, 0, (), True)
+            else:
+                priority, counts, users = spans[i]
+                account(cs, ce, users if counts else 0, (priority,), False)
+        else:
+            cluster = items[k:j]
+            _sweep(_events([c for c in cluster if c[2] >= 0],
+                           [(c[0], c[1]) for c in cluster if c[2] < 0]),
+                   spans, total, overlap_max, account)
+        k = j
 
     # --- figures: the shared sums, corrected by the service's own windows -------------
     window = [0] * size
@@ -345,6 +380,7 @@ def measure(
         )
 
     def timeline() -> list[tuple[datetime, datetime, State]]:
+        events = _events(clipped, holes)
         return _timeline(basis, own_cover.edges, spans, events, total, overlap_max)
 
     return Measurement(
@@ -353,7 +389,8 @@ def measure(
         months=months,
         interruptions=len(hit_problems),
         counted_us=counted_us,
-        weighted_us={k: Fraction(v, total or 1) for k, v in weighted_num.items()},
+        # weighted seconds mean something only when the policy weighs (else: counted_us)
+        weighted_us={k: Fraction(v, total) for k, v in weighted_num.items()} if total else {},
         timeline=timeline,
     )
 
