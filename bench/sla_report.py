@@ -42,8 +42,8 @@ from tests.unit.sla.fleet import KINDS, LAST_MONTH, NOW, fleet  # noqa: E402
 SHAPES = {"issue": {"evenings": False, "one_offs": 10}, "heavy": {"evenings": True, "one_offs": 60}}
 
 
-def run(cmd: list[str], out: Path) -> tuple[float, float, int, int]:
-    """Wall seconds, peak RSS MB, exit code and output bytes of one process."""
+def run(cmd: list[str], out: Path) -> tuple[float, float, float, int, int]:
+    """Wall seconds, CPU seconds, peak RSS MB, exit code and output bytes of one process."""
     with out.open("wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
@@ -55,7 +55,8 @@ def run(cmd: list[str], out: Path) -> tuple[float, float, int, int]:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         print(f"    ! {' '.join(cmd[:4])} ... exited {code}: {err.strip()[-400:]}", file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024, code, out.stat().st_size
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, code, out.stat().st_size
 
 
 def loop(kind: str, config: str, intervals: str, mode: str) -> None:
@@ -108,13 +109,16 @@ def main() -> None:
             ivs = d / f"{shape}.json"
             ivs.write_text(json.dumps(base.intervals), encoding="utf-8")
             downs = sum(1 for i in base.intervals if i.get("kind", "downtime") == "downtime")
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             print(
-                f"sla_report [{shape}]: {args.services} services, {downs} downtime intervals"
+                f"sla_report [{shape}]: load {load:.2f} on {os.cpu_count()} cores;"
+                f" {args.services} services, {downs} downtime intervals"
                 f" over 13 months, period {LAST_MONTH}, {len(base.config['maintenance']['windows'])}"
                 f" one-off + {len(base.config['maintenance']['recurring'])} recurring windows;"
                 f" machine shared, one run each"
             )
-            print(f"  {'policy':<9} {'run':<14} {'wall s':>7} {'peak MB':>8} {'output':>9}  ratio")
+            print(f"  {'policy':<9} {'run':<14} {'wall s':>7} {'cpu s':>6} {'peak MB':>8}"
+                  f" {'output':>9}  ratio (wall)")
             for kind in KINDS:
                 cfg = d / f"{shape}-{kind}.yaml"
                 cfg.write_text(
@@ -133,10 +137,10 @@ def main() -> None:
                                          "reference"]
                 results = {name: run(cmd, d / "out.json") for name, cmd in runs.items()}
                 ref = results.get("reference", results["single loop"])[0]
-                for name, (wall, rss, code, size) in results.items():
+                for name, (wall, cpu, rss, code, size) in results.items():
                     ok = "" if code == 0 else f"  EXIT {code}"
-                    print(f"  {kind:<9} {name:<14} {wall:7.2f} {rss:8.0f} {size / 1e6:8.1f}M"
-                          f"  {ref / wall:5.1f}x{ok}")
+                    print(f"  {kind:<9} {name:<14} {wall:7.2f} {cpu:6.2f} {rss:8.0f}"
+                          f" {size / 1e6:8.1f}M  {ref / wall:5.1f}x{ok}")
 
 
 if __name__ == "__main__":
