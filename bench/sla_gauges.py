@@ -45,6 +45,7 @@ from monitord.core.events import ServiceDowntimeRecorded  # noqa: E402
 from monitord.core.scheduler import Scheduler  # noqa: E402
 from monitord.sla.gauges import WINDOWS, SlaMetrics, counter_policy, window_policy  # noqa: E402
 from monitord.sla.runtime import SlaRuntime  # noqa: E402
+from monitord.storage.interface import Batch, ServiceCommit  # noqa: E402
 from monitord.storage.sqlite import SqliteStore  # noqa: E402
 from tests.unit.sla.fleet import FIRST, NOW, fleet  # noqa: E402
 
@@ -71,7 +72,7 @@ async def seed(store: SqliteStore, intervals_path: Path) -> int:
     await store.start_run(FIRST)
     events = [ServiceDowntimeRecorded(s, d.start, d.end, d.reason or "timeout", "") for s, d in downs]
     for i in range(0, len(events), 1000):
-        await store.commit_service(events[i : i + 1000])
+        await store.commit(Batch((ServiceCommit(tuple(events[i : i + 1000])),)))
     return len(events)
 
 
@@ -113,7 +114,6 @@ async def main_async(n: int, reference: bool) -> None:
                   f" {time.perf_counter() - t0:.1f} s; {JOBS} scheduler jobs every"
                   f" {EVERY * 1000:.0f} ms on the same loop; machine shared")
             runtime = SlaRuntime(cfg, store)
-            await runtime.load()
             metrics = SlaMetrics(runtime, CollectorRegistry())
             del data, cfg
             gc.collect()
