@@ -164,7 +164,33 @@ def parse_rows(
     out = IntervalFile()
     known = frozenset(KNOWN)
     extra_seen: dict[str, None] = {}
+    fromiso = datetime.fromisoformat
+    downs = out.downtimes
     for i, item in enumerate(rows):
+        # the usual row (a plain downtime, every value well formed) in one go; anything
+        # else, or anything wrong, takes the careful path below, which names the problem
+        if type(item) is dict and known.issuperset(item) and item.get("kind", "downtime") == "downtime":
+            try:
+                service = item["service"]
+                start, end = fromiso(item["start"]), fromiso(item["end"])
+                if start.tzinfo is None or end.tzinfo is None or type(service) is not str:
+                    raise ValueError
+                start, end = start.astimezone(UTC), end.astimezone(UTC)
+                priority = item.get("priority")
+                if priority is None:
+                    priority = default_priority(service)
+                users = item.get("users")
+                reason, ticket = item.get("reason", ""), item.get("ticket", "")
+                if (
+                    end >= start and service and priority in PRIORITIES
+                    and (users is None or (type(users) is int and users >= 0))
+                    and type(reason) is str and type(ticket) is str
+                ):
+                    downs.append((service, Downtime(start, end, priority, users, reason,
+                                                    f"{source}[{i}]", ticket)))
+                    continue
+            except (KeyError, TypeError, ValueError, OverflowError):
+                pass
         try:
             if not isinstance(item, dict):
                 raise _Bad(None, "expected an object with service, start and end")
