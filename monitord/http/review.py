@@ -18,7 +18,6 @@ Every problem is a 400 naming the field; an unknown interval is a 400 too
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from aiohttp import web
 
 from monitord.errors import ApiRequestError, StoreUnavailableError
 from monitord.http.context import error, iso, token_name
+from monitord.http.inputs import check_text, parse_json_body
 from monitord.http.sla import SLA, _instant, _unknown_params
 from monitord.sla.config import PRIORITIES
 from monitord.sla.review import ACTIONS, CATEGORIES, describe
@@ -51,6 +51,7 @@ def _text(body: dict[str, Any], field: str, *, required: bool) -> str:
     value = body.get(field, "")
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise ApiRequestError(f"field {field!r}: expected text of at most {MAX_TEXT} characters")
+    check_text(value, f"field {field!r}")
     if required and not value.strip():
         raise ApiRequestError(f"field {field!r}: required (why: it goes into the audit record)")
     return value.strip()
@@ -69,10 +70,7 @@ def _targets(body: dict[str, Any], least: int) -> tuple[str, ...]:
 
 
 def parse_review(raw: bytes, services: set[str], who: str, now: datetime) -> ReviewAdd:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiRequestError("body: not valid JSON") from None
+    body = parse_json_body(raw)
     if not isinstance(body, dict):
         raise ApiRequestError("body: expected a JSON object with service and action")
     unknown = sorted(set(body) - set(FIELDS))
