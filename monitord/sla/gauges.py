@@ -23,7 +23,9 @@ The counters `monitord_service_good_seconds_total` and
 watched and those of them that were available, since the start of the
 current contract year (calendar year without a contract) — time nobody
 watched (before the first start, between runs) is in neither, so a fresh
-store starts at 0, not at the year so far. Sloth/Pyrra-style rules
+store starts at 0, not at the year so far. An availability ratio over a
+window in which nobody watched any time that counts is NaN (no figure),
+never 1.0. Sloth/Pyrra-style rules
 (`1 - rate(good)/rate(total)`) work directly. They reset to zero when a new
 year starts, which `rate()` treats as the counter reset it is; and they never
 go backwards within a year: a window announced later that takes time out of
@@ -35,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import math
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -55,6 +58,7 @@ from monitord.sla.runtime import FleetInputs, SlaRuntime
 log = structlog.get_logger("monitord.sla.gauges")
 
 SLA_METRICS_EVERY = 60.0
+FIRST_FIGURES_AFTER = 5.0  # seconds: the next refresh while a service has no figure yet
 WINDOWS = ("month_to_date", "rolling_12_months", "contract_year")
 COUNTER = "counter"  # the SLO counters' year, computed with the windows
 _PERIOD = {"month_to_date": "month", "rolling_12_months": "rolling_12_months"}
@@ -99,7 +103,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 @dataclass
 class _Values:
-    ratios: dict[tuple[str, str], tuple[float, float] | None] = field(default_factory=dict)
+    ratios: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     counters: dict[str, _Counter] = field(default_factory=dict)
 
 
@@ -134,10 +138,9 @@ def _compute(
             total = r.measured_seconds  # watched time only: the counter policy excludes the rest
             good = 0.0 if r.availability is None else float(Fraction(total) * r.availability / 100)
             out.counters[service] = _Counter(period.start, good, total)
-        elif r.availability is None:  # nothing watched: no sample rather than 1.0
-            out.ratios[(service, window)] = None
-        else:
-            out.ratios[(service, window)] = (float(r.availability / 100), r.error_budget_seconds)
+        else:  # nothing watched of the time that counts: NaN ("no figure"), never 1.0
+            ratio = math.nan if r.availability is None else float(r.availability / 100)
+            out.ratios[(service, window)] = (ratio, r.error_budget_seconds)
     return out, failed
 
 
@@ -198,12 +201,8 @@ class SlaMetrics(Collector):
         for service, exc in failed:
             log.error("sla_metrics_failed", service=service, error=str(exc))
         with self._lock:
-            for key, value in values.ratios.items():
-                if value is None:
-                    self._ratio.pop(key, None)
-                    self._budget.pop(key, None)
-                else:
-                    self._ratio[key], self._budget[key] = value
+            for key, (ratio, budget) in values.ratios.items():
+                self._ratio[key], self._budget[key] = ratio, budget
             for service, counter in values.counters.items():
                 last = self._counters.get(service)
                 if last is not None and last.period_start == counter.period_start:
@@ -214,9 +213,24 @@ class SlaMetrics(Collector):
                 self._counters[service] = counter
 
     async def run(self, every: float = SLA_METRICS_EVERY) -> None:
+        """Refresh every `every` seconds; sooner while a service has no figure yet.
+
+        A freshly started daemon has watched nothing at its first refresh, so
+        its ratios are NaN (never 1.0); a few seconds later they have figures.
+        Only during the first `every` seconds: a service in a long maintenance
+        window stays without a figure, and a fleet is not recomputed every 5 s.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while True:
             await self.refresh(datetime.now(UTC))
-            await asyncio.sleep(every)
+            early = loop.time() - started < every and not self._complete()
+            await asyncio.sleep(min(every, FIRST_FIGURES_AFTER) if early else every)
+
+    def _complete(self) -> bool:
+        with self._lock:
+            have = {service for (service, _), ratio in self._ratio.items() if not math.isnan(ratio)}
+        return all(service in have for service, _ in self._services())
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:
