@@ -14,14 +14,24 @@ import sys
 from collections.abc import Sequence
 
 from monitord import __version__
-from monitord.cli import call, checkconfig, maintenance, probe, register, responder, run, sla
+from monitord.cli import (
+    call,
+    checkconfig,
+    maintenance,
+    probe,
+    register,
+    responder,
+    review,
+    run,
+    sla,
+)
 from monitord.cli.exitcodes import ExitCode
 from monitord.cli.output import reader_gone_guard
 
 __all__ = ["build_parser", "main"]
 
 # In `monitord --help` order.
-FAMILIES = (run, checkconfig, probe, register, call, responder, sla, maintenance)
+FAMILIES = (run, checkconfig, probe, register, call, responder, sla, maintenance, review)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,6 +55,8 @@ def register(sub: Subcommands) -> None:
 
 def _target(args: argparse.Namespace) -> tuple[str, str | None]:
     """Base URL and token from --url/--token-file, falling back to the config."""
+    from monitord.http.tokens import first_token  # a named token file: its first token
+
     url, token = args.url, None
     if args.config:
         from monitord.config import load_config
@@ -65,9 +67,9 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None]:
             host = "127.0.0.1"
         url = url or f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         if cfg.daemon.api_token_file is not None:
-            token = cfg.daemon.api_token_file.get()
+            token = first_token(cfg.daemon.api_token_file.get())
     if args.token_file:
-        token = read_secret("maintenance", "--token-file", args.token_file)
+        token = first_token(read_secret("maintenance", "--token-file", args.token_file))
     if not url:
         raise ValueError("give --config (the daemon's config) or --url")
     return url.rstrip("/"), token

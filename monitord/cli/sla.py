@@ -4,23 +4,28 @@ Why two commands: `report` reads what the daemon recorded (its SQLite store,
 opened for queries only); `sla compute` recomputes the same report from an
 intervals file, because contracts such as XTIUM's make the ticketing system's
 records leading and SLA managers must be able to check the figure from them.
-This is the I/O shell around the pure `monitord.sla` package.
+This is the I/O shell around the pure `monitord.sla` package (reading the
+record through `monitord.storage.factory.build_reader`: SQLite or PostgreSQL).
 
-Intervals file: a JSON list of objects with `service`, `start`, `end`
-(ISO-8601 with offset), optional `priority` (P1..P4, default P1), `users`,
-`reason`, and `kind` (`downtime`, default, or `unmonitored`: a hole in the
-data, which applies to every service when it names none).
+Intervals file: JSON or CSV, the column set of `monitord.sla.inputs`
+(`service`, `start`, `end` with offset, `priority`, `users`, `reason`,
+`ticket`, `kind` downtime/unmonitored/maintenance, other columns kept).
+
+Without `--service` both commands report every service that has an
+`sla_policy` (the bulk form), streamed as computed; `--summary` leaves out
+the interval lists and timelines.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from monitord.cli.args import add_config_option, handles
 from monitord.cli.exitcodes import ExitCode
@@ -44,35 +49,71 @@ def register(sub: Subcommands) -> None:
         "compute", help="compute an availability report from an intervals file (no daemon needed)"
     )
     add_config_option(comp, help="YAML config with sla_policies")
-    comp.add_argument("--policy", required=True, help="name of an sla_policies entry")
+    comp.add_argument(
+        "--policy",
+        help="apply this sla_policies entry (default: each service's own sla_policy, every"
+        " configured service with one)",
+    )
     comp.add_argument("--period", required=True, help="YYYY-MM (or YYYY for yearly policies)")
-    comp.add_argument("--intervals", required=True, help="JSON file of downtime intervals")
-    comp.add_argument("--service", help="only this service (default: every service in the file)")
+    comp.add_argument(
+        "--intervals", required=True, help="intervals file: JSON list, or CSV (*.csv) with a header"
+    )
+    comp.add_argument(
+        "--service", action="append",
+        help="only this service (repeatable; default: every service, see --policy)",
+    )
     _common(comp)
     handles(comp, run)
 
     rep = sub.add_parser("report", help="availability report for a service from the daemon's store")
     add_config_option(rep, help="the daemon's YAML config")
-    rep.add_argument("--service", required=True, help="a service with an sla_policy")
+    rep.add_argument(
+        "--service", action="append",
+        help="a service with an sla_policy (repeatable; default: every service with one)",
+    )
     rep.add_argument("--period", required=True, help="YYYY-MM (or YYYY for yearly policies)")
     _common(rep)
     handles(rep, run)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["json", "csv", "html"], default="json")
+    p.add_argument("--format", choices=["json", "csv", "html", "pdf"], default="json",
+                   help="json (default), csv (one row per incident), html, or pdf (needs --output"
+                   " and headless Chromium)")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument("--chromium", help="the Chromium executable for --format pdf")
+    p.add_argument(
+        "--summary", action="store_true",
+        help="figures only: no incident or interval list, no timeline (for fleet overviews)",
+    )
     p.add_argument(
         "--now", help="ISO-8601 instant to compute as of (default: the current time); for replays"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitord.sla.html import render_html
-    from monitord.sla.render import render_csv, render_json
+    from monitord.sla.render import write_csv, write_json
 
     handler = _compute if args.command == "sla" else _report
     try:
+        if args.format == "pdf" and not args.output:
+            raise SlaError("--format pdf needs --output FILE")
         reports, timezone = handler(args)
+        with _output(args) as out:
+            if args.format in ("html", "pdf"):
+                from monitord.sla.html import render_html  # only here: it draws, nothing else
+            if args.format == "pdf":
+                from monitord.sla.pdf import html_to_pdf
+
+                page = render_html(list(reports), timezone=timezone)
+                size = html_to_pdf(page, Path(args.output), chromium=args.chromium)
+                print(f"wrote {args.output} ({size} bytes)", file=sys.stderr)
+            elif args.format == "html":
+                out.write(render_html(list(reports), timezone=timezone))
+            elif args.format == "csv":
+                write_csv(reports, out, summary=args.summary)
+            else:
+                write_json(reports, out, summary=args.summary)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return ExitCode.FAILED
@@ -82,24 +123,33 @@ def run(args: argparse.Namespace) -> int:
     except StorageError as exc:
         print(f"monitord {args.command}: {exc}", file=sys.stderr)
         return ExitCode.ERROR
-    if args.format == "html":
-        out = render_html(reports, timezone=timezone)
-    else:
-        out = render_csv(reports) if args.format == "csv" else render_json(reports)
-    sys.stdout.write(out)
     return ExitCode.OK
+
+
+@contextlib.contextmanager
+def _output(args: argparse.Namespace) -> Iterator[TextIO]:
+    """Standard output, or `--output` (written whole or not at all: a temp file renamed)."""
+    if not args.output or args.format == "pdf":
+        yield sys.stdout
+        return
+    target = Path(args.output)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8") as f:
+            yield f
+        partial.replace(target)
+    except OSError as exc:
+        raise SlaError(f"--output {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _setup(config_path: str) -> tuple[Any, SlaSetup]:
     from monitord.config import load_config
-    from monitord.sla.engine import SlaSetup
+    from monitord.sla.runtime import setup_from
 
     cfg = load_config(config_path)
-    return cfg, SlaSetup(
-        policies={p.name: p for p in cfg.sla_policies},
-        calendars={c.name: c for c in cfg.calendars},
-        maintenance=cfg.maintenance,
-    )
+    return cfg, setup_from(cfg)
 
 
 def _now(text: str | None) -> datetime:
@@ -126,113 +176,75 @@ def _instant(value: Any, where: str) -> datetime:
 
 
 def read_intervals(path: str) -> tuple[list[tuple[str, Downtime]], list[tuple[str | None, Gap]]]:
-    """Parse the intervals file; every problem names its index and field."""
-    from monitord.sla.availability import Downtime, Gap
-    from monitord.sla.config import PRIORITIES
+    """The downtimes and gaps of an intervals file (see `monitord.sla.inputs`)."""
+    from monitord.sla.inputs import read
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SlaError(f"{path}: cannot read the intervals file: {exc.strerror or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SlaError(f"{path}: not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise SlaError(f"{path}: not valid JSON: nested too deeply") from None
-    if not isinstance(data, list):
-        raise SlaError(f"{path}: expected a JSON list of interval objects")
-    downs: list[tuple[str, Downtime]] = []
-    gaps: list[tuple[str | None, Gap]] = []
-    allowed = {"service", "start", "end", "priority", "users", "reason", "kind"}
-    for i, item in enumerate(data):
-        where = f"{path}[{i}]"
-        if not isinstance(item, dict):
-            raise SlaError(f"{where}: expected an object with service, start and end")
-        unknown = sorted(set(item) - allowed)
-        if unknown:
-            raise SlaError(f"{where}: unknown field(s) {', '.join(unknown)}")
-        start = _instant(item.get("start"), f"{where}.start")
-        end = _instant(item.get("end"), f"{where}.end")
-        if end < start:
-            raise SlaError(f"{where}: end {item['end']} is before start {item['start']}")
-        service = item.get("service")
-        kind = item.get("kind", "downtime")
-        if kind == "unmonitored":
-            if service is not None and not isinstance(service, str):
-                raise SlaError(f"{where}.service: expected a service name")
-            gaps.append((service, Gap(start, end, str(item.get("reason") or "unmonitored"))))
-            continue
-        if kind != "downtime":
-            raise SlaError(f"{where}.kind: expected 'downtime' or 'unmonitored', got {kind!r}")
-        if not isinstance(service, str) or not service:
-            raise SlaError(f"{where}.service: required (the service the interval belongs to)")
-        priority = item.get("priority", "P1")
-        if priority not in PRIORITIES:
-            raise SlaError(f"{where}.priority: expected one of P1, P2, P3, P4, got {priority!r}")
-        users = item.get("users")
-        if users is not None and (
-            isinstance(users, bool) or not isinstance(users, int) or users < 0
-        ):
-            raise SlaError(
-                f"{where}.users: expected a whole number of affected users, got {users!r}"
-            )
-        reason = item.get("reason", "")
-        downs.append(
-            (service, Downtime(start, end, priority, users, str(reason), f"{Path(path).name}[{i}]"))
-        )
-    return downs, gaps
+    data = read(path)
+    return data.downtimes, data.gaps
 
 
-def _compute(args: argparse.Namespace) -> tuple[list[Report], str]:
-    from monitord.sla.engine import compute, period_for
+def _compute(args: argparse.Namespace) -> tuple[Iterator[Report], str]:
+    from monitord.sla.inputs import read
+    from monitord.sla.offline import plan, reports
+    from monitord.sla.sections import load_sla_sections
 
-    _, setup = _setup(args.config)
-    policy = setup.policy(args.policy)
-    period = period_for(policy, args.period)
+    sections = load_sla_sections(args.config)
     now = _now(args.now)
-    downs, gaps = read_intervals(args.intervals)
-    services = [args.service] if args.service else list(dict.fromkeys(s for s, _ in downs))
-    if not services:
-        raise SlaError(f"{args.intervals}: no downtime intervals; name the service with --service")
+    priorities = {s.name: s.default_priority for s in sections.services}
+    data = read(args.intervals, default_priority=lambda svc: priorities.get(svc, "P1"))
+    p = plan(sections, data, period=args.period, policy=args.policy, services=args.service)
+    for warning in [*p.warnings, *_running(args, [period for _, _, period in p.jobs], now)]:
+        print(f"monitord sla compute: warning: {warning}", file=sys.stderr)
+    return reports(p, data, now), p.timezone
+
+
+def _running(args: argparse.Namespace, periods: list[Any], now: datetime) -> list[str]:
+    """A period not over yet, computed as of the clock (no --now), says so on stderr."""
+    if args.now is not None:
+        return []
+    running = sorted({p.label for p in periods if p.end > now})
+    if not running:
+        return []
     return [
-        compute(
-            setup,
-            service=svc,
-            policy=policy,
-            period=period,
-            now=now,
-            downtimes=[d for s, d in downs if s == svc],
-            gaps=[g for s, g in gaps if s in (None, svc)],
-        )
-        for svc in services
-    ], policy.timezone
+        f"period {', '.join(running)} is not over: figures as of {now.isoformat()}"
+        " (\"complete\": false); pass --now to pin the instant"
+    ]
 
 
-def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
+def _report(args: argparse.Namespace) -> tuple[Iterator[Report], str]:
     from monitord.sla.engine import period_for
 
     cfg, setup = _setup(args.config)
-    service = next((s for s in cfg.services if s.name == args.service), None)
-    if service is None:
-        known = ", ".join(s.name for s in cfg.services) or "none configured"
-        raise SlaError(f"unknown service {args.service!r} (known: {known})")
-    if service.sla_policy is None:
-        raise SlaError(
-            f"service {service.name!r} has no sla_policy: set one in the config,"
-            " or use `monitord sla compute --policy NAME`"
-        )
-    policy = setup.policy(service.sla_policy)
-    period = period_for(policy, args.period)
+    by_name = {s.name: s for s in cfg.services}
+    names = args.service or [s.name for s in cfg.services if s.sla_policy is not None]
+    if not names:
+        raise SlaError("no service in the config has an sla_policy: set one to get a report")
+    jobs = []
+    for name in names:
+        service = by_name.get(name)
+        if service is None:
+            known = ", ".join(by_name) or "none configured"
+            raise SlaError(f"unknown service {name!r} (known: {known})")
+        if service.sla_policy is None:
+            raise SlaError(
+                f"service {service.name!r} has no sla_policy: set one in the config,"
+                " or use `monitord sla compute --policy NAME`"
+            )
+        policy = setup.policy(service.sla_policy)
+        jobs.append((service.name, policy, period_for(policy, args.period)))
     now = _now(args.now)
-    report = asyncio.run(_from_store(cfg.daemon, setup, service.name, policy, period, now))
-    return [report], policy.timezone
+    for warning in _running(args, [period for _, _, period in jobs], now):
+        print(f"monitord report: warning: {warning}", file=sys.stderr)
+    found = asyncio.run(_from_store(cfg.daemon, setup, jobs, now))
+    return iter(found), jobs[0][1].timezone
 
 
 async def _from_store(
-    daemon: DaemonConfig, setup: SlaSetup, service: str, policy: Any, period: Any, now: datetime
-) -> Report:
-    """The report over the store's service intervals, gaps and maintenance windows."""
-    from monitord.sla.runtime import report_from_store
+    daemon: DaemonConfig, setup: SlaSetup, jobs: list[Any], now: datetime
+) -> list[Report]:
+    """The reports over the store's service intervals, gaps, runs, windows and reviews."""
+    from monitord.sla.runtime import reports_from_store
     from monitord.storage.factory import build_reader
 
     async with build_reader(daemon) as store:
-        return await report_from_store(setup, store, service, policy, period, now)
+        return await reports_from_store(setup, store, jobs, now, live=False)

@@ -168,6 +168,11 @@ class ServiceConfig(Strict):
     checks: list[Name] = Field(min_length=1)
     down_when: DownWhen = "any"
     sla_policy: Name | None = None  # an sla_policies entry: how its reports are computed
+    # SLA reports (issue 16): the priority of its recorded downtime until a review says
+    # otherwise (a whole-platform service P1, a site or department service P2), and
+    # the customer named on its reports
+    default_priority: Literal["P1", "P2", "P3", "P4"] = "P1"
+    customer: str = ""
     # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/core/callquality.py
     call_quality: CallQualityWindow = Field(default_factory=CallQualityWindow)
 

@@ -64,15 +64,22 @@ from monitord.sla.windows import merged
 from monitord.storage.interface import (
     Batch,
     CheckCommit,
+    CommitReceipt,
     Entry,
     EventCommit,
     MaintenanceAdd,
     MaintenanceDelete,
     QualityCommit,
+    ReviewAdd,
     ServiceCommit,
     StoreWriter,
 )
-from monitord.storage.records import MaintenanceRecord, QualityRecord, StandaloneEvent
+from monitord.storage.records import (
+    MaintenanceRecord,
+    QualityRecord,
+    ReviewRecord,
+    StandaloneEvent,
+)
 from probes.base import ProbeResult
 
 __all__ = ["BACKLOG_LIMIT", "Pipeline", "ResumeState"]
@@ -252,6 +259,12 @@ class Pipeline:
                 return None
             return await self._commit(now, None, events, entries)
 
+    async def add_review(self, add: ReviewAdd) -> ReviewRecord:
+        """Append an incident review entry (SLA, issue 16); it changes no recorded interval."""
+        async with self._lock:
+            (record,) = (await self._commit_now(add)).reviews
+            return record
+
     async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord:
         """Store a window announced at run time; the calendar follows at once."""
         async with self._lock:
@@ -421,6 +434,10 @@ class Pipeline:
 
     async def _write_now(self, entry: MaintenanceAdd | MaintenanceDelete
                          ) -> tuple[MaintenanceRecord | None, ...]:
+        return (await self._commit_now(entry)).maintenance
+
+    async def _commit_now(self, entry: MaintenanceAdd | MaintenanceDelete | ReviewAdd
+                          ) -> CommitReceipt:
         """An API write: only straight into a store that keeps up, else a clear refusal."""
         if self._backlog or self._frozen_at is not None:
             raise StoreUnavailableError(
@@ -432,7 +449,7 @@ class Pipeline:
             raise
         except StorageError as exc:
             raise StoreUnavailableError(f"the store refused the write: {exc}") from exc
-        return receipt.maintenance
+        return receipt
 
     async def _maybe_retry(self, at: datetime) -> None:
         loop = asyncio.get_running_loop()

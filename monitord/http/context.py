@@ -6,7 +6,6 @@ read it; keeping it here means none of them imports another (no cycles).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,14 +15,15 @@ from aiohttp import web
 
 from monitord.core.stream import Reconfigured
 from monitord.core.supervisor import Health
+from monitord.http.tokens import parse_tokens, who
 from monitord.sinks.live import LiveView
 from monitord.sinks.metrics import Metrics
 from monitord.sla.runtime import SlaRuntime
-from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete, StoreReader
-from monitord.storage.records import MaintenanceRecord
+from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete, ReviewAdd, StoreReader
+from monitord.storage.records import MaintenanceRecord, ReviewRecord
 
 __all__ = ["CTX", "ApiContext", "MaintenanceWriter", "Reloader", "SlaApi", "authorize", "error",
-           "iso"]
+           "iso", "token_name"]
 
 
 class MaintenanceWriter(Protocol):
@@ -32,6 +32,8 @@ class MaintenanceWriter(Protocol):
     async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord: ...
 
     async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None: ...
+
+    async def add_review(self, add: ReviewAdd) -> ReviewRecord: ...
 
 
 class Reloader(Protocol):
@@ -73,7 +75,17 @@ def error(status: int, message: str, **headers: str) -> web.Response:
 
 
 def authorize(request: web.Request) -> web.Response | None:
-    """None when the request carries the configured bearer token, else the refusal."""
+    """None when the request carries a configured bearer token, else the refusal."""
+    found = token_name(request)
+    return found if isinstance(found, web.Response) else None
+
+
+def token_name(request: web.Request) -> str | web.Response:
+    """The name of the bearer token the request carries, or the refusal.
+
+    The token file may name its tokens (`NAME TOKEN` lines, monitord/http/tokens.py):
+    the name is the "who" of an incident review's audit entry.
+    """
     sla = request.app[CTX].sla
     token = sla.token if sla is not None else None
     if token is None:
@@ -87,6 +99,7 @@ def authorize(request: web.Request) -> web.Response | None:
     challenge = {"WWW-Authenticate": 'Bearer realm="monitord"'}
     if scheme.lower() != "bearer" or not given.strip():
         return error(401, "missing bearer token: send 'Authorization: Bearer <token>'", **challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    name = who(parse_tokens(token), given.strip())
+    if name is None:
         return error(401, "invalid bearer token", **challenge)
-    return None
+    return name

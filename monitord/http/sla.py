@@ -14,6 +14,7 @@ intervals, gaps and windows; `monitord.sla` computes), rendered like the CLI's.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -176,17 +177,40 @@ async def _report(request: web.Request, service: str) -> tuple[Report, SlaPolicy
     return await runtime.report(service, policy, period, now), policy
 
 
+def _flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ApiRequestError(f"parameter {name!r}: use true or false")
+    return value in ("true", "1")
+
+
 async def availability(request: web.Request) -> web.Response:
-    """One service's report as JSON, or every service with a policy (a list) without `service`."""
-    _unknown_params(request, "service", "period")
+    """One service's report as JSON, or every service with a policy (a list) without `service`.
+
+    The list is the bulk form (issue 18): one Batch for the fleet, computed and
+    rendered in a worker thread; `summary=true` leaves out the long lists.
+    """
+    _unknown_params(request, "service", "period", "summary")
     runtime = request.app[SLA].runtime
+    summary = _flag(request, "summary")
     service = request.query.get("service")
     if service:
         report, _ = await _report(request, service)
-        return web.json_response(report_to_dict(report))
-    names = [n for n, s in runtime.services.items() if s.sla_policy is not None]
-    out = [report_to_dict((await _report(request, n))[0]) for n in names]
-    return web.json_response(out)
+        return web.json_response(report_to_dict(report, summary=summary))
+    now = datetime.now(UTC)
+    jobs = []
+    for name, svc in runtime.services.items():
+        if svc.sla_policy is None:
+            continue
+        policy = runtime.setup.policy(svc.sla_policy)
+        try:
+            period = runtime.period(policy, request.query.get("period") or None, now)
+        except SlaError as exc:
+            raise ApiRequestError(f"parameter 'period': {exc}") from None
+        jobs.append((name, policy, period))
+    reports = await runtime.reports(jobs, now)
+    body = await asyncio.to_thread(render_json, reports, summary=summary)
+    return web.Response(text=body, content_type="application/json")
 
 
 async def service_report(request: web.Request) -> web.Response:
@@ -201,11 +225,14 @@ async def service_report(request: web.Request) -> web.Response:
         )
     if fmt == "csv":
         return web.Response(text=render_csv([report]), content_type="text/csv")
-    return web.Response(text=render_json([report]), content_type="application/json")
+    return web.json_response(report_to_dict(report))  # the resource: one object
 
 
 def register(app: web.Application, sla: SlaApi) -> None:
+    from monitord.http.review import register as register_reviews
+
     app[SLA] = sla
+    register_reviews(app)  # incident review (monitord/http/review.py)
     app.router.add_get("/api/v1/maintenance", list_windows)
     app.router.add_post("/api/v1/maintenance", create_window)
     app.router.add_delete("/api/v1/maintenance/{id}", delete_window)

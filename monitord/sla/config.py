@@ -18,6 +18,7 @@ import re
 import zoneinfo
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from dateutil.rrule import rrulestr
@@ -151,11 +152,30 @@ class CalendarConfig(_Strict):
     def _country(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        import holidays
-
-        if value.upper() not in holidays.list_supported_countries():
+        if value.upper() not in _holiday_countries():
             raise ValueError(f"unknown holiday country {value!r}: use an ISO code such as 'NL'")
         return value.upper()
+
+
+@lru_cache(maxsize=1)
+def _holiday_countries() -> frozenset[str]:
+    """ISO codes the `holidays` package knows, read from its registry.
+
+    `holidays.list_supported_countries()` imports every country's module
+    (0.2 s) to answer; the registry lists the same codes without that.
+    """
+    try:
+        from holidays.registry import COUNTRIES
+    except ImportError:  # pragma: no cover - a holidays release without the registry
+        import holidays
+
+        return frozenset(holidays.list_supported_countries())
+    return frozenset(
+        code
+        for entry in COUNTRIES.values()
+        for code in entry[1:]
+        if code.isalpha() and code.isupper() and len(code) <= 3
+    )
 
 
 # --- maintenance windows ----------------------------------------------------------
@@ -307,10 +327,44 @@ class UserWeighting(_Strict):
     overlap: Literal["sum", "max"] = "sum"
 
 
+class RestoreTarget(_Strict):
+    """A share of incidents of one priority restored within a time (XTIUM §8: P1 90 % <= 4 h)."""
+
+    priority: Priority
+    within: Duration
+    share_percent: Percent = Decimal(100)
+    clock: Literal["clock", "office"] | None = None  # default: the restore rules' clock
+
+
+class RestoreCredit(_Strict):
+    """XTIUM §9: a credit when any incident of `priority` took longer than `over` to restore."""
+
+    priority: Priority = "P1"
+    over: Duration
+    credit_percent: Percent = Decimal(100)  # of the monthly fee
+    clock: Literal["clock", "office"] = "clock"
+
+
+class RestoreRules(_Strict):
+    """Restore-time targets per priority, in clock hours or a calendar's office hours.
+
+    `start_rule: next_working_day` is the VIOMS rule: an incident that starts
+    outside office hours starts the clock at the calendar's next opening,
+    except for P1 (and except when the calendar is 24x7).
+    """
+
+    clock: Literal["clock", "office"] = "clock"
+    calendar: str | None = None  # for office clocks; default: the policy's calendar
+    start_rule: Literal["as_recorded", "next_working_day"] = "as_recorded"
+    targets: list[RestoreTarget] = Field(default_factory=list)
+    credit: RestoreCredit | None = None
+
+
 class SlaPolicy(_Strict):
     name: Name
     version: str = "1"
     description: str = ""
+    contract: str = ""  # the contract's name, printed on reports ("XTIUM Managed Voice 2026")
     target_percent: Percent
     period: Literal["month", "year", "contract_year", "rolling_12_months"] = "month"
     contract_start: date | None = None  # anchor of `contract_year`
@@ -318,13 +372,19 @@ class SlaPolicy(_Strict):
     maintenance: Literal["excluded", "counts_as_up"] = "excluded"
     maintenance_kinds: list[Name] | None = None  # honoured kinds; null = all
     min_notice: dict[str, Duration] = Field(default_factory=dict)  # kind -> notice
+    # honoured maintenance allowed per calendar month (XTIUM §5); beyond it, the latest
+    # maintenance of the month counts as downtime (monitord/sla/caps.py)
+    maintenance_cap: Duration | None = None
     downtime_counts: Literal["all"] | list[Priority] = "all"
     calendar: str = "24x7"  # or the name of a calendar
     outside_target_percent: Percent | None = None  # target outside calendar hours
     weighting: UserWeighting | None = None
-    unmonitored: Literal["up", "down", "excluded"] = "up"
+    # time nobody watched (monitord/sla/verdict.py): counted as the contract says, or by
+    # default left out and the verdict decided only if it holds either way
+    unmonitored: Literal["up", "down", "excluded", "unknown"] = "unknown"
     max_interruptions: StrictInt | None = Field(default=None, ge=0)
     credits: Credits | None = None
+    restore: RestoreRules | None = None  # restore-time targets per priority (incidents)
     rounding: Rounding | None = None
 
     @model_validator(mode="after")
@@ -345,7 +405,10 @@ class SlaPolicy(_Strict):
 
 CREDIT_TYPES = ("linear", "tiers")
 SLA_MODELS: dict[str, list[type[BaseModel]]] = {
-    "sla_policies": [SlaPolicy, LinearCredit, TieredCredit, CreditTier, Rounding, UserWeighting],
+    "sla_policies": [
+        SlaPolicy, LinearCredit, TieredCredit, CreditTier, Rounding, UserWeighting,
+        RestoreRules, RestoreTarget, RestoreCredit,
+    ],
     "calendars": [CalendarConfig],
     "maintenance": [MaintenanceConfig, RecurringWindow, OneOffWindow],
 }
@@ -389,6 +452,16 @@ def sla_reference_problems(data: dict[str, Any]) -> list[tuple[_Path, str]]:
                 (
                     ("sla_policies", i, "calendar"),
                     f"unknown calendar {cal!r} in policy {name!r} (known: {known})",
+                )
+            )
+        restore = data["sla_policies"][i].get("restore")
+        rcal = restore.get("calendar") if isinstance(restore, dict) else None
+        if isinstance(rcal, str) and rcal != "24x7" and rcal not in calendars:
+            known = ", ".join(["24x7", *calendars])
+            problems.append(
+                (
+                    ("sla_policies", i, "restore", "calendar"),
+                    f"unknown calendar {rcal!r} in policy {name!r} (known: {known})",
                 )
             )
     services = data.get("services")

@@ -1,23 +1,31 @@
 """Glue from configuration to a report: policy, period, calendar and maintenance resolved.
 
-Why a separate step: `report.build_report` takes only intervals, so the API,
-Prometheus gauges and the CLI all call `compute` with their own sources
-(the store, a ticketing export) and get the same figures.
+Why a separate step: the engine takes only intervals, so the API,
+Prometheus gauges and the CLI all call `compute` (one service) or a
+`Batch` (many, sharing the calendar and maintenance work) with their own
+sources (the store, a ticketing export) and get the same figures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitord.errors import SlaError
+from monitord.sla.assemble import assemble
 from monitord.sla.availability import Downtime, Gap
+from monitord.sla.batch import Batch
 from monitord.sla.calendars import TWENTY_FOUR_SEVEN, calendar_intervals
+from monitord.sla.caps import apply_cap
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, OneOffWindow, SlaPolicy
 from monitord.sla.maintenance import maintenance_for
-from monitord.sla.periods import Period, resolve_period
-from monitord.sla.report import Report, build_report
+from monitord.sla.periods import Period, month_starts, resolve_period
+from monitord.sla.reference import measure_reference
+from monitord.sla.report import Report
+from monitord.sla.review import ReviewFold
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,13 @@ class SlaSetup:
     policies: dict[str, SlaPolicy]
     calendars: dict[str, CalendarConfig] = field(default_factory=dict)
     maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    customers: dict[str, str] = field(default_factory=dict)  # service -> customer name
+    default_priorities: dict[str, str] = field(default_factory=dict)  # service -> P1..P4
+    service_checks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # for incident rows
+
+    def default_priority(self, service: str) -> str:
+        """Priority of a service's recorded downtime until a review says otherwise."""
+        return self.default_priorities.get(service, "P1")
 
     def policy(self, name: str) -> SlaPolicy:
         try:
@@ -57,7 +72,7 @@ def with_windows(setup: SlaSetup, windows: Sequence[OneOffWindow]) -> SlaSetup:
     merged = MaintenanceConfig(
         recurring=setup.maintenance.recurring, windows=[*setup.maintenance.windows, *windows]
     )
-    return SlaSetup(policies=setup.policies, calendars=setup.calendars, maintenance=merged)
+    return dataclasses.replace(setup, maintenance=merged)
 
 
 def period_for(policy: SlaPolicy, spec: str) -> Period:
@@ -75,17 +90,101 @@ def compute(
     now: datetime,
     downtimes: Sequence[Downtime],
     gaps: Sequence[Gap] = (),
+    review: ReviewFold | None = None,
 ) -> Report:
     """The report for `service` under `policy`; `now` bounds what has happened yet."""
+    return Batch(setup, now).report(
+        service=service, policy=policy, period=period, downtimes=downtimes, gaps=gaps,
+        review=review,
+    )
+
+
+def compute_reference(
+    setup: SlaSetup,
+    *,
+    service: str,
+    policy: SlaPolicy,
+    period: Period,
+    now: datetime,
+    downtimes: Sequence[Downtime],
+    gaps: Sequence[Gap] = (),
+) -> Report:
+    """`compute` by the straightforward sweep (`reference.py`): for tests and the bench."""
     if now.tzinfo is None:
         raise SlaError("now must be timezone-aware")
-    return build_report(
+    months = month_starts(period, policy.timezone)
+    maintenance, beyond = apply_cap(
+        maintenance_for(setup.maintenance, policy, service, period.interval), months, policy
+    )
+    downtimes = [*downtimes, *beyond]
+    measurement = measure_reference(
+        policy=policy,
+        period=period.interval,
+        now=now,
+        months=months,
+        in_hours=calendar_intervals(setup.calendar(policy), period.interval),
+        maintenance=[o.interval for o in maintenance if o.honoured],
+        downtimes=downtimes,
+        gaps=gaps,
+    )
+    return assemble(
         service=service,
+        customer=setup.customers.get(service, ""),
         policy=policy,
         period=period,
         now=now,
+        measurement=measurement,
         downtimes=downtimes,
         gaps=gaps,
-        maintenance=maintenance_for(setup.maintenance, policy, service, period.interval),
-        in_hours=calendar_intervals(setup.calendar(policy), period.interval),
+        maintenance=maintenance,
     )
+
+
+Job = tuple[str, SlaPolicy, Period]
+
+
+def group_by_service(
+    downtimes: Iterable[tuple[str, Downtime]], gaps: Iterable[tuple[str | None, Gap]]
+) -> tuple[dict[str, list[Downtime]], dict[str, list[tuple[int, Gap]]], list[tuple[int, Gap]]]:
+    """Intervals per service in one pass, input order kept (gaps numbered, to merge in order)."""
+    downs: dict[str, list[Downtime]] = {}
+    for name, d in downtimes:
+        downs.setdefault(name, []).append(d)
+    own: dict[str, list[tuple[int, Gap]]] = {}
+    shared: list[tuple[int, Gap]] = []
+    for i, (where, g) in enumerate(gaps):
+        if where is None:
+            shared.append((i, g))
+        else:
+            own.setdefault(where, []).append((i, g))
+    return downs, own, shared
+
+
+def compute_many(
+    setup: SlaSetup,
+    jobs: Iterable[Job],
+    *,
+    now: datetime,
+    downtimes: Iterable[tuple[str, Downtime]],
+    gaps: Iterable[tuple[str | None, Gap]] = (),
+    reviews: Mapping[str, ReviewFold] | None = None,
+) -> Iterator[Report]:
+    """One report per job, in order, each equal to its `compute` report; yields as it goes.
+
+    `downtimes` and `gaps` name their service (a gap with None applies to
+    every service). Intervals are grouped once; calendars, window
+    occurrences and quiet-time sums are shared through one `Batch`.
+    """
+    downs, own_gaps, shared = group_by_service(downtimes, gaps)
+    shared_gaps = [g for _, g in shared]
+    batch = Batch(setup, now)
+    for service, policy, period in jobs:
+        mine = own_gaps.get(service)
+        yield batch.report(
+            service=service,
+            policy=policy,
+            period=period,
+            downtimes=downs.get(service, []),
+            gaps=[g for _, g in heapq.merge(shared, mine, key=lambda x: x[0])] if mine else shared_gaps,
+            review=(reviews or {}).get(service),
+        )

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from monitord.sla.desk import desk_sections, heading
 from monitord.sla.report import Report, ReportInterval, TimelineBand
 
 # Colour per timeline state: distinct in hue and lightness so a grey-scale print still separates them.
@@ -67,6 +68,10 @@ th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .legend span{display:inline-block;margin-right:14px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px;border:1px solid #999}
 svg{display:block;max-width:100%}
+.customer{font-size:15px;color:#333}
+@page{size:A4 landscape;margin:10mm}
+@media print{body{margin:0}section{break-before:page}section:first-of-type{break-before:auto}
+table.incidents{font-size:11px}tr{break-inside:avoid}}
 """
 
 
@@ -74,8 +79,10 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def pct(value: Fraction | Decimal) -> str:
+def pct(value: Fraction | Decimal | None) -> str:
     """Truncated to 4 decimals: display never rounds a miss up into the target."""
+    if value is None:
+        return "\u2014"  # nobody watched: no figure
     exact = Fraction(value)
     whole = Decimal(exact.numerator) / Decimal(exact.denominator)
     return f"{whole.quantize(Decimal('0.0001'), rounding=ROUND_DOWN)} %"
@@ -191,9 +198,41 @@ def _rows(r: Report, tz: ZoneInfo) -> tuple[list[tuple[str, datetime, datetime]]
     return rows, unit
 
 
+def _hour_ticks(lo: datetime, hi: datetime, y: float, h: float, tz: ZoneInfo) -> list[str]:
+    """A tick on each real hour of a day row, longer every six local hours (a DST day has 25)."""
+    span = (hi - lo).total_seconds()
+    first = lo.replace(minute=0, second=0, microsecond=0)
+    if first < lo:
+        first += timedelta(hours=1)
+    out: list[str] = []
+    t = first
+    while t < hi:
+        x = (t - lo).total_seconds() / span * WIDTH
+        major = t.astimezone(tz).hour % 6 == 0
+        top = y if major else y + h * 0.6
+        out.append(
+            f'<line x1="{x:.2f}" x2="{x:.2f}" y1="{top:.2f}" y2="{y + h:.2f}" '
+            f'stroke="{"#555" if major else "#999"}" stroke-width="1" '
+            'vector-effect="non-scaling-stroke"/>'
+        )
+        t += timedelta(hours=1)
+    return out
+
+
+def _hour_labels(label_w: float, scale: float, unit: timedelta) -> str:
+    """00 06 12 18 above the day rows, on the scale of a 24-hour day."""
+    day = timedelta(hours=24) / unit
+    return "".join(
+        f'<text x="{label_w + hour / 24 * WIDTH * scale * day:.1f}" y="9" font-size="9" '
+        f'fill="#555">{hour:02d}</text>'
+        for hour in (0, 6, 12, 18)
+    )
+
+
 def rows_svg(r: Report, tz: ZoneInfo) -> str:
     """One thin band per local day (or month), all on one scale: a 25 h DST day is longer."""
     rows, unit = _rows(r, tz)
+    days = unit == timedelta(hours=25)
     label_w, row_h, gap = 90, 12, 3
     scale = (WIDTH - label_w) / WIDTH
     parts: list[str] = []
@@ -204,15 +243,21 @@ def rows_svg(r: Report, tz: ZoneInfo) -> str:
         )
         frac = (hi - lo) / unit
         inner = _bands_svg(r.timeline, lo, hi, y, row_h, tz)
+        if days:
+            inner += _hour_ticks(lo, hi, y, row_h, tz)
         parts.append(
             f'<g transform="translate({label_w},0) scale({scale * frac:.6f},1)">'
             + "".join(inner)
             + "</g>"
         )
     height = len(rows) * (row_h + gap)
+    head = 12 if days else 0
+    labels = _hour_labels(label_w, scale, unit) if days else ""
     return (
-        f'<svg class="rows" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>"
+        f'<svg class="rows" viewBox="0 {-head} {WIDTH} {height + head}" width="{WIDTH}" '
+        f'height="{height + head}" xmlns="http://www.w3.org/2000/svg">'
+        + f'<g transform="translate(0,{-head})">{labels}</g>'
+        + "".join(parts) + "</svg>"
     )
 
 
@@ -221,18 +266,33 @@ def _fig(title: str, value: str, note: str = "", cls: str = "") -> str:
     return f'<div class="fig"><span>{_e(title)}</span><b{klass}>{_e(value)}</b><span>{_e(note)}</span></div>'
 
 
+def _verdict(met: bool | None) -> tuple[str, str]:
+    if met is None:
+        return "undetermined", "bad"
+    return ("met", "ok") if met else ("NOT met", "bad")
+
+
 def figures_html(r: Report) -> str:
-    met = "met" if r.met else "NOT met"
+    met, met_cls = _verdict(r.met)
     limit = "no limit" if r.max_interruptions is None else f"limit {r.max_interruptions}"
     budget_note = "left" if r.error_budget_seconds >= 0 else "overrun"
+    avail_note = f"target {pct(r.target_percent)}"
+    if r.availability_bounds is not None:
+        low, high = r.availability_bounds
+        avail_note += f"; {pct(low)} to {pct(high)} with the unwatched time"
+    credit = pct(r.credit_percent)
+    if r.credit_bounds is not None:
+        credit = f"{pct(r.credit_bounds[0])} \u2013 {pct(r.credit_bounds[1])}"
     figs = [
-        _fig("availability", pct(r.availability), f"target {pct(r.target_percent)}",
+        _fig("availability", pct(r.availability), avail_note,
              "ok" if r.availability_met else "bad"),
-        _fig("SLA", met, "availability, interruptions, outside hours", "ok" if r.met else "bad"),
+        _fig("SLA", met, "availability, interruptions, outside hours", met_cls),
+        _fig("coverage", pct(r.coverage_percent), "of the time that counts was watched",
+             "ok" if r.coverage_percent == 100 else "bad"),
         _fig("error budget", duration(r.error_budget_seconds), budget_note,
              "ok" if r.error_budget_seconds >= 0 else "bad"),
-        _fig("service credit", pct(r.credit_percent), "of the fee",
-             "bad" if r.credit_percent else ""),
+        _fig("service credit", credit, "of the fee",
+             "bad" if r.credit_percent or r.credit_bounds else ""),
         _fig("interruptions", str(r.interruptions), limit,
              "ok" if r.interruptions_met else "bad"),
         _fig("downtime", duration(r.downtime_seconds), "counted"),
@@ -243,7 +303,7 @@ def figures_html(r: Report) -> str:
     if r.outside_hours is not None:
         o = r.outside_hours
         figs.insert(1, _fig("outside hours", pct(o.availability), f"target {pct(o.target_percent)}",
-                            "ok" if o.met else "bad"))
+                            _verdict(o.met)[1] if o.met is not True else "ok"))
     return '<div class="figs">' + "".join(figs) + "</div>"
 
 
@@ -303,7 +363,8 @@ def section_html(r: Report, tz: ZoneInfo) -> str:
     status = "complete" if r.complete else f"as of {_local(r.as_of, tz)} (period not over)"
     return (
         f'<section id="{_e(r.service)}"><h2>{_e(r.service)}</h2>'
-        f'<div class="sub">{_e(r.period_label)}: {_e(_local(r.period_start, tz))} &ndash; '
+        + heading(r)
+        + f'<div class="sub">{_e(r.period_label)}: {_e(_local(r.period_start, tz))} &ndash; '
         f"{_e(_local(r.period_end, tz))} ({_e(duration(r.period_seconds))}), {_e(status)}; "
         f"measured {_e(duration(r.measured_seconds))}</div>"
         + figures_html(r)
@@ -311,6 +372,7 @@ def section_html(r: Report, tz: ZoneInfo) -> str:
         + legend_html(states)
         + rows_svg(r, tz)
         + months_html(r, tz)
+        + desk_sections(r, tz)
         + "<h3>Intervals</h3>"
         + intervals_html(r, tz)
         + "</section>"

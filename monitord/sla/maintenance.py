@@ -21,7 +21,7 @@ from dateutil.rrule import rrulestr
 
 from monitord.core.intervals import Interval
 from monitord.sla.calendars import span_intervals
-from monitord.sla.config import MaintenanceConfig, RecurringWindow, SlaPolicy
+from monitord.sla.config import MaintenanceConfig, OneOffWindow, RecurringWindow, SlaPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,28 +55,40 @@ def _rrule_intervals(win: RecurringWindow, window: Interval) -> list[Interval]:
     return out
 
 
-def occurrences(cfg: MaintenanceConfig, service: str, window: Interval) -> list[MaintenanceOccurrence]:
-    """Every window occurrence for `service` overlapping `window`, clipped to it, unjudged."""
-    # weekly spans are laid out on a wider window so a clipped one keeps its true start
-    wide = Interval(window.start - timedelta(days=2), window.end + timedelta(days=2))
-    found: list[tuple[str, str, Interval, datetime | None]] = []
-    for rec in cfg.recurring:
-        if not _applies(rec.services, service):
-            continue
-        if rec.weekly:
-            ivs = span_intervals(rec.weekly, wide, ZoneInfo(rec.timezone))
-        else:
-            ivs = _rrule_intervals(rec, window)
-        found.extend((rec.name, rec.kind, iv, rec.announced_at) for iv in ivs)
-    for one in cfg.windows:
-        if _applies(one.services, service):
-            iv = Interval(one.start.astimezone(UTC), one.end.astimezone(UTC))
-            found.append((one.name, one.kind, iv, one.announced_at))
-    out: list[MaintenanceOccurrence] = []
-    for name, kind, iv, announced in found:
+def window_occurrences(
+    win: RecurringWindow | OneOffWindow, window: Interval
+) -> list[tuple[Interval, datetime]]:
+    """One window's occurrences overlapping `window`: (clipped interval, true start).
+
+    The same for every service the window applies to, so a fleet report
+    computes it once per window and period.
+    """
+    if isinstance(win, OneOffWindow):
+        ivs = [Interval(win.start.astimezone(UTC), win.end.astimezone(UTC))]
+    elif win.weekly:
+        # weekly spans are laid out on a wider window so a clipped one keeps its true start
+        wide = Interval(window.start - timedelta(days=2), window.end + timedelta(days=2))
+        ivs = span_intervals(win.weekly, wide, ZoneInfo(win.timezone))
+    else:
+        ivs = _rrule_intervals(win, window)
+    out: list[tuple[Interval, datetime]] = []
+    for iv in ivs:
         clipped = iv.clip(window.start, window.end)
         if clipped is not None:
-            out.append(MaintenanceOccurrence(name, kind, clipped, announced, iv.start))
+            out.append((clipped, iv.start))
+    return out
+
+
+def occurrences(cfg: MaintenanceConfig, service: str, window: Interval) -> list[MaintenanceOccurrence]:
+    """Every window occurrence for `service` overlapping `window`, clipped to it, unjudged."""
+    out: list[MaintenanceOccurrence] = []
+    windows: list[RecurringWindow | OneOffWindow] = [*cfg.recurring, *cfg.windows]
+    for win in windows:
+        if _applies(win.services, service):
+            out.extend(
+                MaintenanceOccurrence(win.name, win.kind, iv, win.announced_at, start)
+                for iv, start in window_occurrences(win, window)
+            )
     return sorted(out, key=lambda o: (o.interval, o.window))
 
 
@@ -85,13 +97,21 @@ def judge(occ: MaintenanceOccurrence, policy: SlaPolicy) -> MaintenanceOccurrenc
     if policy.maintenance_kinds is not None and occ.kind not in policy.maintenance_kinds:
         return _refuse(occ, f"kind {occ.kind!r} is not accepted by policy {policy.name!r}")
     notice = policy.min_notice.get(occ.kind)
+    if notice is None and policy.min_notice and occ.announced_at is not None:
+        # a documented choice (issue 16): the policy sets no notice for this kind, so none
+        # is checked; said on the occurrence (and by `sla compute` on stderr), never silent
+        return MaintenanceOccurrence(
+            occ.window, occ.kind, occ.interval, occ.announced_at, occ.starts_at, True,
+            f"policy {policy.name!r} sets no min_notice for kind {occ.kind!r}:"
+            " honoured without a notice check",
+        )
     if notice is not None and occ.announced_at is not None:
         given = occ.starts_at - occ.announced_at
         if given < timedelta(seconds=notice):
             return _refuse(
                 occ,
-                f"announced {_human(given)} ahead, {occ.kind} maintenance needs"
-                f" {_human(timedelta(seconds=notice))}",
+                f"announced {human(given)} ahead, {occ.kind} maintenance needs"
+                f" {human(timedelta(seconds=notice))}",
             )
     return occ
 
@@ -102,9 +122,11 @@ def _refuse(occ: MaintenanceOccurrence, note: str) -> MaintenanceOccurrence:
     )
 
 
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+def human(length: float | timedelta) -> str:
+    """'6d11h', '4h', '30m' (notes and caps say durations the way contracts do)."""
+    delta = length if isinstance(length, timedelta) else timedelta(seconds=length)
+    total = int(delta.total_seconds())
+    sign, seconds = ("-" if total < 0 else ""), abs(total)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60

@@ -4,37 +4,70 @@ Field names are fixed by issue 5 item 6 (`service`, `period_start`, ...
 `intervals`); more fields are added, none renamed. Seconds are rounded to the
 microsecond, percentages printed with their exact value to 10 decimals, and
 timestamps are ISO-8601 with offset (UTC).
+
+One shape: JSON output is always a list of report objects, for one service
+or a thousand. It is written as it is computed (`write_json`), one report
+per line when there are several, so a fleet's output never sits in memory
+whole. `summary=True` leaves out the long lists (`incidents`, `intervals`,
+`timeline`), which is what a fleet overview wants (and costs most to build).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from functools import lru_cache
+from typing import Any, TextIO
 
+from monitord.sla.incidents import Incident, RestoreSummary
 from monitord.sla.report import Report, ReportInterval, ScopeFigures
+from monitord.sla.review import describe
 
 
 def percent(value: Fraction | Decimal) -> float:
     return round(float(value), 10)
 
 
+def maybe_percent(value: Fraction | Decimal | None) -> float | None:
+    """None stays null in JSON: an undetermined figure is not a number."""
+    return None if value is None else round(float(value), 10)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 10)
+
+
+def _bounds(value: tuple[Fraction, Fraction] | None) -> list[float] | None:
+    return None if value is None else [percent(value[0]), percent(value[1])]
+
+
+@lru_cache(maxsize=65536)
 def _ts(value: datetime) -> str:
+    """Cached: a fleet's reports share their period and month bounds."""
     return value.astimezone(UTC).isoformat()
 
 
-def _interval(iv: ReportInterval) -> dict[str, Any]:
+def _interval(
+    iv: ReportInterval, shared: dict[int, tuple[Any, dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    if shared is not None and iv.kind.startswith("maintenance"):
+        found = shared.get(id(iv))
+        if found is None:
+            found = shared[id(iv)] = (iv, _interval(iv))
+        return found[1]
     return {
         "kind": iv.kind,
         "start": _ts(iv.start),
         "end": _ts(iv.end),
         "seconds": iv.seconds,
         "counted_seconds": iv.counted_seconds,
+        "weighted_seconds": iv.weighted_seconds,
         "priority": iv.priority,
         "reason": iv.reason,
         "reports": iv.reports,
@@ -49,15 +82,98 @@ def _scope(s: ScopeFigures) -> dict[str, Any]:
         "maintenance_seconds": s.maintenance_seconds,
         "downtime_seconds": s.downtime_seconds,
         "unmonitored_seconds": s.unmonitored_seconds,
-        "availability_percent": percent(s.availability),
+        "availability_percent": maybe_percent(s.availability),
         "target_percent": percent(s.target_percent),
         "met": s.met,
+        "coverage_percent": percent(s.coverage_percent),
+        "availability_bounds_percent": _bounds(s.availability_bounds),
     }
 
 
-def report_to_dict(r: Report) -> dict[str, Any]:
+def _restore(s: RestoreSummary) -> dict[str, Any]:
     return {
+        "met": s.met,
+        "credit_percent": percent(s.credit_percent),
+        "credit_due_for": [_ts(t) for t in s.credit_due_for],
+        "targets": [
+            {
+                "priority": t.priority,
+                "within_seconds": t.within_seconds,
+                "clock": t.clock,
+                "share_percent": percent(t.share_percent),
+                "incidents": t.incidents,
+                "within": t.within,
+                "pending": t.pending,
+                "achieved_percent": maybe_percent(t.share),
+                "met": t.met,
+            }
+            for t in s.targets
+        ],
+    }
+
+
+def _review(r: Report) -> dict[str, Any] | None:
+    if not r.review_log:
+        return None
+    b = r.before_review
+    return {
+        "version": r.review_version,
+        "before": None if b is None else {
+            "availability_percent": maybe_percent(b.availability),
+            "downtime_seconds": b.downtime_seconds,
+            "downtime_by_priority": b.downtime_by_priority,
+            "interruptions": b.interruptions,
+            "met": b.met,
+            "credit_percent": maybe_percent(b.credit_percent),
+        },
+        "log": [
+            {
+                "id": e.id, "at": _ts(e.at), "who": e.who, "action": e.action,
+                "targets": list(e.targets),
+                "start": None if e.start is None else _ts(e.start),
+                "end": None if e.end is None else _ts(e.end),
+                "value": e.value, "reason": e.reason, "what": describe(e),
+            }
+            for e in r.review_log
+        ],
+    }
+
+
+def _incident(i: Incident) -> dict[str, Any]:
+    return {
+        "start": _ts(i.start),
+        "end": _ts(i.end),
+        "open": i.open,
+        "duration_seconds": round(i.duration_seconds, 6),
+        "counted_seconds": round(i.counted_seconds, 6),
+        "weighted_seconds": None if i.weighted_seconds is None else round(i.weighted_seconds, 6),
+        "priority": i.priority,
+        "reasons": list(i.reasons),
+        "evidence": list(i.extra("evidence")),
+        "checks": list(i.extra("checks")),
+        "tickets": list(i.all_tickets),
+        "notes": list(i.notes),
+        "sources": list(i.sources),
+        "extra": {k: v for d in i.members for k, v in d.extra if k not in ("evidence", "checks")},
+        "restore_start": _ts(i.restore_start),
+        "restore_seconds": {k: round(v, 6) for k, v in sorted(i.restore_seconds.items())},
+        "targets": [
+            {"within_seconds": t.within_seconds, "clock": t.clock, "met": t.met} for t in i.targets
+        ],
+    }
+
+
+def report_to_dict(
+    r: Report, *, summary: bool = False, shared: dict[int, tuple[Any, dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The report as JSON-ready data; `summary` leaves out the lists (incidents, intervals, timeline).
+
+    `shared` caches the rendering of maintenance rows, which a fleet's reports share.
+    """
+    out = {
         "service": r.service,
+        "customer": r.customer,
+        "contract": r.contract,
         "policy": r.policy,
         "policy_version": r.policy_version,
         "period": r.period_label,
@@ -76,16 +192,20 @@ def report_to_dict(r: Report) -> dict[str, Any]:
         "downtime_by_priority": r.downtime_by_priority,
         "downtime_user_seconds": r.downtime_user_seconds,
         "unmonitored_seconds": r.unmonitored_seconds,
-        "availability_percent": percent(r.availability),
-        "availability_decided_percent": percent(r.availability_decided),
+        "coverage_percent": percent(r.coverage_percent),
+        "availability_percent": maybe_percent(r.availability),
+        "availability_decided_percent": maybe_percent(r.availability_decided),
+        "availability_bounds_percent": _bounds(r.availability_bounds),
         "target_percent": percent(r.target_percent),
         "availability_met": r.availability_met,
         "met": r.met,
+        "verdict": r.verdict,
         "error_budget_seconds": r.error_budget_seconds,
         "interruptions": r.interruptions,
         "max_interruptions": r.max_interruptions,
         "interruptions_met": r.interruptions_met,
-        "credit_percent": percent(r.credit_percent),
+        "credit_percent": maybe_percent(r.credit_percent),
+        "credit_bounds_percent": _bounds(r.credit_bounds),
         "outside_hours": None if r.outside_hours is None else _scope(r.outside_hours),
         "months": [
             {
@@ -93,23 +213,55 @@ def report_to_dict(r: Report) -> dict[str, Any]:
                 "end": _ts(m.end),
                 "measured_seconds": m.measured_seconds,
                 "downtime_seconds": m.downtime_seconds,
-                "availability_percent": percent(m.availability),
+                "availability_percent": _round(m.availability_float),
+                "unmonitored_seconds": m.unmonitored_seconds,
             }
             for m in r.months
         ],
-        "intervals": [_interval(iv) for iv in r.intervals],
-        "timeline": [
-            {"start": _ts(b.start), "end": _ts(b.end), "state": b.state} for b in r.timeline
-        ],
     }
+    out["restore"] = None if r.restore is None else _restore(r.restore)
+    out["review"] = _review(r)
+    if not summary:
+        out["incidents"] = [_incident(i) for i in r.incidents]
+        out["intervals"] = [_interval(iv, shared) for iv in r.intervals]
+        out["timeline"] = [
+            {"start": _ts(b.start), "end": _ts(b.end), "state": b.state} for b in r.timeline
+        ]
+    return out
 
 
-def render_json(reports: Sequence[Report]) -> str:
-    """One report renders as an object (the fixed schema), several as a list of them."""
-    data: Any = report_to_dict(reports[0]) if len(reports) == 1 else [
-        report_to_dict(r) for r in reports
-    ]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def write_json(reports: Iterable[Report], out: TextIO, *, summary: bool = False) -> int:
+    """Stream a JSON list of reports to `out`; returns how many were written.
+
+    The first report is held back until the second arrives: a single report
+    is indented for people, several are one line each (compact and
+    line-oriented for programs).
+    """
+    it = iter(reports)
+    first = next(it, None)
+    if first is None:
+        out.write("[]\n")
+        return 0
+    second = next(it, None)
+    if second is None:
+        body = json.dumps(report_to_dict(first, summary=summary), indent=2, ensure_ascii=False)
+        out.write("[\n" + body + "\n]\n")
+        return 1
+    count = 0
+    shared: dict[int, tuple[Any, dict[str, Any]]] = {}
+    for r in itertools.chain((first, second), it):
+        out.write("[\n" if count == 0 else ",\n")
+        out.write(json.dumps(report_to_dict(r, summary=summary, shared=shared), ensure_ascii=False))
+        count += 1
+    out.write("\n]\n")
+    return count
+
+
+def render_json(reports: Sequence[Report], *, summary: bool = False) -> str:
+    """`write_json` into a string."""
+    buf = io.StringIO()
+    write_json(reports, buf, summary=summary)
+    return buf.getvalue()
 
 
 CSV_FIELDS = (
@@ -129,32 +281,101 @@ CSV_FIELDS = (
     "downtime_P3_seconds",
     "downtime_P4_seconds",
     "unmonitored_seconds",
+    "coverage_percent",
     "availability_percent",
     "target_percent",
     "met",
+    "verdict",
     "error_budget_seconds",
     "interruptions",
     "max_interruptions",
     "credit_percent",
     "outside_hours_availability_percent",
     "outside_hours_target_percent",
-    "intervals",
 )
 
 
-def render_csv(reports: Sequence[Report]) -> str:
-    """One summary row per report (spreadsheets); intervals are counted, listed in JSON."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+INCIDENT_FIELDS = (
+    "service",
+    "customer",
+    "contract",
+    "policy",
+    "policy_version",
+    "period",
+    "availability_percent",
+    "target_percent",
+    "verdict",
+    "incident_start",
+    "incident_end",
+    "open",
+    "duration_seconds",
+    "counted_seconds",
+    "weighted_seconds",
+    "priority",
+    "reasons",
+    "evidence",
+    "checks",
+    "tickets",
+    "review_notes",
+    "restore_seconds",
+    "restore_clock",
+    "restore_met",
+    "extra",
+)
+
+
+def write_csv(reports: Iterable[Report], out: TextIO, *, summary: bool = False) -> None:
+    """Spreadsheets: one row per incident (a report without one still gets a row, its
+    incident columns empty); with `summary`, one row of figures per report."""
+    if summary:
+        _write_summary_csv(reports, out)
+        return
+    writer = csv.DictWriter(out, fieldnames=INCIDENT_FIELDS, lineterminator="\n")
     writer.writeheader()
     for r in reports:
-        d = report_to_dict(r)
+        head = {
+            "service": r.service, "customer": r.customer, "contract": r.contract,
+            "policy": r.policy, "policy_version": r.policy_version, "period": r.period_label,
+            "availability_percent": maybe_percent(r.availability),
+            "target_percent": percent(r.target_percent), "verdict": r.verdict,
+        }
+        if not r.incidents:
+            writer.writerow({k: "" if v is None else v for k, v in head.items()})
+        for i in r.incidents:
+            d = _incident(i)
+            clock = "office" if "office" in d["restore_seconds"] else "clock"
+            met = [t["met"] for t in d["targets"]]
+            row = {
+                **head,
+                "incident_start": d["start"], "incident_end": d["end"], "open": d["open"],
+                "duration_seconds": d["duration_seconds"], "counted_seconds": d["counted_seconds"],
+                "weighted_seconds": d["weighted_seconds"], "priority": d["priority"],
+                "reasons": "; ".join(d["reasons"]), "evidence": "; ".join(d["evidence"]),
+                "checks": "; ".join(d["checks"]), "tickets": "; ".join(d["tickets"]),
+                "review_notes": "; ".join(d["notes"]),
+                "restore_seconds": d["restore_seconds"].get(clock), "restore_clock": clock,
+                "restore_met": "" if not met else (
+                    "no" if False in met else ("open" if None in met else "yes")),
+                "extra": "; ".join(f"{k}={v}" for k, v in d["extra"].items()),
+            }
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+
+
+def _write_summary_csv(reports: Iterable[Report], out: TextIO) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for r in reports:
+        d = report_to_dict(r, summary=True)
         row = {k: d[k] for k in CSV_FIELDS if k in d}
         for p, seconds in r.downtime_by_priority.items():
             row[f"downtime_{p}_seconds"] = seconds
-        row["intervals"] = len(r.intervals)
         outside = d["outside_hours"]
         row["outside_hours_availability_percent"] = outside and outside["availability_percent"]
         row["outside_hours_target_percent"] = outside and outside["target_percent"]
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
+
+
+def render_csv(reports: Sequence[Report], *, summary: bool = False) -> str:
+    buf = io.StringIO()
+    write_csv(reports, buf, summary=summary)
     return buf.getvalue()

@@ -45,6 +45,7 @@ from monitord.storage.records import (
     MaintenanceRecord,
     OutboxRecord,
     QualityRecord,
+    ReviewRecord,
     RunRecord,
     StandaloneEvent,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "MaintenanceDelete",
     "OutboxQueue",
     "QualityCommit",
+    "ReviewAdd",
     "ServiceCommit",
     "Store",
     "StoreReader",
@@ -116,6 +118,21 @@ class MaintenanceDelete:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewAdd:
+    """An incident review entry (SLA, monitord/sla/review.py): appended, never changed."""
+
+    at: datetime
+    who: str  # the API token's name
+    service: str
+    action: str  # reclassify, group, exclude, ticket, note
+    targets: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    value: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class GapCommit:
     """Time nobody watched, found while running (e.g. the store was unavailable)."""
 
@@ -132,6 +149,7 @@ Entry = (
     | MaintenanceAdd
     | MaintenanceDelete
     | GapCommit
+    | ReviewAdd
 )
 
 
@@ -151,6 +169,7 @@ class CommitReceipt:
     events_recorded: int = 0  # standalone events new to the log (not duplicates)
     outbox_rows: int = 0
     gaps: tuple[GapRecord, ...] = field(default=())
+    reviews: tuple[ReviewRecord, ...] = field(default=())  # per ReviewAdd entry
 
 
 class StoreWriter(Protocol):
@@ -238,6 +257,9 @@ class StoreReader(Protocol):
         open_only: bool = False,
     ) -> list[QualityRecord]:
         """Quality intervals overlapping [since, until), oldest first; never downtime."""
+
+    async def reviews(self, *, service: str | None = None) -> list[ReviewRecord]:
+        """Incident review entries (of `service`), in the order written."""
 
 
 class OutboxQueue(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitord.core.events import CheckSnapshot, CheckState
-from monitord.storage import eventlog, maintenance, quality
+from monitord.storage import eventlog, maintenance, quality, review
 from monitord.storage.backend import SqlBackend
 from monitord.storage.records import (
     DowntimeRecord,
@@ -22,6 +22,7 @@ from monitord.storage.records import (
     MaintenanceRecord,
     OutboxRecord,
     QualityRecord,
+    ReviewRecord,
     RunRecord,
 )
 from monitord.storage.timestamps import us_to_datetime
@@ -173,6 +174,11 @@ class SqlReaders(SqlBackend):
             "reading call-quality intervals", f"SELECT {quality.COLUMNS} FROM quality_intervals",
             where.holds("end_us IS NULL") if open_only else where)
         return [quality.record(r) for r in rows]
+
+    async def reviews(self, *, service: str | None = None) -> list[ReviewRecord]:
+        rows = await self._select("reading reviews", f"SELECT {review.COLUMNS} FROM reviews",
+                                  Filter().equal("service", service), order="id")
+        return [review.record(r) for r in rows]
 
     # --- the outbox queue -----------------------------------------------------
 

@@ -121,6 +121,25 @@ class MaintenanceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """An incident review entry (SQLite schema 9, PostgreSQL 2; monitord/sla/review.py).
+
+    Append-only audit: who (the API token's name), when, what, why.
+    """
+
+    id: int
+    at: datetime
+    who: str
+    service: str
+    action: str  # reclassify, group, exclude, ticket, note
+    targets: tuple[str, ...] = ()  # interval references, e.g. "store:12"
+    start: datetime | None = None  # exclude only
+    end: datetime | None = None
+    value: str = ""  # priority, ticket reference, note text, or exclusion category
+    reason: str = ""  # why
+
+
+@dataclass(frozen=True, slots=True)
 class QualityRecord:
     """A stretch of one call-quality priority of a service (schema 4): degraded, not down."""
 

@@ -19,7 +19,7 @@ from monitord.core.events import (
     EpisodeRecorded,
 )
 from monitord.errors import StorageError, StoreConflictError
-from monitord.storage import downtimes, eventlog, maintenance, outbox, quality
+from monitord.storage import downtimes, eventlog, maintenance, outbox, quality, review
 from monitord.storage.backend import SqlBackend
 from monitord.storage.interface import (
     Batch,
@@ -30,9 +30,10 @@ from monitord.storage.interface import (
     MaintenanceAdd,
     MaintenanceDelete,
     QualityCommit,
+    ReviewAdd,
     ServiceCommit,
 )
-from monitord.storage.records import GapRecord, MaintenanceRecord
+from monitord.storage.records import GapRecord, MaintenanceRecord, ReviewRecord
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
 from monitord.storage.tx import Tx, opt_us
 
@@ -143,6 +144,7 @@ class SqlWriter(SqlBackend):
     async def _apply(self, tx: Tx, batch: Batch) -> CommitReceipt:
         windows: list[MaintenanceRecord | None] = []
         gaps: list[GapRecord] = []
+        reviews: list[ReviewRecord] = []
         recorded = 0
         for entry in batch.entries:
             match entry:
@@ -170,11 +172,13 @@ class SqlWriter(SqlBackend):
                     windows.append(await maintenance.delete(tx, entry.window_id, entry.now))
                 case GapCommit():
                     gaps.append(await self._insert_gap(tx, entry))
+                case ReviewAdd():  # incident review (monitord/storage/review.py)
+                    reviews.append(await review.add(tx, entry))
                 case _:
                     assert_never(entry)
         if batch.last_seen is not None:
             await self._advance_last_seen(tx, self._run_id, batch.last_seen)
-        return CommitReceipt(tuple(windows), recorded, gaps=tuple(gaps))
+        return CommitReceipt(tuple(windows), recorded, gaps=tuple(gaps), reviews=tuple(reviews))
 
     async def _insert_gap(self, tx: Tx, gap: GapCommit) -> GapRecord:
         if gap.end <= gap.start:

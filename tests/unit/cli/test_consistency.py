@@ -166,7 +166,7 @@ def test_sla_compute_takes_an_sla_only_config(
             "--intervals", str(intervals), "--now", "2026-11-01T00:00:00+00:00"]
     assert main(argv) == ExitCode.OK
     out = capsys.readouterr()
-    assert out.err == "" and json.loads(out.out)["downtime_seconds"] == 3600
+    assert out.err == "" and json.loads(out.out)[0]["downtime_seconds"] == 3600  # one shape: a list
 
 
 # --- one result line -------------------------------------------------------------------

@@ -32,6 +32,7 @@ def test_every_command_has_exactly_one_handler_and_families_register_once() -> N
     assert names == {
         "run", "check-config", "probe", "register", "call", "responder", "sla compute",
         "report", "maintenance add", "maintenance list", "maintenance delete",
+        "review add", "review list",
     }
     for path, parser in leaves:
         assert callable(parser.get_default("handler")), path

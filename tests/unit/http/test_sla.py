@@ -182,7 +182,7 @@ async def test_reports_in_every_format(client: tuple[Client, Sla]) -> None:
     assert data["service"] == "voice" and data["downtime_seconds"] == 3600
     resp = await c.get("/api/v1/reports/voice", params={"period": "2026-10", "format": "csv"})
     assert resp.status == 200 and resp.content_type == "text/csv"
-    assert (await resp.text()).splitlines()[1].startswith("voice,month,7,2026-10,")
+    assert (await resp.text()).splitlines()[1].startswith("voice,,,month,7,2026-10,")
     resp = await c.get("/api/v1/reports/voice", params={"period": "2026-10", "format": "html"})
     assert resp.status == 200 and resp.content_type == "text/html"
     assert "<svg" in await resp.text()
@@ -239,3 +239,20 @@ async def test_cli_adds_lists_and_deletes_through_the_api(
     assert await asyncio.to_thread(main, rm) == 1
     assert "404" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["maintenance", "list", "--url", "http://127.0.0.1:9"]) == 3
+
+
+async def test_bulk_availability_equals_each_single_report(
+    client: tuple[Client, Sla],
+) -> None:
+    c, _ = client
+    bulk = await call(c, "GET", "/api/v1/availability?period=2026-10&summary=true", 200)
+    single = await call(c, "GET", "/api/v1/availability?service=voice&period=2026-10", 200)
+    (voice,) = bulk
+    assert not {"intervals", "incidents", "timeline"} & set(voice)
+    as_of = ("as_of", "complete")  # each asked a moment apart; the period is over, so equal
+    assert {k: v for k, v in voice.items() if k not in as_of} == {
+        k: v for k, v in single.items() if k not in ("intervals", "incidents", "timeline", *as_of)
+    }
+    full = await call(c, "GET", "/api/v1/availability?period=2026-10", 200)
+    assert full[0]["intervals"] == single["intervals"]
+    await call(c, "GET", "/api/v1/availability?summary=maybe", 400)

@@ -5,7 +5,7 @@ month with the weekend service window Sat and Sun 01:00-05:00 excluded:
 - 6 Oct 10:00-12:30 CEST: 2.5 h down (sbc1 timeout), counts;
 - 13 Oct 14:00-14:05: a 5-minute blip (status_not_accepted), counts;
 - 18 Oct 02:00-03:00 (Sunday, inside the window): planned down, excluded;
-- 21 Oct 03:00-09:00: the daemon was not running (unmonitored, counted as up);
+- 21 Oct 03:00-09:00: the daemon was not running (unmonitored: left out, and reported);
 - 27 Oct 20:00-23:30 CET: 3.5 h down (refused), counts.
 """
 
@@ -62,4 +62,61 @@ def example_report() -> Report:
         now=_t("2026-11-05T00:00:00+00:00"),
         downtimes=downs,
         gaps=gaps,
+    )
+
+
+def desk_report() -> Report:
+    """The same month as the SLA manager sends it: customer, contract, incidents with evidence,
+    tickets and a review, restore targets (P1 90 % within 4 h, 100 % within 8 h, §9 credit)."""
+    from datetime import timedelta
+
+    from monitord.sla.review import fold
+    from monitord.storage.records import ReviewRecord
+
+    base = example_report()
+    policy = SlaPolicy.model_validate(
+        {
+            "name": "vioms-telephony",
+            "version": "2026-1",
+            "contract": "VIOMS Telefonie SLA A",
+            "target_percent": "99.6",
+            "credits": {"type": "linear", "threshold_percent": "99.6", "percent_per_step": 5,
+                        "cap_percent": 60},
+            "restore": {
+                "targets": [{"priority": "P1", "within": "4h", "share_percent": 90},
+                            {"priority": "P1", "within": "8h", "share_percent": 100}],
+                "credit": {"priority": "P1", "over": "8h", "credit_percent": 100},
+            },
+        }
+    )
+    setup = SlaSetup(
+        policies={policy.name: policy},
+        maintenance=MaintenanceConfig(
+            recurring=[RecurringWindow.model_validate(
+                {"name": "vioms-service-window", "weekly": ["sat,sun 01:00-05:00"]})]
+        ),
+        customers={"vioms-telephony": "Gemeente Noord"},
+    )
+    evidence = (("evidence", "no answer from 192.0.2.10:5060 after 500 ms"),
+                ("checks", "sbc1-options, sbc2-options"))
+    downs = [d._replace(source=f"store:{i + 1}", extra=evidence if i == 0 else ())
+             for i, d in enumerate(base.detail.downtimes)]
+    at = _t("2026-11-02T09:30:00+01:00")
+    review = fold([
+        ReviewRecord(1, at, "alice", "vioms-telephony", "ticket", ("store:1",), value="INC-4711"),
+        ReviewRecord(2, at + timedelta(minutes=5), "alice", "vioms-telephony", "note",
+                     ("store:1",), value="SBC firmware bug, vendor case 88123"),
+        ReviewRecord(3, at + timedelta(minutes=9), "bob", "vioms-telephony", "reclassify",
+                     ("store:2",), value="P3", reason="a 5-minute blip of one trunk"),
+    ])
+    gaps = [Gap(_t("2026-10-21T03:00:00+02:00"), _t("2026-10-21T09:00:00+02:00"), "unclean_shutdown")]
+    return compute(
+        setup,
+        service="vioms-telephony",
+        policy=policy,
+        period=period_for(policy, "2026-10"),
+        now=_t("2026-11-05T00:00:00+00:00"),
+        downtimes=downs,
+        gaps=gaps,
+        review=review,
     )

@@ -219,7 +219,7 @@ def test_worked_example_through_sla_compute(
         NOW,
     ]
     assert main(argv) == 0
-    out = json.loads(capsys.readouterr().out)
+    (out,) = json.loads(capsys.readouterr().out)  # one shape: always a list
     for field in (
         "service",
         "period_start",
@@ -266,7 +266,7 @@ def test_voizxl_late_window_is_reported_with_its_reason(capsys: pytest.CaptureFi
             NOW,
         ]
     )
-    out = json.loads(capsys.readouterr().out)
+    (out,) = json.loads(capsys.readouterr().out)  # one shape: always a list
     late = [i for i in out["intervals"] if i["kind"] == "maintenance_not_honoured"]
     assert len(late) == 1
     assert late[0]["note"] == "announced 6d11h ahead, regular maintenance needs 14d"

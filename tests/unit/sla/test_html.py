@@ -32,8 +32,11 @@ def test_timeline_draws_every_state_in_its_colour() -> None:
     fills = set(re.findall(r'fill="(#[0-9a-f]{6})"', svgs[0]))
     for state in ("up", "down", "maintenance", "planned_down", "unmonitored"):
         assert COLOURS[state] in fills, state
-    # October 2026 in Amsterdam: 31 day rows
-    assert svgs[1].count("<g transform=") == 31
+    # October 2026 in Amsterdam: 31 day rows, and a tick on every real hour: 745 of them
+    # (the 25th has 25), the longer ones on 00, 06, 12 and 18 local time
+    assert svgs[1].count("scale(") == 31
+    assert svgs[1].count('vector-effect="non-scaling-stroke"') == 745
+    assert svgs[1].count('stroke="#555"') == 31 * 4  # 25 Oct has 02:00 twice, not 06:00
 
 
 def test_percent_display_never_rounds_a_miss_up() -> None:
