@@ -230,7 +230,8 @@ def _report(args: argparse.Namespace) -> tuple[list[Report], str]:
 async def _from_store(
     daemon: DaemonConfig, setup: SlaSetup, service: str, policy: Any, period: Any, now: datetime
 ) -> Report:
-    """The report over the store's service intervals, gaps and maintenance windows."""
+    """The report over the store's service intervals, gaps and maintenance windows (in a
+    fleet: the judged record, with each service's UNKNOWN stretches as gaps)."""
     from monitord.sla.runtime import report_from_store
     from monitord.storage.factory import build_reader
 

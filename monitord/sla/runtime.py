@@ -22,7 +22,7 @@ from monitord.sla.engine import SlaSetup, compute, period_for, with_windows
 from monitord.sla.periods import Period
 from monitord.sla.report import Report
 from monitord.sla.windows import as_window
-from monitord.storage.interface import StoreReader
+from monitord.storage.interface import FleetRecordReader, StoreReader
 from monitord.storage.records import MaintenanceRecord
 
 
@@ -46,6 +46,9 @@ async def gather(
         for r in records
     ]
     gaps = [Gap(g.start, g.end, g.cause) for g in gap_records]
+    if isinstance(store, FleetRecordReader):  # a fleet: stretches judged UNKNOWN for it
+        gaps += [Gap(g.start, g.end, g.cause) for g in
+                 await store.subject_gaps("service", service, since=since, until=until)]
     return downs, gaps, [as_window(w) for w in windows]
 
 

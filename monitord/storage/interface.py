@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from monitord.core.callquality import QualityChange
 from monitord.core.events import CheckEvent, CheckSnapshot, ServiceEvent
@@ -40,6 +40,7 @@ from monitord.storage.records import (
     DowntimeRecord,
     EpisodeRecord,
     EventRecord,
+    EvidenceRecord,
     GapRecord,
     Level,
     MaintenanceRecord,
@@ -47,6 +48,7 @@ from monitord.storage.records import (
     QualityRecord,
     RunRecord,
     StandaloneEvent,
+    SubjectGapRecord,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "CommitReceipt",
     "Entry",
     "EventCommit",
+    "FleetRecordReader",
     "GapCommit",
     "MaintenanceAdd",
     "MaintenanceDelete",
@@ -238,6 +241,22 @@ class StoreReader(Protocol):
         open_only: bool = False,
     ) -> list[QualityRecord]:
         """Quality intervals overlapping [since, until), oldest first; never downtime."""
+
+
+@runtime_checkable
+class FleetRecordReader(Protocol):
+    """What only a fleet's judged record holds (docs/fleet.md): each location's own
+    intervals (the evidence) and the stretches a check or service was judged UNKNOWN."""
+
+    async def evidence(self, *, level: Level | None = None, name: str | None = None,
+                       since: datetime | None = None, until: datetime | None = None
+                       ) -> list[EvidenceRecord]:
+        """Location intervals overlapping [since, until), oldest first."""
+
+    async def subject_gaps(self, level: Level | None = None, name: str | None = None, *,
+                           since: datetime | None = None, until: datetime | None = None
+                           ) -> list[SubjectGapRecord]:
+        """Unmonitored stretches of checks or services (fewer than K locations fresh)."""
 
 
 class OutboxQueue(Protocol):
