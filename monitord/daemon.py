@@ -172,9 +172,10 @@ class Daemon:
             await self.store.close()
 
     async def _run_agent(self, fleet: Fleet, stop: asyncio.Event) -> None:
-        """A fleet agent: the same pipeline, scheduler and API, on its share of the checks.
+        """A fleet member: an agent (the same pipeline, scheduler and API on its share of
+        the checks), a judge candidate, or both (`daemon.role`).
 
-        It starts holding nothing; the agent loop (monitord/fleet/agent.py) claims
+        An agent starts holding nothing; its loop (monitord/fleet/agent.py) claims
         its share and adds those checks to the scheduler. A clean stop hands
         every check over at once, after their evidence is written.
         """
@@ -185,33 +186,24 @@ class Daemon:
         runner: web.AppRunner | None = None
         try:
             writer = await fleet.open()
-            pipeline = self.pipeline = Pipeline(
-                [], [], writer, ResumeState(), self.sinks.all, site=cfg.daemon.site,
-                maintenance=cfg.maintenance)
+            pipeline = None
+            if writer is not None:
+                pipeline = self.pipeline = Pipeline(
+                    [], [], writer, ResumeState(), self.sinks.all, site=cfg.daemon.site,
+                    maintenance=cfg.maintenance)
             runner = await self._serve_http(pipeline)
-            now = datetime.now(UTC)
-            await writer.start_run(now)
-            await pipeline.resume(now)
-            await sip.start()
-            probes = self._probes = ProbeContext(sip=sip, snmp=snmp,
-                                                 dns=dns_resolver(cfg.daemon.dns))
-            scheduler = self._scheduler = self._schedule(pipeline, [])
-            drain = max((c.timeout for c in self.checks), default=1.0) + 1.0
-
-            def start_jobs(checks: Sequence[EffectiveCheck]) -> None:
-                for c in checks:
-                    scheduler.add(c.name, c.interval,
-                                  self._job(pipeline, c.name, build_probe(c, probes), c.timeout))
-
-            fleet.attach(pipeline, start_jobs, lambda names: scheduler.remove(names, drain))
-            log.info("started", site=cfg.daemon.site, location=fleet.location, agent=fleet.agent,
-                     checks=len(self.checks), listen=f"{cfg.daemon.listen_address[0]}:{self.port}",
-                     storage=fleet.db.where, judge_candidate=fleet.judge is not None)
-            _settle_heap()
             sup = self.supervisor
-            sup.start("scheduler", scheduler.run)
-            sup.start("upkeep", lambda: self._upkeep(pipeline))
-            sup.start("maintenance-clock", lambda: self._clock(pipeline))
+            if writer is not None and pipeline is not None:
+                await writer.start_run(datetime.now(UTC))
+                await pipeline.resume(datetime.now(UTC))
+                await sip.start()
+                self._attach(fleet, pipeline, sip, snmp)
+                sup.start("upkeep", lambda: self._upkeep(pipeline))
+                sup.start("maintenance-clock", lambda: self._clock(pipeline))
+            log.info("started", site=cfg.daemon.site, location=fleet.location, agent=fleet.agent,
+                     role=fleet.role, checks=len(self.checks),
+                     listen=f"{cfg.daemon.listen_address[0]}:{self.port}", storage=fleet.db.where)
+            _settle_heap()
             sup.start("sla-metrics", self.sla_metrics.run)
             for name, factory in [*self.sinks.tasks, *fleet.tasks()]:
                 sup.start(name, factory)
@@ -222,8 +214,9 @@ class Daemon:
             await sup.stop("fleet-judge")
             await fleet.leave()
             await sup.stop_all()
-            await writer.stop_run(datetime.now(UTC))
-            log.info("stopped", clean=writer.waiting == 0, journal_waiting=writer.waiting)
+            if writer is not None:
+                await writer.stop_run(datetime.now(UTC))
+            log.info("stopped", journal_waiting=writer.waiting if writer is not None else 0)
         finally:
             if runner is not None:
                 await runner.cleanup()
@@ -231,6 +224,22 @@ class Daemon:
             await snmp.close()
             await fleet.close()
             await self.store.close()
+
+    def _attach(self, fleet: Fleet, pipeline: Pipeline, sip: SipTransports,
+                snmp: SnmpClient) -> None:
+        """The agent's scheduler starts empty; the agent loop adds and removes its checks."""
+        probes = self._probes = ProbeContext(sip=sip, snmp=snmp,
+                                             dns=dns_resolver(self.config.daemon.dns))
+        scheduler = self._scheduler = self._schedule(pipeline, [])
+        drain = max((c.timeout for c in self.checks), default=1.0) + 1.0
+
+        def start_jobs(checks: Sequence[EffectiveCheck]) -> None:
+            for c in checks:
+                scheduler.add(c.name, c.interval,
+                              self._job(pipeline, c.name, build_probe(c, probes), c.timeout))
+
+        fleet.attach(pipeline, start_jobs, lambda names: scheduler.remove(names, drain))
+        self.supervisor.start("scheduler", scheduler.run)
 
     async def _build_pipeline(self) -> Pipeline:
         reader = self.store
@@ -336,7 +345,7 @@ class Daemon:
 
         return job
 
-    async def _serve_http(self, pipeline: Pipeline) -> web.AppRunner:
+    async def _serve_http(self, pipeline: Pipeline | None) -> web.AppRunner:
         host, port = self.config.daemon.listen_address
         cfg_token = self.config.daemon.api_token_file  # bearer token for the write endpoints
         app = build_app(
@@ -348,7 +357,8 @@ class Daemon:
                 started=time.monotonic(),
                 health=self.health,
                 sla=SlaApi(self.sla, cfg_token.get() if cfg_token else None,
-                           pipeline if self.fleet is None else _NoRuntimeWindows()),
+                           pipeline if self.fleet is None and pipeline is not None
+                           else _NoRuntimeWindows()),
                 reloader=self,
                 quality=self.sinks.budgets.quality,
                 fleet=self.fleet,

@@ -70,7 +70,9 @@ class DaemonConfig(Strict):
     # Agents of one location with the same config share its checks; unset: no fleet.
     location: Name | None = None
     agent: Name | None = None  # default: the host name
-    judge: bool = True  # may hold the fleet's judge lease (one process judges at a time)
+    # agent: probes its share of the location's checks; judge: only a candidate for the
+    # judge's lease (one process judges at a time); both: the default
+    role: Literal["agent", "judge", "both"] = "both"
 
     @field_validator("listen")
     @classmethod
@@ -117,6 +119,9 @@ class DaemonConfig(Strict):
         if self.agent is not None and self.location is None:
             raise FieldProblem("agent", "daemon.agent names an agent of a fleet: set"
                                " daemon.location too (docs/fleet.md)")
+        if self.role != "both" and self.location is None:
+            raise FieldProblem("role", "daemon.role is for a fleet: set daemon.location too"
+                               " (docs/fleet.md)")
         return self
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -47,7 +47,10 @@ class AgentRuntime:
                  services: Sequence[ServiceConfig], units: Mapping[str, Sequence[str]],
                  start_jobs: Callable[[Sequence[EffectiveCheck]], None],
                  stop_jobs: Callable[[Sequence[str]], Awaitable[None]],
-                 heartbeat: float, lease: float, health: Health | None = None) -> None:
+                 heartbeat: float, lease: float, settle: float,
+                 health: Health | None = None) -> None:
+        """`settle`: how long a probe may take to reach the record after it started (the
+        longest timeout and a heartbeat): what `through` holds back."""
         self.location, self.agent = location, agent
         self._db = db
         self.writer = writer
@@ -63,6 +66,8 @@ class AgentRuntime:
         self.handovers = 0  # units taken from a dead or departed holder
         self.last_round: datetime | None = None
         self._health = health
+        self._settle = timedelta(seconds=settle)
+        self._through: datetime | None = None  # evidence complete up to here (last round)
 
     @property
     def tokens(self) -> dict[str, int]:
@@ -96,7 +101,7 @@ class AgentRuntime:
         now = datetime.now(UTC)
         mono = asyncio.get_running_loop().time()
         try:
-            await self._db.beat(self.location, self.agent, now, self.started)
+            await self._db.beat(self.location, self.agent, now, self.started, self._through)
             self.membership.renewed(mono)
             members = await self._db.members(self.location)
         except StorageError as exc:
@@ -108,6 +113,7 @@ class AgentRuntime:
         self.membership.observed(mono, [m.row for m in members])
         if not await self.writer.replay(now):
             return
+        self._through = now - self._settle
         try:
             holdings = await self._db.holdings(self.location)
             lost = {u for u, token in self.tokens.items()

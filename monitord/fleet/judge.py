@@ -50,6 +50,7 @@ from monitord.fleet.quorum import (
     OPEN_END,
     JudgedChange,
     JudgedClosed,
+    JudgedGap,
     JudgedOpened,
     JudgedPast,
     JudgedState,
@@ -186,6 +187,9 @@ class JudgeRuntime:
                         await self._let_go()
                     except StorageError as exc:
                         log.warning("judge_round_failed", problem=str(exc))
+                        mono = asyncio.get_running_loop().time()
+                        for observer in self._members.values():  # silence we could not see
+                            observer.unreachable(mono)
                 await asyncio.sleep(self._heartbeat)
         finally:
             await self._let_go()
@@ -284,12 +288,17 @@ class JudgeRuntime:
                rows: Sequence[EvidenceRecord], recorded: Mapping[tuple[Level, str], Recorded]
                ) -> tuple[list[JudgedWrite], list[float]]:
         seen = {(m.location, m.row.agent): m.seen for m in members}
+        through = {(m.location, m.row.agent): m.through for m in members}
         live = {loc: mem.live(mono) for loc, mem in self._members.items()}
         spans: dict[tuple[str, str], list[Interval]] = {}
+        told: dict[str, datetime] = {}  # unit -> every live holder's evidence is in up to here
         for t in tenures:
-            span = tenure_span(t, t.agent in live.get(t.location, ()),
-                               seen.get((t.location, t.agent)), now, self.bridge)
+            holder_live = t.until is None and t.agent in live.get(t.location, ())
+            span = tenure_span(t, holder_live, seen.get((t.location, t.agent)), now, self.bridge)
             spans.setdefault((t.location, t.unit), []).append(span)
+            if holder_live:
+                mark = through.get((t.location, t.agent)) or since - self.bridge
+                told[t.unit] = min(told.get(t.unit, mark), mark)
         by_subject: dict[tuple[str, Level, str], list[EvidenceRecord]] = {}
         for r in rows:
             by_subject.setdefault((r.location, r.level, r.name), []).append(r)
@@ -306,7 +315,15 @@ class JudgeRuntime:
             rec = recorded.get((subject.level, subject.name), Recorded())
             mine = [r for loc in locations for r in by_subject.get((loc, subject.level,
                                                                      subject.name), ())]
-            for change in reconcile(verdict, rec):
+            changes = reconcile(verdict, rec)
+            held_back = told.get(subject.unit)
+            if held_back is not None and any(
+                    isinstance(c, JudgedClosed | JudgedPast) and c.end > held_back
+                    for c in changes):
+                # a location still holds evidence back (journaled, or a probe in flight) for
+                # the instant this would end at: it may have recovered earlier. Wait for it.
+                changes = [c for c in changes if isinstance(c, JudgedGap)]
+            for change in changes:
                 reason, detail = _why(subject, change.start, mine)
                 writes.append(JudgedWrite(subject.level, subject.name, change, reason, detail))
                 lag = _lag_of(change, rec, mine, subject.at_least, now)

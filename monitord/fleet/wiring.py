@@ -1,8 +1,8 @@
 """Every fleet part of one process, built from the config (`daemon.location` set).
 
-An agent process always runs the agent (its share of the location's checks,
-its evidence, its journal) and, with `daemon.judge: true` (the default), is a
-candidate for the judge's lease. The daemon (monitord/daemon.py) owns the
+With `daemon.role: both` (the default) a process runs an agent (its share of
+the location's checks, its evidence, its journal) and is a candidate for the
+judge's lease; `agent` only probes, `judge` only judges. The daemon (monitord/daemon.py) owns the
 pipeline, the scheduler, the HTTP API and the supervisor; it hands them here.
 
 Timing, all from `daemon.heartbeat_interval` h (docs/fleet.md states the bound):
@@ -102,7 +102,8 @@ class Fleet:
         self.judge_sinks: list[Sink] = []
         self._judge_tasks: list[TaskSpec] = []
         self._alertmanager: AlertmanagerSink | None = None
-        if d.judge:
+        self.role = d.role
+        if d.role in ("judge", "both"):
             self._build_judge(config, registry, outbox)
         registry.register(_FleetCollector(self))
 
@@ -143,9 +144,11 @@ class Fleet:
             else:
                 await self._supervisor.stop(name)
 
-    async def open(self) -> AgentWriter:
-        """Join: the fleet tables, this location's record, the local journal."""
+    async def open(self) -> AgentWriter | None:
+        """Join: the fleet tables, and for an agent its location's record and local journal."""
         await self.db.open()
+        if self.role == "judge":
+            return None
         schema = await self.db.location_schema(self.location)
         store = LocationStore(self._url, schema=schema, location=self.location, agent=self.agent,
                               password=self._password)
@@ -160,7 +163,8 @@ class Fleet:
             location=self.location, agent=self.agent, db=self.db, writer=self.writer,
             pipeline=pipeline, checks=self.checks, services=self.config.services,
             units=self.units, start_jobs=start_jobs, stop_jobs=stop_jobs,
-            heartbeat=self.heartbeat, lease=self.lease, health=self._health)
+            heartbeat=self.heartbeat, lease=self.lease, health=self._health,
+            settle=max((c.timeout for c in self.checks), default=0.0) + self.heartbeat)
         return self.agent_runtime
 
     def tasks(self) -> list[TaskSpec]:

@@ -20,13 +20,16 @@ CREATE TABLE IF NOT EXISTS fleet.locations (
 );
 
 -- Membership: each agent bumps `beat` every heartbeat; a clean stop sets `left_us`.
--- `seen_us` is the agent's own clock at its last beat (what its last sign of life was).
+-- `seen_us` is the agent's own clock at its last beat (what its last sign of life was);
+-- `through_us`: every probe it started before then is in its location's record (its
+-- journal was empty): the judge closes no interval past what every location has told.
 CREATE TABLE IF NOT EXISTS fleet.members (
     location   TEXT   NOT NULL,
     agent      TEXT   NOT NULL,
     beat       BIGINT NOT NULL,
     seen_us    BIGINT NOT NULL,
     started_us BIGINT NOT NULL,
+    through_us BIGINT,
     left_us    BIGINT,
     PRIMARY KEY (location, agent)
 );

@@ -34,7 +34,7 @@ from monitord.storage.postgresql.store import PostgresStore
 from monitord.storage.readers import _snapshot
 from monitord.storage.records import EvidenceRecord, Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
-from monitord.storage.tx import Row, Tx, level_of, opt_dt
+from monitord.storage.tx import Row, Tx, level_of, opt_dt, opt_us
 
 __all__ = [
     "FleetDb",
@@ -78,6 +78,7 @@ class Member:
     row: MemberRow
     seen: datetime  # the agent's own clock at its last beat
     started: datetime
+    through: datetime | None = None  # its evidence is complete up to here
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,26 +146,31 @@ class FleetDb(PostgresStore):
 
     # --- membership -------------------------------------------------------------
 
-    async def beat(self, location: str, agent: str, now: datetime, started: datetime) -> None:
+    async def beat(self, location: str, agent: str, now: datetime, started: datetime,
+                   through: datetime | None) -> None:
+        """Our sign of life; `through`: our evidence is complete up to then (None: unchanged)."""
         now_us = datetime_to_us(now)
 
         async def work(tx: Tx) -> None:
             await tx.execute(
-                "INSERT INTO fleet.members (location, agent, beat, seen_us, started_us)"
-                " VALUES (?, ?, 1, ?, ?) ON CONFLICT (location, agent) DO UPDATE SET"
-                " beat = fleet.members.beat + 1, seen_us = excluded.seen_us,"
-                " started_us = excluded.started_us, left_us = NULL",
-                (location, agent, now_us, datetime_to_us(started)))
+                "INSERT INTO fleet.members (location, agent, beat, seen_us, started_us,"
+                " through_us) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (location, agent) DO UPDATE"
+                " SET beat = fleet.members.beat + 1, seen_us = excluded.seen_us,"
+                " started_us = excluded.started_us, left_us = NULL,"
+                " through_us = COALESCE(excluded.through_us, fleet.members.through_us)",
+                (location, agent, now_us, datetime_to_us(started), opt_us(through)))
 
         await self._write("recording a fleet heartbeat", work)
 
     async def members(self, location: str | None = None) -> list[Member]:
         async def work(tx: Tx) -> list[Member]:
-            sql = "SELECT location, agent, beat, left_us, seen_us, started_us FROM fleet.members"
+            sql = ("SELECT location, agent, beat, left_us, seen_us, started_us, through_us"
+                   " FROM fleet.members")
             rows = await (tx.fetch(sql + " WHERE location = ?", (location,)) if location
                           else tx.fetch(sql))
             return [Member(str(r[0]), MemberRow(str(r[1]), int(r[2]), r[3] is not None),
-                           us_to_datetime(r[4]), us_to_datetime(r[5])) for r in rows]
+                           us_to_datetime(r[4]), us_to_datetime(r[5]), opt_dt(r[6]))
+                    for r in rows]
 
         return await self._read("reading the fleet's members", work)
 
