@@ -273,7 +273,7 @@ class JudgeRuntime:
         for w in writes:
             rec = recorded.get((w.level, w.name), Recorded())
             events.extend(events_of(w, rec.open_start is None, now))
-            log.info("judged", level=w.level, name=w.name, change=type(w.change).__name__,
+            log.info("judged", **{w.level: w.name}, change=type(w.change).__name__,
                      start=w.change.start.isoformat(), end=_end(w.change), detail=w.detail)
         for lag in lags:
             if self._lag is not None:

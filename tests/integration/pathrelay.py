@@ -25,11 +25,16 @@ _CALL_ID = re.compile(rb"^(?:Call-ID|i):\s*(\S+)", re.MULTILINE | re.IGNORECASE)
 
 @dataclass
 class Probe:
-    at: float  # wall clock (time.time()) when the relay saw the request
+    """One request (its retransmissions are the same probe: same Call-ID)."""
+
+    at: float  # wall clock (time.time()) when the relay first saw the request
     user: str  # the Request-URI user: names the check in these tests
     client: tuple[str, int]
     relayed: bool  # False: the path was cut
-    answered: bool = False
+    answered_at: float | None = None  # when the first answer passed back
+
+    def answered_within(self, seconds: float) -> bool:
+        return self.answered_at is not None and self.answered_at - self.at <= seconds
 
 
 class PathRelay:
@@ -95,11 +100,13 @@ class PathRelay:
         match = _REQUEST.match(data)
         call = _CALL_ID.search(data)
         if match is not None:
-            probe = Probe(time.time(), match.group(2).decode(errors="replace"), client, not cut)
             with self._lock:
-                self.probes.append(probe)
-                if call is not None:
-                    self._by_call[call.group(1)] = probe
+                if call is None or call.group(1) not in self._by_call:  # not a retransmission
+                    probe = Probe(time.time(), match.group(2).decode(errors="replace"), client,
+                                  not cut)
+                    self.probes.append(probe)
+                    if call is not None:
+                        self._by_call[call.group(1)] = probe
         if cut:
             return
         back = self._backs.get(client)
@@ -121,9 +128,9 @@ class PathRelay:
         call = _CALL_ID.search(data)
         if call is not None:
             with self._lock:
-                probe = self._by_call.pop(call.group(1), None)
-                if probe is not None:
-                    probe.answered = True
+                probe = self._by_call.get(call.group(1))
+                if probe is not None and probe.answered_at is None:
+                    probe.answered_at = time.time()
         try:
             self._front.sendto(data, self._client_of[back])
         except OSError:
