@@ -12,6 +12,7 @@ thread; every loop is bounded by `stop()`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import selectors
 import socket
@@ -117,10 +118,8 @@ class PathRelay:
             self._backs[client] = back
             self._client_of[back] = client
             self._sel.register(back, selectors.EVENT_READ)
-        try:
+        with contextlib.suppress(OSError):  # the target is down: a real network drops it too
             back.sendto(data, self.upstream)
-        except OSError:
-            pass  # the target is down: a real network drops it too
 
     def _answer(self, back: socket.socket, data: bytes) -> None:
         if self._cut.is_set():
@@ -131,7 +130,5 @@ class PathRelay:
                 probe = self._by_call.get(call.group(1))
                 if probe is not None and probe.answered_at is None:
                     probe.answered_at = time.time()
-        try:
+        with contextlib.suppress(OSError):
             self._front.sendto(data, self._client_of[back])
-        except OSError:
-            pass

@@ -123,7 +123,15 @@ class FleetDb(PostgresStore):
                          command_timeout=command_timeout)
 
     async def location_schema(self, location: str) -> str:
-        """The schema of `location`'s evidence, made (and registered) on first use."""
+        """The schema of `location`'s evidence, made (registered, migrated) on first use."""
+        schema = await self._register(location)
+        record = PostgresStore(with_schema(self._url, schema), password=self._password,
+                               writer=False)
+        await record.open()  # creates or migrates its tables
+        await record.close()
+        return schema
+
+    async def _register(self, location: str) -> str:
         async def work(tx: Tx) -> str:
             rows = await tx.fetch("SELECT schema_name FROM fleet.locations WHERE location = ?",
                                   (location,))
