@@ -50,7 +50,8 @@ class AgentRuntime:
                  heartbeat: float, lease: float, settle: float,
                  health: Health | None = None) -> None:
         """`settle`: how long a probe may take to reach the record after it started (the
-        longest timeout and a heartbeat): what `through` holds back."""
+        longest timeout and a margin): a beat says our evidence is complete up to
+        `now - settle` when nothing waits in the journal."""
         self.location, self.agent = location, agent
         self._db = db
         self.writer = writer
@@ -67,7 +68,6 @@ class AgentRuntime:
         self.last_round: datetime | None = None
         self._health = health
         self._settle = timedelta(seconds=settle)
-        self._through: datetime | None = None  # evidence complete up to here (last round)
 
     @property
     def tokens(self) -> dict[str, int]:
@@ -101,7 +101,9 @@ class AgentRuntime:
         now = datetime.now(UTC)
         mono = asyncio.get_running_loop().time()
         try:
-            await self._db.beat(self.location, self.agent, now, self.started, self._through)
+            settled = self.writer.online and not self.writer.waiting
+            await self._db.beat(self.location, self.agent, now, self.started,
+                                now - self._settle if settled else None)
             self.membership.renewed(mono)
             members = await self._db.members(self.location)
         except StorageError as exc:
@@ -113,7 +115,6 @@ class AgentRuntime:
         self.membership.observed(mono, [m.row for m in members])
         if not await self.writer.replay(now):
             return
-        self._through = now - self._settle
         try:
             holdings = await self._db.holdings(self.location)
             lost = {u for u, token in self.tokens.items()

@@ -267,16 +267,18 @@ class JudgeRuntime:
         writes, lags = self._judge(now, mono, since, members, tenures, first, rows, recorded)
         await store.commit_judged(writes, now)
         await store.announce(self.location, self.agent, now, new=False)
+        late = (datetime.now(UTC) - now).total_seconds()  # this round's reads and write
         if dirty:
             await store.judged_through({loc: v for loc, (_, v) in dirty.items()})
         events: list[Event] = []
-        for w in writes:
+        for w, lag in zip(writes, lags, strict=True):
             rec = recorded.get((w.level, w.name), Recorded())
             events.extend(events_of(w, rec.open_start is None, now))
+            lag = None if lag is None else round(lag + late, 6)
             log.info("judged", **{w.level: w.name}, change=type(w.change).__name__,
-                     start=w.change.start.isoformat(), end=_end(w.change), detail=w.detail)
-        for lag in lags:
-            if self._lag is not None:
+                     start=w.change.start.isoformat(), end=_end(w.change), detail=w.detail,
+                     lag_seconds=lag)
+            if lag is not None and self._lag is not None:
                 self._lag(lag)
         if events:
             self._publish(Committed(now, None, tuple(events)))
@@ -286,7 +288,7 @@ class JudgeRuntime:
     def _judge(self, now: datetime, mono: float, since: datetime, members: Sequence[Member],
                tenures: Sequence[Tenure], first: Mapping[tuple[str, str], datetime],
                rows: Sequence[EvidenceRecord], recorded: Mapping[tuple[Level, str], Recorded]
-               ) -> tuple[list[JudgedWrite], list[float]]:
+               ) -> tuple[list[JudgedWrite], list[float | None]]:
         seen = {(m.location, m.row.agent): m.seen for m in members}
         through = {(m.location, m.row.agent): m.through for m in members}
         live = {loc: mem.live(mono) for loc, mem in self._members.items()}
@@ -304,7 +306,7 @@ class JudgeRuntime:
             by_subject.setdefault((r.location, r.level, r.name), []).append(r)
         locations = sorted({loc for loc, _ in first})
         writes: list[JudgedWrite] = []
-        lags: list[float] = []
+        lags: list[float | None] = []  # per write: seconds from its deciding probe
         for subject in self.subjects:
             began = [first[(loc, subject.unit)] for loc in locations if (loc, subject.unit) in first]
             if not began:
@@ -326,9 +328,7 @@ class JudgeRuntime:
             for change in changes:
                 reason, detail = _why(subject, change.start, mine)
                 writes.append(JudgedWrite(subject.level, subject.name, change, reason, detail))
-                lag = _lag_of(change, rec, mine, subject.at_least, now)
-                if lag is not None:
-                    lags.append(lag)
+                lags.append(_lag_of(change, rec, mine, subject.at_least, now))
         return writes, lags
 
     def _publish(self, committed: Committed) -> None:

@@ -55,6 +55,7 @@ __all__ = ["LEASE_BEATS", "Fleet", "agent_name"]
 
 LEASE_BEATS = 3
 BRIDGE_BEATS = LEASE_BEATS + 3
+SETTLE_MARGIN = 0.5  # seconds from a probe's deadline to its batch being committed, at most
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -164,7 +165,7 @@ class Fleet:
             pipeline=pipeline, checks=self.checks, services=self.config.services,
             units=self.units, start_jobs=start_jobs, stop_jobs=stop_jobs,
             heartbeat=self.heartbeat, lease=self.lease, health=self._health,
-            settle=max((c.timeout for c in self.checks), default=0.0) + self.heartbeat)
+            settle=max((c.timeout for c in self.checks), default=0.0) + SETTLE_MARGIN)
         return self.agent_runtime
 
     def tasks(self) -> list[TaskSpec]:
