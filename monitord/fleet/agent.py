@@ -3,7 +3,8 @@
 Every heartbeat (a supervised task):
 1. bump our beat and read the location's members (monitord/fleet/membership.py);
    if the database does not answer, say so to the failure detector and stop
-   here: the pipeline keeps probing what we hold and journals (writer.py);
+   here: the pipeline keeps probing what we hold and journals
+   (monitord/storage/fleet/writer.py);
 2. replay the journal; nothing below happens while it holds anything, so a
    unit is never handed over before all of its evidence is written;
 3. drop units the database says are no longer ours (taken over while we were
@@ -33,7 +34,7 @@ from monitord.core.supervisor import Health
 from monitord.errors import StorageError
 from monitord.fleet.assignment import Claim, plan
 from monitord.fleet.membership import Membership
-from monitord.fleet.writer import AgentWriter
+from monitord.storage.fleet.writer import AgentWriter
 from monitord.storage.postgresql.coordination import FleetDb
 
 __all__ = ["AgentRuntime"]

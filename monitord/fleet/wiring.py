@@ -36,15 +36,15 @@ from monitord.core.supervisor import Health, Supervisor, TaskSpec
 from monitord.errors import FleetError
 from monitord.fleet.agent import AgentRuntime
 from monitord.fleet.assignment import units
-from monitord.fleet.journal import Journal
 from monitord.fleet.judge import JudgeRuntime, Subject
 from monitord.fleet.quorum import JudgedState
-from monitord.fleet.shares import Shares
-from monitord.fleet.writer import AgentWriter
 from monitord.sinks.alertmanager import AlertmanagerSink
 from monitord.sinks.health import DeliveryMetrics, MqttMetrics
 from monitord.sinks.logs import LogSink, services_of
 from monitord.sinks.mqtt import MqttSink
+from monitord.storage.fleet.journal import Journal
+from monitord.storage.fleet.shares import Shares
+from monitord.storage.fleet.writer import AgentWriter
 from monitord.storage.interface import OutboxQueue
 from monitord.storage.location import PostgresLocation, parse_storage
 from monitord.storage.postgresql.coordination import FleetDb

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitord.errors import StorageError
-from monitord.fleet.journal import JournalEntry
-from monitord.fleet.shares import interval_news
+from monitord.storage.fleet.journal import JournalEntry
+from monitord.storage.fleet.shares import interval_news
 from monitord.storage.interface import Batch, Entry
 from monitord.storage.postgresql.coordination import mark_dirty, with_schema
 from monitord.storage.postgresql.store import PostgresStore

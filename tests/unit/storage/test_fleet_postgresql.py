@@ -19,10 +19,10 @@ from monitord.core.events import (
 from monitord.core.intervals import Interval
 from monitord.errors import StorageError, StoreLockedError
 from monitord.fleet.assignment import Claim
-from monitord.fleet.journal import Journal, JournalEntry
 from monitord.fleet.quorum import JudgedClosed, JudgedGap, JudgedOpened, JudgedPast, Recorded
-from monitord.fleet.shares import Shares
-from monitord.fleet.writer import AgentWriter
+from monitord.storage.fleet.journal import Journal, JournalEntry
+from monitord.storage.fleet.shares import Shares
+from monitord.storage.fleet.writer import AgentWriter
 from monitord.storage.interface import Batch, CheckCommit, ServiceCommit
 from monitord.storage.postgresql.coordination import FleetDb, schema_for, with_schema
 from monitord.storage.postgresql.evidence import LocationStore

@@ -24,9 +24,9 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
 )
 from monitord.errors import JournalError
-from monitord.fleet.codec import decode, encode
-from monitord.fleet.journal import Journal, JournalEntry
-from monitord.fleet.shares import Shares, interval_news
+from monitord.storage.fleet.codec import decode, encode
+from monitord.storage.fleet.journal import Journal, JournalEntry
+from monitord.storage.fleet.shares import Shares, interval_news
 from monitord.storage.interface import (
     Batch,
     CheckCommit,

@@ -23,15 +23,15 @@ from datetime import UTC, datetime
 import structlog
 
 from monitord.errors import StorageError
-from monitord.fleet.journal import Journal, JournalEntry
-from monitord.fleet.shares import Shares
+from monitord.storage.fleet.journal import Journal, JournalEntry
+from monitord.storage.fleet.shares import Shares
 from monitord.storage.interface import Batch, CommitReceipt
 from monitord.storage.postgresql.evidence import Applied, LocationStore
 from monitord.storage.records import GapRecord
 
 __all__ = ["AgentWriter"]
 
-log = structlog.get_logger("monitord.fleet.writer")
+log = structlog.get_logger("monitord.storage.fleet.writer")
 
 REPLAY_CHUNK = 200  # journal entries per PostgreSQL transaction during a replay
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import aiosqlite
 
 from monitord.errors import JournalError
-from monitord.fleet.codec import decode, encode
+from monitord.storage.fleet.codec import decode, encode
 from monitord.storage.interface import Batch
 
 __all__ = ["Journal", "JournalEntry"]
