@@ -1,6 +1,8 @@
 """A fleet agent's loop: heartbeat, membership, replay, and its share of the location's checks.
 
 Every heartbeat (a supervised task):
+0. at the first round only: what a previous run under our name still held is
+   let go once that run's journal is written (its tenures end at its last beat);
 1. bump our beat and read the location's members (monitord/fleet/membership.py);
    if the database does not answer, say so to the failure detector and stop
    here: the pipeline keeps probing what we hold and journals
@@ -69,6 +71,8 @@ class AgentRuntime:
         self.last_round: datetime | None = None
         self._health = health
         self._settle = timedelta(seconds=settle)
+        self._looked = self._rejoined = False  # a previous run under our name, dealt with
+        self._previous: datetime | None = None
 
     @property
     def tokens(self) -> dict[str, int]:
@@ -102,6 +106,9 @@ class AgentRuntime:
         now = datetime.now(UTC)
         mono = asyncio.get_running_loop().time()
         try:
+            if not self._looked:  # before our first beat overwrites it
+                self._previous = await self._db.last_seen(self.location, self.agent)
+                self._looked = True
             settled = self.writer.online and not self.writer.waiting
             await self._db.beat(self.location, self.agent, now, self.started,
                                 now - self._settle if settled else None)
@@ -117,6 +124,12 @@ class AgentRuntime:
         if not await self.writer.replay(now):
             return
         try:
+            if not self._rejoined:  # what a previous run of ours held, its journal now written
+                freed = await self._db.rejoin(self.location, self.agent, self._previous, now)
+                self._rejoined = True
+                if freed:
+                    log.warning("previous_run_let_go", units=freed,
+                                last_seen=self._previous.isoformat() if self._previous else None)
             holdings = await self._db.holdings(self.location)
             lost = {u for u, token in self.tokens.items()
                     if (h := holdings.get(u)) is None or h.agent != self.agent or h.token != token}

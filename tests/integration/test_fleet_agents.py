@@ -93,6 +93,11 @@ def test_three_agents_share_checks_and_a_killed_agents_checks_move_within_the_bo
         time.sleep(4 * INTERVAL)
         after = held(survivors)
         t_end = time.time()
+        # the killed agent comes back under its name: it gets its share again
+        c.start(timeout=30)
+        wait("the rendezvous share again after the restart",
+             lambda: held(agents) == expected, 30, agents)
+        time.sleep(2 * INTERVAL)
     finally:
         for p in agents:
             p.stop()

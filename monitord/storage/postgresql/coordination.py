@@ -182,7 +182,38 @@ class FleetDb(PostgresStore):
 
         return await self._read("reading the fleet's members", work)
 
+    async def last_seen(self, location: str, agent: str) -> datetime | None:
+        """The last sign of life recorded under this name (a previous run's, at start-up)."""
+        async def work(tx: Tx) -> datetime | None:
+            rows = await tx.fetch("SELECT seen_us FROM fleet.members WHERE location = ?"
+                                  " AND agent = ?", (location, agent))
+            return us_to_datetime(rows[0][0]) if rows else None
+
+        return await self._read("reading a member's last sign of life", work)
+
     # --- units ------------------------------------------------------------------
+
+    async def rejoin(self, location: str, agent: str, previous: datetime | None,
+                     now: datetime) -> int:
+        """A restarted agent lets go of what its previous run still held (after replaying that
+        run's journal): the units become free to claim, their tenures end at the previous
+        run's last sign of life, like a dead agent's. Returns how many it let go."""
+        now_us = datetime_to_us(now)
+        end_us = datetime_to_us(previous) if previous is not None else now_us
+
+        async def work(tx: Tx) -> int:
+            freed = await tx.execute(
+                "UPDATE fleet.units SET agent = NULL, since_us = ? WHERE location = ?"
+                " AND agent = ?", (now_us, location, agent))
+            await tx.execute(
+                "UPDATE fleet.tenures SET until_us = GREATEST(since_us, LEAST(?::bigint,"
+                " ?::bigint)), end_cause = 'dead' WHERE location = ? AND agent = ?"
+                " AND until_us IS NULL", (end_us, now_us, location, agent))
+            if freed:
+                await mark_dirty(tx, location, min(end_us, now_us))
+            return freed
+
+        return await self._write(f"rejoining {location} as {agent}", work)
 
     async def holdings(self, location: str) -> dict[str, Holding]:
         async def work(tx: Tx) -> dict[str, Holding]:

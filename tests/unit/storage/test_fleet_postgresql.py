@@ -139,3 +139,17 @@ async def test_the_judges_lease_is_the_judged_records_writer_lock(pg_url: str) -
         assert [(r.start, r.end, r.end_cause) for r in rows] == [(t(5), t(40), "recovered")]
         gaps = await reader.subject_gaps("service", "pbx")
         assert [(g.start, g.end, g.cause) for g in gaps] == [(t(20), t(30), "quorum_unknown")]
+
+
+async def test_a_restarted_agent_lets_go_of_what_its_previous_run_held(pg_url: str) -> None:
+    async with FleetDb(pg_url) as db:
+        await db.location_schema("ams1")
+        await db.claim("ams1", "a", Claim("c1", 0, None), t(0), ["c1"], [])
+        await db.beat("ams1", "a", t(5), t(0), None)
+        assert await db.last_seen("ams1", "a") == t(5)
+        assert await db.last_seen("ams1", "nobody") is None
+        assert await db.rejoin("ams1", "a", t(5), t(20)) == 1
+        assert (await db.holdings("ams1"))["c1"].agent is None
+        (tenure,) = await db.tenures(unit="c1")
+        assert (tenure.until, tenure.end_cause) == (t(5), "dead")
+        assert await db.rejoin("ams1", "a", t(20), t(21)) == 0
