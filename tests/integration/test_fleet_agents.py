@@ -23,6 +23,7 @@ from tests.integration.daemon import DaemonProcess
 from tests.integration.fleetprocs import (
     FAILOVER_BOUND,
     INTERVAL,
+    LEASE,
     check,
     kill9,
     member,
@@ -98,6 +99,12 @@ def test_three_agents_share_checks_and_a_killed_agents_checks_move_within_the_bo
         wait("the rendezvous share again after the restart",
              lambda: held(agents) == expected, 30, agents)
         time.sleep(2 * INTERVAL)
+        # a clean stop hands over at once: the others hold b's checks well within a lease
+        stopping = time.time()
+        b.stop()
+        handed = wait("a and c hold b's checks", lambda: sum(
+            len(x) for x in held([a, c]).values()) == CHECKS, LEASE, [a, c]) - stopping
+        time.sleep(INTERVAL)
     finally:
         for p in agents:
             p.stop()
@@ -131,7 +138,7 @@ def test_three_agents_share_checks_and_a_killed_agents_checks_move_within_the_bo
     print(f"\n{CHECKS} checks over 3 agents: {sorted(len(s) for s in shares.values())}; "
           f"kill -9 moved {len(dead)}; claimed {t_claimed - t_kill:.2f} s after the kill; "
           f"longest silence of a moved check at the peer {worst:.2f} s "
-          f"(bound {FAILOVER_BOUND + INTERVAL:g} s)")
+          f"(bound {FAILOVER_BOUND + INTERVAL:g} s); a clean stop handed over in {handed:.2f} s")
     assert worst <= FAILOVER_BOUND + INTERVAL + 0.5
 
     # --- the record: nothing happened to these targets

@@ -153,3 +153,17 @@ async def test_a_restarted_agent_lets_go_of_what_its_previous_run_held(pg_url: s
         (tenure,) = await db.tenures(unit="c1")
         assert (tenure.until, tenure.end_cause) == (t(5), "dead")
         assert await db.rejoin("ams1", "a", t(20), t(21)) == 0
+
+
+async def test_reports_read_the_judged_record_with_its_unknown_stretches(pg_url: str) -> None:
+    from monitord.sla.runtime import gather
+
+    async with JudgeStore(pg_url) as judge:
+        await judge.commit_judged([
+            JudgedWrite("service", "pbx", JudgedPast(t(10), t(70), "recovered"), "timeout", ""),
+            JudgedWrite("service", "pbx", JudgedGap(t(100), t(160)), "", ""),
+            JudgedWrite("service", "other", JudgedGap(t(0), t(500)), "", "")], t(200))
+    async with FleetRecord(pg_url) as record:
+        downs, gaps, _ = await gather(record, "pbx", t(0), t(300), t(300))
+    assert [(d.start, d.end) for d in downs] == [(t(10), t(70))]
+    assert [(g.start, g.end, g.cause) for g in gaps] == [(t(100), t(160), "quorum_unknown")]
