@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +37,8 @@ from monitord.core.runner import ProbeContext, build_probe, dns_resolver, run_pr
 from monitord.core.scheduler import Load, Scheduler
 from monitord.core.stream import Reconfigured
 from monitord.core.supervisor import Health, Supervisor
-from monitord.errors import ConfigError
+from monitord.errors import ConfigError, StoreUnavailableError
+from monitord.fleet.wiring import Fleet
 from monitord.http.api import build_app
 from monitord.http.context import ApiContext, SlaApi
 from monitord.sinks.metrics import Metrics
@@ -45,8 +46,9 @@ from monitord.sinks.probing import ProbingCollector
 from monitord.sinks.wiring import build_sinks
 from monitord.sla.gauges import SlaMetrics
 from monitord.sla.runtime import SlaRuntime
-from monitord.storage.factory import build_store
-from monitord.storage.interface import Store
+from monitord.storage.factory import build_reader, build_store
+from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete, ReviewAdd, Store
+from monitord.storage.records import MaintenanceRecord, ReviewRecord
 from probes.base import Probe
 from probes.sip.transport import SipTransports
 from probes.snmp.client import SnmpClient
@@ -77,15 +79,27 @@ class Daemon:
         self.config = config
         self.config_path = config_path  # what a reload (SIGHUP, POST /api/v1/reload) reads
         self.checks = effective_checks(config)
-        # MQTT publishes from the store's outbox; without MQTT no rows pile up unread
-        self.store: Store = store or build_store(config.daemon, outbox=config.mqtt is not None)
         self.metrics = Metrics(config.daemon.site)
         self.health = Health()
         self.supervisor = Supervisor(self.health, observer=self.metrics)
+        self.fleet: Fleet | None = None
+        if config.daemon.location is None:
+            # MQTT publishes from the store's outbox; without MQTT no rows pile up unread
+            self.store: Store = store or build_store(config.daemon,
+                                                     outbox=config.mqtt is not None)
+            self.sinks = build_sinks(config, self.checks, self.metrics, self.health, self.store,
+                                     self.metrics.registry)
+        else:
+            # A fleet agent (docs/fleet.md): it reads the judged record, writes its location's
+            # evidence, and alerts only as the judge (fleet/wiring.py builds those sinks).
+            self.store = store or build_reader(config.daemon)
+            agent_view = config.model_copy(update={"alertmanager": None, "mqtt": None})
+            self.sinks = build_sinks(agent_view, self.checks, self.metrics, self.health,
+                                     self.store, self.metrics.registry)
+            self.fleet = Fleet(config, self.checks, self.metrics.registry, self.health,
+                               self.supervisor, self.store)
         self.sla = SlaRuntime(config, self.store)
         self.sla_metrics = SlaMetrics(self.sla, self.metrics.registry)
-        self.sinks = build_sinks(config, self.checks, self.metrics, self.health, self.store,
-                                 self.metrics.registry)
         self.pipeline: Pipeline | None = None
         self.port: int | None = None  # bound HTTP port, once listening
         self._ready = asyncio.Event()
@@ -98,6 +112,9 @@ class Daemon:
         await self._ready.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self.fleet is not None:
+            await self._run_agent(self.fleet, stop)
+            return
         cfg = self.config
         await self.store.open()  # the single-writer lock, before anything is written
         sip = SipTransports()
@@ -157,6 +174,76 @@ class Daemon:
             if self.sinks.alertmanager is not None:
                 await self.sinks.alertmanager.close()
             await self.store.close()
+
+    async def _run_agent(self, fleet: Fleet, stop: asyncio.Event) -> None:
+        """A fleet member: an agent (the same pipeline, scheduler and API on its share of
+        the checks), a judge candidate, or both (`daemon.role`).
+
+        An agent starts holding nothing; its loop (monitord/fleet/agent.py) claims
+        its share and adds those checks to the scheduler. A clean stop hands
+        every check over at once, after their evidence is written.
+        """
+        cfg = self.config
+        await self.store.open()  # the judged record, read only; the database must answer now
+        sip = SipTransports()
+        snmp = SnmpClient()
+        runner: web.AppRunner | None = None
+        try:
+            writer = await fleet.open()
+            pipeline = None
+            if writer is not None:
+                pipeline = self.pipeline = Pipeline(
+                    [], [], writer, ResumeState(), self.sinks.all, site=cfg.daemon.site,
+                    maintenance=cfg.maintenance)
+            runner = await self._serve_http(pipeline)
+            sup = self.supervisor
+            if writer is not None and pipeline is not None:
+                await writer.start_run(datetime.now(UTC))
+                await pipeline.resume(datetime.now(UTC))
+                await sip.start()
+                self._attach(fleet, pipeline, sip, snmp)
+                sup.start("upkeep", lambda: self._upkeep(pipeline))
+                sup.start("maintenance-clock", lambda: self._clock(pipeline))
+            log.info("started", site=cfg.daemon.site, location=fleet.location, agent=fleet.agent,
+                     role=fleet.role, checks=len(self.checks),
+                     listen=f"{cfg.daemon.listen_address[0]}:{self.port}", storage=fleet.db.where)
+            _settle_heap()
+            sup.start("sla-metrics", self.sla_metrics.run)
+            for name, factory in [*self.sinks.tasks, *fleet.tasks()]:
+                sup.start(name, factory)
+            self._ready.set()
+            await stop.wait()
+            await self._stop_probing()
+            await sup.stop("fleet-agent")
+            await sup.stop("fleet-judge")
+            await fleet.leave()
+            await sup.stop_all()
+            if writer is not None:
+                await writer.stop_run(datetime.now(UTC))
+            log.info("stopped", journal_waiting=writer.waiting if writer is not None else 0)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await sip.close()
+            await snmp.close()
+            await fleet.close()
+            await self.store.close()
+
+    def _attach(self, fleet: Fleet, pipeline: Pipeline, sip: SipTransports,
+                snmp: SnmpClient) -> None:
+        """The agent's scheduler starts empty; the agent loop adds and removes its checks."""
+        probes = self._probes = ProbeContext(sip=sip, snmp=snmp,
+                                             dns=dns_resolver(self.config.daemon.dns))
+        scheduler = self._scheduler = self._schedule(pipeline, [])
+        drain = max((c.timeout for c in self.checks), default=1.0) + 1.0
+
+        def start_jobs(checks: Sequence[EffectiveCheck]) -> None:
+            for c in checks:
+                scheduler.add(c.name, c.interval,
+                              self._job(pipeline, c.name, build_probe(c, probes), c.timeout))
+
+        fleet.attach(pipeline, start_jobs, lambda names: scheduler.remove(names, drain))
+        self.supervisor.start("scheduler", scheduler.run)
 
     async def _build_pipeline(self) -> Pipeline:
         reader = self.store
@@ -222,6 +309,11 @@ class Daemon:
                 self.metrics.reloaded(False)
                 log.error("config_reload_failed", source=str(source), problems=exc.problems)
                 raise
+            if self.fleet is not None:
+                self.metrics.reloaded(False)
+                raise ConfigError(str(source), [
+                    "a fleet agent does not reload: its location's agents must run one config;"
+                    " roll the new file out and restart them one by one (docs/fleet.md)"])
             pipeline = self.pipeline
             if pipeline is None or self._scheduler is None:
                 raise ConfigError(str(source), ["the daemon is not running yet: retry"])
@@ -263,7 +355,7 @@ class Daemon:
 
         return job
 
-    async def _serve_http(self, pipeline: Pipeline) -> web.AppRunner:
+    async def _serve_http(self, pipeline: Pipeline | None) -> web.AppRunner:
         host, port = self.config.daemon.listen_address
         cfg_token = self.config.daemon.api_token_file  # bearer token for the write endpoints
         app = build_app(
@@ -274,9 +366,14 @@ class Daemon:
                 site=self.config.daemon.site,
                 started=time.monotonic(),
                 health=self.health,
-                sla=SlaApi(self.sla, cfg_token.get() if cfg_token else None, pipeline),
+                sla=SlaApi(self.sla, cfg_token.get() if cfg_token else None,
+                           pipeline if self.fleet is None and pipeline is not None
+                           else _NoRuntimeWindows()),
                 reloader=self,
                 quality=self.sinks.budgets.quality,
+                fleet=self.fleet,
+                metric_labels={} if self.fleet is None else {
+                    "location": self.fleet.location, "site": self.config.daemon.site},
             )
         )
         runner = web.AppRunner(app, access_log=None)
@@ -313,6 +410,26 @@ class Daemon:
         while True:
             await asyncio.sleep(CLOCK_EVERY)
             await pipeline.tick(datetime.now(UTC))
+
+
+class _NoRuntimeWindows:
+    """A fleet agent refuses run-time maintenance windows: they would be one location's
+    evidence, not the judged record the SLA is computed on (docs/fleet.md)."""
+
+    async def add_maintenance(self, add: MaintenanceAdd) -> MaintenanceRecord:
+        raise StoreUnavailableError(
+            "a fleet does not take run-time maintenance windows yet: put the window in the"
+            " config's maintenance: section and restart the agents")
+
+    async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None:
+        raise StoreUnavailableError(
+            "a fleet does not take run-time maintenance windows yet: edit the config's"
+            " maintenance: section and restart the agents")
+
+    async def add_review(self, add: ReviewAdd) -> ReviewRecord:
+        raise StoreUnavailableError(
+            "a fleet agent does not take incident reviews yet: they belong on the judged"
+            " record; review with `monitord review` against a single-site daemon")
 
 
 def restart_needed(old: Config, new: Config) -> list[str]:

@@ -41,6 +41,14 @@ class SchemaVersionError(StorageError):
     """The database was written by a newer monitord than this one."""
 
 
+class JournalError(StorageError):
+    """A fleet agent's local journal cannot be written or read back (docs/fleet.md)."""
+
+
+class FleetError(MonitordError):
+    """A fleet agent or judge cannot run as configured (docs/fleet.md says what is needed)."""
+
+
 class AlertDeliveryError(MonitordError):
     """An alert provider (Alertmanager, MQTT broker) did not take what we sent; retried."""
 

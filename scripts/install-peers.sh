@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real programs the integration tests talk to (Debian packages).
 set -euo pipefail
-pkgs=(sip-tester kamailio kamailio-tls-modules baresip-core prometheus prometheus-alertmanager mosquitto mosquitto-clients snmpd snmp chromium dnsmasq-base systemd postgresql)
+pkgs=(sip-tester kamailio kamailio-tls-modules baresip-core prometheus prometheus-alertmanager mosquitto mosquitto-clients snmpd snmp chromium dnsmasq-base systemd postgresql victoria-metrics)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -31,6 +31,15 @@ _SERVER_SETTINGS = ("-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_wri
                     " -c synchronous_commit=off -c max_connections=200")
 
 
+# Every schema a test made (a fleet's `fleet` and `loc_*` ones too), then a fresh `public`.
+_EMPTY = """DO $$ DECLARE s text; BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'
+           AND nspname NOT IN ('information_schema', 'public') LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', s);
+  END LOOP;
+END $$; DROP SCHEMA public CASCADE; CREATE SCHEMA public"""
+
+
 def postgres_bindir() -> Path:
     """Where initdb and pg_ctl are (Debian keeps them off PATH), or the missing-peer policy."""
     found = program_path("initdb")
@@ -126,7 +135,7 @@ class PgCluster:
         try:
             self.sql("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
                      f" WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-            self.sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public", database=name)
+            self.sql(_EMPTY, database=name)
         except RuntimeError:
             with contextlib.suppress(RuntimeError):
                 self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -73,6 +73,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Locations(Strict):
+    """How many locations must see a check (or service) down for the fleet to judge it down."""
+
+    at_least: StrictInt = Field(default=1, ge=1, le=64)
+
+
 class CheckBase(Strict):
     name: Name
     description: str = ""
@@ -87,3 +93,4 @@ class CheckBase(Strict):
     # Latency budget: a successful probe slower than this is a quality breach (`slow`),
     # shown in metrics, API and logs; it never marks the check down (monitord/sinks/budgets.py).
     max_rtt: Duration | None = None
+    locations: Locations = Field(default_factory=Locations)  # quorum over a fleet's locations

@@ -18,7 +18,9 @@ from monitord.config.alerting import AlertmanagerConfig, MqttConfig
 from monitord.config.base import (
     MAX_HEARTBEAT,
     CheckBase,
+    FieldProblem,
     Interval,
+    Locations,
     Name,
     StatusCodes,
     Streak,
@@ -64,6 +66,13 @@ class DaemonConfig(Strict):
     heartbeat_interval: Annotated[float, BeforeValidator(bounded(MAX_HEARTBEAT))] = 10.0
     api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
     dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets
+    # Fleets (docs/fleet.md): the vantage point this agent probes from, and its name there.
+    # Agents of one location with the same config share its checks; unset: no fleet.
+    location: Name | None = None
+    agent: Name | None = None  # default: the host name
+    # agent: probes its share of the location's checks; judge: only a candidate for the
+    # judge's lease (one process judges at a time); both: the default
+    role: Literal["agent", "judge", "both"] = "both"
 
     @field_validator("listen")
     @classmethod
@@ -104,6 +113,16 @@ class DaemonConfig(Strict):
     @property
     def listen_address(self) -> tuple[str, int]:
         return parse_listen(self.listen)
+
+    @model_validator(mode="after")
+    def _fleet(self) -> DaemonConfig:
+        if self.agent is not None and self.location is None:
+            raise FieldProblem("agent", "daemon.agent names an agent of a fleet: set"
+                               " daemon.location too (docs/fleet.md)")
+        if self.role != "both" and self.location is None:
+            raise FieldProblem("role", "daemon.role is for a fleet: set daemon.location too"
+                               " (docs/fleet.md)")
+        return self
 
 
 class Defaults(Strict):
@@ -175,6 +194,7 @@ class ServiceConfig(Strict):
     customer: str = ""
     # which calls its call-quality priority (XTIUM P1-P3) is judged on: monitord/core/callquality.py
     call_quality: CallQualityWindow = Field(default_factory=CallQualityWindow)
+    locations: Locations = Field(default_factory=Locations)  # quorum over a fleet's locations
 
     def required_down(self) -> int:
         """How many of the service's checks must be down for the service to be down."""

@@ -324,14 +324,46 @@ class Pipeline:
                         changed=list(p.changed))
             return await self._commit(now, None, events, entries)
 
+    async def reassign(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig],
+                       adopted: Mapping[str, CheckSnapshot], adopted_open: Mapping[str, datetime],
+                       now: datetime) -> Committed:
+        """A fleet agent's share of its location changed (docs/fleet.md): a hand-over.
+
+        Unlike a reload, nothing ends here. Checks handed to another agent leave
+        this pipeline as they are: their state and open intervals stay on the
+        location's record, and the taker resumes them. Adopted checks resume from
+        the state their previous holder recorded (`adopted`, and `adopted_open`
+        for their services' open intervals): streak counters, open interval and
+        all, so a hand-over neither invents downtime nor drops any.
+        """
+        async with self._lock:
+            names = {c.name for c in checks}
+            gone = tuple(n for n in self.checks if n not in names)
+            added = tuple(n for n in names if n not in self.checks)
+            for name in added:
+                self._snapshots[name] = adopted.get(name) or CheckSnapshot.initial(name)
+            self._rebuild(checks, services, self._configured, (), adopted_open)
+            for name in gone:
+                self._frozen_checks.pop(name, None)
+            events: list[Event] = [Reconfigured(now, tuple(checks), tuple(services), added, gone,
+                                                ())]
+            if added:
+                events.append(Resumed(now, {n: self._snapshots[n] for n in added}, {
+                    s: start for s, start in adopted_open.items() if s in self.services}, ()))
+            return await self._commit(now, None, events, [])
+
     def _rebuild(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig],
-                 maintenance: MaintenanceConfig, retired: Sequence[str]) -> None:
+                 maintenance: MaintenanceConfig, retired: Sequence[str],
+                 adopted_open: Mapping[str, datetime] | None = None) -> None:
         """The steps' state for the new config; kept checks and services keep theirs."""
         snapshots = {c.name: (self._snapshots.get(c.name) if c.name not in retired else None)
                      or CheckSnapshot.initial(c.name) for c in checks}
         names = {s.name for s in services}
         open_services = {s: start for s in self.services
                          if s in names and (start := self.tracker.down_since(s)) is not None}
+        for s, start in (adopted_open or {}).items():
+            if s in names and s not in self.services:
+                open_services[s] = start
         priorities = {name: sq.priority for name, sq in self._quality.services.items()}
         self.checks = {c.name: c for c in checks}
         self.services = {s.name: s for s in services}

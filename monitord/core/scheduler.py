@@ -24,6 +24,7 @@ judged on the wire, so our lateness never becomes a recorded failure
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import heapq
 import math
@@ -61,8 +62,9 @@ class SlotPlan:
     """Pure slot arithmetic: which keys are due at `now`, and when to wake next."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, str]] = []
-        self._spec: dict[str, tuple[float, float]] = {}
+        self._heap: list[tuple[float, str, int]] = []  # (slot, key, generation)
+        self._spec: dict[str, tuple[float, float, int]] = {}  # key -> (interval, phase, generation)
+        self._generation = 0
 
     def add(self, key: str, interval: float, now: float, phase: float | None = None) -> float:
         if interval <= 0 or not math.isfinite(interval):
@@ -70,9 +72,10 @@ class SlotPlan:
         if key in self._spec:
             raise ValueError(f"{key!r} is already scheduled")
         phase = stable_phase(key, interval) if phase is None else phase % interval
-        self._spec[key] = (interval, phase)
+        self._generation += 1
+        self._spec[key] = (interval, phase, self._generation)
         first = self._next_slot(now, interval, phase, inclusive=True)
-        heapq.heappush(self._heap, (first, key))
+        heapq.heappush(self._heap, (first, key, self._generation))
         return first
 
     @staticmethod
@@ -83,21 +86,33 @@ class SlotPlan:
             slot += interval
         return slot
 
+    def remove(self, key: str) -> None:
+        """Stop scheduling `key` (its heap entry is dropped when it comes up)."""
+        self._spec.pop(key, None)
+
+    def _stale(self, key: str, generation: int) -> bool:
+        spec = self._spec.get(key)
+        return spec is None or spec[2] != generation  # removed (and perhaps added again)
+
     def next_wakeup(self) -> float | None:
+        while self._heap and self._stale(self._heap[0][1], self._heap[0][2]):
+            heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
     def pop_due(self, now: float) -> list[Due]:
         out: list[Due] = []
         while self._heap and self._heap[0][0] <= now:
-            at, key = heapq.heappop(self._heap)
-            interval, phase = self._spec[key]
+            at, key, generation = heapq.heappop(self._heap)
+            if self._stale(key, generation):
+                continue
+            interval, phase, _ = self._spec[key]
             nxt = at + interval
             skipped = 0
             if nxt <= now:  # we are more than an interval late: do not replay the backlog
                 later = self._next_slot(now, interval, phase, inclusive=False)
                 skipped = round((later - nxt) / interval)
                 nxt = later
-            heapq.heappush(self._heap, (nxt, key))
+            heapq.heappush(self._heap, (nxt, key, generation))
             out.append(Due(key, at, skipped))
         return out
 
@@ -204,6 +219,8 @@ class Scheduler:
         self._reported: Load | None = None  # the overload last logged
         self._reported_at = 0.0
         self._looked_at = float("-inf")
+        self._wake = asyncio.Event()  # stopped, or jobs added or removed while running
+        self._plan: SlotPlan | None = None
 
     @property
     def load(self) -> Load:
@@ -214,26 +231,60 @@ class Scheduler:
         """
         return self._tracker.status(time.monotonic())
 
+    def add(self, key: str, interval: float, job: Job) -> None:
+        """Schedule one more job (a fleet agent took over a check), on its stable phase."""
+        if key in self._jobs:
+            raise ValueError(f"{key!r} is already scheduled")
+        self._jobs[key] = job
+        self._intervals.append((key, interval))
+        if self._plan is not None:
+            self._plan.add(key, interval, asyncio.get_running_loop().time())
+            self._wake.set()
+
+    async def remove(self, keys: Sequence[str], timeout: float) -> None:
+        """Stop scheduling `keys` and wait for their probes in flight, so their results are
+        recorded before the checks are handed to another agent."""
+        gone = set(keys)
+        for key in gone:
+            self._jobs.pop(key, None)
+            if self._plan is not None:
+                self._plan.remove(key)
+        self._intervals = [(k, i) for k, i in self._intervals if k not in gone]
+        tasks = [t for k, t in self._running.items() if k in gone]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._jobs)
+
+    async def _sleep(self, delay: float | None) -> bool:
+        """Wait `delay` (forever if None) or until woken; True when stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        self._wake.clear()
+        return self._stopping.is_set()
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        plan = SlotPlan()
+        plan = self._plan = SlotPlan()
         for key, interval in self._intervals:
             plan.add(key, interval, loop.time())
         while not self._stopping.is_set():
             wake = plan.next_wakeup()
-            if wake is None:
-                await self._stopping.wait()
+            delay = None if wake is None else wake - loop.time()
+            if (delay is None or delay > 0) and await self._sleep(delay):
                 break
-            delay = wake - loop.time()
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-                    break
-                except TimeoutError:
-                    pass
             now = loop.time()
-            self._tracker.started(now, now - wake)  # the scheduler's own lateness
+            if wake is not None:
+                self._tracker.started(now, now - wake)  # the scheduler's own lateness
             for due in plan.pop_due(now):
+                if due.key not in self._jobs:
+                    continue
                 if due.skipped:
                     self._tracker.behind(now, due.skipped)
                     self._observer.skipped(due.key, due.skipped)
@@ -273,13 +324,17 @@ class Scheduler:
 
     async def _run_one(self, due: Due) -> None:
         async with self._sem:
+            job = self._jobs.get(due.key)
+            if job is None:
+                return  # removed while it waited for a free slot
             now = asyncio.get_running_loop().time()
             self._tracker.started(now, now - due.at)
             self._observer.lateness(max(0.0, now - due.at))
-            await self._jobs[due.key](due.at)
+            await job(due.at)
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
 
     async def drain(self, timeout: float) -> None:
         """Wait for in-flight probes so their results are recorded, then cancel stragglers."""

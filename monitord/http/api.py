@@ -15,11 +15,14 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 from monitord.errors import ApiRequestError
-from monitord.http import status
+from monitord.http import fleet, status
 from monitord.http.context import CTX, ApiContext, iso
+from monitord.http.fleet import Labelled, evidence_json, subject_gap_json
 from monitord.http.inputs import check_text, parse_instant
+from monitord.storage.interface import FleetRecordReader
 from monitord.storage.records import DowntimeRecord
 
 
@@ -61,7 +64,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 async def metrics(request: web.Request) -> web.Response:
     # Rendering thousands of series takes a few hundred ms of CPU: off the loop,
     # so a scrape never shows up as probe lateness.
-    body = await asyncio.to_thread(generate_latest, request.app[CTX].metrics.registry)
+    ctx = request.app[CTX]
+    registry: Collector = ctx.metrics.registry
+    if ctx.metric_labels:  # a fleet agent: every series names its location and site
+        registry = Labelled(registry, ctx.metric_labels)
+    body = await asyncio.to_thread(generate_latest, registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -186,7 +193,15 @@ async def list_downtimes(request: web.Request) -> web.Response:
     else:
         rows = await ctx.store.downtimes(since=since, until=until)
     now = datetime.now(UTC)
-    return web.json_response([downtime_json(d, now) for d in rows])
+    out = [downtime_json(d, now) for d in rows]
+    if isinstance(ctx.store, FleetRecordReader) and rows:  # judged: list each location's own
+        evidence = await ctx.store.evidence(
+            level="service" if service is not None else "check" if check is not None else None,
+            name=service or check, since=min(d.start for d in rows),
+            until=None if any(d.end is None for d in rows) else max(d.end or now for d in rows))
+        for item, d in zip(out, rows, strict=True):
+            item["evidence"] = evidence_json(d, evidence, now)
+    return web.json_response(out)
 
 
 async def list_episodes(request: web.Request) -> web.Response:
@@ -194,7 +209,7 @@ async def list_episodes(request: web.Request) -> web.Response:
     since, until = window(request, "check")
     check = request.query.get("check")
     rows = await ctx.store.episodes(check=check, since=since, until=until)
-    if check is not None and not rows and check not in ctx.live.checks:
+    if check is not None and not rows and check not in ctx.live.checks and ctx.fleet is None:
         return _unknown("check", check)
     return web.json_response(
         [
@@ -216,17 +231,19 @@ async def list_gaps(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     since, until = window(request)
     rows = await ctx.store.gaps(since=since, until=until)
-    return web.json_response(
-        [
-            {
-                "start": iso(g.start),
-                "end": iso(g.end),
-                "duration_seconds": (g.end - g.start).total_seconds(),
-                "cause": g.cause,
-            }
-            for g in rows
-        ]
-    )
+    out: list[dict[str, Any]] = [
+        {
+            "start": iso(g.start),
+            "end": iso(g.end),
+            "duration_seconds": (g.end - g.start).total_seconds(),
+            "cause": g.cause,
+        }
+        for g in rows
+    ]
+    if isinstance(ctx.store, FleetRecordReader):  # judged UNKNOWN, per check or service
+        out += [subject_gap_json(g) for g in await ctx.store.subject_gaps(since=since,
+                                                                            until=until)]
+    return web.json_response(out)
 
 
 async def list_events(request: web.Request) -> web.Response:
@@ -263,6 +280,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/api/v1/episodes", list_episodes)
     app.router.add_get("/api/v1/gaps", list_gaps)
     app.router.add_get("/api/v1/events", list_events)
+    fleet.register(app)
     if ctx.sla is not None:
         from monitord.http import admin, sla
 

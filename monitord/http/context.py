@@ -6,8 +6,8 @@ read it; keeping it here means none of them imports another (no cycles).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -22,8 +22,8 @@ from monitord.sla.runtime import SlaRuntime
 from monitord.storage.interface import MaintenanceAdd, MaintenanceDelete, ReviewAdd, StoreReader
 from monitord.storage.records import MaintenanceRecord, ReviewRecord
 
-__all__ = ["CTX", "ApiContext", "MaintenanceWriter", "Reloader", "SlaApi", "authorize", "error",
-           "iso", "token_name"]
+__all__ = ["CTX", "ApiContext", "FleetStatus", "MaintenanceWriter", "Reloader", "SlaApi",
+           "authorize", "error", "iso", "token_name"]
 
 
 class MaintenanceWriter(Protocol):
@@ -34,6 +34,12 @@ class MaintenanceWriter(Protocol):
     async def delete_maintenance(self, delete: MaintenanceDelete) -> MaintenanceRecord | None: ...
 
     async def add_review(self, add: ReviewAdd) -> ReviewRecord: ...
+
+
+class FleetStatus(Protocol):
+    """A fleet agent's view of its fleet (monitord/fleet/wiring.py)."""
+
+    def status(self) -> dict[str, Any]: ...
 
 
 class Reloader(Protocol):
@@ -61,6 +67,9 @@ class ApiContext:
     reloader: Reloader | None = None  # POST /api/v1/reload (monitord/http/admin.py)
     # per-check quality budgets (max_rtt, certificate expiry): monitord/sinks/budgets.py
     quality: Callable[[str], dict[str, Any] | None] = lambda _name: None
+    # a fleet agent (docs/fleet.md): its status, and the labels every exported series gets
+    fleet: FleetStatus | None = None
+    metric_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 CTX: web.AppKey[ApiContext] = web.AppKey("ctx", ApiContext)

@@ -126,7 +126,7 @@ def _compute(
         try:
             r = batch.report(
                 service=service, policy=policy, period=period,
-                downtimes=inputs.downtimes.get(service, []), gaps=inputs.gaps,
+                downtimes=inputs.downtimes.get(service, []), gaps=inputs.gaps_of(service),
                 review=inputs.reviews.get(service),
             )
         except Exception as exc:  # one service's bad data must not blank the others

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from monitord.sla.periods import Period
 from monitord.sla.report import Report
 from monitord.sla.review import ReviewFold, fold
 from monitord.sla.windows import as_window
-from monitord.storage.interface import StoreReader
+from monitord.storage.interface import FleetRecordReader, StoreReader
 from monitord.storage.records import DowntimeRecord, MaintenanceRecord, ReviewRecord, RunRecord
 
 
@@ -97,7 +97,13 @@ async def shared_inputs(
 ) -> Shared:
     gap_records = await store.gaps(since=since, until=max(since, min(until, now)))
     windows = await store.maintenance_windows(service=service, since=since, until=until)
-    implied, reach = coverage_gaps(await store.runs(), since, now, live=live)
+    implied: list[Gap]
+    if isinstance(store, FleetRecordReader):
+        # a fleet's judged record says what was watched itself: each subject's UNKNOWN
+        # stretches (fewer than K locations fresh, before the agents started included)
+        implied, reach = [], now
+    else:
+        implied, reach = coverage_gaps(await store.runs(), since, now, live=live)
     entries: dict[str, list[ReviewRecord]] = {}
     for rec in await store.reviews(service=service):
         entries.setdefault(rec.service, []).append(rec)
@@ -109,6 +115,16 @@ async def shared_inputs(
     )
 
 
+async def judged_gaps(store: StoreReader, service: str, since: datetime, until: datetime
+                      ) -> list[Gap]:
+    """In a fleet, the stretches the service was judged UNKNOWN (fewer than K locations
+    fresh): unmonitored for it alone. Nothing outside a fleet."""
+    if not isinstance(store, FleetRecordReader):
+        return []
+    return [Gap(g.start, g.end, g.cause)
+            for g in await store.subject_gaps("service", service, since=since, until=until)]
+
+
 async def gather(
     store: StoreReader, service: str, since: datetime, until: datetime, now: datetime,
     *, live: bool = True, priority: str = "P1",
@@ -116,6 +132,9 @@ async def gather(
     """Service intervals overlapping [since, until) and the shared inputs; open intervals run to `now`."""
     shared = await shared_inputs(store, since, until, now, service=service, live=live)
     records = await store.downtimes(level="service", name=service, since=since, until=until)
+    own = await judged_gaps(store, service, since, until)
+    if own:
+        shared = replace(shared, gaps=[*shared.gaps, *own])
     return [_downtime(r, shared.reach, priority) for r in records], shared
 
 
@@ -185,7 +204,8 @@ async def reports_from_store(
                 policy=policy,
                 period=period,
                 downtimes=downs,
-                gaps=shared.gaps,
+                gaps=[*shared.gaps,
+                      *await judged_gaps(store, service, period.start, period.end)],
                 review=shared.reviews.get(service),
             )
         )
@@ -201,6 +221,10 @@ class FleetInputs:
     gaps: list[Gap]
     reach: datetime  # compute as of this instant
     reviews: dict[str, ReviewFold]
+    judged_gaps: dict[str, list[Gap]] = field(default_factory=dict)  # a fleet's, per service
+
+    def gaps_of(self, service: str) -> list[Gap]:
+        return [*self.gaps, *self.judged_gaps.get(service, ())]
 
 
 async def fleet_inputs(
@@ -210,12 +234,15 @@ async def fleet_inputs(
     """Read per service, one small query each: a fleet's rows never land on the loop at once."""
     shared = await shared_inputs(store, since, now, now, live=live)
     downs: dict[str, list[Downtime]] = {}
+    judged: dict[str, list[Gap]] = {}
     for service in services:
         records = await store.downtimes(level="service", name=service, since=since, until=now)
         priority = setup.default_priority(service)
         downs[service] = [_downtime(r, shared.reach, priority) for r in records]
+        judged[service] = await judged_gaps(store, service, since, now)
     return FleetInputs(
-        with_windows(setup, shared.windows), downs, shared.gaps, shared.reach, shared.reviews
+        with_windows(setup, shared.windows), downs, shared.gaps, shared.reach, shared.reviews,
+        judged,
     )
 
 
@@ -288,7 +315,7 @@ class SlaRuntime:
             return [
                 batch.report(
                     service=service, policy=policy, period=period,
-                    downtimes=inputs.downtimes.get(service, []), gaps=inputs.gaps,
+                    downtimes=inputs.downtimes.get(service, []), gaps=inputs.gaps_of(service),
                     review=inputs.reviews.get(service),
                 )
                 for service, policy, period in jobs

@@ -25,7 +25,7 @@ from monitord.core.events import (
 from monitord.errors import StoreConflictError
 from monitord.storage.records import Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
-from monitord.storage.tx import Tx
+from monitord.storage.tx import Tx, opt_us
 
 
 async def open_interval(
@@ -78,60 +78,73 @@ async def commit_service(
 
 
 async def _record_past(tx: Tx, event: ServiceDowntimeRecorded) -> None:
-    """A stretch of service downtime revealed after it ended (a late, backdated
-    check confirmation). It folds into the recorded intervals it touches; an
-    open interval it does not reach is left exactly as it is."""
-    start_us, end_us = datetime_to_us(event.start), datetime_to_us(event.end)
-    current = await open_interval(tx, "service", event.service)
+    await record_past(tx, "service", event.service, event.start, event.end, event.reason,
+                      event.detail)
+
+
+async def record_past(tx: Tx, level: Level, name: str, start: datetime, end: datetime,
+                      reason: str, detail: str, cause: str = "recovered") -> None:
+    """A stretch of downtime revealed after it ended (a late, backdated check
+    confirmation; in a fleet, a location whose evidence arrived late). It folds
+    into the recorded intervals it touches; an open interval it does not reach
+    is left exactly as it is."""
+    start_us, end_us = datetime_to_us(start), datetime_to_us(end)
+    current = await open_interval(tx, level, name)
     if current is not None and current[1] <= end_us:  # reaches the ongoing outage: one problem
-        await _open(tx, ServiceDowntimeOpened(event.service, event.start, event.reason, event.detail))
+        await widen_open(tx, level, name, start, reason, detail)
         return
     rows = await tx.fetch(
-        "SELECT id, start_us, end_us FROM downtimes WHERE level = 'service' AND name = ?"
+        "SELECT id, start_us, end_us FROM downtimes WHERE level = ? AND name = ?"
         " AND end_us IS NOT NULL AND end_us >= ? AND start_us <= ? ORDER BY start_us, id",
-        (event.service, start_us, end_us),
+        (level, name, start_us, end_us),
     )
     if not rows:
         await tx.execute(
             "INSERT INTO downtimes (level, name, start_us, end_us, reason, detail, end_cause)"
-            " VALUES ('service', ?, ?, ?, ?, ?, 'recovered')",
-            (event.service, start_us, end_us, event.reason, event.detail),
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (level, name, start_us, end_us, reason, detail, cause),
         )
         return
     keep = int(rows[0][0])
     lo = min(start_us, *(int(r[1]) for r in rows))
     hi = max(end_us, *(int(r[2]) for r in rows))
     await tx.executemany("DELETE FROM downtimes WHERE id = ?", [(r[0],) for r in rows[1:]])
-    await tx.execute("UPDATE downtimes SET start_us = ?, end_us = ?, end_cause = 'recovered'"
-                     " WHERE id = ?", (lo, hi, keep))
+    await tx.execute("UPDATE downtimes SET start_us = ?, end_us = ?, end_cause = ?"
+                     " WHERE id = ?", (lo, hi, cause if hi == end_us else "recovered", keep))
 
 
 async def _open(tx: Tx, event: ServiceDowntimeOpened) -> None:
-    """Open, or widen, the service's interval so it covers [event.start, now).
+    await widen_open(tx, "service", event.service, event.start, event.reason, event.detail)
+
+
+async def widen_open(tx: Tx, level: Level, name: str, start: datetime, reason: str,
+                     detail: str, confirmed: datetime | None = None) -> None:
+    """Open, or widen, the interval of `name` so it covers [start, now).
 
     Check intervals are backdated to their first failed probe, so a check
     confirmed later can reveal that the service went down earlier than
     recorded: the open interval's start moves back (never forward), and
     recorded intervals that touch the widened span are one problem with it
-    and are folded in (XTIUM §1: counted once).
+    and are folded in (XTIUM §1: counted once). A fleet's judge does the same
+    for judged check intervals when a location's evidence arrives late.
     """
-    start_us = datetime_to_us(event.start)
-    current = await open_interval(tx, "service", event.service)
+    start_us = datetime_to_us(start)
+    current = await open_interval(tx, level, name)
     touching = await tx.fetch(
         "SELECT id, start_us FROM downtimes"
-        " WHERE level = 'service' AND name = ? AND end_us IS NOT NULL AND end_us >= ?"
+        " WHERE level = ? AND name = ? AND end_us IS NOT NULL AND end_us >= ?"
         " ORDER BY start_us, id",
-        (event.service, start_us),
+        (level, name, start_us),
     )
     if current is None and not touching:
         await tx.execute(
-            "INSERT INTO downtimes (level, name, start_us, reason, detail)"
-            " VALUES ('service', ?, ?, ?, ?)",
-            (event.service, start_us, event.reason, event.detail),
+            "INSERT INTO downtimes (level, name, start_us, reason, detail, confirmed_us)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (level, name, start_us, reason, detail, opt_us(confirmed)),
         )
         return
     if current is None:
-        # The service fell again before (or as) the last interval ended: one problem,
+        # It fell again before (or as) the last interval ended: one problem,
         # so the earliest touching interval resumes with its reason and evidence.
         keep_id, keep_start = int(touching[0][0]), int(touching[0][1])
         touching = touching[1:]
@@ -144,7 +157,7 @@ async def _open(tx: Tx, event: ServiceDowntimeOpened) -> None:
         await tx.execute(
             "UPDATE downtimes SET start_us = ?, end_us = NULL, end_cause = NULL, reason = ?,"
             " detail = ? WHERE id = ?",
-            (new_start, event.reason, event.detail, keep_id),
+            (new_start, reason, detail, keep_id),
         )
     else:
         await tx.execute(

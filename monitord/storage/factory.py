@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, assert_never
 from monitord.errors import StorageError
 from monitord.storage.location import PostgresLocation, SqliteLocation, parse_storage
 from monitord.storage.postgresql import PostgresStore
+from monitord.storage.postgresql.judged import FleetRecord
 from monitord.storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def build_store(
 def build_reader(daemon: DaemonConfig) -> SqliteStore | PostgresStore:
     """A read-only store for reports and the CLI, beside a running daemon (no writer lock).
 
+    In a fleet (`daemon.location` set) it is the judged record, with its evidence.
+
     A SQLite file that does not exist is an error here rather than a new empty
     record: a report over nothing would read as 100 % available.
     """
@@ -49,4 +52,6 @@ def build_reader(daemon: DaemonConfig) -> SqliteStore | PostgresStore:
         raise StorageError(
             f"{location.path}: no monitord database here (daemon.storage); has the daemon run?"
         )
+    if daemon.location is not None and isinstance(location, PostgresLocation):
+        return FleetRecord(location.url, password=daemon.storage_secret())
     return build_store(daemon, writer=False)

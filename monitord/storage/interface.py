@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from monitord.core.callquality import QualityChange
 from monitord.core.events import CheckEvent, CheckSnapshot, ServiceEvent
@@ -40,6 +40,7 @@ from monitord.storage.records import (
     DowntimeRecord,
     EpisodeRecord,
     EventRecord,
+    EvidenceRecord,
     GapRecord,
     Level,
     MaintenanceRecord,
@@ -48,6 +49,7 @@ from monitord.storage.records import (
     ReviewRecord,
     RunRecord,
     StandaloneEvent,
+    SubjectGapRecord,
 )
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "CommitReceipt",
     "Entry",
     "EventCommit",
+    "FleetRecordReader",
     "GapCommit",
     "MaintenanceAdd",
     "MaintenanceDelete",
@@ -260,6 +263,22 @@ class StoreReader(Protocol):
 
     async def reviews(self, *, service: str | None = None) -> list[ReviewRecord]:
         """Incident review entries (of `service`), in the order written."""
+
+
+@runtime_checkable
+class FleetRecordReader(Protocol):
+    """What only a fleet's judged record holds (docs/fleet.md): each location's own
+    intervals (the evidence) and the stretches a check or service was judged UNKNOWN."""
+
+    async def evidence(self, *, level: Level | None = None, name: str | None = None,
+                       since: datetime | None = None, until: datetime | None = None
+                       ) -> list[EvidenceRecord]:
+        """Location intervals overlapping [since, until), oldest first."""
+
+    async def subject_gaps(self, level: Level | None = None, name: str | None = None, *,
+                           since: datetime | None = None, until: datetime | None = None
+                           ) -> list[SubjectGapRecord]:
+        """Unmonitored stretches of checks or services (fewer than K locations fresh)."""
 
 
 class OutboxQueue(Protocol):

@@ -152,3 +152,30 @@ class QualityRecord:
     poor_audio: int  # ... with MOS < 3.5 or no audio ...
     dropped: int  # ... and dropped
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    """One location's own interval: in a fleet, the evidence beside a judged interval."""
+
+    location: str
+    level: Level
+    name: str
+    start: datetime
+    end: datetime | None  # None while open
+    reason: str
+    detail: str
+    confirmed_at: datetime | None
+    end_cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectGapRecord:
+    """A stretch one check or service was not monitored: in a fleet, judged UNKNOWN
+    (fewer than its `locations.at_least` had fresh results)."""
+
+    level: Level
+    name: str
+    start: datetime
+    end: datetime
+    cause: str

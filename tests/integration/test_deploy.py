@@ -98,3 +98,32 @@ def test_compose_parses_and_mounts_files_that_exist() -> None:
                     for src in line.split()[1:-1]:
                         assert (context / src).exists(), f"Containerfile copies missing {src}"
     load_config(DEPLOY / "monitord.yaml", env={})
+
+
+def test_fleet_layout_checks(tmp_path: Path) -> None:
+    """deploy/fleet/: the site Prometheus configs pass promtool, the compose file mounts
+    files that exist, and each location's agent config loads (its secret from a file)."""
+    promtool = require_binary("promtool")
+    fleet = DEPLOY / "fleet"
+    for site in ("ams1", "fra1"):
+        run(promtool, "check", "config", f"prometheus-{site}.yml", cwd=fleet)
+    compose = yaml.safe_load((fleet / "compose.yaml").read_text())
+    agents = {n for n, s in compose["services"].items() if "build" in s}
+    assert agents == {"ams1-a", "ams1-b", "fra1-a"}
+    assert {"postgres", "victoria-metrics", "prometheus-ams1", "prometheus-fra1"} <= set(
+        compose["services"])
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (fleet / source).exists(), f"{name} mounts missing {source}"
+    assert (fleet / compose["secrets"]["db_password"]["file"]).is_file()
+    secret = tmp_path / "db_password"
+    secret.write_text("example\n")
+    secret.chmod(0o600)
+    for site in ("ams1", "fra1"):
+        text = (fleet / f"monitord-{site}.yaml").read_text()
+        (tmp_path / f"{site}.yaml").write_text(text.replace("/run/secrets/db_password",
+                                                            str(secret)))
+        cfg = load_config(tmp_path / f"{site}.yaml", env={"MONITORD_AGENT": f"{site}-a"})
+        assert (cfg.daemon.location, cfg.daemon.agent) == (site, f"{site}-a")

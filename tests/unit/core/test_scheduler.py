@@ -431,9 +431,67 @@ async def test_a_daemon_that_cannot_keep_up_says_so_and_skips_instead_of_replayi
 
     with capture_logs() as logs:
         async with running([("a", 0.05, hog), ("b", 0.05, hog)], obs) as sched:
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(1.2)  # two looks at the load (REPORT_EVERY)
             load = sched.load
     assert load.overloaded and load.skipped_slots > 0
     assert sum(obs.skips.values()) > 0
     assert load.warning is not None and "overloaded" in load.warning
     assert any(e["event"] == "scheduler_overloaded" for e in logs)
+
+
+# --- jobs added and removed while running (a fleet agent's share changes) --------------
+
+
+def test_a_removed_key_is_never_due_and_can_come_back_once() -> None:
+    plan = SlotPlan()
+    plan.add("a", 1.0, now=0.0, phase=0.25)
+    plan.add("b", 1.0, now=0.0, phase=0.5)
+    plan.remove("a")
+    assert plan.next_wakeup() == 0.5
+    assert [d.key for d in plan.pop_due(3.0)] == ["b"]
+    plan.add("a", 1.0, now=3.0, phase=0.25)  # back: its old heap entry must not fire too
+    due = [d.key for d in plan.pop_due(3.25)]
+    assert due.count("a") == 1
+
+
+async def test_jobs_added_while_running_start_on_their_slots_and_removed_ones_stop() -> None:
+    obs = Recorder()
+    a: list[tuple[float, float]] = []
+    b: list[tuple[float, float]] = []
+    sched = Scheduler([("a", 0.05, sleeper(0, a))], max_concurrency=10, observer=obs)
+    task = asyncio.create_task(sched.run())
+    try:
+        await asyncio.sleep(0.12)
+        sched.add("b", 0.05, sleeper(0, b))  # the loop sleeps until a's next slot: it wakes
+        await asyncio.sleep(0.2)
+        assert len(b) >= 3
+        assert sched.keys == {"a", "b"}
+        await sched.remove(["a"], timeout=1.0)
+        done = len(a)
+        await asyncio.sleep(0.15)
+        assert len(a) == done and len(b) >= 5
+        with pytest.raises(ValueError, match="already scheduled"):
+            sched.add("b", 0.05, sleeper(0, b))
+    finally:
+        sched.stop()
+        await task
+
+
+async def test_remove_waits_for_the_probe_in_flight() -> None:
+    started = asyncio.Event()
+    finished: list[float] = []
+
+    async def job(slot: float) -> None:
+        started.set()
+        await asyncio.sleep(0.1)
+        finished.append(slot)
+
+    sched = Scheduler([("a", 0.05, job)], max_concurrency=10, observer=Recorder())
+    task = asyncio.create_task(sched.run())
+    try:
+        await asyncio.wait_for(started.wait(), 0.5)
+        await sched.remove(["a"], timeout=1.0)
+        assert len(finished) == 1  # its result is in before the check is handed over
+    finally:
+        sched.stop()
+        await task
