@@ -82,7 +82,8 @@ def test_checks_on_a_junk_sending_address_stay_up_in_the_daemon(
             check = daemon.check(name)
             assert check["state"] == "up" and check["consecutive_failures"] == 0, check
             assert check["last_result"]["ok"] is True
-            failures = f'monitord_probes_total{{check="{name}",result="failure",type="sip_options"}}'
+            failures = (f'monitord_probes_total{{check="{name}",result="failure",site="it",'
+                        f'type="sip_options"}}')
             assert f"{failures} 0.0" in metrics
         assert daemon.get("/api/v1/downtimes") == []
         assert not [r for r in daemon.log_records() if r.get("reason") == "malformed_response"]
