@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
+    "AudioMeasured",
     "CallMeasured",
     "Measured",
     "OptionsMeasured",
@@ -116,32 +117,88 @@ class RegisterMeasured(SipExchange):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AudioMeasured:
+    """What one direction's test signal looked like at its receiver (probes/quality/audio.py).
+
+    `direction` is "rx" (what we received) or "tx" (what our answer point
+    reported receiving from us). `signal` names whose signal most audible
+    frames carried: "caller" (ours), "answer" (the answer point's), "other",
+    "silence" or "none".
+    """
+
+    direction: str
+    frames: int  # 20 ms positions from the first to the last received
+    audible: int
+    silent: int
+    missing: int  # lost or discarded by the jitter buffer
+    gaps: int
+    longest_gap_seconds: float
+    gap_seconds: float
+    clipped: int
+    own_signal_ratio: float  # share of audible frames that were the receiver's own signal
+    signal: str
+
+    def figures(self) -> Iterator[tuple[str, Figure]]:
+        d = self.direction
+        yield f"audio_{d}_frames", self.frames
+        yield f"audio_{d}_audible_frames", self.audible
+        yield f"audio_{d}_silent_frames", self.silent
+        yield f"audio_{d}_missing_frames", self.missing
+        yield f"audio_{d}_gaps", self.gaps
+        yield f"audio_{d}_longest_gap_seconds", self.longest_gap_seconds
+        yield f"audio_{d}_gap_seconds", self.gap_seconds
+        yield f"audio_{d}_clipped_frames", self.clipped
+        yield f"audio_{d}_own_signal_ratio", self.own_signal_ratio
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallMeasured(SipMeasured):
     """`sip_call`: set-up times, and the media both ways (see probes/sip/callprobe.py).
 
     `rx_*` is what we received; `tx_*` is what the far end reported receiving
-    from us in RTCP. `mos` is the worse direction (what the caller hears).
+    from us (its RTCP, XR VoIP Metrics or our answer point's audio report).
+    `mos` is the worse direction (what the caller hears), published only when
+    the call had a measured round trip; without one the rating assumes zero
+    network transit, which only flatters, and goes to `mos_estimated` instead.
+    `outcome`, `direction` and `dropped_by` are the verdict (probes/sip/verdict.py).
     """
 
+    outcome: str | None = None
+    direction: str | None = None  # of a one-way call, media stopping, gaps: rx or tx
+    dropped_by: str | None = None  # far_end (its BYE) or transport
+    dropped_after_seconds: float | None = None  # answer -> drop, or -> media stopped
     post_dial_delay_seconds: float | None = None  # first INVITE -> first 18x
     setup_seconds: float | None = None  # first INVITE -> 200, auth rounds included
     auth_setup_seconds: float | None = None  # the authenticated INVITE -> 200
     answer_to_media_seconds: float | None = None  # 200 -> first RTP received
-    rtt_seconds: float | None = None  # media round trip (RTCP LSR/DLSR)
+    rtt_seconds: float | None = None  # media round trip: mean of the call's RTCP samples
+    rtt_samples: int | None = None
     tx_packets: int | None = None
     pacing_error_p50_seconds: float | None = None
     pacing_error_p99_seconds: float | None = None
     rx_packets: int | None = None
     rx_lost: int | None = None
-    rx_loss_ratio: float | None = None
+    rx_loss_ratio: float | None = None  # network loss only (RFC 3550 A.3)
+    rx_discarded: int | None = None  # late for the jitter buffer model
+    rx_effective_loss_ratio: float | None = None  # never played: lost or discarded (G.107 Ppl)
     rx_jitter_seconds: float | None = None
-    rx_burst_ratio: float | None = None
-    tx_loss_ratio: float | None = None
+    rx_jitter_buffer_seconds: float | None = None  # the model's mean depth
+    rx_burst_ratio: float | None = None  # G.107 BurstR of the never-played positions
+    tx_loss_ratio: float | None = None  # effective loss at the far end, as it reported
+    tx_burst_ratio: float | None = None
     tx_jitter_seconds: float | None = None
+    tx_quality_source: str | None = None  # answer_point, xr or rr
     mos_rx: float | None = None
     mos_tx: float | None = None
     mos: float | None = None
     r_factor: float | None = None
+    mos_estimated: float | None = None  # no RTT: rated with zero transit (an upper bound)
+    audio_rx: AudioMeasured | None = None
+    audio_tx: AudioMeasured | None = None
+    dtmf_sent: str | None = None
+    dtmf_received: str | None = None  # digits that came back (answer point or echo)
+    dtmf_far_end: str | None = None  # digits our answer point reports receiving
+    route: SipRoute | None = None  # RFC 3263 resolution and failover (targets named by DNS)
 
     def _figures(self) -> Iterator[tuple[str, Figure]]:
         yield from SipMeasured._figures(self)
@@ -149,21 +206,37 @@ class CallMeasured(SipMeasured):
         yield "call_setup_seconds", self.setup_seconds
         yield "call_auth_setup_seconds", self.auth_setup_seconds
         yield "call_answer_to_media_seconds", self.answer_to_media_seconds
+        yield "call_dropped_after_seconds", self.dropped_after_seconds
         yield "rtt_seconds", self.rtt_seconds
+        yield "rtt_samples", self.rtt_samples
         yield "rtp_tx_packets", self.tx_packets
         yield "rtp_pacing_error_p50_seconds", self.pacing_error_p50_seconds
         yield "rtp_pacing_error_p99_seconds", self.pacing_error_p99_seconds
         yield "rtp_rx_packets", self.rx_packets
         yield "rtp_rx_lost", self.rx_lost
         yield "rtp_rx_loss_ratio", self.rx_loss_ratio
+        yield "rtp_rx_discarded", self.rx_discarded
+        yield "rtp_rx_effective_loss_ratio", self.rx_effective_loss_ratio
         yield "rtp_rx_jitter_seconds", self.rx_jitter_seconds
+        yield "rtp_rx_jitter_buffer_seconds", self.rx_jitter_buffer_seconds
         yield "rtp_rx_burst_ratio", self.rx_burst_ratio
         yield "rtp_tx_loss_ratio", self.tx_loss_ratio
+        yield "rtp_tx_burst_ratio", self.tx_burst_ratio
         yield "rtp_tx_jitter_seconds", self.tx_jitter_seconds
         yield "mos_rx", self.mos_rx
         yield "mos_tx", self.mos_tx
         yield "mos", self.mos
         yield "r_factor", self.r_factor
+        yield "mos_estimated", self.mos_estimated
+        for audio in (self.audio_rx, self.audio_tx):
+            if audio is not None:
+                yield from audio.figures()
+        if self.dtmf_sent:
+            yield "dtmf_sent_digits", len(self.dtmf_sent)
+            yield "dtmf_received_digits", len(self.dtmf_received or "")
+            yield "dtmf_round_trip", self.dtmf_received == self.dtmf_sent
+        if self.route is not None:
+            yield from self.route.figures()
 
 
 # -- SNMP ---------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class FailureReason(enum.StrEnum):
     NO_MEDIA = "no_media"  # answered, but no RTP arrived (or no usable SDP answer)
     ONE_WAY_AUDIO = "one_way_audio"  # media flowed in one direction only
     DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
+    AUDIO_GAPS = "audio_gaps"  # media flowed, but the test signal had gaps (detail: how long)
+    LOOPED_BACK = "looped_back_media"  # we heard our own signal where a far end should speak
+    DTMF_FAILED = "dtmf_failed"  # the digits sent did not come back (an IVR path is broken)
     # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
     REJECTED = "rejected"
     # TLS handshake failed: certificate expired, wrong host, unknown CA, no common protocol.

@@ -35,6 +35,10 @@ def register(sub: Subcommands) -> None:
         " none: 501 as before (default echo)",
     )
     p.add_argument("--max-calls", type=int, default=64, help="concurrent calls (486 beyond)")
+    p.add_argument("--tls-cert", help="PEM certificate (chain): also answer SIP over TLS")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--tls-port", type=int, default=0,
+                   help="port for SIP over TLS (default: any free port, logged)")
     add_duration_option(p, "--max-call-duration", "5m", "we hang up after this long")
     # the option's old name, from before it took a unit; still accepted
     p.add_argument("--max-call-seconds", dest="max_call_duration", type=duration,
@@ -54,6 +58,20 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"monitord responder: --listen: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("monitord responder: --tls-cert and --tls-key go together", file=sys.stderr)
+        return ExitCode.USAGE
+    tls = None
+    if args.tls_cert is not None:
+        import ssl
+
+        try:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"monitord responder: cannot load --tls-cert/--tls-key: {exc}",
+                  file=sys.stderr)
+            return ExitCode.USAGE
     transports = tuple(t.strip() for t in args.transport.split(",") if t.strip())
     if not transports or set(transports) - {"udp", "tcp"}:
         print("monitord responder: --transport must be udp, tcp or udp,tcp", file=sys.stderr)
@@ -69,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
         media = None if args.media == "none" else args.media
         responder = await start_responder(
             host, port, transports, media=media, max_calls=args.max_calls,
-            max_call_seconds=args.max_call_duration,
+            max_call_seconds=args.max_call_duration, tls=tls, tls_port=args.tls_port,
         )
         structlog.get_logger("monitord.responder").info(
             "responder_listening", host=host, port=responder.port, transports=list(transports),
-            media=args.media,
+            media=args.media, tls_port=responder.tls_port or None,
         )
         await stop.wait()
         responder.close()

@@ -21,10 +21,13 @@ from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_v
 from monitord.config.base import CheckBase, FieldProblem, Strict
 from monitord.config.durations import Duration, bounded, parse_duration
 from monitord.config.secrets import SecretFromFile
+from monitord.config.siptls import SipTlsConfig
 
 __all__ = [
     "DEFAULT_CALL_INTERVAL",
     "HANGUP_WAIT",
+    "CallDtmf",
+    "CallJitterBuffer",
     "CallQualityWindow",
     "SipCallCheck",
     "call_budget",
@@ -36,6 +39,61 @@ HANGUP_WAIT = 2.0  # seconds allowed for the BYE's answer (CallProbeSettings.han
 
 # A test call longer than an hour ties up a trunk channel for nothing a KPI needs.
 CallSeconds = Annotated[float, BeforeValidator(bounded(3600.0))]
+BufferSeconds = Annotated[float, BeforeValidator(bounded(2.0))]
+
+
+class CallJitterBuffer(Strict):
+    """The receiver model MOS is computed with (probes/quality/jitterbuffer.py): packets
+    later than it would play them count as lost."""
+
+    type: Literal["adaptive", "fixed"] = "adaptive"
+    nominal: BufferSeconds = 0.040  # fixed: the depth; adaptive: where it starts
+    minimum: BufferSeconds = 0.020
+    maximum: BufferSeconds = 0.200
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CallJitterBuffer:
+        if self.type == "adaptive" and not self.minimum <= self.nominal <= self.maximum:
+            raise FieldProblem("nominal", "an adaptive jitter buffer needs minimum <= nominal"
+                               f" <= maximum, got {self.minimum:g}s, {self.nominal:g}s,"
+                               f" {self.maximum:g}s")
+        return self
+
+
+class CallDtmf(Strict):
+    """RFC 4733 digits sent during the call: `digits` from `start` (after the answer),
+    `interval` apart, or at the explicit `offsets`. With `require_round_trip` the call
+    fails unless the same digits come back (`monitord responder --media tone` sends
+    back what it receives; an echo returns them as they were)."""
+
+    digits: str = Field(min_length=1, max_length=32)
+    start: CallSeconds = 1.0
+    interval: CallSeconds = 0.5
+    offsets: list[CallSeconds] | None = None
+    require_round_trip: bool = False
+
+    @field_validator("digits")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        bad = sorted({c for c in value.upper() if c not in "0123456789*#ABCD"})
+        if bad:
+            raise ValueError(f"not DTMF digits: {''.join(bad)!r} (use 0-9, *, #, A-D)")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _offsets(self) -> CallDtmf:
+        if self.offsets is not None and len(self.offsets) != len(self.digits):
+            raise FieldProblem("offsets", f"one offset per digit: {len(self.digits)} digits,"
+                               f" {len(self.offsets)} offsets")
+        if self.interval < 0.16:
+            raise FieldProblem("interval", "digits need at least 160 ms between starts"
+                               " (100 ms event and its end repeats)")
+        return self
+
+    def schedule(self) -> tuple[tuple[str, float], ...]:
+        offsets = self.offsets or [self.start + i * self.interval
+                                   for i in range(len(self.digits))]
+        return tuple(zip(self.digits, offsets, strict=True))
 
 
 def call_budget(answer_timeout: float, duration: float) -> float:
@@ -45,7 +103,7 @@ def call_budget(answer_timeout: float, duration: float) -> float:
 
 class SipCallCheck(CheckBase):
     type: Literal["sip_call"]
-    target: str  # sip:USER@HOST[:PORT][;transport=udp|tcp]: who to call
+    target: str  # sip:USER@HOST[:PORT][;transport=udp|tcp|tls] or sips:: who to call
     from_user: str = "monitord"
     auth_user: str | None = None  # digest user name; needs password_file
     password_file: SecretFromFile | None = None
@@ -54,6 +112,13 @@ class SipCallCheck(CheckBase):
     media_timeout: CallSeconds = 2.0  # no RTP for this long mid-call: dropped
     codec: Literal["PCMU", "PCMA"] | None = None  # None: offer both, PCMU first
     local_address: str | None = None  # RTP bind address; default our SIP address
+    # who answers: any (a real UA or IVR), echo (our signal comes back), answer_point
+    # (`monitord responder --media tone`: its own signal; ours coming back is a fault)
+    far_end: Literal["any", "echo", "answer_point"] = "any"
+    jitter_buffer: CallJitterBuffer = Field(default_factory=CallJitterBuffer)
+    gap_threshold: Annotated[float, BeforeValidator(bounded(60.0))] = 0.1
+    dtmf: CallDtmf | None = None
+    tls: SipTlsConfig = Field(default_factory=SipTlsConfig)  # for sips: / transport=tls
 
     @model_validator(mode="before")
     @classmethod
@@ -79,6 +144,11 @@ class SipCallCheck(CheckBase):
                 "auth_user" if self.password_file is None else "password_file",  # the one set
                 "auth_user and password_file go together (digest authentication)",
             )
+        if self.dtmf is not None:
+            late = [o for _, o in self.dtmf.schedule() if o >= self.duration]
+            if late:
+                raise FieldProblem("dtmf", f"a digit at {late[0]:g}s falls outside the"
+                                   f" {self.duration:g}s of media (duration)")
         need = call_budget(self.answer_timeout, self.duration)
         if self.timeout is not None and self.timeout < need:
             raise FieldProblem(
@@ -96,8 +166,6 @@ class SipCallCheck(CheckBase):
         uri = SipUri.parse(value)
         if not uri.user:
             raise ValueError(f"the target needs the user to call: sip:USER@HOST, got {value!r}")
-        if uri.transport == "tls":
-            raise ValueError(f"TLS calls are not supported yet: {value!r}")
         return value
 
     @field_validator("from_user", "auth_user")

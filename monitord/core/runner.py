@@ -32,6 +32,7 @@ from monitord.config.siptls import SipTlsConfig
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.core.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
+from probes.quality.jitterbuffer import JitterBufferKind, JitterBufferSettings
 from probes.rtp.g711 import Law
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe
 from probes.sip.digest import Credentials
@@ -41,6 +42,7 @@ from probes.sip.register import RegisterSettings, SipRegisterProbe
 from probes.sip.tls import TlsSettings
 from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
+from probes.sip.verdict import FarEnd
 from probes.snmp.client import SnmpClient
 from probes.timing import tolerance
 
@@ -60,7 +62,7 @@ class ProbeContext:
     `snmp` is one SnmpEngine for every SNMP check; it opens its socket on first
     use, so a context built without SNMP checks costs nothing. Whoever builds
     the context closes it (the daemon does, after the scheduler drained).
-    `dns` locates SIP targets (RFC 3263) for OPTIONS and REGISTER; one for all
+    `dns` locates SIP targets (RFC 3263) for OPTIONS, REGISTER and calls; one for all
     checks so its TTL cache is shared. It holds no sockets between queries.
     """
 
@@ -98,8 +100,15 @@ def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
         answer_timeout=check.answer_timeout, media_timeout=check.media_timeout,
         codecs=(Law(check.codec),) if check.codec else (Law.PCMU, Law.PCMA),
         credentials=credentials, from_user=check.from_user, local_address=check.local_address,
+        jitter_buffer=JitterBufferSettings(
+            JitterBufferKind(check.jitter_buffer.type), check.jitter_buffer.nominal,
+            check.jitter_buffer.minimum, check.jitter_buffer.maximum),
+        gap_threshold=check.gap_threshold, far_end=FarEnd(check.far_end),
+        dtmf=() if check.dtmf is None else check.dtmf.schedule(),
+        require_dtmf=check.dtmf is not None and check.dtmf.require_round_trip,
+        tls=tls_settings(check.tls),
     )
-    return SipCallProbe(settings, ctx.sip)
+    return SipCallProbe(settings, ctx.sip, ctx.dns)
 
 
 def dns_resolver(cfg: DnsConfig) -> DnsResolver:

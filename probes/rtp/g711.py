@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from ..errors import InvalidValue
 
 __all__ = [
+    "ANSWER_TONES_HZ",
+    "CALLER_TONES_HZ",
     "FRAME_SAMPLES",
     "SAMPLE_RATE",
     "Law",
@@ -32,6 +34,7 @@ __all__ = [
     "alaw_decode_sample",
     "alaw_encode_sample",
     "decode",
+    "decode_table",
     "encode",
     "quantisation_step",
     "reference_signal",
@@ -143,6 +146,11 @@ def encode(law: Law, samples: Sequence[int]) -> bytes:
     return bytes(out)
 
 
+def decode_table(law: Law) -> tuple[int, ...]:
+    """Codeword -> 16-bit sample, for receivers that decode a frame at a time."""
+    return _ULAW_DECODE if law is Law.PCMU else _ALAW_DECODE
+
+
 def decode(law: Law, data: bytes) -> list[int]:
     """Decode codewords to 16-bit samples."""
     table = _ULAW_DECODE if law is Law.PCMU else _ALAW_DECODE
@@ -172,32 +180,38 @@ class ReferenceSignal:
 # Three tones spread over the telephone band (300-3400 Hz, G.712), each at
 # -16 dBov, summing to a peak below -6 dBov: loud enough to survive a
 # platform's level handling, far enough from clipping to stay linear.
-_TONES_HZ = (425, 1004, 2300)
+# The caller (the call probe) and the answer point (`monitord responder
+# --media tone`) send different triples, none a DTMF frequency (Q.23), so a
+# receiver can tell the far end's signal from its own looped back
+# (probes/quality/audio.py).
+CALLER_TONES_HZ = (425, 1004, 2300)
+ANSWER_TONES_HZ = (550, 1650, 2850)
 _TONE_DBOV = -16.0
 
 
-def _test_samples() -> list[int]:
+def _test_samples(tones: tuple[int, ...]) -> list[int]:
     amplitude = 32767 * 10 ** (_TONE_DBOV / 20)
     return [
-        round(sum(amplitude * math.sin(2 * math.pi * f * n / SAMPLE_RATE) for f in _TONES_HZ))
+        round(sum(amplitude * math.sin(2 * math.pi * f * n / SAMPLE_RATE) for f in tones))
         for n in range(SAMPLE_RATE)
     ]
 
 
-_SAMPLES = _test_samples()
-_SIGNALS = {
-    law: ReferenceSignal(
-        law,
-        tuple(
-            encode(law, _SAMPLES[i : i + FRAME_SAMPLES])
-            for i in range(0, SAMPLE_RATE, FRAME_SAMPLES)
-        ),
-    )
-    for law in Law
+def _signal(law: Law, samples: list[int]) -> ReferenceSignal:
+    return ReferenceSignal(law, tuple(encode(law, samples[i : i + FRAME_SAMPLES])
+                                      for i in range(0, SAMPLE_RATE, FRAME_SAMPLES)))
+
+
+_SIGNALS: dict[tuple[Law, tuple[int, ...]], ReferenceSignal] = {
+    (law, tones): _signal(law, _test_samples(tones))
+    for law in Law for tones in (CALLER_TONES_HZ, ANSWER_TONES_HZ)
 }
 
 
-def reference_signal(law: Law) -> ReferenceSignal:
-    """The pre-encoded test signal (built once at import) for `law`."""
-    return _SIGNALS[law]
-
+def reference_signal(law: Law, tones: tuple[int, ...] = CALLER_TONES_HZ) -> ReferenceSignal:
+    """The pre-encoded test signal (built once at import) for `law`: the caller's
+    tones by default, `ANSWER_TONES_HZ` for the answer point's."""
+    try:
+        return _SIGNALS[(law, tones)]
+    except KeyError:
+        raise InvalidValue(f"no test signal with tones {tones}") from None

@@ -214,8 +214,12 @@ class ReceiveStats:
         self._mask = 1
         self._window_len = 1
 
-    def receive(self, sequence: int, timestamp: int, arrival: float) -> Verdict:
-        """Account for one packet: its sequence number, RTP timestamp, arrival (s)."""
+    def receive(self, sequence: int, timestamp: int, arrival: float, *,
+                timing: bool = True) -> Verdict:
+        """Account for one packet: its sequence number, RTP timestamp, arrival (s).
+
+        `timing=False` leaves the jitter alone: an RFC 4733 event packet carries
+        its event's start timestamp, not its own sampling instant (§2.5.1.2)."""
         if not 0 <= sequence < RTP_SEQ_MOD:
             raise InvalidValue(f"sequence number out of range: {sequence}")
         if not 0 <= timestamp < (1 << 32):
@@ -223,7 +227,7 @@ class ReceiveStats:
         if not math.isfinite(arrival):
             raise InvalidValue(f"arrival must be finite, got {arrival!r}")
         verdict = self._update_seq(sequence)
-        if verdict in (Verdict.ACCEPTED, Verdict.REORDERED):
+        if timing and verdict in (Verdict.ACCEPTED, Verdict.REORDERED):
             self._update_jitter(timestamp, arrival)
         return verdict
 

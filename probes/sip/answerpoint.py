@@ -13,15 +13,21 @@ port pair (`RtpEndpoint`):
 * `echo` (default): every RTP and RTCP packet is sent straight back to where it
   came from, like SIPp's `-rtp_echo`; the caller measures the round trip of its
   own packets, and loss/jitter over the whole loop.
-* `tone`: we send the pre-encoded test signal, paced like the caller's, with
-  RTCP SR whose report blocks describe the caller's stream; the caller then
-  measures our stream as a real far end (loss and jitter per direction, RTT
-  from LSR/DLSR).
+* `tone`: we send our own test signal (three tones distinct from the
+  caller's, probes/rtp/g711.py), paced like the caller's, with RTCP SR whose
+  report blocks describe the caller's stream; the caller then measures our
+  stream as a real far end (loss and jitter per direction, RTT from
+  LSR/DLSR) and can tell our signal from its own looped back. We also check
+  the caller's signal (jitter buffer model, audio check) and report it in
+  each RTCP compound: an RFC 3611 VoIP Metrics block and an APP "MNTD"
+  audio report (probes/rtp/rtcpstate.py); DTMF digits we receive are logged,
+  reported, and sent back as our own telephone-events (a digit round trip).
 
 Resources are bounded: at most `max_calls` calls at once (more get 486 Busy
 Here), each at most `max_call_seconds` long (then we send BYE), and a finished
 call's state lingers `LINGER` seconds to absorb retransmissions, then goes.
-Calls are UDP only; INVITEs over TCP keep getting 501 from the stateless part.
+Calls arrive over UDP, TCP or TLS; over a stream every message of the call,
+our BYE included, goes back over the connection the INVITE came on.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from probes.rtp.endpoint import RtpEndpoint
+from probes.quality.audio import Signal
+from probes.rtp.endpoint import MediaSettings, RtpEndpoint
 from probes.rtp.g711 import Law
 from probes.sdp import (
     TELEPHONE_EVENT,
@@ -76,6 +83,7 @@ class SdpAnswer:
     ptime: float  # seconds
     remote_rtp: Address
     remote_rtcp: Address
+    telephone_event: int | None = None
 
 
 def answer_offer(offer: SessionDescription, address: str, rtp_port: int,
@@ -101,6 +109,7 @@ def answer_offer(offer: SessionDescription, address: str, rtp_port: int,
         sdp, Law(chosen.name.upper()), chosen.payload_type, ptime / 1000,
         (audio.connection, audio.port),
         (audio.rtcp_address or audio.connection, audio.rtcp_port or audio.port + 1),
+        None if event is None else event.payload_type,
     )
 
 
@@ -110,6 +119,7 @@ class _Call:
     media: RtpEndpoint
     answer: SdpAnswer
     source: Address  # where the INVITE came from: responses go back there
+    send: Callable[[bytes, Address], None]  # the UDP socket, or the INVITE's connection
     timer: asyncio.TimerHandle | None = None
     deadline: asyncio.TimerHandle | None = None
     finished: bool = False
@@ -128,6 +138,7 @@ class AnswerPoint:
         self.max_calls = max_calls
         self.max_call_seconds = max_call_seconds
         self.answered = 0
+        self.digits: dict[str, str] = {}  # Call-ID -> DTMF digits received (the last 1000 calls)
         self._send = send
         self._calls: dict[str, _Call] = {}
         self._opening: set[str] = set()  # Call-IDs whose media port is being opened
@@ -143,7 +154,11 @@ class AnswerPoint:
             return message.headers.get("Call-ID") in self._calls
         return message.method in CALL_METHODS
 
-    def receive(self, message: Request | Response, source: Address) -> None:
+    def receive(self, message: Request | Response, source: Address,
+                send: Callable[[bytes, Address], None] | None = None,
+                transport: Literal["udp", "tcp", "tls"] = "udp") -> None:
+        """One message of a call; `send` is the connection it came on (None: UDP)."""
+        send = send or self._send
         call_id = message.headers.get("Call-ID") or ""
         call = self._calls.get(call_id)
         if call is not None:
@@ -154,17 +169,19 @@ class AnswerPoint:
             return  # a retransmitted INVITE while its port opens: the next one is answered
         if message.method == "INVITE":
             if self.active >= self.max_calls:
-                self._reply(message, source, 486, "Busy Here")
+                self._reply(message, source, 486, "Busy Here", send)
                 return
             self._opening.add(call_id)
-            task = asyncio.create_task(self._new_call(call_id, message, source))
+            task = asyncio.create_task(self._new_call(call_id, message, source, send, transport))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif message.method in ("BYE", "CANCEL"):
-            self._reply(message, source, 481, "Call/Transaction Does Not Exist")
+            self._reply(message, source, 481, "Call/Transaction Does Not Exist", send)
         # a stray ACK is absorbed (§17)
 
-    async def _new_call(self, call_id: str, invite: Request, source: Address) -> None:
+    async def _new_call(self, call_id: str, invite: Request, source: Address,
+                        send: Callable[[bytes, Address], None],
+                        transport: Literal["udp", "tcp", "tls"]) -> None:
         try:
             offer = parse_sdp(invite.body.decode("utf-8", "replace"))
             media = RtpEndpoint(cname=f"responder@{self.host}")
@@ -178,26 +195,27 @@ class AnswerPoint:
         except (SdpError, ValueError) as exc:
             self._opening.discard(call_id)
             log.debug("call %s: unusable offer: %s", call_id, exc)
-            self._reply(invite, source, 488, "Not Acceptable Here")
+            self._reply(invite, source, 488, "Not Acceptable Here", send)
             return
         except OSError as exc:
             self._opening.discard(call_id)
             log.warning("call %s: no media port: %s", call_id, exc)
-            self._reply(invite, source, 503, "Service Unavailable")
+            self._reply(invite, source, 503, "Service Unavailable", send)
             return
         self._opening.discard(call_id)
         plan = AnswerPlan(sdp_answer=answer.sdp.serialize().encode())
-        uas = UasDialog(plan, local_host=self.host, local_port=self.port)
-        call = _Call(uas, media, answer, source)
+        uas = UasDialog(plan, local_host=self.host, local_port=self.port, transport=transport)
+        call = _Call(uas, media, answer, source, send)
         self._calls[call_id] = call
         uas.receive_message(invite, self._loop.time())
         self._pump(call_id, call)
 
     def _pump(self, call_id: str, call: _Call) -> None:
         for out in call.uas.data_to_send():
-            dest = call.source if out.uri is None else _address(out.uri)
+            dest = call.source if out.uri is None or call.send is not self._send \
+                else _address(out.uri)
             with contextlib.suppress(OSError):
-                self._send(out.data, dest)
+                call.send(out.data, dest)
         while (event := call.uas.next_event()) is not None:
             if isinstance(event, AckReceived):
                 self._start_media(call_id, call)
@@ -220,10 +238,13 @@ class AnswerPoint:
     def _start_media(self, call_id: str, call: _Call) -> None:
         a = call.answer
         if self.media == "echo":
-            call.media.echo = True
+            call.media.attach(MediaSettings(law=a.law, payload_type=a.payload_type,
+                                            duration=None, ptime=a.ptime, echo=True))
         else:
-            call.media.start(a.remote_rtp, a.remote_rtcp, law=a.law, payload_type=a.payload_type,
-                             duration=self.max_call_seconds, ptime=a.ptime)
+            call.media.start(a.remote_rtp, a.remote_rtcp, MediaSettings(
+                law=a.law, payload_type=a.payload_type, duration=self.max_call_seconds,
+                ptime=a.ptime, signal=Signal.ANSWER, telephone_event=a.telephone_event,
+                answer_point=True))
         self.answered += 1
         call.deadline = self._loop.call_later(self.max_call_seconds, self._hang_up, call_id, call)
 
@@ -240,7 +261,18 @@ class AnswerPoint:
         if call.deadline is not None:
             call.deadline.cancel()
             call.deadline = None
-        call.media.echo = False
+        session = call.media.session
+        if session is not None:
+            report = session.report()
+            if report.rx is not None:
+                a = report.rx.audio
+                log.info("call %s ended: received %d frames (%s signal, %d audible, %d gaps),"
+                         " digits %r", call_id, a.positions, a.signal.value, a.audible, a.gaps,
+                         report.rx.digits)
+                self.digits[call_id] = report.rx.digits
+                while len(self.digits) > 1000:  # bounded: the oldest calls go first
+                    del self.digits[next(iter(self.digits))]
+        call.media.stop()
         task = asyncio.create_task(self._retire(call_id, call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -255,12 +287,13 @@ class AnswerPoint:
             if self._calls.get(call_id) is call:
                 del self._calls[call_id]
 
-    def _reply(self, request: Request, source: Address, status: int, reason: str) -> None:
+    def _reply(self, request: Request, source: Address, status: int, reason: str,
+               send: Callable[[bytes, Address], None]) -> None:
         response = build_response(request, status, reason)
         response.headers.add("Content-Length", 0)
         try:
             dest = response_destination(parse_via(request.vias[0]), source)
-            self._send(response.serialize(), dest)
+            send(response.serialize(), dest if send is self._send else source)
         except (ProbeError, OSError) as exc:
             log.debug("could not answer %s from %s: %s", request.method, source, exc)
 

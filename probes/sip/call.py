@@ -63,7 +63,7 @@ class CallSettings:
     target: SipUri
     local_host: str
     local_port: int
-    transport: Literal["udp", "tcp"] = "udp"
+    transport: Literal["udp", "tcp", "tls"] = "udp"
     from_user: str = "monitord"
     from_uri: str | None = None  # the AOR to call as; default sip:from_user@target host
     credentials: Credentials | None = None

@@ -1,66 +1,63 @@
 """The `sip_call` probe: place one real call and measure what a caller lives through.
 
-The SIP side is the sans-IO `UacDialog`; this is its thin asyncio adapter
-(like aioquic's): messages of our Call-ID arrive from the shared
-`SipTransports`, `loop.time()` is the clock, one `call_at` timer is re-armed
-at `get_timer()`, and what `data_to_send()` returns is sent in order by one
-sender task. Media is an `RtpEndpoint` started when the 200 arrives.
+A thin asyncio adapter around three sans-IO cores: the SIP dialog
+(`UacDialog`), the media session (probes/rtp/session.py, driven by
+`RtpEndpoint`) and the verdict (`CallJudge`, verdict.py). Messages of our
+Call-ID arrive from the shared `SipTransports`; `loop.time()` is the clock;
+each core's timer is re-armed where it asks; nothing polls.
+
+Route: a target whose host is a name is located by RFC 3263 through the
+daemon's shared resolver; addresses are tried in turn (at most
+`MAX_ATTEMPTS`) when one does not answer at all within its share of the
+answer time, fails on the transport, or answers 503 (RFC 3261 §21.5.4, RFC
+3263 §4.3: the server is overloaded, try another). Each attempt is a fresh
+INVITE; set-up time counts from the first, as the caller waits through all.
+Calls go over UDP, TCP or TLS (`sips:`, `;transport=tls`), like OPTIONS.
 
 Measurements (base units, in a `CallMeasured`; export keys in parentheses):
 
 * post-dial delay (``call_post_dial_delay_seconds``): first INVITE -> first 18x;
-* set-up time (``call_setup_seconds``): first INVITE -> 200, auth rounds
-  included (the voizXL KPI, "average call set-up time 2 s"); also the
-  result's latency;
-* authenticated set-up (``call_auth_setup_seconds``): that INVITE -> 200;
-* answer to media (``call_answer_to_media_seconds``): 200 -> first RTP;
-* ``rx_*`` (what we receive), ``tx_*`` (what the far end reported receiving
-  from us in RTCP), ``rtt_seconds`` (RTCP LSR/DLSR, else the round trip of
-  our own packets when the far end is a packet echo);
-* ``mos`` and ``r_factor`` per ITU-T G.107 (see `rate_direction`).
+* set-up time (``call_setup_seconds``): first INVITE -> 200, auth rounds and
+  failovers included (the voizXL KPI, "average call set-up time 2 s"); also
+  the result's latency;
+* the media both ways, the audio check per direction, DTMF, and the G.107
+  rating (probes/quality/rating.py), published as ``mos`` only with a
+  measured round trip, else as ``mos_estimated``.
 
-A failed call carries the reason a caller would give: no answer, busy, the
-named rejection, auth rejected, no media, one-way audio, or dropped (the far
-end hung up early, or its media stopped for `media_timeout`).
+The verdict names what a caller would say: no answer, busy, the named
+rejection, auth rejected, dropped (by whom, when), media stopped, no media,
+one-way audio (which way), looped-back media, audio gaps, digits lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..base import FailureReason, ProbeResult
-from ..errors import InvalidValue, ProbeFailure, SdpError
-from ..measurements import CallMeasured
-from ..quality.emodel import EModelInput, Rating, one_way_delay, rate
-from ..rtp.endpoint import MediaReport, RtpEndpoint
+from ..errors import DnsQueryError, InvalidValue, ProbeFailure, SdpError
+from ..measurements import CallMeasured, SipRoute
+from ..quality.audio import Signal
+from ..quality.jitterbuffer import JitterBufferSettings
+from ..rtp.endpoint import MediaReport, MediaSettings, RtpEndpoint
 from ..rtp.g711 import Law
-from ..rtp.stats import StreamStats
 from ..sdp import build_offer, negotiate, parse_sdp
 from ..timing import tolerance
-from .call import (
-    AuthChallenged,
-    CallAnswered,
-    CallEnded,
-    CallEvent,
-    CallFailed,
-    CallSettings,
-    CallState,
-    FailureCause,
-    Outgoing,
-    Provisional,
-    RemoteHangup,
-)
-from .dialog import UacDialog
+from .call import CallAnswered, CallFailed, CallSettings, CallState, FailureCause
+from .callfigures import media_figures
+from .callwire import CallLeg
 from .digest import Credentials
-from .message import Request, Response
-from .transport import Address, NextHop, SipTransports, StreamTransport
+from .dns import Locator, ResolvedTarget
+from .failover import MAX_ATTEMPTS
+from .resolution import ip_literal
+from .tls import TlsSettings
+from .transport import SipTransports
 from .uri import SipUri
+from .verdict import CallJudge, CallOutcome, FarEnd, MediaFacts, Verdict, judge
 
-__all__ = ["CallProbeSettings", "SipCallProbe", "rate_direction"]
+__all__ = ["CallProbeSettings", "SipCallProbe"]
 
 _CAUSES = {
     FailureCause.NO_ANSWER: FailureReason.NO_ANSWER,
@@ -69,7 +66,7 @@ _CAUSES = {
     FailureCause.AUTH_REJECTED: FailureReason.AUTH,
     FailureCause.TIMEOUT: FailureReason.TIMEOUT,
 }
-TICK = 0.05  # how often the media phase looks at the clock
+ECHO_TAIL = 0.1  # seconds to keep listening after our last packet: the echo's last ones
 
 
 @dataclass(frozen=True)
@@ -82,21 +79,31 @@ class CallProbeSettings:
     codecs: tuple[Law, ...] = (Law.PCMU, Law.PCMA)
     credentials: Credentials | None = None
     from_user: str = "monitord"
-    media_timeout: float = 2.0  # no RTP for this long (after some arrived): dropped
+    media_timeout: float = 2.0  # no RTP for this long (after some arrived): media stopped
     local_address: str | None = None  # RTP bind address; default our SIP address
-    min_jitter_buffer: float = 0.020  # nominal playout delay floor for the E-model
+    jitter_buffer: JitterBufferSettings = field(default_factory=JitterBufferSettings)
+    gap_threshold: float = 0.1  # a run of missing/silent audio this long is a gap
+    far_end: FarEnd = FarEnd.ANY
+    dtmf: tuple[tuple[str, float], ...] = ()  # (digit, seconds after the answer)
+    require_dtmf: bool = False  # the digits must come back (answer point, echo)
     hangup_wait: float = 2.0  # how long to wait for the BYE's answer
     plc: bool = True  # the listener conceals loss (G.711 Appendix I): Bpl 25.1
+    tls: TlsSettings | None = None
 
     def __post_init__(self) -> None:
-        if self.target.transport == "tls":
-            raise InvalidValue(f"TLS (sips: or transport=tls) is not supported yet: {self.target}")
         if not self.codecs:
             raise InvalidValue("offer at least one codec (PCMU, PCMA)")
-        for name in ("duration", "answer_timeout", "media_timeout", "hangup_wait"):
+        for name in ("duration", "answer_timeout", "media_timeout", "hangup_wait",
+                     "gap_threshold"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidValue(f"{name} must be a positive number of seconds, got {value!r}")
+        if self.require_dtmf and not self.dtmf:
+            raise InvalidValue("require_dtmf needs digits to send (dtmf)")
+        for digit, offset in self.dtmf:
+            if not 0 <= offset < self.duration:
+                raise InvalidValue(f"DTMF digit {digit!r} at {offset:g} s is outside the"
+                                   f" {self.duration:g} s of media")
 
     @property
     def budget(self) -> float:
@@ -104,248 +111,194 @@ class CallProbeSettings:
         return self.answer_timeout + self.duration + self.hangup_wait + 1.0
 
 
-def rate_direction(stats: StreamStats, rtt: float | None, plc: bool = True,
-                   min_jitter_buffer: float = 0.020) -> Rating:
-    """G.107 rating of one received stream.
-
-    One-way delay = RTT/2 + jitter buffer + one 20 ms frame (`one_way_delay`);
-    the jitter buffer is taken as a nominal adaptive buffer of twice the
-    measured interarrival jitter, never below `min_jitter_buffer` (one
-    frame), since we measure the network, not a particular phone's buffer.
-    Without an RTT the network transit counts as 0 (a lower bound on delay).
-    """
-    jitter_buffer = max(min_jitter_buffer, 2 * stats.jitter_seconds)
-    delay = one_way_delay(rtt or 0.0, jitter_buffer)
-    return rate(EModelInput.voip(one_way_delay=delay, packet_loss=stats.loss_fraction,
-                                 burst_ratio=max(1.0, stats.burst_ratio), plc=plc))
-
-
-class _Call:
-    """One call in flight: the dialog, its timer, its sender task, its media."""
-
-    def __init__(self, s: CallProbeSettings, transports: SipTransports, hop: NextHop) -> None:
-        self.s = s
-        self.transports = transports
-        self.hop = hop
-        self.loop = asyncio.get_running_loop()
-        self.dialog: UacDialog | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.outbox: asyncio.Queue[tuple[Outgoing, Address | None]] = asyncio.Queue()
-        self.sender: asyncio.Task[None] | None = None
-        self.changed = asyncio.Event()
-        self.first_18x: float | None = None
-        self.auth_invite_at: float | None = None
-        self.answered: CallAnswered | None = None
-        self.failed: CallFailed | None = None
-        self.remote_bye: float | None = None
-        self.ended: CallEnded | None = None
-        self.transport_error: tuple[FailureReason, str] | None = None
-
-    # -- CallHandler (called by SipTransports) ---------------------------------
-
-    def on_message(self, message: Request | Response, source: Address,
-                   transport: StreamTransport, arrival: float) -> None:
-        if self.dialog is None:
-            return
-        self.dialog.receive_message(message, arrival)
-        self._pump(reply_to=source)
-
-    def on_transport_error(self, reason: FailureReason, detail: str) -> None:
-        if self.transport_error is None:
-            self.transport_error = (reason, detail)
-        self.changed.set()
-
-    # -- the adapter --------------------------------------------------------------
-
-    def start(self, offer: bytes) -> UacDialog:
-        s = self.s
-        settings = CallSettings(
-            target=s.target, local_host=self.hop.local_host, local_port=self.hop.local_port,
-            transport=self.hop.transport, from_user=s.from_user, credentials=s.credentials,
-            answer_timeout=s.answer_timeout,
-        )
-        dialog = self.dialog = UacDialog(settings, sdp_offer=offer, now=self.loop.time())
-        self.transports.register_call(dialog.call_id, self, self.hop)
-        self.sender = self.loop.create_task(self._send_loop())
-        self._pump()
-        return dialog
-
-    def _pump(self, reply_to: Address | None = None) -> None:
-        dialog = self.dialog
-        if dialog is None:
-            return
-        for out in dialog.data_to_send():
-            self.outbox.put_nowait((out, reply_to))
-        while (event := dialog.next_event()) is not None:
-            self._on_event(event)
-        if self.timer is not None:
-            self.timer.cancel()
-        when = dialog.get_timer()
-        self.timer = None if when is None else self.loop.call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self.timer = None
-        if self.dialog is not None:
-            self.dialog.handle_timer(self.loop.time())
-            self._pump()
-
-    async def _send_loop(self) -> None:
-        """One sender, so a TCP connect or DNS lookup never reorders a dialog's messages."""
-        while True:
-            out, reply_to = await self.outbox.get()
-            try:
-                await self.transports.send(out.data, out.uri, self.hop, reply_to)
-            except ProbeFailure as exc:
-                self.on_transport_error(exc.reason, exc.detail)
-
-    def _on_event(self, event: CallEvent) -> None:
-        if isinstance(event, Provisional):
-            if event.response.status >= 180 and self.first_18x is None:
-                self.first_18x = event.time
-        elif isinstance(event, AuthChallenged):
-            self.auth_invite_at = event.time  # the authenticated INVITE left at this instant
-        elif isinstance(event, CallAnswered):
-            self.answered = event
-        elif isinstance(event, CallFailed):
-            self.failed = self.failed or event
-        elif isinstance(event, RemoteHangup):
-            self.remote_bye = event.time
-        elif isinstance(event, CallEnded):
-            self.ended = event
-        self.changed.set()
-
-    async def wait_until(self, done: bool | None, until: float) -> None:
-        """Wait for a change of the call (an event or a transport error) or `until`."""
-        if done:
-            return
-        self.changed.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(until):
-                await self.changed.wait()
-
-    async def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.dialog is not None:
-            self.transports.unregister_call(self.dialog.call_id)
-        if self.sender is not None:
-            # Let queued messages (the BYE's 200, our ACK) leave before stopping.
-            for _ in range(10):
-                if self.outbox.empty():
-                    break
-                await asyncio.sleep(0)
-            self.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sender
-
-
 class SipCallProbe:
     """Places one call per run over the daemon's shared SIP transports."""
 
-    def __init__(self, settings: CallProbeSettings, transports: SipTransports) -> None:
+    def __init__(self, settings: CallProbeSettings, transports: SipTransports,
+                 resolver: Locator | None = None) -> None:
         self.settings = settings
         self._transports = transports
+        self._resolver = resolver
 
     async def run(self, deadline: float) -> ProbeResult:
-        s = self.settings
-        try:
-            hop = await self._transports.next_hop(s.target)
-        except ProbeFailure as exc:
-            return ProbeResult.failure(exc.reason, exc.detail)
-        call = _Call(s, self._transports, hop)
+        s, loop = self.settings, asyncio.get_running_loop()
+        started = loop.time()
+        targets: list[ResolvedTarget | None] = [None]
+        route: SipRoute | None = None
+        if self._resolver is not None and ip_literal(s.target.host) is None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    resolution = await self._resolver.resolve(s.target)
+            except DnsQueryError as exc:
+                return ProbeResult.failure(FailureReason.DNS, exc.detail)
+            except TimeoutError:
+                return ProbeResult.failure(FailureReason.TIMEOUT, f"DNS resolution of"
+                                           f" {s.target.host} did not finish by the deadline")
+            if not resolution.targets:
+                return ProbeResult.failure(FailureReason.DNS,
+                                           resolution.describe_empty(s.target.host))
+            targets = list(resolution.targets[:MAX_ATTEMPTS])
+            route = SipRoute(dns_targets=len(resolution.targets), failover_attempts=0,
+                             dns_seconds=loop.time() - started)
         media = RtpEndpoint()
+        failed: list[tuple[str, str]] = []
+        first_invite: float | None = None
         try:
-            await media.open(s.local_address or hop.local_host)
-            return await self._run(call, media, deadline)
+            for i, via in enumerate(targets):
+                try:
+                    hop = await self._transports.next_hop(s.target, tls=s.tls, via=via)
+                except ProbeFailure as exc:
+                    failed.append((str(via or s.target.host), exc.detail))
+                    if i + 1 < len(targets):
+                        continue
+                    return ProbeResult.failure(exc.reason, _tried(failed), measured=_routed(
+                        CallMeasured(), route, failed, via, targets))
+                if media.rtp_port == 0:
+                    await media.open(s.local_address or hop.local_host)
+                leg = CallLeg(CallSettings(
+                    target=s.target, local_host=hop.local_host, local_port=hop.local_port,
+                    transport=hop.wire, from_user=s.from_user,
+                    credentials=s.credentials,
+                    answer_timeout=s.answer_timeout), self._transports, hop)
+                untried = len(targets) - i
+                attempt = await self._attempt(leg, media, deadline, first_invite, untried)
+                first_invite = first_invite if first_invite is not None else leg.started
+                if attempt is None:  # try the next address
+                    failed.append((str(via or hop.dest), leg.failover_detail))
+                    await leg.close()
+                    continue
+                result = attempt
+                m = result.measured
+                if isinstance(m, CallMeasured) and route is not None:
+                    result = replace(result, measured=_routed(m, route, failed, via, targets),
+                                     detail=result.detail + _evidence(via, failed))
+                await leg.close()
+                return result
+            return ProbeResult.failure(FailureReason.CALL_REJECTED if any(
+                "503" in d for _, d in failed) else FailureReason.TIMEOUT, _tried(failed),
+                measured=_routed(CallMeasured(), route, failed, None, targets))
         finally:
-            await call.close()
             await media.close()
 
-    async def _run(self, call: _Call, media: RtpEndpoint, deadline: float) -> ProbeResult:
-        s, loop = self.settings, call.loop
-        address = s.local_address or call.hop.local_host
+    async def _attempt(self, leg: CallLeg, media: RtpEndpoint, deadline: float,
+                       first_invite: float | None, untried: int) -> ProbeResult | None:
+        """One INVITE to one address; None when the next address should be tried."""
+        s, loop = self.settings, asyncio.get_running_loop()
+        address = s.local_address or leg.hop.local_host
         offer_sd = build_offer(address, media.rtp_port, session_id=str(random.getrandbits(48)),
                                laws=s.codecs)
-        dialog = call.start(offer_sd.serialize().encode())
-        started = dialog.started_at
+        leg.start(offer_sd.serialize().encode())
+        started = first_invite if first_invite is not None else leg.started
+        judge_ = CallJudge(duration=s.duration, media_timeout=s.media_timeout)
+        leg.on_event = judge_.sip_event
         m = CallMeasured()
 
-        # 1. Set-up: until answered, failed, a transport error or the deadline.
+        # 1. Set-up: until answered, failed, a transport error or the deadline. An address
+        # that says nothing at all within its share of the answer time is given up on.
+        share = s.answer_timeout / max(1, untried) if untried > 1 else math.inf
+        give_up = min(deadline, leg.started + share)
         for _ in range(10_000):  # bounded: each pass waits for an event
-            if call.answered or call.failed or call.transport_error or loop.time() >= deadline:
+            now = loop.time()
+            if leg.answered or leg.failed or leg.transport_error or now >= deadline:
                 break
-            await call.wait_until(None, deadline)
-        if call.first_18x is not None:
-            m = replace(m, post_dial_delay_seconds=call.first_18x - started)
-        if call.failed is not None:
-            f = call.failed
-            m = replace(m, status=f.status)
-            detail = f.detail
-            if f.status is not None and not detail.startswith(str(f.status)):
-                detail = f"{f.status} {detail}"
-            detail = f"SIP {detail}" if f.status is not None else detail
-            reason = _CAUSES[f.cause]
-            if f.status == 403 and call.auth_invite_at is not None:
-                # Forbidden in answer to our credentials: they were refused.
-                reason, detail = FailureReason.AUTH, f"{detail} (after our credentials)"
-            failed = ProbeResult.failure(reason, detail, measured=m)
-            if f.cause in (FailureCause.NO_ANSWER, FailureCause.TIMEOUT):  # timers ran out
-                return self._judged(failed, started, deadline - started)
-            return failed
-        if call.transport_error is not None:
-            return ProbeResult.failure(*call.transport_error, measured=m)
-        answered = call.answered
+            if untried > 1 and not leg.responded and now >= give_up:
+                leg.failover_detail = f"no response within {share:.1f} s"
+                leg.hangup()
+                return None
+            await leg.wait(min(deadline, give_up) if untried > 1 and not leg.responded
+                           else deadline)
+        if leg.first_18x is not None:
+            m = replace(m, post_dial_delay_seconds=leg.first_18x - started)
+        if leg.failed is not None:
+            return self._setup_failed(leg, leg.failed, m, started, deadline, untried)
+        if leg.transport_error is not None:
+            if untried > 1:
+                leg.failover_detail = leg.transport_error[1]
+                return None
+            return ProbeResult.failure(*leg.transport_error, measured=m)
+        answered = leg.answered
         if answered is None:
-            if dialog.state in (CallState.CALLING, CallState.EARLY):
-                dialog.hangup(loop.time())  # CANCEL (once a 1xx came, §9.1)
-                call._pump()
+            if leg.dialog is not None and leg.dialog.state in (CallState.CALLING,
+                                                               CallState.EARLY):
+                leg.hangup()  # CANCEL (once a 1xx came, §9.1)
             return self._judged(ProbeResult.failure(
                 FailureReason.TIMEOUT, "no answer before the probe deadline", measured=m),
                 started, deadline - started)
         setup = answered.time - started
         m = replace(m, status=answered.response.status, setup_seconds=setup,
-                    auth_setup_seconds=None if call.auth_invite_at is None
-                    else answered.time - call.auth_invite_at)
+                    auth_setup_seconds=None if leg.auth_invite_at is None
+                    else answered.time - leg.auth_invite_at)
+        return await self._media_phase(leg, media, offer_sd, answered, judge_, m, deadline)
 
-        # 2. Media, for `duration` or until the call drops.
+    def _setup_failed(self, leg: CallLeg, f: CallFailed, m: CallMeasured, started: float,
+                      deadline: float, untried: int) -> ProbeResult | None:
+        m = replace(m, status=f.status, outcome=CallOutcome.REJECTED.value)
+        detail = f.detail
+        if f.status is not None and not detail.startswith(str(f.status)):
+            detail = f"{f.status} {detail}"
+        detail = f"SIP {detail}" if f.status is not None else detail
+        if untried > 1 and (f.status == 503 or f.cause is FailureCause.TIMEOUT):
+            leg.failover_detail = detail  # overloaded or silent: the next address may answer
+            return None
+        reason = _CAUSES[f.cause]
+        if f.status == 403 and leg.auth_invite_at is not None:
+            # Forbidden in answer to our credentials: they were refused.
+            reason, detail = FailureReason.AUTH, f"{detail} (after our credentials)"
+        failed = ProbeResult.failure(reason, detail, measured=m)
+        if f.cause in (FailureCause.NO_ANSWER, FailureCause.TIMEOUT):  # timers ran out
+            return self._judged(failed, started, deadline - started)
+        return failed
+
+    async def _media_phase(self, leg: CallLeg, media: RtpEndpoint, offer_sd: object,
+                           answered: CallAnswered, judge_: CallJudge, m: CallMeasured,
+                           deadline: float) -> ProbeResult:
+        s, loop = self.settings, asyncio.get_running_loop()
+        setup = m.setup_seconds
         try:
-            negotiated = negotiate(offer_sd, parse_sdp(answered.sdp.decode("utf-8", "replace")))
+            negotiated = negotiate(offer_sd,  # type: ignore[arg-type]
+                                   parse_sdp(answered.sdp.decode("utf-8", "replace")))
         except SdpError as exc:
-            await self._hangup(call, deadline)
+            await self._hangup(leg, deadline)
             return ProbeResult.failure(FailureReason.NO_MEDIA, f"unusable SDP answer: {exc}",
-                                       setup, measured=m)
-        media.start((negotiated.remote_address, negotiated.remote_port),
-                    (negotiated.remote_rtcp_address, negotiated.remote_rtcp_port),
-                    law=negotiated.law, payload_type=negotiated.payload_type,
-                    duration=s.duration, ptime=negotiated.ptime / 1000)
+                                       setup, measured=replace(
+                                           m, outcome=CallOutcome.NO_MEDIA.value))
+        dtmf = s.dtmf if negotiated.telephone_event is not None else ()
+        media.start(
+            (negotiated.remote_address, negotiated.remote_port),
+            (negotiated.remote_rtcp_address, negotiated.remote_rtcp_port),
+            MediaSettings(law=negotiated.law, payload_type=negotiated.payload_type,
+                          duration=s.duration, ptime=negotiated.ptime / 1000,
+                          signal=Signal.CALLER, telephone_event=negotiated.telephone_event,
+                          dtmf=dtmf, jitter_buffer=s.jitter_buffer,
+                          gap_seconds=s.gap_threshold))
         media_from = loop.time()
-        end = min(media_from + s.duration, deadline - s.hangup_wait)
-        dropped: str | None = None
-        for _ in range(int(s.duration / TICK) + 100):  # bounded; each pass waits <= TICK
+        hard_end = deadline - s.hangup_wait
+        for _ in range(100_000):  # bounded: each pass waits for an event or a core's timer
             now = loop.time()
-            if now >= end or not media.sending:
+            if judge_.done or now >= hard_end:
                 break
-            if call.remote_bye is not None:
-                dropped = f"far end hung up after {call.remote_bye - answered.time:.1f} s of media"
+            if leg.transport_error is not None:
+                judge_.transport_failed(now, leg.transport_error[1])
                 break
-            last = media.last_rx_at
-            if last is not None and now - last >= s.media_timeout:
-                dropped = f"media stopped {now - answered.time:.1f} s into the call"
-                break
-            await call.wait_until(None, min(end, now + TICK))
+            when = judge_.get_timer(media.last_rx_at)
+            await leg.wait(min(hard_end, when if when is not None else hard_end))
+            judge_.handle_timer(loop.time(), media.last_rx_at)
         media.stop()
-        if dropped is None:
-            await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))  # echo tail
+        if judge_.ended is None:
+            await asyncio.sleep(min(ECHO_TAIL, max(0.0, deadline - loop.time())))
         report = media.report()
-        m = self._media_figures(report, answered.time, m)
-        await self._hangup(call, deadline)
-        if dropped is not None and call.remote_bye is not None:
-            return ProbeResult.failure(FailureReason.DROPPED, dropped, setup, measured=m)
-        if dropped is not None:  # a gap in what our loop read: judged only if we kept up
-            return self._judged(ProbeResult.failure(FailureReason.DROPPED, dropped, setup,
-                                                    measured=m), media_from, s.media_timeout)
-        return self._judged(self._verdict(report, setup, m), media_from, s.media_timeout)
+        m = media_figures(report, answered.time, m, s.plc, s.jitter_buffer.nominal)
+        if not dtmf and s.dtmf:
+            m = replace(m, dtmf_sent="".join(d for d, _ in s.dtmf), dtmf_received="")
+        await self._hangup(leg, deadline)
+        verdict = judge(judge_.ended, _facts(report, s, dtmf != ()))
+        m = replace(m, outcome=verdict.outcome.value,
+                    direction=None if verdict.direction is None else verdict.direction.value,
+                    dropped_by=verdict.dropped_by, dropped_after_seconds=verdict.at)
+        result = _result(verdict, setup, m)
+        if verdict.dropped_by == "far_end":
+            return result  # a BYE is the far end's word, whatever our loop did
+        return self._judged(result, media_from, s.media_timeout)
 
     def _judged(self, result: ProbeResult, since: float, budget: float) -> ProbeResult:
         """A failure that rests on timers or on RTP our loop read: if our loop lagged
@@ -359,66 +312,71 @@ class SipCallProbe:
                                       f" {late:.2f} s meanwhile (overloaded)", result.latency,
                                       result.measured)
 
-    async def _hangup(self, call: _Call, deadline: float) -> None:
-        dialog, loop = call.dialog, call.loop
-        if dialog is None or dialog.state is not CallState.CONFIRMED:
+    async def _hangup(self, leg: CallLeg, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if leg.dialog is None or leg.dialog.state is not CallState.CONFIRMED:
             return
-        dialog.hangup(loop.time())
-        call._pump()
+        leg.hangup()
         until = min(deadline, loop.time() + self.settings.hangup_wait)
         for _ in range(100):  # bounded: each pass waits for an event or `until`
-            if call.ended is not None or loop.time() >= until or call.transport_error:
+            if leg.ended is not None or loop.time() >= until or leg.transport_error:
                 break
-            await call.wait_until(None, until)
+            await leg.wait(until)
 
-    def _media_figures(self, r: MediaReport, answered_at: float,
-                       m: CallMeasured) -> CallMeasured:
-        s = self.settings
-        rtt = r.rtt
-        m = replace(m, tx_packets=r.tx_packets, rtt_seconds=rtt,
-                    answer_to_media_seconds=None if r.first_rx_at is None
-                    else max(0.0, r.first_rx_at - answered_at))
-        if r.pacing_p99 is not None and r.pacing_p50 is not None:
-            m = replace(m, pacing_error_p50_seconds=r.pacing_p50,
-                        pacing_error_p99_seconds=r.pacing_p99)
-        ratings: list[Rating] = []
-        if r.rx is not None and r.rx.valid:
-            rx = rate_direction(r.rx, rtt, s.plc, s.min_jitter_buffer)
-            m = replace(m, rx_packets=r.rx.received, rx_lost=r.rx.lost,
-                        rx_loss_ratio=r.rx.loss_fraction, rx_jitter_seconds=r.rx.jitter_seconds,
-                        rx_burst_ratio=r.rx.burst_ratio, mos_rx=rx.mos)
-            ratings.append(rx)
-        else:
-            m = replace(m, rx_packets=0)
-        if r.tx_loss is not None and r.tx_jitter is not None:
-            jitter_buffer = max(s.min_jitter_buffer, 2 * r.tx_jitter)
-            tx = rate(EModelInput.voip(one_way_delay=one_way_delay(rtt or 0.0, jitter_buffer),
-                                       packet_loss=min(1.0, r.tx_loss), plc=s.plc))
-            m = replace(m, tx_loss_ratio=r.tx_loss, tx_jitter_seconds=r.tx_jitter, mos_tx=tx.mos)
-            ratings.append(tx)
-        if ratings:
-            worst = min(ratings, key=lambda x: x.r)  # the caller hears the worse direction
-            m = replace(m, mos=worst.mos, r_factor=worst.r)
+
+def _facts(r: MediaReport, s: CallProbeSettings, dtmf_sent: bool) -> MediaFacts:
+    rx = r.rx
+    peer = r.peer
+    tx_loss = None
+    block = peer.last_block
+    if block is not None and r.tx_packets:
+        tx_loss = max(0, block.cumulative_lost) / max(1, r.tx_packets)
+    return MediaFacts(
+        tx_packets=r.tx_packets, rx_packets=0 if rx is None else rx.stats.received,
+        rx_audio=None if rx is None else rx.audio, peer_reports=peer.peer_reports,
+        reports_about_us=peer.reports_about_us, tx_loss=tx_loss,
+        tx_audio=None if peer.audio is None else peer.audio.figures,
+        own_returned=r.own_ssrc_received, far_end=s.far_end,
+        digits_sent=r.digits_sent, digits_received="" if rx is None else rx.digits,
+        require_digits=(s.require_dtmf and dtmf_sent) or s.require_dtmf,
+    )
+
+
+def _result(v: Verdict, setup: float | None, m: CallMeasured) -> ProbeResult:
+    reason = v.reason
+    if reason is not None:
+        return ProbeResult.failure(reason, v.detail, setup, measured=m)
+    parts = [f"answered in {(setup or 0) * 1000:.0f} ms"]
+    if m.mos is not None:
+        parts.append(f"MOS {m.mos:.2f}")
+    elif m.mos_estimated is not None:
+        parts.append(f"MOS <= {m.mos_estimated:.2f} (estimated: no round trip measured)")
+    if m.audio_rx is not None:
+        parts.append(f"audio received: {m.audio_rx.signal}")
+    if m.dtmf_sent:
+        parts.append(f"DTMF {m.dtmf_sent!r} -> {m.dtmf_received!r}")
+    return ProbeResult.success(setup, ", ".join(parts), m)
+
+
+def _tried(failed: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{where}: {detail}" for where, detail in failed) or "no address answered"
+
+
+def _evidence(via: ResolvedTarget | None, failed: list[tuple[str, str]]) -> str:
+    if via is None:
+        return ""
+    out = f" [via {via} ({via.how})"
+    if failed:
+        out += "; failed over from " + ", ".join(f"{w} ({d})" for w, d in failed)
+    return out + "]"
+
+
+def _routed(m: CallMeasured, route: SipRoute | None, failed: list[tuple[str, str]],
+            used: ResolvedTarget | None, targets: list[ResolvedTarget | None]) -> CallMeasured:
+    """The call's measurements with how RFC 3263 and failover went (None: an IP literal)."""
+    if route is None:
         return m
-
-    @staticmethod
-    def _verdict(r: MediaReport, setup: float, m: CallMeasured) -> ProbeResult:
-        received = m.rx_packets or 0
-        peer_hears_us = r.tx_loss is not None and r.tx_loss < 0.99
-        if received == 0 and peer_hears_us:
-            return ProbeResult.failure(
-                FailureReason.ONE_WAY_AUDIO,
-                "the far end receives our RTP (per its RTCP) but sends none back",
-                setup, measured=m)
-        if received == 0:
-            return ProbeResult.failure(
-                FailureReason.NO_MEDIA, f"no RTP received from the far end in {r.tx_packets} "
-                "packet times", setup, measured=m)
-        if r.tx_loss is not None and r.tx_loss >= 0.99:
-            return ProbeResult.failure(
-                FailureReason.ONE_WAY_AUDIO,
-                "we receive RTP, but the far end reports receiving none of ours",
-                setup, measured=m)
-        mos = m.mos
-        detail = f"answered in {setup * 1000:.0f} ms" + (f", MOS {mos:.2f}" if mos else "")
-        return ProbeResult.success(setup, detail, m)
+    return replace(m, route=replace(
+        route, failover_attempts=len(failed),
+        target_index=None if used is None else targets.index(used),
+        target_port=None if used is None else used.port))

@@ -96,8 +96,11 @@ class UacDialog:
         self._target = str(settings.target)
         from_uri = settings.from_uri or f"sip:{settings.from_user}@{settings.target.host_for_uri}"
         self._from = f"<{from_uri}>;tag={self.local_tag}"
-        tp = ";transport=tcp" if settings.transport == "tcp" else ""
-        self._contact = f"<sip:{settings.from_user}@{settings.sent_by}{tp}>"
+        # §8.1.1.8: a sips Request-URI needs a sips Contact; else name the transport.
+        scheme = "sips" if settings.target.scheme == "sips" else "sip"
+        tp = "" if settings.transport == "udp" or scheme == "sips" else \
+            f";transport={settings.transport}"
+        self._contact = f"<{scheme}:{settings.from_user}@{settings.sent_by}{tp}>"
         self._digest = DigestClient(settings.credentials) if settings.credentials else None
         self._challenges: dict[tuple[bool, str], Challenge] = {}
         self._auth_rounds = 0

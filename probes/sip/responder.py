@@ -4,9 +4,11 @@ Other monitors (or a peer monitord) can probe it, and our tests use it as a
 known-good peer. It is stateless (§8.2.7 style): it never retransmits and keeps
 nothing per request, so garbage or floods cost one parse each and nothing more.
 
-With `media` set it also takes calls over UDP (`answerpoint.py`): INVITE, ACK,
-BYE, CANCEL and the answers to its own BYEs go to the answer point, which
-keeps bounded per-call state; everything else stays stateless.
+With `media` set it also takes calls (`answerpoint.py`) over UDP, TCP and,
+with a certificate, TLS: INVITE, ACK, BYE, CANCEL and the answers to its
+own BYEs go to the answer point, which keeps bounded per-call state (over a
+stream, on the connection the INVITE came on); everything else stays
+stateless.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import contextlib
 import errno
 import logging
 import socket
+import ssl
 from collections.abc import Iterable
-from typing import cast
+from typing import Literal, cast
 
 from ..errors import InvalidValue, ProbeError, SipParseError
 from .answerpoint import AnswerPoint, Media
@@ -85,6 +88,8 @@ class Responder:
         self._udp: asyncio.DatagramTransport | None = None
         self._udp_protocol: _UdpProtocol | None = None
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
+        self.tls_port = 0
         self._handlers: set[asyncio.Task[None]] = set()
         self.calls: AnswerPoint | None = None  # the answer point, when it takes calls
 
@@ -95,8 +100,9 @@ class Responder:
     def close(self) -> None:
         if self._udp is not None:
             self._udp.close()
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                server.close()
         for task in self._handlers:
             task.cancel()
 
@@ -106,20 +112,30 @@ class Responder:
         for task in list(self._handlers):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in (self._server, self._tls_server):
+            if server is not None:
+                await server.wait_closed()
         if self._udp_protocol is not None and self._udp is not None and self._udp.is_closing():
             # The socket is only closed once connection_lost ran: wait for it so a
             # probe right after close() sees ICMP unreachable, not a silent socket.
             await self._udp_protocol.lost
 
-    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._handle_tcp(reader, writer, "tls")
+
+    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                          kind: Literal["tcp", "tls"] = "tcp") -> None:
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
         peer = writer.get_extra_info("peername")
         source = (str(peer[0]), int(peer[1])) if peer else None
         parser = StreamParser()
+
+        def send(data: bytes, dest: tuple[str, int]) -> None:
+            if not writer.is_closing():
+                writer.write(data)
+
         try:
             while data := await reader.read(65536):
                 try:
@@ -133,6 +149,10 @@ class Responder:
                     await writer.drain()
                     break
                 for message in messages:
+                    calls = self.calls
+                    if calls is not None and source is not None and calls.wants(message):
+                        calls.receive(message, source, send, kind)
+                        continue
                     if isinstance(message, Request):
                         response = answer(message, source=source)
                         if response is not None:
@@ -161,10 +181,13 @@ async def start_responder(
     media: Media | None = None,
     max_calls: int = 64,
     max_call_seconds: float = 300.0,
+    tls: ssl.SSLContext | None = None,
+    tls_port: int = 0,
 ) -> Responder:
     """Bind and start answering; `port=0` picks one port free for UDP and TCP alike.
 
-    `media` ("echo" or "tone") also answers calls over UDP (see answerpoint.py).
+    `media` ("echo" or "tone") also answers calls (see answerpoint.py). With a
+    `tls` server context, SIP over TLS is answered on `tls_port` too (0: any free port).
     """
     wanted = set(transports)
     if not wanted or wanted - {"udp", "tcp"}:
@@ -194,7 +217,13 @@ async def start_responder(
                 continue  # the UDP port we got is taken on TCP: try another
             raise
         responder.port = bound
-        if media is not None and "udp" in wanted:
+        if tls is not None:
+            server = await asyncio.start_server(responder._handle_tls, host, tls_port,
+                                                family=_family(host), ssl=tls,
+                                                reuse_address=True)
+            responder._tls_server = server
+            responder.tls_port = int(server.sockets[0].getsockname()[1])
+        if media is not None:
             responder.calls = AnswerPoint(host, bound, responder._sendto, media=media,
                                           max_calls=max_calls, max_call_seconds=max_call_seconds)
         log.debug("SIP responder listening on %s:%d (%s)", host, bound, ", ".join(sorted(wanted)))

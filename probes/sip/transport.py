@@ -128,13 +128,21 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class NextHop:
-    """Where a call's messages go and what we look like from there (for Via/Contact/SDP)."""
+    """Where a call's messages go and what we look like from there (for Via/Contact/SDP).
+
+    `transport` is how routing files the call (TLS is a stream like TCP);
+    `wire` is what goes in Via; `tls` and `server_name` say how a TLS
+    connection to `dest` is verified (the URI's host, not the resolved address).
+    """
 
     transport: StreamTransport
     family: int
     dest: Address
     local_host: str
     local_port: int
+    wire: WireTransport = "udp"
+    tls: TlsSettings | None = None
+    server_name: str = ""
 
 
 class CallHandler(Protocol):
@@ -434,7 +442,7 @@ class SipTransports:
         for p in self._router.pending():
             if p.dest == dest and p.transport == transport and not p.future.done():
                 self._finish(p, Outcome(None, reason, detail, p.txn.transmissions))
-        if transport in ("udp", "tcp"):
+        if transport in ("udp", "tcp", "tls"):
             stream: StreamTransport = "udp" if transport == "udp" else "tcp"
             for handler in self._router.calls_to(dest, stream):
                 handler.on_transport_error(reason, detail)
@@ -467,26 +475,31 @@ class SipTransports:
 
     # -- calls: dialogs that run their own transactions ------------------------------------
 
-    async def next_hop(self, target: SipUri) -> NextHop:
-        """Resolve `target` and pick our local address towards it (opening TCP if needed).
+    async def next_hop(self, target: SipUri, *, tls: TlsSettings | None = None,
+                       via: ResolvedTarget | None = None) -> NextHop:
+        """Resolve `target` (or take the address RFC 3263 chose, `via`) and pick our local
+        address towards it, opening the TCP or TLS connection if needed.
 
         A call needs this before its first INVITE: Via, Contact and the SDP
         offer carry the address the far end will answer to. Raises `ProbeFailure`.
         """
         if self._loop is None:
             raise LocalProtocolError("SipTransports.next_hop() before start()")
-        if target.transport == "tls":
-            raise LocalProtocolError(f"TLS transport is not supported yet: {target}")
-        transport: StreamTransport = "tcp" if target.transport == "tcp" else "udp"
-        family, ip = await resolve(target, transport == "tcp", self._datagrams.families)
-        dest = canonical((ip, target.effective_port))
+        wire: WireTransport = target.transport if via is None else via.transport
+        transport: StreamTransport = "udp" if wire == "udp" else "tcp"
+        if via is None:
+            family, ip = await resolve(target, wire != "udp", self._datagrams.families)
+            dest = canonical((ip, target.effective_port))
+        else:
+            family, ip, dest = via.family, via.ip, canonical((via.ip, via.port))
+        tls_for = (tls or TlsSettings()) if wire == "tls" else None
         if transport == "udp":
             if not self._datagrams.has(family):
                 raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
             local = (self._local.towards(family, ip), self._datagrams.port(family))
         else:
-            local = (await self._streams.get(family, dest)).local
-        return NextHop(transport, family, dest, local[0], local[1])
+            local = (await self._streams.get(family, dest, tls_for, target.host)).local
+        return NextHop(transport, family, dest, local[0], local[1], wire, tls_for, target.host)
 
     def register_call(self, call_id: str, handler: CallHandler, hop: NextHop) -> None:
         """Route every message with this Call-ID to `handler` until `unregister_call`."""
@@ -508,9 +521,12 @@ class SipTransports:
                 target = SipUri.parse(uri.strip("<>"))
             except SipUriError as exc:
                 raise ProbeFailure(FailureReason.MALFORMED, f"bad next hop {uri!r}: {exc}") from exc
-            ip = (await resolve(target, hop.transport == "tcp", self._datagrams.families))[1]
-            dest = canonical((ip, target.effective_port))
+            if target.host == hop.server_name and ip_literal(target.host) is None:
+                dest = hop.dest  # the name RFC 3263 located: stay on the address it chose
+            else:
+                ip = (await resolve(target, hop.transport == "tcp", self._datagrams.families))[1]
+                dest = canonical((ip, target.effective_port))
         if hop.transport == "udp":
             self._datagrams.send(data, dest)
         else:
-            (await self._streams.get(hop.family, dest)).write(data)
+            (await self._streams.get(hop.family, dest, hop.tls, hop.server_name)).write(data)

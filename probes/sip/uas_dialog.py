@@ -123,7 +123,7 @@ class UasDialog:
         *,
         local_host: str,
         local_port: int,
-        transport: Literal["udp", "tcp"] = "udp",
+        transport: Literal["udp", "tcp", "tls"] = "udp",
         t1: float = 0.5,
         t2: float = 4.0,
         t4: float = 5.0,
@@ -349,7 +349,7 @@ class UasDialog:
             # from the request into the response" and add a Contact.
             for value in request.headers.get_all("Record-Route"):
                 response.headers.add("Record-Route", value)
-            tp = ";transport=tcp" if self._transport == "tcp" else ""
+            tp = "" if self._transport == "udp" else f";transport={self._transport}"
             response.headers.add("Contact", f"<sip:answer@{self._sent_by}{tp}>")
         if extra is not None:
             response.headers.add(*extra)

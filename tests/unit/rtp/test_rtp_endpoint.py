@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from probes.rtp.endpoint import RtpEndpoint, open_port_pair
+from probes.rtp.endpoint import MediaSettings, RtpEndpoint, open_port_pair
 from probes.rtp.g711 import Law
 
 
@@ -24,14 +24,14 @@ async def test_two_endpoints_measure_both_directions_and_rtt() -> None:
     a = await RtpEndpoint(rtcp_interval=0.2).open("127.0.0.1")
     b = await RtpEndpoint(rtcp_interval=0.2).open("127.0.0.1")
     try:
-        a.start(("127.0.0.1", b.rtp_port), ("127.0.0.1", b.rtcp_port), law=Law.PCMU,
-                payload_type=0, duration=0.6)
-        b.start(("127.0.0.1", a.rtp_port), ("127.0.0.1", a.rtcp_port), law=Law.PCMA,
-                payload_type=8, duration=0.6)
+        a.start(("127.0.0.1", b.rtp_port), ("127.0.0.1", b.rtcp_port),
+                MediaSettings(law=Law.PCMU, payload_type=0, duration=0.6, rtcp_interval=0.2))
+        b.start(("127.0.0.1", a.rtp_port), ("127.0.0.1", a.rtcp_port),
+                MediaSettings(law=Law.PCMA, payload_type=8, duration=0.6, rtcp_interval=0.2))
         await asyncio.wait_for(a.media_arrived.wait(), 2)
         for _ in range(60):  # bounded: until both sent everything and reports came back
             await asyncio.sleep(0.05)
-            if not a.sending and not b.sending and a.report().rtcp_rtt is not None:
+            if not a.sending and not b.sending and a.report().peer.rtt_samples:
                 break
         await asyncio.sleep(0.1)
         ra, rb = a.report(), b.report()
@@ -41,11 +41,12 @@ async def test_two_endpoints_measure_both_directions_and_rtt() -> None:
     assert ra.tx_packets == rb.tx_packets == 30
     assert ra.rx is not None and rb.rx is not None
     # A.1 probation swallows the first packet of a new source.
-    assert ra.rx.received >= 29 and ra.rx.lost == 0
-    assert rb.rx.received >= 29 and rb.rx.lost == 0
-    assert ra.rtcp_rtt is not None and 0 <= ra.rtcp_rtt < 0.2
-    assert ra.tx_loss == 0.0 and ra.peer_reports >= 1
-    assert ra.echo_rtt is None
+    assert ra.rx.stats.received >= 29 and ra.rx.stats.lost == 0
+    assert rb.rx.stats.received >= 29 and rb.rx.stats.lost == 0
+    assert ra.rtt is not None and 0 <= ra.rtt < 0.2
+    block = ra.peer.last_block
+    assert block is not None and block.cumulative_lost == 0 and ra.peer.reports_about_us >= 1
+    assert ra.echo_rtt is None and not ra.own_ssrc_received
     assert ra.pacing_p50 is not None and ra.pacing_p99 is not None
     assert 0 <= ra.pacing_p50 < 0.02
 
@@ -59,8 +60,8 @@ async def test_a_packet_echo_gives_the_round_trip_and_rx_stats() -> None:
     ep = await RtpEndpoint().open("127.0.0.1")
     try:
         port = echo.getsockname()[1]
-        ep.start(("127.0.0.1", port), ("127.0.0.1", port), law=Law.PCMU, payload_type=0,
-                 duration=0.4)
+        ep.start(("127.0.0.1", port), ("127.0.0.1", port),
+                 MediaSettings(law=Law.PCMU, payload_type=0, duration=0.4))
         for _ in range(40):
             await asyncio.sleep(0.05)
             if not ep.sending:
@@ -72,7 +73,9 @@ async def test_a_packet_echo_gives_the_round_trip_and_rx_stats() -> None:
         echo.close()
         await ep.close()
     assert report.tx_packets == 20
-    assert report.rx is not None and report.rx.lost == 0 and report.rx.received >= 19
+    assert report.rx is not None and report.rx.stats.lost == 0
+    assert report.rx.stats.received >= 19 and report.own_ssrc_received
+    assert report.rx.audio.ours >= 19 and report.rx.audio.looped_back
     assert report.echo_rtt is not None and 0 <= report.echo_rtt < 0.1
     assert report.rtt == report.echo_rtt  # no RTCP came back: the echo gives the RTT
     assert report.first_rx_at is not None and report.last_rx_at is not None
