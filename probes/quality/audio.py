@@ -69,6 +69,7 @@ CLIP_SAMPLES = 3
 _FULL_SCALE = 32768.0
 _SILENCE_POWER = (_FULL_SCALE * 10 ** (SILENCE_DBOV / 20)) ** 2
 MAX_POSITIONS = 1 << 20  # ~5.8 h of 20 ms frames: more is a misbehaving stream
+MAX_REORDER = 100  # positions before the first arrival still counted (RFC 3550 A.1 MAX_MISORDER)
 
 
 class FrameClass(enum.IntEnum):
@@ -207,7 +208,7 @@ class AudioFigures:
 class AudioCheck:
     """Frames of one received stream, by position; `figures()` at the end."""
 
-    __slots__ = ("_classes", "_classifier", "_clipped", "_frame_seconds", "_gap_frames")
+    __slots__ = ("_base", "_classes", "_classifier", "_clipped", "_frame_seconds", "_gap_frames")
 
     def __init__(self, classifier: FrameClassifier, *, gap_seconds: float = 0.1,
                  frame_seconds: float = FRAME_SAMPLES / SAMPLE_RATE) -> None:
@@ -217,27 +218,39 @@ class AudioCheck:
         self._frame_seconds = frame_seconds
         self._gap_frames = max(1, round(gap_seconds / frame_seconds))
         self._classes = bytearray()
+        self._base = 0  # the position classes[0] stands for
         self._clipped = 0
 
     def frame(self, position: int, payload: bytes) -> FrameClass:
-        """A frame played at `position` (0 = the stream's first)."""
+        """A frame played at `position` (0 = the first to arrive; one sent earlier but
+        overtaken on the way is negative)."""
         kind, clipped = self._classifier.classify(payload)
         self._put(position, kind)
         self._clipped += clipped
         return kind
+
+    def discarded(self, position: int) -> None:
+        """A packet arrived for this position, too late to play: missing, but in the range."""
+        self._put(position, FrameClass.MISSING)
 
     def event(self, position: int) -> None:
         """An RFC 4733 event packet took this position."""
         self._put(position, FrameClass.EVENT)
 
     def _put(self, position: int, kind: FrameClass) -> None:
-        if not 0 <= position < MAX_POSITIONS:
-            return
         classes = self._classes
-        if position >= len(classes):
-            classes.extend(bytes(position + 1 - len(classes)))
-        if classes[position] == FrameClass.MISSING:
-            classes[position] = kind
+        if position < self._base:
+            if self._base - position > MAX_REORDER or len(classes) >= MAX_POSITIONS:
+                return
+            classes[:0] = bytes(self._base - position)
+            self._base = position
+        index = position - self._base
+        if index >= MAX_POSITIONS:
+            return
+        if index >= len(classes):
+            classes.extend(bytes(index + 1 - len(classes)))
+        if classes[index] == FrameClass.MISSING:
+            classes[index] = kind
 
     def figures(self) -> AudioFigures:
         classes = self._classes

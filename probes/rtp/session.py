@@ -349,6 +349,8 @@ class MediaSession:
                 self._send_back(digit)
         elif src.buffer.arrive(src.seconds(ts), now):
             src.audio.frame(position, payload)
+        else:
+            src.audio.discarded(position)
         if ssrc == self.ssrc:
             n = (seq - self._seq0) & 0xFFFF
             if n < len(self._sent_at) and len(self._echo_rtts) < MAX_ECHO_SAMPLES:
