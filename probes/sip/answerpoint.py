@@ -134,6 +134,7 @@ class AnswerPoint:
         if max_calls < 1 or max_call_seconds <= 0:
             raise InvalidValue("max_calls >= 1 and max_call_seconds > 0")
         self.host, self.port = host, port
+        self.tls_port = 0  # where SIP over TLS is answered (our Contact in TLS calls)
         self.media = media
         self.max_calls = max_calls
         self.max_call_seconds = max_call_seconds
@@ -204,7 +205,8 @@ class AnswerPoint:
             return
         self._opening.discard(call_id)
         plan = AnswerPlan(sdp_answer=answer.sdp.serialize().encode())
-        uas = UasDialog(plan, local_host=self.host, local_port=self.port, transport=transport)
+        local_port = self.tls_port if transport == "tls" and self.tls_port else self.port
+        uas = UasDialog(plan, local_host=self.host, local_port=local_port, transport=transport)
         call = _Call(uas, media, answer, source, send)
         self._calls[call_id] = call
         uas.receive_message(invite, self._loop.time())

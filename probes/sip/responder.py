@@ -226,6 +226,7 @@ async def start_responder(
         if media is not None:
             responder.calls = AnswerPoint(host, bound, responder._sendto, media=media,
                                           max_calls=max_calls, max_call_seconds=max_call_seconds)
+            responder.calls.tls_port = responder.tls_port
         log.debug("SIP responder listening on %s:%d (%s)", host, bound, ", ".join(sorted(wanted)))
         return responder
     raise OSError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {host}")

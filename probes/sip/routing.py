@@ -42,7 +42,7 @@ __all__ = [
     "WireTransport",
 ]
 
-StreamTransport = Literal["udp", "tcp"]  # what calls (dialogs) use
+StreamTransport = Literal["udp", "tcp"]  # how calls are filed: datagram or stream (TCP, TLS)
 WireTransport = Literal["udp", "tcp", "tls"]  # what OPTIONS/REGISTER transactions use
 
 T = TypeVar("T")  # what the asyncio layer files under a transaction's branch
@@ -153,9 +153,7 @@ class Router(Generic[T, C]):
                 arrival: float) -> Routed[T, C]:
         """Route one parsed message from `transport` (streams frame their own)."""
         call = self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
-        if transport == "tls":
-            call = None  # calls are not placed over TLS: it carries transactions only
-        stream: StreamTransport = "udp" if transport == "udp" else "tcp"
+        stream: StreamTransport = "udp" if transport == "udp" else "tcp"  # TLS: a stream too
         if isinstance(message, Request):
             if call is not None:
                 return ForCall(call.handler, message, source, stream, arrival)
