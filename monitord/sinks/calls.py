@@ -91,6 +91,27 @@ class CallSink:
             "monitord_call_rtt_seconds", "Media round-trip time per call (RTCP LSR/DLSR).",
             ["check"], buckets=RTT_BUCKETS, registry=r,
         )
+        # Audio-path figures (issue 15): what the test signal looked like per direction,
+        # late packets the jitter buffer model dropped, and calls whose MOS stayed an
+        # estimate because no round trip was measured (not in monitord_call_mos).
+        self.audio_gaps = Counter(
+            "monitord_call_audio_gaps", "Gaps in the test signal, per direction.",
+            ["check", "direction"], registry=r,
+        )
+        self.audio_gap_seconds = Counter(
+            "monitord_call_audio_gap_seconds", "Seconds of gaps in the test signal.",
+            ["check", "direction"], registry=r,
+        )
+        self.discarded = Counter(
+            "monitord_call_rtp_discarded_packets",
+            "Received RTP packets too late for the jitter buffer model (counted as loss).",
+            ["check"], registry=r,
+        )
+        self.mos_estimated = Counter(
+            "monitord_call_mos_estimated_calls",
+            "Calls rated without a measured round trip: MOS only estimated, not published.",
+            ["check"], registry=r,
+        )
         for name in sorted(self._checks):
             self._declare(name)
 
@@ -102,6 +123,10 @@ class CallSink:
         for direction in DIRECTIONS:
             self.loss.labels(name, direction)
             self.jitter.labels(name, direction)
+            self.audio_gaps.labels(name, direction)
+            self.audio_gap_seconds.labels(name, direction)
+        self.discarded.labels(name)
+        self.mos_estimated.labels(name)
         for reason in FailureReason:
             self.failures.labels(name, reason.value)
 
@@ -134,6 +159,14 @@ class CallSink:
                                  (m.rtt_seconds, self.rtt)):
             if value is not None:
                 histogram.labels(name).observe(value)
+        for audio in (m.audio_rx, m.audio_tx):
+            if audio is not None:
+                self.audio_gaps.labels(name, audio.direction).inc(audio.gaps)
+                self.audio_gap_seconds.labels(name, audio.direction).inc(audio.gap_seconds)
+        if m.rx_discarded:
+            self.discarded.labels(name).inc(m.rx_discarded)
+        if m.mos_estimated is not None:
+            self.mos_estimated.labels(name).inc()
         for direction, loss, jitter in (("rx", m.rx_loss_ratio, m.rx_jitter_seconds),
                                         ("tx", m.tx_loss_ratio, m.tx_jitter_seconds)):
             if loss is not None:

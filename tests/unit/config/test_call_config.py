@@ -35,11 +35,45 @@ def test_defaults_give_a_call_its_whole_budget() -> None:
         ('{name: c, type: sip_call, target: "sip:e@h", auth_user: bob}',
          "auth_user and password_file go together"),
         ('{name: c, type: sip_call, target: "sip:e@h", codec: G729}', "PCMU"),
+        ('{name: c, type: sip_call, target: "sip:e@h", far_end: mirror}', "answer_point"),
+        ('{name: c, type: sip_call, target: "sip:e@h", dtmf: {digits: "12X"}}',
+         "not DTMF digits: 'X' (use 0-9, *, #, A-D)"),
+        ('{name: c, type: sip_call, target: "sip:e@h", dtmf: {digits: "12", offsets: [1s]}}',
+         "one offset per digit: 2 digits, 1 offsets"),
+        ('{name: c, type: sip_call, target: "sip:e@h", dtmf: {digits: "12", interval: 100ms}}',
+         "digits need at least 160 ms between starts"),
+        ('{name: c, type: sip_call, target: "sip:e@h", duration: 2s, dtmf: {digits: "1",'
+         ' start: 3s}}', "a digit at 3s falls outside the 2s of media (duration)"),
+        ('{name: c, type: sip_call, target: "sip:e@h", jitter_buffer: {nominal: 300ms}}',
+         "an adaptive jitter buffer needs minimum <= nominal <= maximum, got 0.02s, 0.3s,"
+         " 0.2s"),
+        ('{name: c, type: sip_call, target: "sip:e@h", jitter_buffer: {type: lifo}}', "fixed"),
     ],
 )
 def test_errors_name_the_problem(check: str, message: str) -> None:
     problems = _load(check)
     assert any(message in p for p in problems), problems
+
+
+def test_the_audio_path_options_reach_the_probe() -> None:
+    from monitord.core.runner import PROBE_FACTORIES, ProbeContext
+    from probes.quality.jitterbuffer import JitterBufferKind
+    from probes.sip.callprobe import SipCallProbe
+    from probes.sip.transport import SipTransports
+    from probes.sip.verdict import FarEnd
+
+    cfg = parse_config(
+        'checks:\n  - {name: c, type: sip_call, target: "sips:e@h", far_end: answer_point,'
+        " jitter_buffer: {type: fixed, nominal: 60ms}, gap_threshold: 200ms,"
+        ' dtmf: {digits: "1#", start: 1s, interval: 500ms, require_round_trip: true}}\n',
+        env={})
+    (check,) = effective_checks(cfg)
+    probe = PROBE_FACTORIES["sip_call"](check.config, ProbeContext(sip=SipTransports()))
+    assert isinstance(probe, SipCallProbe)
+    s = probe.settings
+    assert s.target.transport == "tls" and s.far_end is FarEnd.ANSWER_POINT
+    assert s.jitter_buffer.kind is JitterBufferKind.FIXED and s.jitter_buffer.nominal == 0.06
+    assert s.gap_threshold == 0.2 and s.dtmf == (("1", 1.0), ("#", 1.5)) and s.require_dtmf
 
 
 def test_a_short_timeout_points_at_the_timeout_not_the_check() -> None:

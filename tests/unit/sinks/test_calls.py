@@ -13,7 +13,7 @@ from monitord.core.events import CheckSnapshot
 from monitord.core.stream import Committed
 from monitord.sinks.calls import CallSink
 from probes.base import FailureReason, ProbeResult
-from probes.measurements import CallMeasured
+from probes.measurements import AudioMeasured, CallMeasured
 from tests.unit.stream import committed
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -68,3 +68,24 @@ checks:
     assert 'monitord_call_post_dial_delay_seconds_count{check="call-echo"} 2.0' in text
     assert 'monitord_call_rtt_seconds_count{check="call-echo"} 2.0' in text
     assert 'check="ping"' not in text
+
+
+def test_audio_gaps_discards_and_estimated_mos_are_counted() -> None:
+    cfg = parse_config(
+        'checks:\n  - {name: c, type: sip_call, target: "sip:echo@127.0.0.1:5060"}\n', env={})
+    (call,) = effective_checks(cfg)
+    registry = CollectorRegistry()
+    sink = CallSink(registry, [call])
+    rx = AudioMeasured(direction="rx", frames=250, audible=230, silent=0, missing=20, gaps=2,
+                       longest_gap_seconds=0.3, gap_seconds=0.4, clipped=0,
+                       own_signal_ratio=0.0, signal="answer")
+    m = CallMeasured(setup_seconds=0.1, audio_rx=rx, rx_discarded=7, mos_estimated=4.4)
+    sink.consume(_outcome(call, ProbeResult.failure(FailureReason.AUDIO_GAPS, "gaps",
+                                                    measured=m)))
+    text = generate_latest(registry).decode()
+    assert 'monitord_call_audio_gaps_total{check="c",direction="rx"} 2.0' in text
+    assert 'monitord_call_audio_gap_seconds_total{check="c",direction="rx"} 0.4' in text
+    assert 'monitord_call_rtp_discarded_packets_total{check="c"} 7.0' in text
+    assert 'monitord_call_mos_estimated_calls_total{check="c"} 1.0' in text
+    assert 'monitord_call_failures_total{check="c",reason="audio_gaps"} 1.0' in text
+    assert 'monitord_call_mos_count{check="c"} 0.0' in text  # an estimate is not the call's MOS
