@@ -89,9 +89,9 @@ _report = endpoint.RtpEndpoint.report
 
 
 def _recording_report(self: endpoint.RtpEndpoint) -> endpoint.MediaReport:
-    send = self._send
-    if send is not None:
-        LATENESS[id(send)] = send.lateness
+    session = self.session
+    if session is not None:
+        LATENESS[id(session)] = session.lateness
     return _report(self)
 
 

@@ -15,6 +15,10 @@ model, the audio check, DTMF, RTCP) is in the sans-IO `MediaSession`
   ~90 octets a second is well inside the 5 % RTCP share of a 64 kbit/s
   stream (§6.2), and a short test call needs more than one report to have an
   RTT at all.
+* Receiving reads every queued datagram per wake-up, each with its kernel
+  arrival stamp (probes/datagrams.py), so jitter, the jitter buffer model and
+  "media stopped" are judged on the wire: a daemon that falls behind does not
+  invent jitter and late packets of its own.
 * With `echo` the session says which packets to reflect; they go straight
   back to their source before anything else.
 
@@ -28,9 +32,8 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-from collections.abc import Callable
-from typing import Any
 
+from ..datagrams import enable_timestamps, receive_one
 from ..errors import InvalidValue, LocalProtocolError
 from .sender import WakeLead
 from .session import MediaReport, MediaSession, MediaSettings
@@ -39,6 +42,8 @@ __all__ = ["MediaReport", "MediaSettings", "RtpEndpoint", "open_port_pair"]
 
 Address = tuple[str, int]
 BIND_ATTEMPTS = 64
+READ_BATCH = 64  # datagrams read per wake-up of one socket
+RECEIVE_BUFFER = 256 * 1024  # per socket: a second of RTP is 8 KiB
 
 
 def open_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
@@ -66,14 +71,6 @@ def open_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
     raise OSError(f"no free even/odd UDP port pair on {host} after {BIND_ATTEMPTS} attempts")
 
 
-class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
-        self._on = on_datagram
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        self._on(data, (str(addr[0]), int(addr[1])))
-
-
 class RtpEndpoint:
     """One call's RTP/RTCP port pair. `await open(host)`, `start(...)`, `await close()`."""
 
@@ -87,38 +84,36 @@ class RtpEndpoint:
         self.rtcp_port = 0
         self.session: MediaSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._rtp: asyncio.DatagramTransport | None = None
-        self._rtcp: asyncio.DatagramTransport | None = None
+        self._rtp: socket.socket | None = None
+        self._rtcp: socket.socket | None = None
         self._rtp_dest: Address | None = None
         self._rtcp_dest: Address | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
         self._rtcp_timer: asyncio.TimerHandle | None = None
         self._lead = WakeLead()
+        self.send_errors = 0
         self.media_arrived = asyncio.Event()
 
     async def open(self, host: str) -> RtpEndpoint:
         loop = self._loop = asyncio.get_running_loop()
-        rtp_sock, rtcp_sock = open_port_pair(host)
-        self.rtp_port = int(rtp_sock.getsockname()[1])
+        rtp, rtcp = open_port_pair(host)
+        for sock in (rtp, rtcp):
+            enable_timestamps(sock, RECEIVE_BUFFER)
+        self._rtp, self._rtcp = rtp, rtcp
+        self.rtp_port = int(rtp.getsockname()[1])
         self.rtcp_port = self.rtp_port + 1
-        try:
-            rtp, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self._on_rtp), sock=rtp_sock)
-        except BaseException:
-            rtp_sock.close()
-            rtcp_sock.close()
-            raise
-        self._rtp = rtp
-        try:
-            rtcp, _ = await loop.create_datagram_endpoint(
-                lambda: _Datagrams(self._on_rtcp), sock=rtcp_sock)
-        except BaseException:
-            rtcp_sock.close()
-            rtp.close()
-            raise
-        self._rtcp = rtcp
+        loop.add_reader(rtp.fileno(), self._read, rtp, True)
+        loop.add_reader(rtcp.fileno(), self._read, rtcp, False)
         return self
+
+    def _sendto(self, sock: socket.socket | None, data: bytes, dest: Address | None) -> None:
+        if sock is None or dest is None:
+            return
+        try:
+            sock.sendto(data, dest)
+        except OSError:  # a full send buffer or an unreachable peer: the packet is lost
+            self.send_errors += 1
 
     def attach(self, settings: MediaSettings) -> MediaSession:
         """Give the port pair its session (what it sends and how it judges what arrives)."""
@@ -149,16 +144,16 @@ class RtpEndpoint:
         return self.session is not None and self.session.sending
 
     def _on_send_timer(self) -> None:
-        session, loop, transport = self.session, self._loop, self._rtp
+        session, loop, sock = self.session, self._loop, self._rtp
         self._timer = None
-        if session is None or loop is None or transport is None or transport.is_closing():
+        if session is None or loop is None or sock is None:
             return
         now = loop.time()
         if self._armed_at is not None:
             self._lead.observe(now - self._armed_at)
         dest = self._rtp_dest
         for data in session.rtp_due(now + self._lead.lead):
-            transport.sendto(data, dest)
+            self._sendto(sock, data, dest)
             session.sent_at(loop.time())
         when = session.next_rtp_deadline()
         if when is not None:
@@ -175,12 +170,12 @@ class RtpEndpoint:
 
     def _on_rtcp_timer(self) -> None:
         self._rtcp_timer = None
-        session, loop, transport = self.session, self._loop, self._rtcp
-        if session is None or loop is None or transport is None or transport.is_closing():
+        session, loop = self.session, self._loop
+        if session is None or loop is None or self._rtcp is None:
             return
         data = session.rtcp_due(loop.time())
         if data is not None:
-            transport.sendto(data, self._rtcp_dest)
+            self._sendto(self._rtcp, data, self._rtcp_dest)
         self._arm_rtcp()
 
     def stop(self) -> None:
@@ -189,38 +184,54 @@ class RtpEndpoint:
             if handle is not None:
                 handle.cancel()
         self._timer = self._rtcp_timer = None
-        session, loop, transport = self.session, self._loop, self._rtcp
+        session, loop = self.session, self._loop
         if session is None or loop is None:
             return
         bye = session.stop(loop.time())
-        if bye is not None and transport is not None and not transport.is_closing():
-            transport.sendto(bye, self._rtcp_dest)
+        if bye is not None:
+            self._sendto(self._rtcp, bye, self._rtcp_dest)
 
     async def close(self) -> None:
         self.stop()
-        for transport in (self._rtp, self._rtcp):
-            if transport is not None:
-                transport.close()
+        for sock in (self._rtp, self._rtcp):
+            if sock is not None:
+                if self._loop is not None:
+                    self._loop.remove_reader(sock.fileno())
+                sock.close()
         self._rtp = self._rtcp = None
-        await asyncio.sleep(0)  # let the transports' connection_lost run: no ResourceWarning
+        await asyncio.sleep(0)
 
     # -- receiving -----------------------------------------------------------------
 
-    def _on_rtp(self, data: bytes, source: Address) -> None:
+    def _read(self, sock: socket.socket, rtp: bool) -> None:
+        """Everything queued on one socket (bounded), each datagram with its kernel
+        arrival stamp, so our own lag never reads as the network's jitter."""
         session, loop = self.session, self._loop
-        if session is None or loop is None:
+        if loop is None:
             return
-        if session.receive_rtp(data, loop.time()) and self._rtp is not None:
-            self._rtp.sendto(data, source)
-        if not self.media_arrived.is_set():
-            self.media_arrived.set()
+        for _ in range(READ_BATCH):
+            try:
+                d = receive_one(sock, loop.time)
+            except OSError:
+                return
+            if d is None:
+                return
+            if session is None:
+                continue  # before the call has its media: nothing to judge it by
+            source = (str(d.source[0]), int(str(d.source[1])))
+            if rtp:
+                if session.receive_rtp(d.data, d.arrival):
+                    self._sendto(sock, d.data, source)
+                if not self.media_arrived.is_set():
+                    self.media_arrived.set()
+            elif session.receive_rtcp(d.data, d.arrival):
+                self._sendto(sock, d.data, source)
 
-    def _on_rtcp(self, data: bytes, source: Address) -> None:
-        session, loop = self.session, self._loop
-        if session is None or loop is None:
-            return
-        if session.receive_rtcp(data, loop.time()) and self._rtcp is not None:
-            self._rtcp.sendto(data, source)
+    def drain(self) -> None:
+        """Read what is queued now: before judging silence, be sure it is not ours."""
+        for sock, rtp in ((self._rtp, True), (self._rtcp, False)):
+            if sock is not None:
+                self._read(sock, rtp)
 
     @property
     def last_rx_at(self) -> float | None:

@@ -29,7 +29,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ..errors import InvalidValue, LocalProtocolError, MediaParseError
-from ..quality.audio import AudioCheck, AudioFigures, FrameClassifier, Signal
+from ..quality.audio import AudioCheck, AudioFigures, FrameClassifier, Signal, classifier
 from ..quality.jitterbuffer import (
     BufferFigures,
     JitterBuffer,
@@ -173,7 +173,7 @@ class MediaSession:
         mine = settings.signal
         tones = CALLER_TONES_HZ if mine is Signal.CALLER else ANSWER_TONES_HZ
         self._frames = reference_signal(settings.law, tones).frames
-        self._classifier = FrameClassifier(settings.law, mine)
+        self._classifier = classifier(settings.law, mine)
         self._dtmf = DtmfPlan("".join(d for d, _ in settings.dtmf),
                               tuple(o for _, o in settings.dtmf), settings.ptime)
         self._schedule: PacingSchedule | None = None

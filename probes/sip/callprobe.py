@@ -272,6 +272,7 @@ class SipCallProbe:
                           dtmf=dtmf, jitter_buffer=s.jitter_buffer,
                           gap_seconds=s.gap_threshold))
         media_from = loop.time()
+        judge_.media_started(media_from)
         hard_end = deadline - s.hangup_wait
         for _ in range(100_000):  # bounded: each pass waits for an event or a core's timer
             now = loop.time()
@@ -282,6 +283,7 @@ class SipCallProbe:
                 break
             when = judge_.get_timer(media.last_rx_at)
             await leg.wait(min(hard_end, when if when is not None else hard_end))
+            media.drain()  # what is queued already arrived: silence must be the far end's
             judge_.handle_timer(loop.time(), media.last_rx_at)
         media.stop()
         if judge_.ended is None:

@@ -4,9 +4,10 @@ The call probe is an adapter around two cores, the SIP dialog (dialog.py)
 and the media session (probes/rtp/session.py); this is the third, which
 turns what they report into the verdict. `CallJudge` follows the call:
 
-* SIP events in (`sip_event`): an answer starts the media phase, a final
-  failure is the verdict (rejected, busy, no answer), a far end's BYE
-  during the media phase drops the call;
+* SIP events in (`sip_event`): an answer opens the call, a final failure is
+  the verdict (rejected, busy, no answer), a far end's BYE during the media
+  phase drops the call; `media_started(now)` starts the media phase, which
+  lasts `duration` from there;
 * time in (`handle_timer(now, last_rx_at)`, re-armed at `get_timer`): the
   media phase ends after `duration`; media that arrived and then stopped
   for `media_timeout` ends it early ("media stopped");
@@ -120,22 +121,20 @@ class CallJudge:
         self.failed: CallFailed | None = None
         self.ended: Verdict | None = None  # set when the media phase ended early
         self.media_end: float | None = None
+        self.over = False  # the media phase ran its full duration
 
     @property
     def media_phase(self) -> bool:
-        return self.answered_at is not None and self.ended is None and self.media_end is not None
+        return self.media_end is not None and self.ended is None and not self.over
 
     @property
     def done(self) -> bool:
         """The media phase is over (or never began because the call failed)."""
-        if self.failed is not None or self.ended is not None:
-            return True
-        return self.answered_at is not None and self.media_end is None
+        return self.failed is not None or self.ended is not None or self.over
 
     def sip_event(self, event: CallEvent) -> None:
         if isinstance(event, CallAnswered) and self.answered_at is None:
             self.answered_at = event.time
-            self.media_end = event.time + self.duration
         elif isinstance(event, CallFailed) and self.answered_at is None:
             self.failed = self.failed or event
         elif isinstance(event, RemoteHangup) and self.media_phase:
@@ -144,6 +143,11 @@ class CallJudge:
             self.ended = Verdict(CallOutcome.DROPPED,
                                  f"dropped by the far end (its BYE) {at:.1f} s into the call",
                                  dropped_by="far_end", at=at)
+
+    def media_started(self, now: float) -> None:
+        """Our media began (after the answer's SDP was read): `duration` from now."""
+        if self.answered_at is not None and self.media_end is None and not self.done:
+            self.media_end = now + self.duration
 
     def transport_failed(self, now: float, detail: str) -> None:
         """Our signalling path to the far end broke during the media phase."""
@@ -173,7 +177,7 @@ class CallJudge:
                 f" after {stopped:.1f} s of the call (for {now - last_rx_at:.1f} s), the call"
                 " still up", direction=Direction.RX, at=stopped)
         elif now >= self.media_end:
-            self.media_end = None  # over: `done`
+            self.over = True
 
     def failure(self) -> Verdict | None:
         """The verdict of a call that failed before the answer."""

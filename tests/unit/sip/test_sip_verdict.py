@@ -38,7 +38,9 @@ def test_answered_then_the_far_end_hangs_up_is_dropped_by_it_and_when() -> None:
     j = CallJudge(duration=10.0, media_timeout=2.0)
     pair.run(until=5.0, stop=lambda p: p.uac.state.value == "confirmed")
     feed(pair, j)
-    assert j.answered_at == pytest.approx(1.0, abs=0.01) and j.media_phase
+    assert j.answered_at == pytest.approx(1.0, abs=0.01) and not j.media_phase
+    j.media_started(pair.now)
+    assert j.media_phase and j.get_timer(None) == pytest.approx(pair.now + 10.0)
     pair.now = 4.0
     pair.uas.hangup(pair.now)
     pair.run(until=6.0)
@@ -67,6 +69,7 @@ def media_call(far: MediaSettings | None, caller: MediaSettings = CALLER,
     pair = MediaPair.make(caller, far, **links)
     j = CallJudge(duration=3.0, media_timeout=1.0)
     j.sip_event(CallAnswered(response=None, sdp=b"", time=0.0))  # type: ignore[arg-type]
+    j.media_started(0.0)
     pair.judge = j
     pair.start()
     pair.run(3.5)
