@@ -46,6 +46,10 @@ READ_BATCH = 64  # datagrams read per wake-up of one socket
 RECEIVE_BUFFER = 256 * 1024  # per socket: a second of RTP is 8 KiB
 
 
+def _address(source: tuple[object, ...]) -> Address:
+    return str(source[0]), int(str(source[1]))
+
+
 def open_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
     """Bind an even RTP port and the odd RTCP port above it (RFC 3550 §11)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -152,8 +156,8 @@ class RtpEndpoint:
         if self._armed_at is not None:
             self._lead.observe(now - self._armed_at)
         dest = self._rtp_dest
-        for data in session.rtp_due(now + self._lead.lead):
-            self._sendto(sock, data, dest)
+        for n in range(session.sent, session.due(now + self._lead.lead)):
+            self._sendto(sock, session.packet(n), dest)
             session.sent_at(loop.time())
         when = session.next_rtp_deadline()
         if when is not None:
@@ -218,14 +222,13 @@ class RtpEndpoint:
                 return
             if session is None:
                 continue  # before the call has its media: nothing to judge it by
-            source = (str(d.source[0]), int(str(d.source[1])))
             if rtp:
                 if session.receive_rtp(d.data, d.arrival):
-                    self._sendto(sock, d.data, source)
+                    self._sendto(sock, d.data, _address(d.source))
                 if not self.media_arrived.is_set():
                     self.media_arrived.set()
             elif session.receive_rtcp(d.data, d.arrival):
-                self._sendto(sock, d.data, source)
+                self._sendto(sock, d.data, _address(d.source))
 
     def drain(self) -> None:
         """Read what is queued now: before judging silence, be sure it is not ours."""

@@ -173,6 +173,7 @@ class MediaSession:
         mine = settings.signal
         tones = CALLER_TONES_HZ if mine is Signal.CALLER else ANSWER_TONES_HZ
         self._frames = reference_signal(settings.law, tones).frames
+        self._ticks = round(settings.ptime * SAMPLE_RATE)  # RTP timestamp units per packet
         self._classifier = classifier(settings.law, mine)
         self._dtmf = DtmfPlan("".join(d for d, _ in settings.dtmf),
                               tuple(o for _, o in settings.dtmf), settings.ptime)
@@ -219,28 +220,30 @@ class MediaSession:
         sch = self._schedule
         return None if sch is None else sch.next_deadline(self._sent)
 
+    def due(self, horizon: float) -> int:
+        """How many packets should have left by `horizon` (packets `sent`..due-1 go now)."""
+        sch = self._schedule
+        return 0 if sch is None else sch.due(horizon)
+
+    def packet(self, n: int) -> bytes:
+        """Packet n of our stream: the signal's frame, or a DTMF event in its place."""
+        s = self.s
+        seq = (self._seq0 + n) & 0xFFFF
+        event = self._dtmf.packet(n) if self._dtmf else None
+        if event is None:
+            frames = self._frames
+            return _HEADER.pack(_PLAIN, (0x80 if n == 0 else 0) | s.payload_type, seq,
+                                (self._ts0 + n * self._ticks) & 0xFFFFFFFF,
+                                self.ssrc) + frames[n % len(frames)]
+        back, marker, payload = event
+        assert s.telephone_event is not None  # MediaSettings checks it
+        return _HEADER.pack(_PLAIN, (0x80 if marker else 0) | s.telephone_event, seq,
+                            (self._ts0 + (n - back) * self._ticks) & 0xFFFFFFFF,
+                            self.ssrc) + payload
+
     def rtp_due(self, horizon: float) -> list[bytes]:
         """The packets due by `horizon`, in order; mark each sent with `sent_at` after sending."""
-        sch = self._schedule
-        if sch is None:
-            return []
-        out = []
-        s, ssrc, frames = self.s, self.ssrc, self._frames
-        ticks = round(s.ptime * SAMPLE_RATE) if s.ptime != 0.020 else FRAME_SAMPLES
-        for n in range(self._sent, sch.due(horizon)):
-            seq = (self._seq0 + n) & 0xFFFF
-            event = self._dtmf.packet(n) if self._dtmf else None
-            if event is None:
-                ts = (self._ts0 + n * ticks) & 0xFFFFFFFF
-                payload = frames[n % len(frames)]
-                second = (0x80 if n == 0 else 0) | s.payload_type
-            else:
-                back, marker, payload = event
-                ts = (self._ts0 + (n - back) * ticks) & 0xFFFFFFFF
-                assert s.telephone_event is not None  # MediaSettings checks it
-                second = (0x80 if marker else 0) | s.telephone_event
-            out.append(_HEADER.pack(_PLAIN, second, seq, ts, ssrc) + payload)
-        return out
+        return [self.packet(n) for n in range(self._sent, self.due(horizon))]
 
     def sent_at(self, at: float) -> None:
         """Packet number `sent` left at `at` (our clock): for pacing error and echo RTT."""
