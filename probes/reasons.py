@@ -34,6 +34,7 @@ class FailureReason(enum.StrEnum):
     DROPPED = "dropped"  # the far end hung up early, or media stopped mid-call
     AUDIO_GAPS = "audio_gaps"  # media flowed, but the test signal had gaps (detail: how long)
     LOOPED_BACK = "looped_back_media"  # we heard our own signal where a far end should speak
+    UNEXPECTED_AUDIO = "unexpected_audio"  # audio, but not what the far end should send back
     DTMF_FAILED = "dtmf_failed"  # the digits sent did not come back (an IVR path is broken)
     # SIP credentials refused: 403, or a second 401/407 after answering the challenge.
     REJECTED = "rejected"

@@ -50,6 +50,7 @@ class CallOutcome(enum.StrEnum):
     NO_MEDIA = "no_media"  # answered, no RTP either way
     ONE_WAY = "one_way"  # one direction carried nothing (no RTP, or only silence)
     LOOPED_BACK = "looped_back"  # our own signal came back where a far end should speak
+    UNEXPECTED_AUDIO = "unexpected_audio"  # audio, not the signal the far end should send
     AUDIO_GAPS = "audio_gaps"  # the signal had gaps (count, longest)
     DTMF_FAILED = "dtmf_failed"  # the digits did not make the round trip
 
@@ -73,6 +74,7 @@ _REASONS = {
     CallOutcome.NO_MEDIA: FailureReason.NO_MEDIA,
     CallOutcome.ONE_WAY: FailureReason.ONE_WAY_AUDIO,
     CallOutcome.LOOPED_BACK: FailureReason.LOOPED_BACK,
+    CallOutcome.UNEXPECTED_AUDIO: FailureReason.UNEXPECTED_AUDIO,
     CallOutcome.AUDIO_GAPS: FailureReason.AUDIO_GAPS,
     CallOutcome.DTMF_FAILED: FailureReason.DTMF_FAILED,
 }
@@ -234,6 +236,11 @@ def judge(early: Verdict | None, f: MediaFacts) -> Verdict:
                        f" {rx.audible} audible frames were our own signal, not the far end's",
                        Direction.RX)
     if rx is not None and f.far_end is FarEnd.ECHO and rx.audible and rx.ours == 0:
+        heard = f.tx_audio is not None and f.tx_audio.audible > 0
+        if heard or (f.tx_loss is not None and f.tx_loss < 0.99):
+            return Verdict(CallOutcome.UNEXPECTED_AUDIO, "expected an echo of our signal, but"
+                           f" the far end sends its own ({rx.signal.value} signal) while it"
+                           " receives ours: not an echo (a wrong destination?)", Direction.RX)
         return Verdict(CallOutcome.ONE_WAY, "the echo sends audio, but none of it is our"
                        f" signal ({rx.signal.value}): our audio does not reach it", Direction.TX)
     if rx is not None and rx.gaps:

@@ -137,6 +137,12 @@ def test_our_signal_looped_back_by_a_relay_is_not_a_far_end() -> None:
     assert judge(j.ended, facts).outcome is CallOutcome.ANSWERED
 
 
+def test_an_echo_that_sends_its_own_signal_is_unexpected_not_one_way() -> None:
+    j, _, facts = media_call(ANSWER_POINT, far_end=FarEnd.ECHO)
+    v = judge(j.ended, facts)
+    assert v.outcome is CallOutcome.UNEXPECTED_AUDIO and v.reason is FailureReason.UNEXPECTED_AUDIO
+
+
 def test_gaps_in_either_direction() -> None:
     j, _, facts = media_call(ANSWER_POINT, down=Link(drop=lambda i, now: 1.0 <= now < 1.4))
     v = judge(j.ended, facts)
