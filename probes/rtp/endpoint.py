@@ -157,8 +157,9 @@ class RtpEndpoint:
             self._lead.observe(now - self._armed_at)
         dest = self._rtp_dest
         for n in range(session.sent, session.due(now + self._lead.lead)):
-            self._sendto(sock, session.packet(n), dest)
-            session.sent_at(loop.time())
+            data = session.packet(n)
+            session.sent_at(loop.time())  # before the syscall: its echo may be stamped within
+            self._sendto(sock, data, dest)
         when = session.next_rtp_deadline()
         if when is not None:
             self._armed_at = when - self._lead.lead

@@ -357,7 +357,9 @@ class MediaSession:
         if ssrc == self.ssrc:
             n = (seq - self._seq0) & 0xFFFF
             if n < len(self._sent_at) and len(self._echo_rtts) < MAX_ECHO_SAMPLES:
-                self._echo_rtts.append(now - self._sent_at[n])
+                # a kernel arrival stamp and our send stamp come from two clocks' reads:
+                # on loopback they can cross by microseconds
+                self._echo_rtts.append(max(0.0, now - self._sent_at[n]))
         return reflect
 
     def _send_back(self, digit: str) -> None:
