@@ -281,7 +281,7 @@ class SipCallProbe:
             if leg.transport_error is not None:
                 judge_.transport_failed(now, leg.transport_error[1])
                 break
-            when = judge_.get_timer(media.last_rx_at)
+            when = judge_.get_timer(media.last_rx_at, now)
             await leg.wait(min(hard_end, when if when is not None else hard_end))
             media.drain()  # what is queued already arrived: silence must be the far end's
             judge_.handle_timer(loop.time(), media.last_rx_at)

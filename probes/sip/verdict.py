@@ -159,14 +159,14 @@ class CallJudge:
             self.ended = Verdict(CallOutcome.DROPPED, f"dropped: {detail} {at:.1f} s into the"
                                  " call", dropped_by="transport", at=at)
 
-    def get_timer(self, last_rx_at: float | None) -> float | None:
-        """When the media phase next needs a look: its end, or media going quiet."""
+    def get_timer(self, last_rx_at: float | None, now: float) -> float | None:
+        """When the media phase next needs a look: its end, or media going quiet. Before
+        any media arrived, a look every `media_timeout`: the first packet arms no timer."""
         if not self.media_phase:
             return None
         assert self.media_end is not None
-        if last_rx_at is None:
-            return self.media_end
-        return min(self.media_end, last_rx_at + self.media_timeout)
+        quiet_from = now if last_rx_at is None else last_rx_at
+        return min(self.media_end, max(now, quiet_from + self.media_timeout))
 
     def handle_timer(self, now: float, last_rx_at: float | None) -> None:
         if not self.media_phase:

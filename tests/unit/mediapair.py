@@ -80,7 +80,7 @@ class MediaPair:
                 continue
             out += [t for t in (s.next_rtp_deadline(), s.next_rtcp_at()) if t is not None]
         if self.judge is not None:
-            t = self.judge.get_timer(self.caller.last_rx_at)
+            t = self.judge.get_timer(self.caller.last_rx_at, self.now)
             if t is not None:
                 out.append(t)
         return out

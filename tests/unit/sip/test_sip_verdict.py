@@ -40,7 +40,9 @@ def test_answered_then_the_far_end_hangs_up_is_dropped_by_it_and_when() -> None:
     feed(pair, j)
     assert j.answered_at == pytest.approx(1.0, abs=0.01) and not j.media_phase
     j.media_started(pair.now)
-    assert j.media_phase and j.get_timer(None) == pytest.approx(pair.now + 10.0)
+    # before any media, a look every media_timeout; then media_timeout after the last packet
+    assert j.media_phase and j.get_timer(None, pair.now) == pytest.approx(pair.now + 2.0)
+    assert j.get_timer(pair.now + 0.5, pair.now + 1.0) == pytest.approx(pair.now + 2.5)
     pair.now = 4.0
     pair.uas.hangup(pair.now)
     pair.run(until=6.0)
