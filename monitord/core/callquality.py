@@ -19,11 +19,14 @@ The XTIUM wording, applied literally, and the boundaries it leaves open:
 - P4 / none: no call in the window was poor or dropped.
 
 A call counts only if it was answered: successful calls and those that failed
-after the answer (`dropped`, `no_media`, `one_way_audio`). Calls that never
+after the answer (`dropped`, `no_media`, `one_way_audio`, `audio_gaps`,
+`looped_back_media`, `unexpected_audio`, `dtmf_failed`). Calls that never
 connected (busy, no answer, rejected, timeout) are reachability; the check's
 state machine turns those into downtime, and counting them here too would
 report one problem twice. "Poor audio" is MOS < 3.5 (3.5 itself is not below
-it) or no usable audio at all (`no_media`, `one_way_audio`).
+it; a call rated without an RTT has only an upper bound, `mos_estimated`, which
+counts when it is already below) or audio a caller could not use (`no_media`,
+`one_way_audio`, `audio_gaps`, `looped_back_media`, `unexpected_audio`).
 
 Fewer than `min_calls` calls in the window is not a share of calls worth a
 priority, so the service keeps the priority it had (after a restart: the one
@@ -66,9 +69,14 @@ _P1_ABOVE = 0.10
 _P3_BELOW = 0.01
 # Failed, but after the far end answered: these calls had (or should have had) audio.
 _ANSWERED_FAILURES = frozenset(
-    {FailureReason.DROPPED, FailureReason.NO_MEDIA, FailureReason.ONE_WAY_AUDIO}
+    {FailureReason.DROPPED, FailureReason.NO_MEDIA, FailureReason.ONE_WAY_AUDIO,
+     FailureReason.AUDIO_GAPS, FailureReason.LOOPED_BACK, FailureReason.UNEXPECTED_AUDIO,
+     FailureReason.DTMF_FAILED}
 )
-_NO_AUDIO = frozenset({FailureReason.NO_MEDIA, FailureReason.ONE_WAY_AUDIO})
+# what a caller hears as bad audio (a failed DTMF round trip is an IVR fault, not audio)
+_NO_AUDIO = frozenset({FailureReason.NO_MEDIA, FailureReason.ONE_WAY_AUDIO,
+                       FailureReason.AUDIO_GAPS, FailureReason.LOOPED_BACK,
+                       FailureReason.UNEXPECTED_AUDIO})
 
 
 class Priority(enum.IntEnum):
@@ -129,8 +137,12 @@ def verdict(result: ProbeResult, at: datetime) -> CallVerdict | None:
     """Judge a `sip_call` result; None when the call was never answered (see above)."""
     if not result.ok and result.reason not in _ANSWERED_FAILURES:
         return None
-    mos = result.measured.mos if isinstance(result.measured, CallMeasured) else None
-    poor = result.reason in _NO_AUDIO or (mos is not None and mos < MOS_POOR)
+    m = result.measured
+    mos = m.mos if isinstance(m, CallMeasured) else None
+    # without an RTT only an upper bound exists: below the line it is surely poor
+    bound = m.mos_estimated if isinstance(m, CallMeasured) else None
+    rating = mos if mos is not None else bound
+    poor = result.reason in _NO_AUDIO or (rating is not None and rating < MOS_POOR)
     return CallVerdict(at, poor, result.reason is FailureReason.DROPPED, mos)
 
 

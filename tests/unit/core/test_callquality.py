@@ -108,3 +108,17 @@ def test_an_aged_out_window_holds_its_priority_until_enough_calls() -> None:
 def test_min_calls_must_fit_the_window() -> None:
     with pytest.raises(ValueError, match="min_calls"):
         ServiceQuality("pbx", calls=3, window=timedelta(hours=1), min_calls=4)
+
+
+def test_the_audio_path_verdicts_count_as_answered_poor_calls() -> None:
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    for reason in (FailureReason.AUDIO_GAPS, FailureReason.LOOPED_BACK,
+                   FailureReason.UNEXPECTED_AUDIO):
+        call = verdict(ProbeResult.failure(reason, "x"), at)
+        assert call is not None and call.poor_audio and not call.dropped, reason
+    ivr = verdict(ProbeResult.failure(FailureReason.DTMF_FAILED, "no 7 back"), at)
+    assert ivr is not None and not ivr.poor_audio  # answered, an IVR fault, not audio
+    bound = verdict(ProbeResult.success(0.1, "", CallMeasured(mos_estimated=3.2)), at)
+    assert bound is not None and bound.poor_audio  # an upper bound already below 3.5
+    unsure = verdict(ProbeResult.success(0.1, "", CallMeasured(mos_estimated=4.2)), at)
+    assert unsure is not None and not unsure.poor_audio
