@@ -9,18 +9,14 @@ Prometheus; the store, not this counter, is authoritative for reports.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import (
-    CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -43,6 +39,7 @@ from monitord.core.events import (
     ServiceEvent,
 )
 from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
+from monitord.sinks.checkseries import CheckSeries, CheckSeriesCollector
 from monitord.sinks.exposition import ConstantLabelRegistry
 from monitord.storage.records import Level
 from probes.base import ProbeResult
@@ -89,6 +86,8 @@ class DowntimeCounter:
 
 
 class _DowntimeCollector(Collector):
+    """Service downtime and unmonitored seconds (few series: the generic path is fine)."""
+
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
 
@@ -98,19 +97,15 @@ class _DowntimeCollector(Collector):
 
     def _families(self) -> Iterable[Metric]:
         now = datetime.now(UTC)
-        for level, counters in (
-            ("check", self._m.check_downtime),
-            ("service", self._m.service_downtime),
-        ):
-            family = CounterMetricFamily(
-                f"monitord_{level}_downtime_seconds",
-                f"Seconds of recorded {level} downtime (open intervals included, backdated to"
-                " the first failed probe).",
-                labels=[level],
-            )
-            for name, counter in sorted(counters.items()):
-                family.add_metric([name], counter.value(now))
-            yield family
+        family = CounterMetricFamily(
+            "monitord_service_downtime_seconds",
+            "Seconds of recorded service downtime (open intervals included, backdated to"
+            " the first failed probe).",
+            labels=["service"],
+        )
+        for name, counter in sorted(self._m.service_downtime.items()):
+            family.add_metric([name], counter.value(now))
+        yield family
         gaps = CounterMetricFamily(
             "monitord_unmonitored_seconds",
             "Seconds nobody watched (the daemon not running), summed over the recorded gaps.",
@@ -122,103 +117,24 @@ class _DowntimeCollector(Collector):
         return []
 
 
-class _CheckSeries:
-    """A check's labelled children, resolved once: `labels()` is too slow per probe."""
-
-    def __init__(self, m: Metrics, check: str, kind: str) -> None:
-        self.check = check
-        self.kind = kind
-        self.success = m.probe_success.labels(check, kind)
-        self.duration = m.probe_duration.labels(check, kind)
-        self.ok = m.probes.labels(check, kind, "success")
-        self.failed = m.probes.labels(check, kind, "failure")
-        self.inconclusive = m.probes.labels(check, kind, "inconclusive")
-        self.consecutive = m.consecutive_failures.labels(check)
-        self.alerting = m.alerts_active.labels(check)
-        self.state: CheckState | None = None
-        self._children: dict[tuple[int, str], Any] = {}
-
-    def child(self, metric: Counter, value: str) -> Any:
-        key = (id(metric), value)
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(self.check, value)
-        return found
-
-
 class Metrics:
     def __init__(self, site: str, labels: Mapping[str, str] | None = None) -> None:
         """`site`, and any further deployment `labels`, go on every series."""
         # `_created` series double the exposition for little use; the daemon owns its process.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.lock = threading.Lock()
-        self.registry: CollectorRegistry = ConstantLabelRegistry({**(labels or {}), "site": site})
+        self.registry = ConstantLabelRegistry({**(labels or {}), "site": site})
         r = self.registry
         info = Gauge("monitord_build_info", "Build information.", ["version"], registry=r)
         info.labels(__version__).set(1)
         Gauge("monitord_start_time_seconds", "Daemon start, Unix time.", registry=r).set(
             time.time()
         )
-        self.probe_success = Gauge(
-            "monitord_probe_success",
-            "1 if the last probe succeeded.",
-            ["check", "type"],
-            registry=r,
-        )
-        self.probe_duration = Histogram(
-            "monitord_probe_duration_seconds",
-            "Probe duration, success or not.",
-            ["check", "type"],
-            buckets=PROBE_BUCKETS,
-            registry=r,
-        )
-        self.probes = Counter(
-            "monitord_probes", "Probes run, by result.", ["check", "type", "result"], registry=r
-        )
-        self.failures = Counter(
-            "monitord_probe_failures", "Failed probes, by reason.", ["check", "reason"], registry=r
-        )
-        self.consecutive_failures = Gauge(
-            "monitord_check_consecutive_failures",
-            "Failed probes in a row.",
-            ["check"],
-            registry=r,
-        )
-        self.check_state = Gauge(
-            "monitord_check_state",
-            "1 for the check's current state.",
-            ["check", "state"],
-            registry=r,
-        )
+        self.check_downtime: dict[str, DowntimeCounter] = {}
+        self.checks = CheckSeriesCollector(PROBE_BUCKETS, LATENESS_BUCKETS, self.lock,
+                                           self._check_downtime_now)
         self.service_up = Gauge(
             "monitord_service_up", "1 unless the service is down.", ["service"], registry=r
-        )
-        self.lateness_hist = Histogram(
-            "monitord_scheduler_lateness_seconds",
-            "How late probes started after their slot (queueing for concurrency included).",
-            buckets=LATENESS_BUCKETS,
-            registry=r,
-        )
-        self.skipped_slots = Counter(
-            "monitord_scheduler_skipped_slots",
-            "Slots skipped because the check's previous probe was still running or the loop was late.",
-            ["check"],
-            registry=r,
-        )
-        self.job_errors = Counter(
-            "monitord_internal_errors",
-            "Unexpected errors while running a check.",
-            ["check"],
-            registry=r,
-        )
-        self.sip_responses = Counter(
-            "monitord_sip_responses",
-            "Final SIP responses, by status code.",
-            ["check", "code"],
-            registry=r,
-        )
-        self.alerts_active = Gauge(
-            "monitord_check_alerting", "1 while the check's alert is raised.", ["check"], registry=r
         )
         self.record_waiting = Gauge(
             "monitord_record_backlog_entries",
@@ -261,11 +177,20 @@ class Metrics:
             registry=r,
         )
         self._maintenance: dict[str, set[str]] = {}
-        self.check_downtime: dict[str, DowntimeCounter] = {}
         self.service_downtime: dict[str, DowntimeCounter] = {}
         self.unmonitored_seconds = 0.0
-        self._series: dict[str, _CheckSeries] = {}
+        self._series = self.checks.series
+        r.register(self.checks)
         r.register(_DowntimeCollector(self))
+
+    def _check_downtime_now(self) -> list[tuple[str, float]]:
+        """(check, downtime seconds) at this scrape; called under `lock`."""
+        now = datetime.now(UTC)
+        return [(name, counter.value(now)) for name, counter in sorted(self.check_downtime.items())]
+
+    def render(self, labels: Mapping[str, str] | None = None) -> bytes:
+        """The /metrics body; `labels` (a fleet agent's location) go on every sample too."""
+        return self.registry.render(labels or {})
 
     def declare(
         self,
@@ -275,11 +200,8 @@ class Metrics:
     ) -> None:
         """Create every series up front so dashboards show zeros, not gaps."""
         for name, kind in checks:
-            self._series[name] = series = _CheckSeries(self, name, kind)
-            series.consecutive.set(0)
-            series.alerting.set(0)
+            self._series[name] = CheckSeries(name, kind)
             self.check_downtime[name] = DowntimeCounter(closed.get(("check", name), 0.0))
-            self.set_state(name, CheckState.UP)
         for name in services:
             self.service_up.labels(name).set(1)
             self.maintenance_active.labels(name).set(0)
@@ -291,29 +213,17 @@ class Metrics:
         counters stay, so rate() over the reload is right)."""
         with self.lock:
             for name in removed:
-                series = self._series.pop(name, None)
-                if series is None:
-                    continue
-                for gauge, labels in ((self.probe_success, (name, series.kind)),
-                                      (self.consecutive_failures, (name,)),
-                                      (self.alerts_active, (name,))):
-                    with contextlib.suppress(KeyError):
-                        gauge.remove(*labels)
-                for s in CheckState:
-                    with contextlib.suppress(KeyError):
-                        self.check_state.remove(name, s.value)
-                self.check_downtime.pop(name, None)
+                if self._series.pop(name, None) is not None:
+                    self.check_downtime.pop(name, None)
             new_checks = [(n, k) for n, k in checks if n not in self._series]
             new_services = [s for s in services if s not in self.service_downtime]
         self.declare(new_checks, new_services, {})
 
     def set_state(self, check: str, state: CheckState) -> None:
-        for s in CheckState:
-            self.check_state.labels(check, s.value).set(1 if s is state else 0)
         series = self._series.get(check)
         if series is not None:
             series.state = state
-            series.alerting.set(1 if state in (CheckState.ALERTING, CheckState.DOWN) else 0)
+            series.alerting = 1 if state in (CheckState.ALERTING, CheckState.DOWN) else 0
 
     def maintenance(self, ev: MaintenanceStarted | MaintenanceEnded) -> None:
         running = self._maintenance.setdefault(ev.service, set())
@@ -334,32 +244,44 @@ class Metrics:
 
     # SchedulerObserver
     def lateness(self, seconds: float) -> None:
-        self.lateness_hist.observe(seconds)
+        self.checks.lateness.observe(seconds)
 
     def skipped(self, key: str, slots: int) -> None:
-        self.skipped_slots.labels(key).inc(slots)
+        series = self._series.get(key)
+        if series is not None:
+            series.skipped += slots
 
     def job_failed(self, key: str, exc: BaseException) -> None:
-        self.job_errors.labels(key).inc()
+        series = self._series.get(key)
+        if series is not None:
+            series.errors += 1
 
     def probe_done(
         self, check: str, kind: str, result: ProbeResult, duration: float, snap: CheckSnapshot
     ) -> None:
         series = self._series.get(check)
         if series is None:
-            series = self._series[check] = _CheckSeries(self, check, kind)
+            series = self._series[check] = CheckSeries(check, kind)
         if result.inconclusive:  # our own lateness: says nothing about the target
-            series.inconclusive.inc()
+            series.inconclusive += 1
             return
-        series.success.set(1 if result.ok else 0)
-        series.duration.observe(duration)
-        (series.ok if result.ok else series.failed).inc()
+        if result.ok:
+            series.success = 1.0
+            series.ok += 1
+        else:
+            series.success = 0.0
+            series.failed += 1
+        series.seconds += duration
+        series.last_duration = duration
+        self.checks.histogram(kind).observe(duration)
         if result.reason is not None:
-            series.child(self.failures, result.reason.value).inc()
+            reason = result.reason.value
+            series.failures[reason] = series.failures.get(reason, 0) + 1
         m = result.measured
         if isinstance(m, SipMeasured) and m.status is not None:
-            series.child(self.sip_responses, str(m.status)).inc()
-        series.consecutive.set(snap.consecutive_failures)
+            code = str(m.status)
+            series.responses[code] = series.responses.get(code, 0) + 1
+        series.consecutive = snap.consecutive_failures
         if snap.state is not series.state:
             self.set_state(check, snap.state)
 
@@ -428,7 +350,9 @@ class MetricsSink:
         for name, snap in ev.snapshots.items():
             if name in m.check_downtime:
                 m.set_state(name, snap.state)
-                m.consecutive_failures.labels(name).set(snap.consecutive_failures)
+                series = m.checks.series.get(name)
+                if series is not None:
+                    series.consecutive = snap.consecutive_failures
                 if snap.state is CheckState.DOWN and snap.downtime_start is not None:
                     m.check_downtime[name].opened(snap.downtime_start)
         for service, start in ev.open_services.items():

@@ -170,7 +170,17 @@ def test_probe_results_and_state_show_in_the_exposition(metrics: Metrics) -> Non
         == 1
     )
     assert value(metrics, "monitord_probe_success", check="sbc-a", type="sip_options") == 0
-    assert value(metrics, "monitord_probe_duration_seconds_count", check="sbc-a") == 7
+    # per check: the last duration and the summed seconds; the histogram is per type
+    assert value(metrics, "monitord_check_probe_duration_seconds", check="sbc-a") == 0.004
+    assert value(metrics, "monitord_check_probe_seconds_total", check="sbc-a") == pytest.approx(
+        0.012 + 0.013 + 4 * 2.0 + 0.004)
+    assert value(metrics, "monitord_probe_duration_seconds_count", type="sip_options") == 7
+    assert value(metrics, "monitord_probe_duration_seconds_bucket", type="sip_options",
+                 le="0.025") == 3
+    assert value(metrics, "monitord_probe_duration_seconds_bucket", type="sip_options",
+                 le="+Inf") == 7
+    assert value(metrics, "monitord_check_probe_duration_seconds", check="sbc-b") != value(
+        metrics, "monitord_check_probe_duration_seconds", check="sbc-b"), "NaN before a probe"
     assert value(metrics, "monitord_check_consecutive_failures", check="sbc-a") == 5
     assert value(metrics, "monitord_check_state", check="sbc-a", state="down") == 1
     assert value(metrics, "monitord_check_state", check="sbc-a", state="up") == 0
@@ -254,3 +264,46 @@ def test_every_sample_carries_the_site_label(metrics: Metrics) -> None:
     # deployment labels beyond site (e.g. a location) go on every series too
     m = Metrics("ams1", {"location": "rack-4"})
     assert value(m, "monitord_build_info", site="ams1", location="rack-4") == 1
+
+
+# --- the /metrics body -------------------------------------------------------------------
+
+
+def _parsed(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.value == s.value}  # NaN never equals itself
+
+
+def test_the_rendered_body_says_what_the_generic_exposition_says(metrics: Metrics) -> None:
+    """/metrics renders per-check series as text; every sample equals prometheus_client's
+    rendering of the same registry, family types included."""
+    odd = 'we"ird\\name\nx'
+    metrics.declare([(odd, "sip_options")], [], {})
+    ok = ProbeResult.success(0.003, measured=OptionsMeasured(status=200, transmissions=1))
+    timeout = ProbeResult.failure(FailureReason.TIMEOUT, "no answer within 2s")
+    metrics.probe_done("sbc-a", "sip_options", ok, 0.003, snapshot(CheckState.UP, 0))
+    metrics.probe_done(odd, "sip_options", timeout, 2.0, snapshot(CheckState.FAILING, 1))
+    metrics.probe_done("sbc-b", "snmp_up", ProbeResult.not_judged("late"), 1.0,
+                       snapshot(CheckState.UP, 0))
+    metrics.lateness(0.0007)
+    metrics.skipped("sbc-a", 2)
+    metrics.job_failed("sbc-b", RuntimeError("boom"))
+    rendered = metrics.render().decode()
+    generic = exposition(metrics)
+    assert _parsed(rendered) == _parsed(generic)
+    types = {f.name: f.type for f in text_string_to_metric_families(rendered)}
+    assert types == {f.name: f.type for f in text_string_to_metric_families(generic)}
+    assert value(metrics, "monitord_probes_total", check=odd, result="failure") == 1
+    assert value(metrics, "monitord_scheduler_skipped_slots_total", check="sbc-a") == 2
+    assert value(metrics, "monitord_internal_errors_total", check="sbc-b") == 1
+    assert value(metrics, "monitord_probes_total", check="sbc-b", result="inconclusive") == 1
+    assert value(metrics, "monitord_scheduler_lateness_seconds_bucket", le="0.001") == 1
+
+
+def test_a_fleet_agents_body_names_its_location_on_every_sample(metrics: Metrics) -> None:
+    body = metrics.render({"location": "rack-4", "site": "elsewhere"}).decode()
+    samples = [s for f in text_string_to_metric_families(body) for s in f.samples]
+    assert len(samples) > 20
+    assert {(s.labels.get("location"), s.labels.get("site")) for s in samples} == {
+        ("rack-4", "ams1")}, "the daemon's own site wins"
