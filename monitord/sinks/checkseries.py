@@ -34,6 +34,9 @@ from monitord.core.events import CheckState
 __all__ = ["CheckSeries", "CheckSeriesCollector", "FastHistogram", "go_float", "label_text"]
 
 _STATES = tuple(CheckState)
+# for each current state, the tail of each state's line (all four lines of a check)
+_STATE_TAILS = {current: tuple(f'state="{state.value}"}} {1.0 if state is current else 0.0}\n'
+                               for state in _STATES) for current in _STATES}
 
 
 def escape(value: str) -> str:
@@ -53,6 +56,10 @@ def go_float(value: float) -> str:
     if value in (math.inf, -math.inf):
         return "+Inf" if value > 0 else "-Inf"
     return repr(float(value))
+
+
+def _check_label(name: str) -> str:
+    return f'check="{escape(name)}"'
 
 
 def _bound(value: float) -> str:
@@ -104,7 +111,7 @@ class CheckSeries:
         self.success = 0.0
         self.ok = self.failed = self.inconclusive = 0
         self.seconds = 0.0
-        self.last_duration = math.nan  # no probe yet
+        self.last_duration = -1.0  # no probe yet
         self.consecutive = 0
         self.state = CheckState.UP
         self.alerting = 0
@@ -146,13 +153,13 @@ class CheckSeriesCollector(Collector):
         _family(out, "monitord_probe_success", "gauge", "1 if the last probe succeeded.")
         out += [f"monitord_probe_success{{{s.by_type}{tail} {s.success}\n" for s in series]
         _family(out, "monitord_check_probe_duration_seconds", "gauge",
-                "Duration of the check's last probe, success or not (NaN before the first).")
-        out += [f"monitord_check_probe_duration_seconds{{{s.by_type}{tail} "
-                f"{go_float(s.last_duration)}\n" for s in series]
+                "Duration of the check's last probe, success or not (none before the first).")
+        out += [f"monitord_check_probe_duration_seconds{{{s.by_type}{tail} {s.last_duration}\n"
+                for s in series if s.last_duration >= 0.0]
         _family(out, "monitord_check_probe_seconds_total", "counter",
                 "Seconds spent in the check's probes; divided by the rate of monitord_probes_total"
                 " it is the mean probe duration.")
-        out += [f"monitord_check_probe_seconds_total{{{s.by_type}{tail} {go_float(s.seconds)}\n"
+        out += [f"monitord_check_probe_seconds_total{{{s.by_type}{tail} {s.seconds}\n"
                 for s in series]
         _family(out, "monitord_probes_total", "counter", "Probes run, by result.")
         for s in series:
@@ -172,9 +179,9 @@ class CheckSeriesCollector(Collector):
                 for s in series]
         _family(out, "monitord_check_state", "gauge", "1 for the check's current state.")
         for s in series:
-            current = s.state
-            out += [f'monitord_check_state{{{s.by_check}{mid}state="{state.value}"}}'
-                    f" {1.0 if state is current else 0.0}\n" for state in _STATES]
+            p = f"monitord_check_state{{{s.by_check}{mid}"
+            a, b, c, d = _STATE_TAILS[s.state]
+            out.append(f"{p}{a}{p}{b}{p}{c}{p}{d}")
         _family(out, "monitord_check_alerting", "gauge", "1 while the check's alert is raised.")
         out += [f"monitord_check_alerting{{{s.by_check}{tail} {s.alerting}.0\n" for s in series]
         _family(out, "monitord_scheduler_skipped_slots_total", "counter",
@@ -191,8 +198,10 @@ class CheckSeriesCollector(Collector):
         _family(out, "monitord_check_downtime_seconds_total", "counter",
                 "Seconds of recorded check downtime (open intervals included, backdated to the"
                 " first failed probe).")
-        out += [f'monitord_check_downtime_seconds_total{{check="{escape(name)}"{tail}'
-                f" {go_float(seconds)}\n" for name, seconds in downtime]
+        by_check = self.series
+        out += [f"monitord_check_downtime_seconds_total{{"
+                f"{s.by_check if (s := by_check.get(name)) else _check_label(name)}{tail}"
+                f" {seconds}\n" for name, seconds in downtime]
         _family(out, "monitord_probe_duration_seconds", "histogram",
                 "Probe duration by probe type, success or not (per check: the last duration"
                 " and the summed seconds).")
