@@ -49,6 +49,9 @@ _STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
 _REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control chars except HTAB
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_LINES = re.compile(r"\r?\n")
+# a control character in a header line, once the head is split on CRLF/LF (see _parse_head)
+_CTL_IN_HEAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")  # §8.1.1 / §8.2.6.2
 
 
@@ -64,6 +67,14 @@ def canonical_name(name: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _key(name: str) -> str:
     return canonical_name(name).lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_name(name: str) -> tuple[str, str] | None:
+    """(lookup key, printed name) of a valid header name, None for an invalid one."""
+    if not _TOKEN.fullmatch(name):
+        return None
+    return _key(name), canonical_name(name)
 
 
 class Headers:
@@ -84,12 +95,24 @@ class Headers:
 
     def add(self, name: str, value: str | int) -> None:
         """Append a field (after any existing fields of the same name)."""
-        text = str(value)
-        if not _TOKEN.fullmatch(name):
+        text = value if isinstance(value, str) else str(value)
+        names = _field_name(name)
+        if names is None:
             raise LocalProtocolError(f"invalid header name {name!r}")
         if _CTL.search(text):
             raise LocalProtocolError(f"header {name!r} value contains control characters: {text!r}")
-        self._items.append((_key(name), canonical_name(name), text.strip()))
+        self._items.append((names[0], names[1], text.strip()))
+
+    @classmethod
+    def _checked(cls, items: list[tuple[str, str, str]]) -> Headers:
+        """From (key, name, value) fields the parser already checked."""
+        new = cls()
+        new._items = items
+        return new
+
+    def keys(self) -> set[str]:
+        """The lower-cased canonical names present."""
+        return {item[0] for item in self._items}
 
     def set(self, name: str, value: str | int) -> None:
         """Replace every field of this name by one value, at the first one's position."""
@@ -157,6 +180,7 @@ def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
 
 class _MessageMixin:
     headers: Headers
+    _via: tuple[str, Via] | None
 
     @property
     def cseq(self) -> tuple[int, str]:
@@ -170,10 +194,18 @@ class _MessageMixin:
 
     @property
     def top_via(self) -> Via:
+        """Parsed once per Via row: kept with the very row object it came from, so a
+        message whose Via was replaced since is parsed again."""
+        row = self.headers.get("Via")
+        cached = self._via
+        if cached is not None and cached[0] is row:
+            return cached[1]
         vias = self.vias
-        if not vias:
+        if not vias or row is None:
             raise LocalProtocolError("message has no Via header")
-        return parse_via(vias[0])
+        via = parse_via(vias[0])
+        self._via = (row, via)
+        return via
 
 
 @dataclass(eq=True, slots=True)
@@ -182,6 +214,7 @@ class Request(_MessageMixin):
     uri: str
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
 
     def serialize(self) -> bytes:
         uri_ok = bool(self.uri) and not _CTL.search(self.uri) and " " not in self.uri
@@ -196,6 +229,7 @@ class Response(_MessageMixin):
     reason: str
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
 
     def serialize(self) -> bytes:
         if not 100 <= self.status <= 699 or _CTL.search(self.reason):
@@ -216,10 +250,17 @@ def _parse_cseq(value: str) -> tuple[int, str]:
 
 
 def _split_head(data: bytes) -> tuple[bytes, bytes]:
-    match = _HEADER_END.search(data)
-    if match is None:
+    """At the first empty line, CRLF or bare LF (what `_HEADER_END` matches), found with
+    two plain searches: the pattern's optional CRs make the regex scan slowly."""
+    lf_lf, lf_crlf = data.find(b"\n\n"), data.find(b"\n\r\n")
+    if lf_lf < 0 and lf_crlf < 0:
         raise SipParseError(f"no empty line ending the headers in {data[:80]!r}")
-    return data[: match.start()], data[match.end() :]
+    if lf_crlf < 0 or 0 <= lf_lf < lf_crlf:
+        at, end = lf_lf, lf_lf + 2
+    else:
+        at, end = lf_crlf, lf_crlf + 3
+    start = at - 1 if at > 0 and data[at - 1] == 13 else at
+    return data[:start], data[end:]
 
 
 def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
@@ -228,11 +269,15 @@ def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"message head is not valid UTF-8 at byte {exc.start}") from exc
-    lines = re.split(r"\r?\n", text)
+    crlf = text.count("\r\n")
+    lines = text.split("\r\n") if crlf == text.count("\n") else _LINES.split(text)
     start, fields = lines[0], lines[1:]
+    # one search over the head; line by line (to name the line) only when it found one
+    suspect = (_CTL_IN_HEAD.search(text, len(start)) is not None
+               or text.count("\r", len(start)) != crlf)
     pairs: list[tuple[str, str]] = []
     for line in fields:
-        if _CTL.search(line):
+        if suspect and _CTL.search(line):
             raise SipParseError(f"control character in header line {line[:80]!r}")
         if line[:1] in (" ", "\t"):
             # §7.3.1: a line starting with whitespace continues the previous value.
@@ -243,16 +288,16 @@ def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
             continue
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")  # §7.3.1: HCOLON allows whitespace before ':'
-        if not colon or not _TOKEN.fullmatch(name):
+        if not colon or _field_name(name) is None:
             raise SipParseError(f"malformed header line: {line[:80]!r}")
         pairs.append((name, value.strip()))
     return start, pairs
 
 
 def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | Response:
-    headers = Headers()
-    for name, value in pairs:
-        headers.add(name, value)
+    # names were checked by _parse_head, values have no control characters left
+    headers = Headers._checked([(*_field_name(name), value)  # type: ignore[misc]
+                                for name, value in pairs])
     message: Request | Response
     if _CTL.search(start):
         raise SipParseError(f"control character in start line {start[:80].encode()!r}")
@@ -266,15 +311,16 @@ def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | R
         if match is None:
             raise SipParseError(f"malformed request line: {start[:80].encode()!r}")
         message = Request(match.group(1), match.group(2), headers, body)
+    present = headers.keys()
     for name in _REQUIRED:
-        if headers.get(name) is None:
+        if name.lower() not in present:
             raise SipParseError(f"missing mandatory {name} header")
     cseq_method = message.cseq[1]
     if isinstance(message, Request) and cseq_method != message.method:
         # §8.1.1.5: the CSeq method MUST match the request method.
         raise SipParseError(f"CSeq method {cseq_method!r} does not match {message.method!r}")
-    for via in message.vias:
-        parse_via(via)
+    vias = [parse_via(via) for via in message.vias]
+    message._via = (headers.get("Via") or "", vias[0])
     return message
 
 

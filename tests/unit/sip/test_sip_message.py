@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from probes.errors import LocalProtocolError, SipParseError
 from probes.sip.message import (
@@ -181,3 +183,38 @@ class TestStreamParser:
         parser.feed(b"SIP/2.0 200 OK\r\n")
         with pytest.raises(SipParseError, match="headers exceed"):
             parser.feed(b"X-A: " + b"a" * 2000)
+
+
+OK_RESPONSE = (
+    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;rport=5070;branch=z9hG4bKabc\r\n"
+    "From: <sip:monitord@127.0.0.1:5070>;tag=1\r\nTo: <sip:127.0.0.1>;tag=2\r\n"
+    "Call-ID: abc\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+@given(st.integers(0, OK_RESPONSE.index("\r\n\r\n") + 1),
+       st.sampled_from([chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)]
+                       + ["\r"]))
+def test_a_control_character_anywhere_in_the_head_is_refused(at: int, ctl: str) -> None:
+    """The head is searched once for control characters (the fast case) and line by
+    line only when that finds one: a control character (a bare CR included) anywhere
+    before the empty line must still be refused, wherever it lands."""
+    data = (OK_RESPONSE[:at] + ctl + OK_RESPONSE[at:]).encode()
+    with pytest.raises(SipParseError):
+        parse_message(data)
+
+
+@given(st.sampled_from(["\r\n", "\n"]), st.sampled_from(["\r\n", "\n"]))
+def test_the_head_ends_at_the_first_empty_line_whatever_the_line_ends(eol: str, blank: str
+                                                                      ) -> None:
+    head = OK_RESPONSE.split("\r\n\r\n")[0].replace("Content-Length: 0", "Content-Length: 4")
+    message = parse_message((head.replace("\r\n", eol) + eol + blank + "body").encode())
+    assert isinstance(message, Response) and message.body == b"body"
+    assert message.top_via.branch == "z9hG4bKabc" and message.headers.get("Call-ID") == "abc"
+
+
+def test_a_replaced_via_is_parsed_again() -> None:
+    message = parse_message(OK_RESPONSE.encode())
+    assert message.top_via.branch == "z9hG4bKabc"
+    message.headers.set("Via", "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKother")
+    assert message.top_via.branch == "z9hG4bKother"
