@@ -59,6 +59,7 @@ __all__ = [
     "ResolvedTarget",
     "Srv",
     "TtlCache",
+    "literal_resolution",
     "locate",
     "naptr_choices",
     "order_srv",
@@ -187,16 +188,24 @@ def order_srv(records: Sequence[Srv], rng: random.Random) -> list[Srv]:
     return out
 
 
+def literal_resolution(uri: SipUri) -> Resolution | None:
+    """The one target of a URI whose host is an IP literal (RFC 3263 §4.2: no DNS)."""
+    literal = ip_literal(uri.host)
+    if literal is None:
+        return None
+    return Resolution((ResolvedTarget(uri.transport, literal[1], uri.effective_port,
+                                      literal[0], "IP literal"),), ())
+
+
 async def locate(uri: SipUri, source: RecordSource, rng: random.Random) -> Resolution:
     """Every address to try for `uri`, most preferred first (RFC 3263 §4).
 
     Empty targets means DNS had no answer; `DnsQueryError` means it failed.
     """
     host = uri.host.rstrip(".").lower()
-    literal = ip_literal(uri.host)
+    literal = literal_resolution(uri)
     if literal is not None:
-        return Resolution((ResolvedTarget(uri.transport, literal[1], uri.effective_port,
-                                          literal[0], "IP literal"),), ())
+        return literal
     queried: list[str] = []
     targets: list[ResolvedTarget] = []
 

@@ -27,7 +27,7 @@ from ..base import FailureReason
 from ..errors import DnsQueryError
 from ..measurements import SipRoute
 from ..timing import tolerance
-from .dns import Locator, Resolution, ResolvedTarget
+from .dns import Locator, Resolution, ResolvedTarget, literal_resolution
 from .tls import TlsSettings
 from .transport import Outcome, RequestBuilder, SipTransports
 from .uri import SipUri
@@ -75,6 +75,8 @@ class Route:
         if self.used is not None or self._resolver is None:
             return await self._send(build, deadline, self.used, due)
         loop = asyncio.get_running_loop()
+        if self.resolution is None:
+            self.resolution = literal_resolution(self.target)  # no DNS, nothing to wait for
         if self.resolution is None:
             started = loop.time()
             try:

@@ -35,6 +35,7 @@ def _canonical_ip(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def ip_literal(host: str) -> tuple[int, str] | None:
     """(family, canonical ip) if `host` is an IP literal, else None: parsed once per host."""
     try:

@@ -50,7 +50,7 @@ from .routing import (
     StreamTransport,
     WireTransport,
 )
-from .streams import StreamPool
+from .streams import StreamConnection, StreamPool
 from .tls import TlsSettings
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uri import SipUri
@@ -183,9 +183,8 @@ class _Pending:
     budget: float  # the time the target had: deadline minus when we should have sent
     late: float  # how late our daemon put requests on the wire, at worst
     drops: int  # our sockets' drop count when the transaction began
-    timer: asyncio.TimerHandle | None = None
+    timer: asyncio.TimerHandle | None = None  # the next transaction timer or the deadline
     timer_due: float = 0.0
-    deadline_timer: asyncio.TimerHandle | None = None
     provisional: list[Response] = field(default_factory=list)
     tls_not_after: float | None = None
 
@@ -268,8 +267,13 @@ class SipTransports:
                                " deadline (overloaded)", inconclusive=True)
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
-            async with asyncio.timeout_at(deadline):
-                pending = await self._open(build, target, t1, t2, tls, via, deadline, due)
+            if via is not None and via.transport == "udp":  # nothing to wait for: no timeout
+                pending = self._begin(build, "udp", via.family, via.ip,
+                                      canonical((via.ip, via.port)), None, t1, t2, False,
+                                      deadline, due)
+            else:
+                async with asyncio.timeout_at(deadline):
+                    pending = await self._open(build, target, t1, t2, tls, via, deadline, due)
         except ProbeFailure as exc:
             return Outcome(None, exc.reason, exc.detail, 0)
         except TimeoutError:
@@ -284,7 +288,6 @@ class SipTransports:
         tls: TlsSettings | None, via: ResolvedTarget | None, deadline: float, due: float,
     ) -> _Pending:
         """Resolve, connect if needed, and send the first transmission."""
-        loop = asyncio.get_running_loop()
         transport: WireTransport = target.transport if via is None else via.transport
         waited = False  # on the wire (resolution, a new connection) before sending
         if via is None:
@@ -293,19 +296,33 @@ class SipTransports:
             dest = canonical((ip, target.effective_port))
         else:
             family, ip, dest = via.family, via.ip, canonical((via.ip, via.port))
-        tls_not_after: float | None = None
-        send: Callable[[bytes], None]
-        if transport == "udp":
-            if not self._datagrams.has(family):
-                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
-            local = (self._local.towards(family, ip), self._datagrams.port(family))
-
-            def send(data: bytes) -> None:
-                self._datagrams.send(data, dest)
-        else:
+        conn: StreamConnection | None = None
+        if transport != "udp":
             tls_for = (tls or TlsSettings()) if transport == "tls" else None
             conn = await self._streams.get(family, dest, tls_for, target.host)
             waited = waited or conn.opened_at >= due
+        return self._begin(build, transport, family, ip, dest, conn, t1, t2, waited, deadline,
+                           due)
+
+    def _begin(
+        self, build: RequestBuilder, transport: WireTransport, family: int, ip: str,
+        dest: Address, conn: StreamConnection | None, t1: float, t2: float, waited: bool,
+        deadline: float, due: float,
+    ) -> _Pending:
+        """Build the request and send its first transmission (raises `ProbeFailure`)."""
+        loop = self._loop
+        assert loop is not None
+        tls_not_after: float | None = None
+        send: Callable[[bytes], None]
+        if conn is None:
+            if not self._datagrams.has(family):
+                raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
+            local = (self._local.towards(family, ip), self._datagrams.port(family))
+            datagrams = self._datagrams
+
+            def send(data: bytes) -> None:
+                datagrams.send(data, dest)
+        else:
             local, tls_not_after, send = conn.local, conn.tls_not_after, conn.write
         request = build(RequestContext(transport, local[0], local[1], make_branch()))
         now = loop.time()
@@ -320,7 +337,6 @@ class SipTransports:
                            self._datagrams.drops() if transport == "udp" else 0,
                            tls_not_after=tls_not_after)
         self._router.open(txn.branch, txn.method, pending)
-        pending.deadline_timer = loop.call_at(deadline, self._on_deadline, pending)
         self._pump(pending)
         return pending
 
@@ -354,33 +370,46 @@ class SipTransports:
                 elapsed = event.time - p.txn.started_at
                 self._finish(p, self._silence(p, f"over {elapsed:.1f} s (Timer F)", True))
                 return
-        if p.timer is not None:
-            p.timer.cancel()
-            p.timer = None
+        if self._loop is not None and not p.future.done():
+            self._arm(p)
+
+    def _arm(self, p: _Pending) -> None:
+        """One timer per transaction: its next transaction timer, or the deadline if sooner
+        (the deadline wins a tie, as it did as a timer of its own armed first)."""
+        assert self._loop is not None
         when = p.txn.get_timer()
-        if when is not None and self._loop is not None and not p.future.done():
-            p.timer_due = when
-            p.timer = self._loop.call_at(when, self._on_timer, p)
+        due = p.deadline if when is None or when >= p.deadline else when
+        if p.timer is not None:
+            if p.timer_due == due:
+                return
+            p.timer.cancel()
+        p.timer_due = due
+        p.timer = self._loop.call_at(due, self._on_timer, p)
 
     def _on_timer(self, p: _Pending) -> None:
         p.timer = None
         if self._loop is None or p.future.done():
             return
         now = self._loop.time()
-        if p.transport == "udp" and now - p.timer_due > MIN_TOLERANCE:
-            self._datagrams.drain()  # we are late: the answer may be queued already
+        when = p.txn.get_timer()
+        if when is not None and when < p.deadline and when <= now:
+            if p.transport == "udp" and now - when > MIN_TOLERANCE:
+                self._datagrams.drain()  # we are late: the answer may be queued already
+                if p.future.done():
+                    return
+            sent = p.txn.transmissions
+            p.txn.handle_timer(now)
+            if p.txn.transmissions > sent:
+                p.late = max(p.late, now - when)
+            self._pump(p)
             if p.future.done():
                 return
-        sent = p.txn.transmissions
-        p.txn.handle_timer(now)
-        if p.txn.transmissions > sent:
-            p.late = max(p.late, now - p.timer_due)
-        self._pump(p)
+        if now >= p.deadline:
+            self._on_deadline(p)
+        elif p.timer is None:
+            self._arm(p)
 
     def _on_deadline(self, p: _Pending) -> None:
-        p.deadline_timer = None
-        if p.future.done():
-            return
         emptied = self._datagrams.drain() if p.transport == "udp" else True
         if not p.future.done():
             elapsed = p.deadline - p.txn.started_at
@@ -430,10 +459,9 @@ class SipTransports:
         self._forget(p)
 
     def _forget(self, p: _Pending) -> None:
-        for handle in (p.timer, p.deadline_timer):
-            if handle is not None:
-                handle.cancel()
-        p.timer = p.deadline_timer = None
+        if p.timer is not None:
+            p.timer.cancel()
+            p.timer = None
         self._router.close(p.txn.branch, p)
 
     def _fail_destination(
