@@ -200,7 +200,7 @@ class CheckSeriesCollector(Collector):
                 " first failed probe).")
         by_check = self.series
         out += [f"monitord_check_downtime_seconds_total{{"
-                f"{c.by_check if (c := by_check.get(name)) else _check_label(name)}{tail}"
+                f"{k.by_check if (k := by_check.get(name)) else _check_label(name)}{tail}"
                 f" {seconds}\n" for name, seconds in downtime]
         _family(out, "monitord_probe_duration_seconds", "histogram",
                 "Probe duration by probe type, success or not (per check: the last duration"
