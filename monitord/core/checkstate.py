@@ -137,7 +137,11 @@ class CheckMachine:
         if not obs.ok and obs.reason is None:
             raise ValueError("a failed observation needs a reason")
         if obs.ok and snap.state is CheckState.UP:
-            return replace(snap, last_probe=obs.at), ()  # the hot path: nothing to count
+            # the hot path: nothing to count (built directly: `replace` costs 3x as much)
+            return CheckSnapshot(snap.check, snap.state, snap.consecutive_failures,
+                                 snap.consecutive_successes, snap.streak_start,
+                                 snap.streak_reason, snap.streak_detail, snap.downtime_start,
+                                 obs.at, snap.recovery_start), ()
         signal = self.classify(snap, obs.ok)
         try:
             next_state, actions = TRANSITIONS[(snap.state, signal)]

@@ -48,6 +48,7 @@ class DatagramEndpoint:
         self._on_datagram = on_datagram
         self._on_error = on_error
         self._sockets: dict[int, socket.socket] = {}
+        self._ports: dict[int, int] = {}  # family -> our bound port
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
 
@@ -74,6 +75,7 @@ class DatagramEndpoint:
                 log.debug("IPv6 UDP socket unavailable: %s", exc)
                 continue
             self._sockets[family] = sock
+            self._ports[family] = int(sock.getsockname()[1])
             loop.add_reader(sock.fileno(), self._read, sock, READ_BATCH)
 
     def close(self) -> None:
@@ -82,6 +84,7 @@ class DatagramEndpoint:
                 self._loop.remove_reader(sock.fileno())
             sock.close()
         self._sockets.clear()
+        self._ports.clear()
         self._loop = None
 
     def has(self, family: int) -> bool:
@@ -93,7 +96,7 @@ class DatagramEndpoint:
 
     def port(self, family: int = socket.AF_INET) -> int:
         """Port of the shared socket (what peers see as our source port)."""
-        return int(self._sockets[family].getsockname()[1])
+        return self._ports[family]
 
     def send(self, data: bytes, dest: Address) -> None:
         """Send one datagram; a full send buffer drops it (Timer E retransmits)."""

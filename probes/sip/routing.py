@@ -23,6 +23,7 @@ bytes, an address and an arrival time go in, a routing decision comes out.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
@@ -96,7 +97,8 @@ class Router(Generic[T, C]):
 
     def __init__(self) -> None:
         self._transactions: dict[str, tuple[str, T]] = {}  # branch -> (method, pending)
-        self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry, oldest first
+        self._absorbing: dict[str, float] = {}  # branch -> Timer K expiry
+        self._expiring: deque[tuple[float, str]] = deque()  # (expiry, branch), oldest first
         self._calls: dict[str, _Call[C]] = {}  # Call-ID -> call
         self.discarded: dict[Discard, int] = {reason: 0 for reason in Discard}
 
@@ -115,12 +117,13 @@ class Router(Generic[T, C]):
     def absorb(self, branch: str, until: float, now: float) -> None:
         """Keep absorbing retransmissions of a completed transaction's final response
         until Timer K (`until`); expired entries are dropped oldest first."""
-        while self._absorbing:
-            oldest = next(iter(self._absorbing))
-            if self._absorbing[oldest] > now:
-                break
-            del self._absorbing[oldest]
+        expiring = self._expiring
+        while expiring and expiring[0][0] <= now:
+            expiry, old = expiring.popleft()
+            if self._absorbing.get(old) == expiry:
+                del self._absorbing[old]
         self._absorbing[branch] = until
+        expiring.append((until, branch))
 
     def pending(self) -> Iterator[T]:
         return (pending for _, pending in list(self._transactions.values()))
