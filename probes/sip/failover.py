@@ -58,12 +58,15 @@ class Route:
     def __init__(
         self, target: SipUri, transports: SipTransports, resolver: Locator | None, *,
         t1: float = 0.5, t2: float = 4.0, tls: TlsSettings | None = None,
+        literal: Resolution | None = None,
     ) -> None:
+        """`literal`: the target's `literal_resolution`, if the caller keeps it (it never
+        changes for an IP-literal target)."""
         self.target = target
         self._transports = transports
         self._resolver = resolver
         self._t1, self._t2, self._tls = t1, t2, tls
-        self.resolution: Resolution | None = None
+        self.resolution: Resolution | None = literal
         self.used: ResolvedTarget | None = None
         self.failed: list[tuple[ResolvedTarget, Outcome]] = []
         self.dns_seconds: float | None = None

@@ -487,6 +487,9 @@ class Via:
 
     @property
     def branch(self) -> str | None:
+        for key, value in self.params:  # spelled in lower case nearly always: no lower()
+            if key == "branch":
+                return value
         return self.param("branch")
 
     def param(self, name: str) -> str | None:

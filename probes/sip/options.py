@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..base import FailureReason, ProbeResult
 from ..errors import InvalidValue
 from ..measurements import OptionsMeasured
-from .dns import DnsResolver, Locator
+from .dns import DnsResolver, Locator, literal_resolution
 from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
 from .tls import TlsSettings, expiry_days
@@ -84,11 +84,12 @@ class SipOptionsProbe:
         self.settings = settings
         self._transports = transports
         self._resolver = resolver
+        self._literal = literal_resolution(settings.target)  # an IP literal needs no DNS
 
     async def run(self, deadline: float) -> ProbeResult:
         settings = self.settings
         route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
-                      t2=settings.t2, tls=settings.tls)
+                      t2=settings.t2, tls=settings.tls, literal=self._literal)
         outcome = await route.request(lambda ctx: build_options_request(settings, ctx), deadline)
         response = outcome.response
         measured = OptionsMeasured(
