@@ -192,6 +192,14 @@ class SnmpEndpoint:
         return self.host if self.port == 161 else f"{self.host}:{self.port}"
 
 
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def to_value(value: Any) -> Value:
     """A pysnmp value as a plain int or str (numbers stay numbers, strings are decoded)."""
     if isinstance(value, rfc1902.IpAddress):
@@ -207,9 +215,41 @@ def to_value(value: Any) -> Value:
     return str(value.prettyPrint())
 
 
-def _timeout_detail(ep: SnmpEndpoint, waited: float) -> str:
+RECENTLY = 3600.0  # seconds: an agent that answered this recently has the right credentials
+
+
+class LastAnswers:
+    """When each agent last answered validly, per credentials (loop clock; pure).
+
+    A silent agent that answered the same community a minute ago has not had its
+    community changed: the agent or the path to it stopped answering. Only an agent
+    that never answered since start keeps the "wrong community" hint.
+    """
+
+    def __init__(self) -> None:
+        self._at: dict[tuple[str, int, SnmpAuth], float] = {}
+
+    def answered(self, ep: SnmpEndpoint, now: float) -> None:
+        self._at[(ep.host, ep.port, ep.auth)] = now
+
+    def ago(self, ep: SnmpEndpoint, now: float) -> float | None:
+        """Seconds since its last valid answer; None if it never answered."""
+        at = self._at.get((ep.host, ep.port, ep.auth))
+        return None if at is None else max(0.0, now - at)
+
+
+def timeout_detail(ep: SnmpEndpoint, waited: float, answered_ago: float | None = None) -> str:
+    """What a NOC engineer should suspect when an agent stays silent."""
     attempts = ep.retries + 1
     text = f"no SNMP answer from {ep.device} within {waited:.3g}s ({attempts} attempt(s))"
+    if answered_ago is not None:
+        when = _ago(answered_ago)
+        if answered_ago <= RECENTLY:
+            return (text + f"; it answered these credentials {when} ago, so the agent or the"
+                    " path to it stopped answering (check the device, its SNMP service and"
+                    " filters on the way)")
+        return (text + f"; it last answered these credentials {when} ago: the agent or the path"
+                " stopped answering, or its credentials were changed since")
     if ep.auth.version != "v3":
         return (
             text + "; agents silently drop requests with a wrong community, so a wrong"
@@ -229,6 +269,7 @@ class SnmpClient:
         self._targets: dict[tuple[str, int, float, int], Any] = {}
         self._addresses: dict[tuple[str, int], asyncio.Future[tuple[str, int]]] = {}
         self._auth: dict[SnmpAuth, Any] = {}
+        self.answers = LastAnswers()
         self.watch = LoopWatch()  # how late our loop (and so pysnmp's timers) runs
 
     def prepare(self) -> None:
@@ -376,7 +417,9 @@ class SnmpClient:
             raise SnmpError(FailureReason.TIMEOUT, f"the answer of {ep.device} arrived"
                             f" {(answer.arrival - deadline) * 1000:.0f} ms after the deadline")
         if answer.indication is not None:
-            raise self._indication_error(ep, answer.indication, latency)
+            raise self._indication_error(ep, answer.indication, latency,
+                                         self.answers.ago(ep, loop.time()))
+        self.answers.answered(ep, answer.arrival)
         pairs = [(str(oid), value) for oid, value in answer.varbinds]
         status, index = answer.status, answer.index
         if status:
@@ -420,7 +463,8 @@ class SnmpClient:
                              " (overloaded); this says nothing about the agent",
                              inconclusive=True)
         self._forget_engine(ep, target)
-        return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, deadline - started))
+        ago = self.answers.ago(ep, asyncio.get_running_loop().time())
+        return SnmpError(FailureReason.TIMEOUT, timeout_detail(ep, deadline - started, ago))
 
     def _forget_engine(self, ep: SnmpEndpoint, target: Any) -> None:
         """Drop the agent's discovered SNMPv3 engine ID after it stopped answering.
@@ -443,9 +487,10 @@ class SnmpClient:
                 del cache[key]
 
     @staticmethod
-    def _indication_error(ep: SnmpEndpoint, indication: Any, latency: float) -> SnmpError:
+    def _indication_error(ep: SnmpEndpoint, indication: Any, latency: float,
+                          answered_ago: float | None) -> SnmpError:
         if isinstance(indication, errind.RequestTimedOut):
-            return SnmpError(FailureReason.TIMEOUT, _timeout_detail(ep, latency))
+            return SnmpError(FailureReason.TIMEOUT, timeout_detail(ep, latency, answered_ago))
         for kind, text in _AUTH_INDICATIONS.items():
             if isinstance(indication, kind):
                 who = f"user {ep.auth.user!r}" if ep.auth.version == "v3" else ep.auth.version
