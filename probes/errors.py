@@ -40,6 +40,7 @@ __all__ = [
     "SdpParseError",
     "SipParseError",
     "SipUriError",
+    "SnmpDecodeError",
     "SnmpError",
 ]
 
@@ -73,6 +74,10 @@ class RemoteProtocolError(ProbeError):
 
 class SipParseError(RemoteProtocolError):
     """Bytes from the wire are not a well-formed SIP message."""
+
+
+class SnmpDecodeError(RemoteProtocolError):
+    """Bytes that are not an SNMPv1/v2c response message (probes/snmp/ber.py)."""
 
 
 class DigestParseError(RemoteProtocolError):
