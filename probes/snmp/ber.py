@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import SnmpDecodeError
+from ..errors import InvalidValue, SnmpDecodeError
 
 __all__ = [
     "END_OF_MIB_VIEW",
@@ -83,7 +83,7 @@ def encode_oid(oid: str) -> bytes:
     """An OBJECT IDENTIFIER's content octets; raises ValueError for a malformed one."""
     arcs = [int(a) for a in oid.strip(".").split(".")]
     if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39) or min(arcs) < 0:
-        raise ValueError(f"not an OID: {oid!r}")
+        raise InvalidValue(f"not an OID: {oid!r}")
     out = bytearray()
     for arc in (arcs[0] * 40 + arcs[1], *arcs[2:]):
         chunk = [arc & 0x7F]
@@ -119,7 +119,7 @@ class GetTemplate:
 
     def __init__(self, version: str, community: str, oids: tuple[str, ...]) -> None:
         if version not in VERSIONS:
-            raise ValueError(f"pre-encoded GETs are for v1/v2c, not {version!r}")
+            raise InvalidValue(f"pre-encoded GETs are for v1/v2c, not {version!r}")
         self.version, self.community, self.oids = version, community, oids
         varbinds = _tlv(0x30, b"".join(_tlv(0x30, _tlv(0x06, encode_oid(o)) + b"\x05\x00")
                                        for o in oids))
@@ -132,7 +132,7 @@ class GetTemplate:
 
     def encode(self, request_id: int) -> bytes:
         if not REQUEST_ID_MIN <= request_id <= REQUEST_ID_MAX:
-            raise ValueError(f"request-id {request_id} outside the four-octet range")
+            raise InvalidValue(f"request-id {request_id} outside the four-octet range")
         return self._prefix + request_id.to_bytes(4, "big") + self._suffix
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from probes.snmp.client import LastAnswers, SnmpAuth, SnmpEndpoint, timeout_detail
+from probes.snmp.answers import LastAnswers, timeout_detail
+from probes.snmp.client import SnmpAuth, SnmpEndpoint
 
 V2C = SnmpEndpoint("192.0.2.7", 161, SnmpAuth("v2c", community="s3cret"), retries=1)
 V3_PRIV = SnmpEndpoint("192.0.2.7", 161, SnmpAuth("v3", user="noc", auth_protocol="sha",
