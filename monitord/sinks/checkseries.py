@@ -100,14 +100,14 @@ class FastHistogram:
 class CheckSeries:
     """One check's numbers; `probe_done` writes them on the loop, a scrape reads them."""
 
-    __slots__ = ("alerting", "by_check", "by_type", "check", "consecutive", "errors", "failed",
+    __slots__ = ("alerting", "by_check", "check", "consecutive", "errors", "failed",
                  "failures", "inconclusive", "kind", "last_duration", "ok", "responses",
-                 "seconds", "skipped", "state", "success")
+                 "seconds", "skipped", "state", "success", "type_label")
 
     def __init__(self, check: str, kind: str) -> None:
         self.check, self.kind = check, kind
         self.by_check = f'check="{escape(check)}"'  # label text, escaped once
-        self.by_type = f'{self.by_check},type="{escape(kind)}"'
+        self.type_label = f'type="{escape(kind)}"'
         self.success = 0.0
         self.ok = self.failed = self.inconclusive = 0
         self.seconds = 0.0
@@ -145,28 +145,32 @@ class CheckSeriesCollector(Collector):
         return found
 
     def exposition(self, labels: str) -> str:
-        """The text of every family here; `labels` (e.g. `site="ams"`) goes on each sample."""
+        """The text of every family here; `labels` (e.g. `site="ams"`) goes on each sample.
+
+        Label names come out sorted when the constant labels sort between a family's
+        own (as `site` does), the way prometheus_client prints them."""
         series = list(self.series.values())
         tail = f",{labels}}}" if labels else "}"
         mid = f",{labels}," if labels else ","
         out: list[str] = []
         _family(out, "monitord_probe_success", "gauge", "1 if the last probe succeeded.")
-        out += [f"monitord_probe_success{{{s.by_type}{tail} {s.success}\n" for s in series]
+        out += [f"monitord_probe_success{{{s.by_check}{mid}{s.type_label}}} {s.success}\n"
+                for s in series]
         _family(out, "monitord_check_probe_duration_seconds", "gauge",
                 "Duration of the check's last probe, success or not (none before the first).")
-        out += [f"monitord_check_probe_duration_seconds{{{s.by_type}{tail} {s.last_duration}\n"
-                for s in series if s.last_duration >= 0.0]
+        out += [f"monitord_check_probe_duration_seconds{{{s.by_check}{mid}{s.type_label}}}"
+                f" {s.last_duration}\n" for s in series if s.last_duration >= 0.0]
         _family(out, "monitord_check_probe_seconds_total", "counter",
                 "Seconds spent in the check's probes; divided by the rate of monitord_probes_total"
                 " it is the mean probe duration.")
-        out += [f"monitord_check_probe_seconds_total{{{s.by_type}{tail} {s.seconds}\n"
-                for s in series]
+        out += [f"monitord_check_probe_seconds_total{{{s.by_check}{mid}{s.type_label}}}"
+                f" {s.seconds}\n" for s in series]
         _family(out, "monitord_probes_total", "counter", "Probes run, by result.")
         for s in series:
-            out.append(f'monitord_probes_total{{{s.by_type},result="success"{tail} {s.ok}.0\n'
-                       f'monitord_probes_total{{{s.by_type},result="failure"{tail} {s.failed}.0\n'
-                       f'monitord_probes_total{{{s.by_type},result="inconclusive"{tail}'
-                       f" {s.inconclusive}.0\n")
+            p = f"monitord_probes_total{{{s.by_check},result="
+            q = f"{mid}{s.type_label}}}"
+            out.append(f'{p}"success"{q} {s.ok}.0\n{p}"failure"{q} {s.failed}.0\n'
+                       f'{p}"inconclusive"{q} {s.inconclusive}.0\n')
         _family(out, "monitord_probe_failures_total", "counter", "Failed probes, by reason.")
         out += [f'monitord_probe_failures_total{{{s.by_check},reason="{escape(reason)}"{tail}'
                 f" {n}.0\n" for s in series for reason, n in list(s.failures.items())]
