@@ -21,34 +21,56 @@ class Finished:
     max_rss_bytes: int
 
 
+# Forks the command and reports the child's own rusage on fd 3. A child forked
+# straight from pytest inherits pytest's RSS high-water mark (Linux carries it
+# over fork and exec in signal->maxrss), so a late test in a long CI run read
+# 348 MiB for a 60 MiB process; a small launcher in between keeps the figure honest.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "monitord", *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with os.fdopen(int(sys.argv[1]), "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+"""
+
+
 def run_monitord(argv: list[str], *, stdout: int | None = None, timeout: float = 60.0) -> Finished:
     """`python -m monitord ARGV`; stdout to the given fd (default: /dev/null), stderr captured.
 
-    Waited for with os.wait4, so the figures are this child's own, not the
-    maximum over every child the test session started. Killed after `timeout`.
+    The figures are the command's own (os.wait4 in a small launcher process),
+    not pytest's nor the maximum over every child the session started. The
+    launcher and the command are killed together after `timeout`.
     """
+    import signal
     import time
 
     started = time.monotonic()
+    report_read, report_write = os.pipe()
     with open(os.devnull, "wb") as devnull:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "monitord", *argv],
+            [sys.executable, "-c", _LAUNCHER, str(report_write), *argv],
             stdin=subprocess.DEVNULL, stdout=devnull if stdout is None else stdout,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE, pass_fds=(report_write,), start_new_session=True,
         )
-    watchdog = threading.Timer(timeout, proc.kill)
+    os.close(report_write)
+    watchdog = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
     watchdog.start()
     assert proc.stderr is not None
     try:
-        stderr = proc.stderr.read()  # EOF when the child exits
-        _, status, usage = os.wait4(proc.pid, 0)
+        stderr = proc.stderr.read()  # EOF when the command exits
+        with os.fdopen(report_read, "r") as report:
+            figures = report.read().split()
+        proc.wait()
     finally:
         watchdog.cancel()
         proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert len(figures) == 3, f"launcher died (exit {proc.returncode}): {stderr[-2000:]!r}"
+    returncode, cpu_seconds, max_rss_kib = int(figures[0]), float(figures[1]), int(figures[2])
     return Finished(
-        proc.returncode, stderr.decode("utf-8", "replace"), time.monotonic() - started,
-        usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+        returncode, stderr.decode("utf-8", "replace"), time.monotonic() - started,
+        cpu_seconds, max_rss_kib * 1024,
     )
 
 
