@@ -168,3 +168,34 @@ async def test_reviews_are_append_only_and_validated(client: tuple[Client, Path]
         for sql in ("UPDATE reviews SET who = 'mallory'", "DELETE FROM reviews"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(sql)
+
+
+async def test_cli_adds_and_lists_under_the_named_token(
+    client: tuple[Client, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`monitord review`: the token file's first token unless --token-name picks another."""
+    import asyncio
+
+    from monitord.cli.main import main
+
+    c, _ = client
+    url = str(c.make_url("")).rstrip("/")
+    tokens = tmp_path / "tokens"
+    tokens.write_text(TOKENS)
+    tokens.chmod(0o600)
+    note = ["review", "add", "--url", url, "--service", "voice", "--action", "note",
+            "--target", "store:2", "--note", "customer informed"]
+    assert await asyncio.to_thread(main, note) == 1  # no token: refused
+    assert "401" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, [*note, "--token-file", str(tokens)]) == 0
+    assert "added" in capsys.readouterr().out
+    named = [*note, "--token-file", str(tokens), "--token-name", "bob"]
+    assert await asyncio.to_thread(main, named) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, [*named[:-1], "carol"]) == 2
+    assert "no token named 'carol' (names: alice, bob)" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["review", "list", "--url", url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in listed] == ["alice", "bob"]
+    assert await asyncio.to_thread(main, ["review", "list", "--url", "http://127.0.0.1:9"]) == 3
+    assert "cannot reach the daemon at http://127.0.0.1:9" in capsys.readouterr().err
