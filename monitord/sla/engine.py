@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitord.errors import SlaError
-from monitord.sla.assemble import assemble
+from monitord.sla.assemble import ReportInputs, assemble
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.batch import Batch
 from monitord.sla.calendars import TWENTY_FOUR_SEVEN, calendar_intervals
@@ -127,17 +127,10 @@ def compute_reference(
         downtimes=downtimes,
         gaps=gaps,
     )
-    return assemble(
-        service=service,
-        customer=setup.customers.get(service, ""),
-        policy=policy,
-        period=period,
-        now=now,
-        measurement=measurement,
-        downtimes=downtimes,
-        gaps=gaps,
-        maintenance=maintenance,
+    inputs = ReportInputs(
+        policy, period, period.as_of(now), measurement, downtimes, gaps, maintenance
     )
+    return assemble(inputs, service=service, customer=setup.customers.get(service, ""))
 
 
 Job = tuple[str, SlaPolicy, Period]
