@@ -40,6 +40,7 @@ __all__ = [
     "require_binary",
     "sipp_options_responder",
     "sipp_uas",
+    "snmpd_target",
     "tcp_answers_options",
     "udp_answers_options",
 ]
@@ -464,6 +465,14 @@ def snmpd(port: int, workdir: Path) -> PeerProcess:
     return PeerProcess(argv, name=f"snmpd-{port}", cwd=str(wd),
                        env={"SNMP_PERSISTENT_DIR": str(persist), "MIBS": ""},
                        ready=lambda: snmp_answers(port, SNMPD_COMMUNITY))
+
+
+def snmpd_target(port: int, workdir: Path) -> dict[str, object]:
+    """A check's `target:` for `snmpd(port, ...)` over v2c, its community in a 0600 file."""
+    community = workdir / "community"
+    community.write_text(SNMPD_COMMUNITY)
+    community.chmod(0o600)
+    return {"host": "127.0.0.1", "port": port, "version": "v2c", "community_file": str(community)}
 
 
 def snmpsim(port: int, workdir: Path, data_dir: Path | None = None) -> PeerProcess:
