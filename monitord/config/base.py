@@ -87,6 +87,12 @@ class FieldProblem(ValueError):
         self.field = field
 
 
+def paired(model: BaseModel, first: str, second: str, message: str) -> None:
+    """Two optional fields set together or not at all; the complaint names the one that is set."""
+    if (getattr(model, first) is None) != (getattr(model, second) is None):
+        raise FieldProblem(first if getattr(model, second) is None else second, message)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

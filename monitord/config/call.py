@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
 
-from monitord.config.base import CheckBase, FieldProblem, Strict, sip_target, sip_token
+from monitord.config.base import CheckBase, FieldProblem, Strict, paired, sip_target, sip_token
 from monitord.config.durations import Duration, bounded, parse_duration
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
@@ -139,11 +139,8 @@ class SipCallCheck(CheckBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> SipCallCheck:
-        if (self.auth_user is None) != (self.password_file is None):
-            raise FieldProblem(
-                "auth_user" if self.password_file is None else "password_file",  # the one set
-                "auth_user and password_file go together (digest authentication)",
-            )
+        paired(self, "auth_user", "password_file",
+               "auth_user and password_file go together (digest authentication)")
         if self.dtmf is not None:
             late = [o for _, o in self.dtmf.schedule() if o >= self.duration]
             if late:
