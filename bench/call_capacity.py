@@ -29,7 +29,6 @@ import asyncio
 import csv
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,34 +46,10 @@ from probes.rtp.sender import WakeLead  # noqa: E402
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe  # noqa: E402
 from probes.sip.transport import SipTransports  # noqa: E402
 from probes.sip.uri import SipUri  # noqa: E402
+from tests.integration.peers import free_port, media_port_block  # noqa: E402
 
 SIPP_STAT_COLUMNS = ("IncomingCall(C)", "SuccessfulCall(C)", "FailedCall(C)", "CurrentCall",
                      "Retransmissions(C)", "OutOfCallMsgs(C)")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_media_block() -> int:
-    """Four consecutive free UDP ports: SIPp's echo binds -mp and -mp+2."""
-    for _ in range(100):
-        base = free_port()
-        socks = []
-        try:
-            for i in range(4):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no block of 4 free UDP ports")
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -199,7 +174,7 @@ def main() -> int:
         workdir = Path(tmp)
         port, stat = free_port(), workdir / "sipp_stat.csv"
         argv = ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()),
-                "-t", "u1", "-mi", "127.0.0.1", "-mp", str(free_media_block()), "-rtp_echo",
+                "-t", "u1", "-mi", "127.0.0.1", "-mp", str(media_port_block()), "-rtp_echo",
                 "-nostdin", "-trace_stat", "-stf", str(stat), "-fd", "1"]
         sipp = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from probes.rtp.g711 import Law
     from probes.sip.callprobe import CallProbeSettings, SipCallProbe
     from probes.sip.digest import Credentials
+    from probes.sip.oneshot import run_once
     from probes.sip.tls import TlsSettings
-    from probes.sip.transport import SipTransports
     from probes.sip.uri import SipUri
     from probes.sip.verdict import FarEnd
 
@@ -79,19 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"monitord call: {exc}", file=sys.stderr)
         return ExitCode.USAGE
 
-    async def once() -> object:
-        transports = SipTransports()
-        await transports.start()
-        try:
-            deadline = asyncio.get_running_loop().time() + settings.budget
-            return await SipCallProbe(settings, transports).run(deadline)
-        finally:
-            await transports.close()
-
-    from probes.base import ProbeResult
-
-    result = asyncio.run(once())
-    assert isinstance(result, ProbeResult)
+    result = asyncio.run(run_once(lambda t: SipCallProbe(settings, t), settings.budget))
     m = result.measurements
     reason = result.reason.value if result.reason else None
     print(result_line(result.ok, args.target, result.detail, reason=reason, latency=result.latency))

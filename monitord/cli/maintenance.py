@@ -13,14 +13,12 @@ message says why), 2 usage, 3 the daemon could not be reached.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from monitord.cli.args import add_config_option, handles, read_secret
+from monitord.cli.args import handles
+from monitord.cli.daemonapi import add_daemon_options, ask, daemon_address
 from monitord.cli.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -45,52 +43,16 @@ def register(sub: Subcommands) -> None:
     rm = msub.add_parser("delete", help="withdraw a window (kept on the record; needs the token)")
     rm.add_argument("id", type=int)
     for p in (add, lst, rm):
-        add_config_option(
-            p, required=False, help="the daemon's YAML config (address and token file)"
-        )
-        p.add_argument("--url", help="the daemon's API, e.g. http://127.0.0.1:9465")
-        p.add_argument("--token-file", help="file holding the bearer token (overrides the config)")
+        add_daemon_options(p, token_help="file holding the bearer token (overrides the config)")
         handles(p, run)
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str | None]:
-    """Base URL and token from --url/--token-file, falling back to the config."""
-    from monitord.http.tokens import first_token  # a named token file: its first token
+    """Base URL and token (a named token file: its first token)."""
+    from monitord.http.tokens import first_token
 
-    url, token = args.url, None
-    if args.config:
-        from monitord.config import load_config
-
-        cfg = load_config(args.config)
-        host, port = cfg.daemon.listen_address
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        url = url or f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-        if cfg.daemon.api_token_file is not None:
-            token = first_token(cfg.daemon.api_token_file.get())
-    if args.token_file:
-        token = first_token(read_secret("maintenance", "--token-file", args.token_file))
-    if not url:
-        raise ValueError("give --config (the daemon's config) or --url")
-    return url.rstrip("/"), token
-
-
-def _call(method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        try:
-            payload = json.loads(exc.read() or b"null")
-        except ValueError:
-            payload = {"error": exc.reason}
-        return exc.code, payload
+    url, text = daemon_address(args, "maintenance")
+    return url, None if text is None else first_token(text)
 
 
 def _line(w: dict[str, Any]) -> str:
@@ -113,33 +75,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"monitord maintenance: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     action = args.maintenance_command
-    try:
-        if action == "add":
-            body = {
-                "service": args.service,
-                "start": args.start,
-                "end": args.end,
-                "kind": args.kind,
-                "reason": args.reason,
-            }
-            if args.announced_at:
-                body["announced_at"] = args.announced_at
-            status, payload = _call("POST", f"{base}/api/v1/maintenance", token, body)
-        elif action == "delete":
-            status, payload = _call("DELETE", f"{base}/api/v1/maintenance/{args.id}", token)
-        else:
-            query = urllib.parse.urlencode(
-                {k: v for k, v in (("service", args.service),) if v}
-                | ({"include_deleted": "true"} if args.include_deleted else {})
-            )
-            status, payload = _call("GET", f"{base}/api/v1/maintenance?{query}", None)
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"monitord maintenance: cannot reach the daemon at {base}: {exc}", file=sys.stderr)
-        return ExitCode.ERROR
-    if status >= 400:
-        message = payload.get("error") if isinstance(payload, dict) else payload
-        print(f"monitord maintenance: {status}: {message}", file=sys.stderr)
-        return ExitCode.FAILED
+    if action == "add":
+        body = {
+            "service": args.service,
+            "start": args.start,
+            "end": args.end,
+            "kind": args.kind,
+            "reason": args.reason,
+        }
+        if args.announced_at:
+            body["announced_at"] = args.announced_at
+        code, payload = ask("maintenance", base, "POST", "/api/v1/maintenance", token, body)
+    elif action == "delete":
+        code, payload = ask("maintenance", base, "DELETE", f"/api/v1/maintenance/{args.id}", token)
+    else:
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("service", args.service),) if v}
+            | ({"include_deleted": "true"} if args.include_deleted else {})
+        )
+        code, payload = ask("maintenance", base, "GET", f"/api/v1/maintenance?{query}", None)
+    if code != ExitCode.OK:
+        return code
     if action == "list":
         for w in payload:
             print(_line(w))

@@ -14,14 +14,12 @@ message says why), 2 usage, 3 the daemon could not be reached.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from monitord.cli.args import add_config_option, handles, read_secret
+from monitord.cli.args import handles
+from monitord.cli.daemonapi import add_daemon_options, ask, daemon_address
 from monitord.cli.exitcodes import ExitCode
 from monitord.errors import MonitordError
 
@@ -51,11 +49,7 @@ def register(sub: Subcommands) -> None:
     lst = rsub.add_parser("list", help="list review records, oldest first")
     lst.add_argument("--service")
     for p in (add, lst):
-        add_config_option(
-            p, required=False, help="the daemon's YAML config (address and token file)"
-        )
-        p.add_argument("--url", help="the daemon's API, e.g. http://127.0.0.1:9465")
-        p.add_argument("--token-file", help="file holding the bearer token(s)")
+        add_daemon_options(p, token_help="file holding the bearer token(s)")
         p.add_argument("--token-name", help="which NAME of a named token file to use")
         handles(p, run)
 
@@ -63,21 +57,7 @@ def register(sub: Subcommands) -> None:
 def _target(args: argparse.Namespace) -> tuple[str, str | None]:
     from monitord.http.tokens import parse_tokens
 
-    url, text = args.url, None
-    if args.config:
-        from monitord.config import load_config
-
-        cfg = load_config(args.config)
-        host, port = cfg.daemon.listen_address
-        if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
-        url = url or f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-        if cfg.daemon.api_token_file is not None:
-            text = cfg.daemon.api_token_file.get()
-    if args.token_file:
-        text = read_secret("review", "--token-file", args.token_file)
-    if not url:
-        raise ValueError("give --config (the daemon's config) or --url")
+    url, text = daemon_address(args, "review")
     token = None
     if text is not None:
         tokens = parse_tokens(text)
@@ -88,25 +68,7 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None]:
             token = tokens[args.token_name]
         else:
             token = next(iter(tokens.values()), None)
-    return url.rstrip("/"), token
-
-
-def _call(method: str, url: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        try:
-            payload = json.loads(exc.read() or b"null")
-        except ValueError:
-            payload = {"error": exc.reason}
-        return exc.code, payload
+    return url, token
 
 
 def _line(e: dict[str, Any]) -> str:
@@ -119,27 +81,21 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError, MonitordError) as exc:
         print(f"monitord review: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    try:
-        if args.review_command == "add":
-            body: dict[str, Any] = {"service": args.service, "action": args.action}
-            if args.target:
-                body["targets"] = args.target
-            for field in ("priority", "start", "end", "category", "ticket", "note"):
-                if getattr(args, field):
-                    body[field] = getattr(args, field)
-            if args.reason:
-                body["reason"] = args.reason
-            status, payload = _call("POST", f"{base}/api/v1/reviews", token, body)
-        else:
-            query = urllib.parse.urlencode({"service": args.service} if args.service else {})
-            status, payload = _call("GET", f"{base}/api/v1/reviews?{query}", None)
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"monitord review: cannot reach the daemon at {base}: {exc}", file=sys.stderr)
-        return ExitCode.ERROR
-    if status >= 400:
-        message = payload.get("error") if isinstance(payload, dict) else payload
-        print(f"monitord review: {status}: {message}", file=sys.stderr)
-        return ExitCode.FAILED
+    if args.review_command == "add":
+        body: dict[str, Any] = {"service": args.service, "action": args.action}
+        if args.target:
+            body["targets"] = args.target
+        for field in ("priority", "start", "end", "category", "ticket", "note"):
+            if getattr(args, field):
+                body[field] = getattr(args, field)
+        if args.reason:
+            body["reason"] = args.reason
+        code, payload = ask("review", base, "POST", "/api/v1/reviews", token, body)
+    else:
+        query = urllib.parse.urlencode({"service": args.service} if args.service else {})
+        code, payload = ask("review", base, "GET", f"/api/v1/reviews?{query}", None)
+    if code != ExitCode.OK:
+        return code
     for entry in payload if isinstance(payload, list) else [payload]:
         print(("added " if args.review_command == "add" else "") + _line(entry))
     return ExitCode.OK

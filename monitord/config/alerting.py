@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, StrictInt, field_validator, model_validator
 
-from monitord.config.base import FieldProblem, Strict
+from monitord.config.base import FieldProblem, Strict, paired
 from monitord.config.durations import Duration
 from monitord.config.secrets import SecretFromFile
 
@@ -80,11 +80,7 @@ class MqttTls(Strict):
 
     @model_validator(mode="after")
     def _pair(self) -> MqttTls:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise FieldProblem(
-                "cert_file" if self.key_file is None else "key_file",  # the one set
-                "tls.cert_file and tls.key_file go together",
-            )
+        paired(self, "cert_file", "key_file", "tls.cert_file and tls.key_file go together")
         return self
 
 

@@ -48,6 +48,24 @@ def parse_status_codes(value: Any) -> frozenset[int]:
 StatusCodes = Annotated[frozenset[int], BeforeValidator(parse_status_codes)]
 
 
+def sip_target(value: str, *, user: str | None = None) -> str:
+    """A SIP or SIPS URI a check aims at; `user` says what its user part names, when it needs one."""
+    from probes.sip.uri import SipUri
+
+    uri = SipUri.parse(value)
+    if user is not None and not uri.user:
+        raise ValueError(f"the target needs {user}: sip:USER@HOST, got {value!r}")
+    return value
+
+
+def sip_token(value: str | None, what: str, forbidden: str) -> str | None:
+    """A name copied into SIP headers as it is: not empty, no white space, none of `forbidden`."""
+    if value is not None and (not value or any(c.isspace() or c in forbidden for c in value)):
+        banned = ["spaces", *("quotes" if c == '"' else repr(c) for c in forbidden)]
+        raise ValueError(f"invalid {what} {value!r}: no {', '.join(banned[:-1])} or {banned[-1]}")
+    return value
+
+
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
@@ -67,6 +85,12 @@ class FieldProblem(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def paired(model: BaseModel, first: str, second: str, message: str) -> None:
+    """Two optional fields set together or not at all; the complaint names the one that is set."""
+    if (getattr(model, first) is None) != (getattr(model, second) is None):
+        raise FieldProblem(first if getattr(model, second) is None else second, message)
 
 
 class Strict(BaseModel):

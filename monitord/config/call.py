@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StrictInt, field_validator, model_validator
 
-from monitord.config.base import CheckBase, FieldProblem, Strict
+from monitord.config.base import CheckBase, FieldProblem, Strict, paired, sip_target, sip_token
 from monitord.config.durations import Duration, bounded, parse_duration
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
@@ -139,11 +139,8 @@ class SipCallCheck(CheckBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> SipCallCheck:
-        if (self.auth_user is None) != (self.password_file is None):
-            raise FieldProblem(
-                "auth_user" if self.password_file is None else "password_file",  # the one set
-                "auth_user and password_file go together (digest authentication)",
-            )
+        paired(self, "auth_user", "password_file",
+               "auth_user and password_file go together (digest authentication)")
         if self.dtmf is not None:
             late = [o for _, o in self.dtmf.schedule() if o >= self.duration]
             if late:
@@ -161,19 +158,12 @@ class SipCallCheck(CheckBase):
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        from probes.sip.uri import SipUri
-
-        uri = SipUri.parse(value)
-        if not uri.user:
-            raise ValueError(f"the target needs the user to call: sip:USER@HOST, got {value!r}")
-        return value
+        return sip_target(value, user="the user to call")
 
     @field_validator("from_user", "auth_user")
     @classmethod
     def _token(cls, value: str | None) -> str | None:
-        if value is not None and (not value or any(c.isspace() or c in "<>\"@:" for c in value)):
-            raise ValueError(f"invalid user {value!r}: no spaces, quotes, '<', '>', '@' or ':'")
-        return value
+        return sip_token(value, "user", '"<>@:')
 
     @field_validator("local_address")
     @classmethod

@@ -27,7 +27,7 @@ from monitord.config.models import (
 from monitord.config.yamlsource import YamlDocument, YamlLimitError, format_path, load_yaml
 from monitord.core.checkstate import Thresholds
 from monitord.errors import ConfigError
-from monitord.sla.config import CREDIT_TYPES, sla_reference_problems
+from monitord.sla.config import CREDIT_TYPES, entries, sla_reference_problems
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -357,11 +357,8 @@ def _reference_problems(data: dict[str, Any]) -> list[Problem]:
                 )
             )
         names.setdefault(name, i)
-    services = data.get("services")
     seen: set[str] = set()
-    for i, svc in enumerate(services if isinstance(services, list) else []):
-        if not isinstance(svc, dict):
-            continue
+    for i, svc in entries(data.get("services")):
         if isinstance(svc.get("name"), str):
             if svc["name"] in seen:
                 problems.append(

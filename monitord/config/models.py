@@ -25,6 +25,7 @@ from monitord.config.base import (
     StatusCodes,
     Streak,
     Strict,
+    sip_target,
 )
 from monitord.config.call import CallQualityWindow, SipCallCheck
 from monitord.config.dns import DnsConfig
@@ -144,10 +145,7 @@ class SipOptionsCheck(CheckBase):
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        from probes.sip.uri import SipUri
-
-        SipUri.parse(value)
-        return value
+        return sip_target(value)
 
 
 

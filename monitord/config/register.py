@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
-from monitord.config.base import CheckBase
+from monitord.config.base import CheckBase, sip_target, sip_token
 from monitord.config.secrets import SecretFromFile
 from monitord.config.siptls import SipTlsConfig
 
@@ -32,15 +32,9 @@ class SipRegisterCheck(CheckBase):
     @field_validator("target")
     @classmethod
     def _target(cls, value: str) -> str:
-        from probes.sip.uri import SipUri
-
-        if not SipUri.parse(value).user:
-            raise ValueError(f"the target needs the account user: sip:USER@HOST, got {value!r}")
-        return value
+        return sip_target(value, user="the account user")
 
     @field_validator("username", "domain")
     @classmethod
     def _token(cls, value: str | None) -> str | None:
-        if value is not None and (not value or any(c.isspace() or c in "<>\"@" for c in value)):
-            raise ValueError(f"invalid value {value!r}: no spaces, quotes, '<', '>' or '@'")
-        return value
+        return sip_token(value, "value", '"<>@')

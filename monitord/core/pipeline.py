@@ -57,6 +57,7 @@ from monitord.core.stream import (
     RecordHealth,
     Resumed,
     Sink,
+    publish,
 )
 from monitord.errors import StorageError, StoreConflictError, StoreUnavailableError
 from monitord.sla.config import MaintenanceConfig
@@ -560,9 +561,5 @@ class Pipeline:
                       self._frozen_services, open_now)
 
     def _publish(self, committed: Committed) -> None:
-        for sink in self._sinks:
-            try:
-                sink.consume(committed)
-            except Exception:  # a broken sink must not stop monitoring
-                log.exception("sink_failed", sink=type(sink).__name__)
+        publish(self._sinks, committed, log)
 

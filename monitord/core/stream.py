@@ -8,10 +8,10 @@ store and calls nothing back. Everything here is frozen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
@@ -36,6 +36,7 @@ __all__ = [
     "RecordHealth",
     "Resumed",
     "Sink",
+    "publish",
 ]
 
 
@@ -152,3 +153,16 @@ class Sink(Protocol):
     it for a task of its own (run by the supervisor)."""
 
     def consume(self, committed: Committed) -> None: ...
+
+
+def publish(sinks: Iterable[Sink], committed: Committed, log: Any) -> None:
+    """Hand `committed` to every sink in turn; one that raises is logged on `log` and skipped.
+
+    Why not let it raise: a broken sink (a dashboard, a log line) must not stop the
+    writer behind the stream, which is monitoring or judging.
+    """
+    for sink in sinks:
+        try:
+            sink.consume(committed)
+        except Exception:
+            log.exception("sink_failed", sink=type(sink).__name__)

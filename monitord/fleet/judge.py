@@ -43,7 +43,7 @@ from monitord.core.events import (
     ServiceDowntimeRecorded,
 )
 from monitord.core.intervals import Interval
-from monitord.core.stream import Committed, Event, Resumed, Sink
+from monitord.core.stream import Committed, Event, Resumed, Sink, publish
 from monitord.errors import StorageError, StoreLockedError
 from monitord.fleet.membership import Membership
 from monitord.fleet.quorum import (
@@ -332,11 +332,7 @@ class JudgeRuntime:
         return writes, lags
 
     def _publish(self, committed: Committed) -> None:
-        for sink in self._sinks:
-            try:
-                sink.consume(committed)
-            except Exception:  # a broken sink must not stop judging
-                log.exception("sink_failed", sink=type(sink).__name__)
+        publish(self._sinks, committed, log)
 
 
 def _end(change: JudgedChange) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +21,16 @@ from monitord.errors import ApiRequestError
 __all__ = [
     "MAX_ID",
     "MAX_INSTANT",
+    "MAX_TEXT",
     "MIN_INSTANT",
     "check_text",
+    "instant_field",
     "parse_id",
     "parse_instant",
     "parse_json_body",
+    "parse_json_object",
+    "service_field",
+    "text_field",
 ]
 
 # The record starts at the Unix epoch (storage/timestamps.py counts from it), and an
@@ -32,6 +38,7 @@ __all__ = [
 MIN_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
+MAX_TEXT = 2000  # a reason, a note, a ticket reference
 _ID = re.compile(r"[0-9]{1,19}")
 
 
@@ -86,3 +93,44 @@ def parse_json_body(raw: bytes) -> Any:
         raise ApiRequestError("body: nested too deeply") from None
     except ValueError:
         raise ApiRequestError("body: not valid JSON") from None
+
+
+def parse_json_object(raw: bytes, fields: Sequence[str], holding: str) -> dict[str, Any]:
+    """The body as a JSON object of no other keys than `fields`; `holding` names what it needs."""
+    body = parse_json_body(raw)
+    if not isinstance(body, dict):
+        raise ApiRequestError(f"body: expected a JSON object with {holding}")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiRequestError(
+            f"unknown field(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(fields)})"
+        )
+    return body
+
+
+def service_field(body: dict[str, Any], services: Collection[str]) -> str:
+    """The body's `service`: the name of a configured service."""
+    service = body.get("service")
+    if not isinstance(service, str) or not service:
+        raise ApiRequestError("field 'service': required, the name of a configured service")
+    if service not in services:
+        known = ", ".join(sorted(services)) or "none configured"
+        raise ApiRequestError(f"field 'service': unknown service {service!r} (known: {known})")
+    return service
+
+
+def instant_field(body: dict[str, Any], field: str) -> datetime:
+    raw = body.get(field)
+    if not isinstance(raw, str):
+        raise ApiRequestError(
+            f"field {field!r}: expected an ISO-8601 string with offset, got {raw!r}"
+        )
+    return parse_instant(raw, f"field {field!r}")
+
+
+def text_field(body: dict[str, Any], field: str) -> str:
+    """Optional text (empty when absent) of at most MAX_TEXT characters."""
+    value = body.get(field, "")
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ApiRequestError(f"field {field!r}: expected text of at most {MAX_TEXT} characters")
+    return check_text(value, f"field {field!r}")

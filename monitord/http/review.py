@@ -26,8 +26,8 @@ from aiohttp import web
 
 from monitord.errors import ApiRequestError, StoreUnavailableError
 from monitord.http.context import error, iso, token_name
-from monitord.http.inputs import check_text, parse_json_body
-from monitord.http.sla import SLA, _instant, _unknown_params
+from monitord.http.inputs import instant_field, parse_json_object, service_field, text_field
+from monitord.http.sla import SLA, _unknown_params
 from monitord.sla.config import PRIORITIES
 from monitord.sla.review import ACTIONS, CATEGORIES, describe
 from monitord.storage.interface import ReviewAdd
@@ -35,7 +35,6 @@ from monitord.storage.records import ReviewRecord
 
 FIELDS = ("service", "action", "targets", "priority", "start", "end", "category", "ticket",
           "note", "reason")
-MAX_TEXT = 2000
 _TARGET = re.compile(r"^store:(\d{1,18})$")
 
 
@@ -48,13 +47,10 @@ def review_json(rec: ReviewRecord) -> dict[str, Any]:
 
 
 def _text(body: dict[str, Any], field: str, *, required: bool) -> str:
-    value = body.get(field, "")
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise ApiRequestError(f"field {field!r}: expected text of at most {MAX_TEXT} characters")
-    check_text(value, f"field {field!r}")
-    if required and not value.strip():
+    value = text_field(body, field).strip()
+    if required and not value:
         raise ApiRequestError(f"field {field!r}: required (why: it goes into the audit record)")
-    return value.strip()
+    return value
 
 
 def _targets(body: dict[str, Any], least: int) -> tuple[str, ...]:
@@ -70,18 +66,8 @@ def _targets(body: dict[str, Any], least: int) -> tuple[str, ...]:
 
 
 def parse_review(raw: bytes, services: set[str], who: str, now: datetime) -> ReviewAdd:
-    body = parse_json_body(raw)
-    if not isinstance(body, dict):
-        raise ApiRequestError("body: expected a JSON object with service and action")
-    unknown = sorted(set(body) - set(FIELDS))
-    if unknown:
-        raise ApiRequestError(
-            f"unknown field(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(FIELDS)})"
-        )
-    service = body.get("service")
-    if not isinstance(service, str) or service not in services:
-        known = ", ".join(sorted(services)) or "none configured"
-        raise ApiRequestError(f"field 'service': unknown service {service!r} (known: {known})")
+    body = parse_json_object(raw, FIELDS, "service and action")
+    service = service_field(body, services)
     action = body.get("action")
     if action not in ACTIONS:
         raise ApiRequestError(f"field 'action': expected one of {', '.join(ACTIONS)}, got {action!r}")
@@ -94,7 +80,7 @@ def parse_review(raw: bytes, services: set[str], who: str, now: datetime) -> Rev
     if action == "group":
         return ReviewAdd(now, who, service, action, _targets(body, 2), reason=reason)
     if action == "exclude":
-        start, end = _instant(body, "start"), _instant(body, "end")
+        start, end = instant_field(body, "start"), instant_field(body, "end")
         if end <= start:
             raise ApiRequestError("field 'end': must be after 'start'")
         category = body.get("category")

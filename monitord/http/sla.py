@@ -24,7 +24,14 @@ from aiohttp import web
 
 from monitord.errors import ApiRequestError, SlaError, StoreUnavailableError
 from monitord.http.context import SlaApi, authorize, error, iso
-from monitord.http.inputs import check_text, parse_id, parse_instant, parse_json_body
+from monitord.http.inputs import (
+    check_text,
+    instant_field,
+    parse_id,
+    parse_json_object,
+    service_field,
+    text_field,
+)
 from monitord.sla.config import SlaPolicy
 from monitord.sla.html import render_html
 from monitord.sla.render import render_csv, render_json, report_to_dict
@@ -34,7 +41,6 @@ from monitord.storage.records import MaintenanceRecord
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 WINDOW_FIELDS = ("service", "start", "end", "kind", "announced_at", "reason")
-MAX_REASON = 2000
 
 
 SLA: web.AppKey[SlaApi] = web.AppKey("sla", SlaApi)
@@ -55,34 +61,13 @@ def window_json(rec: MaintenanceRecord) -> dict[str, Any]:
     }
 
 
-def _instant(body: dict[str, Any], field: str) -> datetime:
-    raw = body.get(field)
-    if not isinstance(raw, str):
-        raise ApiRequestError(
-            f"field {field!r}: expected an ISO-8601 string with offset, got {raw!r}"
-        )
-    return parse_instant(raw, f"field {field!r}")
-
-
 def parse_window(
     raw: bytes, services: set[str], now: datetime
 ) -> tuple[str, datetime, datetime, str, datetime, str]:
     """Validate a POST body; every problem names its field."""
-    body = parse_json_body(raw)
-    if not isinstance(body, dict):
-        raise ApiRequestError("body: expected a JSON object with service, start and end")
-    unknown = sorted(set(body) - set(WINDOW_FIELDS))
-    if unknown:
-        raise ApiRequestError(
-            f"unknown field(s) {', '.join(map(repr, unknown))} (allowed: {', '.join(WINDOW_FIELDS)})"
-        )
-    service = body.get("service")
-    if not isinstance(service, str) or not service:
-        raise ApiRequestError("field 'service': required, the name of a configured service")
-    if service not in services:
-        known = ", ".join(sorted(services)) or "none configured"
-        raise ApiRequestError(f"field 'service': unknown service {service!r} (known: {known})")
-    start, end = _instant(body, "start"), _instant(body, "end")
+    body = parse_json_object(raw, WINDOW_FIELDS, "service, start and end")
+    service = service_field(body, services)
+    start, end = instant_field(body, "start"), instant_field(body, "end")
     if end <= start:
         raise ApiRequestError("field 'end': must be after 'start'")
     kind = body.get("kind", "regular")
@@ -90,13 +75,10 @@ def parse_window(
         raise ApiRequestError(
             f"field 'kind': {kind!r} is not a kind name (e.g. regular, necessary, urgent)"
         )
-    announced = _instant(body, "announced_at") if "announced_at" in body else now
+    announced = instant_field(body, "announced_at") if "announced_at" in body else now
     if announced > now:
         raise ApiRequestError("field 'announced_at': cannot be in the future")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise ApiRequestError(f"field 'reason': expected text of at most {MAX_REASON} characters")
-    check_text(reason, "field 'reason'")
+    reason = text_field(body, "reason")
     return service, start, end, kind, announced, reason
 
 

@@ -24,45 +24,49 @@ log = structlog.get_logger("monitord.sinks")
 RESULTS = ("success", "failure")
 
 
+class ResultCounter:
+    """A counter by `result`, both series exported from the start (a rate of 0 is news too)."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self.counter = Counter(name, documentation, ["result"], registry=registry)
+        for result in RESULTS:
+            self.counter.labels(result)
+
+    def count(self, ok: bool) -> None:
+        self.counter.labels("success" if ok else "failure").inc()
+
+
 class DeliveryMetrics:
     """Alertmanager: one count per POST of alerts, and per silences request, to one URL."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.deliveries = Counter(
+        self.deliveries = ResultCounter(
             "monitord_alert_deliveries",
             "POSTs of alerts to an Alertmanager, by result (failure = not 2xx or unreachable).",
-            ["result"],
-            registry=registry,
+            registry,
         )
-        self.silences = Counter(
+        self.silences = ResultCounter(
             "monitord_alert_silence_requests",
             "Requests to an Alertmanager's silences API (maintenance windows), by result.",
-            ["result"],
-            registry=registry,
+            registry,
         )
-        for result in RESULTS:
-            self.deliveries.labels(result)
-            self.silences.labels(result)
 
     def delivered(self, ok: bool) -> None:
-        self.deliveries.labels("success" if ok else "failure").inc()
+        self.deliveries.count(ok)
 
     def silenced(self, ok: bool) -> None:
-        self.silences.labels("success" if ok else "failure").inc()
+        self.silences.count(ok)
 
 
 class MqttMetrics:
     """MQTT: publishes by result, and the outbox backlog against its limit."""
 
     def __init__(self, registry: CollectorRegistry, max_pending: int) -> None:
-        self.publishes = Counter(
+        self.publishes = ResultCounter(
             "monitord_mqtt_publishes",
             "MQTT publishes of outbox rows, by result (success = PUBACK received).",
-            ["result"],
-            registry=registry,
+            registry,
         )
-        for result in RESULTS:
-            self.publishes.labels(result)
         self.pending = Gauge(
             "monitord_outbox_pending_events",
             "Outbox rows not yet acknowledged by the broker (read at each drain or retry).",
@@ -78,7 +82,7 @@ class MqttMetrics:
         self._over = False
 
     def published(self, ok: bool) -> None:
-        self.publishes.labels("success" if ok else "failure").inc()
+        self.publishes.count(ok)
 
     def backlog(self, rows: int) -> None:
         """Set the gauge; log once when the backlog crosses the limit and once when it clears."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
@@ -39,6 +40,28 @@ from monitord.sla.verdict import credit as credit_of
 Occurrences = Sequence[MaintenanceOccurrence] | Callable[[], Sequence[MaintenanceOccurrence]]
 
 
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """What one report is built from: an engine's measurement and the intervals behind it.
+
+    `as_of` is `now` held inside the period; `downtimes` are as reviewed;
+    `maintenance` may be a function, called only when the interval list is
+    asked for; `rows` are maintenance rows shared by a fleet's reports;
+    `calendar` is the restore clock's office hours.
+    """
+
+    policy: SlaPolicy
+    period: Period
+    as_of: datetime
+    measurement: Measurement
+    downtimes: Sequence[Downtime]
+    gaps: Sequence[Gap]
+    maintenance: Occurrences
+    rows: dict[int, tuple[MaintenanceOccurrence, ReportInterval]] | None = None
+    calendar: CalendarConfig | None = None
+    review: ReviewFold | None = None
+
+
 class ReportDetail:
     """The interval list and timeline of one report, built when first asked for.
 
@@ -46,36 +69,25 @@ class ReportDetail:
     maintenance windows they are most of a report's cost and size.
     """
 
-    __slots__ = ("_calendar", "_gaps", "_incidents", "_intervals", "_maintenance", "_measurement",
-                 "_policy", "_review", "_rows", "_timeline", "as_of", "downtimes", "period")
+    __slots__ = ("_incidents", "_inputs", "_intervals", "_timeline")
 
-    def __init__(
-        self,
-        *,
-        policy: SlaPolicy,
-        period: Period,
-        as_of: datetime,
-        measurement: Measurement,
-        downtimes: Sequence[Downtime],
-        gaps: Sequence[Gap],
-        maintenance: Occurrences,
-        rows: dict[int, tuple[MaintenanceOccurrence, ReportInterval]] | None = None,
-        calendar: CalendarConfig | None = None,
-        review: ReviewFold | None = None,
-    ) -> None:
-        self._rows = rows  # shared maintenance rows: a fleet's reports repeat the same windows
-        self._calendar = calendar  # office hours of the restore clock
-        self._review = review
+    def __init__(self, inputs: ReportInputs) -> None:
+        self._inputs = inputs
         self._incidents: tuple[Incident, ...] | None = None
-        self._policy = policy
-        self.period = period
-        self.as_of = as_of
-        self._measurement = measurement
-        self.downtimes = downtimes
-        self._gaps = gaps
-        self._maintenance = maintenance
         self._intervals: tuple[ReportInterval, ...] | None = None
         self._timeline: tuple[TimelineBand, ...] | None = None
+
+    @property
+    def period(self) -> Period:
+        return self._inputs.period
+
+    @property
+    def as_of(self) -> datetime:
+        return self._inputs.as_of
+
+    @property
+    def downtimes(self) -> Sequence[Downtime]:
+        return self._inputs.downtimes
 
     def intervals(self) -> tuple[ReportInterval, ...]:
         if self._intervals is None:
@@ -84,15 +96,16 @@ class ReportDetail:
 
     def incidents(self) -> tuple[Incident, ...]:
         if self._incidents is None:
-            review = self._review
+            inputs = self._inputs
+            review = inputs.review
             self._incidents = tuple(incident_table.build(
-                policy=self._policy,
-                period=self.period.interval,
-                as_of=self.as_of,
-                downtimes=self.downtimes,
-                counted_us=self._measurement.counted_us,
-                weighted_us=self._measurement.weighted_us,
-                calendar=self._calendar,
+                policy=inputs.policy,
+                period=inputs.period.interval,
+                as_of=inputs.as_of,
+                downtimes=inputs.downtimes,
+                counted_us=inputs.measurement.counted_us,
+                weighted_us=inputs.measurement.weighted_us,
+                calendar=inputs.calendar,
                 groups=review.groups if review else (),
                 notes=review.notes if review else None,
                 tickets=review.tickets if review else None,
@@ -101,14 +114,15 @@ class ReportDetail:
 
     def timeline(self) -> tuple[TimelineBand, ...]:
         if self._timeline is None:
-            self._timeline = tuple(TimelineBand(*b) for b in self._measurement.timeline())
+            self._timeline = tuple(TimelineBand(*b) for b in self._inputs.measurement.timeline())
         return self._timeline
 
     def _build_intervals(self) -> list[ReportInterval]:
-        policy, period, as_of = self._policy, self.period, self.as_of
-        downtimes, gaps = self.downtimes, self._gaps
-        counted_us = self._measurement.counted_us
-        weighted_us = self._measurement.weighted_us
+        inputs = self._inputs
+        policy, period, as_of = inputs.policy, inputs.period, inputs.as_of
+        downtimes, gaps = inputs.downtimes, inputs.gaps
+        counted_us = inputs.measurement.counted_us
+        weighted_us = inputs.measurement.weighted_us
         weighs = policy.weighting is not None
         out: list[ReportInterval] = []
         counted = [d for d in downtimes if policy.counts(d.priority)]
@@ -161,8 +175,8 @@ class ReportDetail:
                     note=f"{d.priority} does not count under policy {policy.name!r}",
                 )
             )
-        maintenance = self._maintenance() if callable(self._maintenance) else self._maintenance
-        rows = self._rows
+        maintenance = inputs.maintenance() if callable(inputs.maintenance) else inputs.maintenance
+        rows = inputs.rows
         for o in maintenance:
             shared = rows.get(id(o)) if rows is not None else None
             if shared is not None:
@@ -206,25 +220,10 @@ def _us(iv: Interval) -> int:
     return iv.duration // timedelta(microseconds=1)
 
 
-def assemble(
-    *,
-    service: str,
-    customer: str = "",
-    policy: SlaPolicy,
-    period: Period,
-    now: datetime,
-    measurement: Measurement,
-    downtimes: Sequence[Downtime],
-    gaps: Sequence[Gap],
-    maintenance: Occurrences,
-    rows: dict[int, tuple[MaintenanceOccurrence, ReportInterval]] | None = None,
-    calendar: CalendarConfig | None = None,
-    review: ReviewFold | None = None,
-) -> Report:
-    """The report from an engine's measurement: verdicts, budget, credit, and the detail.
-
-    `downtimes` are as reviewed; `calendar` is the restore clock's office hours.
-    """
+def assemble(inputs: ReportInputs, *, service: str, customer: str = "") -> Report:
+    """The report from an engine's measurement: verdicts, budget, credit, and the detail."""
+    policy, period, as_of, review = inputs.policy, inputs.period, inputs.as_of, inputs.review
+    measurement, calendar = inputs.measurement, inputs.calendar
     main = measurement.main
     target = target_of(policy)
     judged = judge(main, policy, target)
@@ -232,7 +231,7 @@ def assemble(
     count = measurement.interruptions
     if review is not None and review.groups:
         count = grouped_interruptions(
-            measurement.counted_us, [d for d in downtimes if policy.counts(d.priority)],
+            measurement.counted_us, [d for d in inputs.downtimes if policy.counts(d.priority)],
             review.groups,
         )
     unwatched = main.unmonitored_us + (
@@ -242,19 +241,7 @@ def assemble(
     credit, credit_range = credit_of(judged, policy)
     budget = Fraction(main.planned_measured_us) * (100 - target) / 100 - main.unavailable_us
     total_users = policy.weighting.total_users if policy.weighting else None
-    as_of = min(max(now, period.start), period.end)
-    detail = ReportDetail(
-        policy=policy,
-        period=period,
-        as_of=as_of,
-        measurement=measurement,
-        downtimes=downtimes,
-        gaps=gaps,
-        maintenance=maintenance,
-        rows=rows,
-        calendar=calendar,
-        review=review,
-    )
+    detail = ReportDetail(inputs)
     restore = (
         incident_table.summarise(policy, detail.incidents(), calendar, as_of)
         if policy.restore is not None

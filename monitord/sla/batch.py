@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from monitord.core.intervals import Interval
 from monitord.errors import SlaError
-from monitord.sla.assemble import assemble
-from monitord.sla.availability import Downtime, Gap
+from monitord.sla.assemble import Occurrences, ReportInputs, assemble
+from monitord.sla.availability import Downtime, Gap, Measurement
 from monitord.sla.calendars import TWENTY_FOUR_SEVEN, calendar_intervals
 from monitord.sla.caps import apply_cap
 from monitord.sla.config import CalendarConfig, OneOffWindow, RecurringWindow, SlaPolicy
@@ -124,9 +124,9 @@ class Batch:
             ]
             hours = self._calendar_hours(policy, p)
             maint = Cover.of(honoured)
-            as_of = min(max(self.now, period.start), period.end)
             found = self._bases[key] = Basis.build(
-                policy, self._month_list(policy, period), as_of, hours, maint, intersect(hours, maint)
+                policy, self._month_list(policy, period), period.as_of(self.now), hours, maint,
+                intersect(hours, maint),
             )
         return found
 
@@ -177,8 +177,36 @@ class Batch:
         review: ReviewFold | None,
     ) -> Report:
         excluded = exclusion_occurrences(review)
+        rows: dict[int, tuple[MaintenanceOccurrence, ReportInterval]] | None = None
+        maintenance: Occurrences
         if policy.maintenance_cap is not None:
-            return self._capped(service, policy, period, downtimes, gaps, review, excluded)
+            measurement, downtimes, maintenance = self._capped(
+                service, policy, period, downtimes, gaps, excluded
+            )
+        else:
+            measurement, maintenance = self._uncapped(
+                service, policy, period, downtimes, gaps, excluded
+            )
+            rows = self._rows
+        inputs = ReportInputs(
+            policy, period, period.as_of(self.now), measurement, downtimes, gaps, maintenance,
+            rows=rows, calendar=self._calendar_of(policy), review=review,
+        )
+        return assemble(inputs, service=service, customer=self.setup.customers.get(service, ""))
+
+    def _uncapped(
+        self,
+        service: str,
+        policy: SlaPolicy,
+        period: Period,
+        downtimes: Sequence[Downtime],
+        gaps: Sequence[Gap],
+        excluded: list[MaintenanceOccurrence],
+    ) -> tuple[Measurement, Occurrences]:
+        """The usual policy: the shared basis, corrected by the service's own one-off windows.
+
+        The occurrences are listed only when the report's interval list is asked for.
+        """
         rec, one = self._windows_of(service)
         p = period.interval
         own = [
@@ -199,20 +227,7 @@ class Batch:
             clipped = _clip(excluded, p)
             return sorted([*found, *clipped], key=lambda o: (o.interval, o.window))
 
-        return assemble(
-            service=service,
-            customer=self.setup.customers.get(service, ""),
-            policy=policy,
-            period=period,
-            now=self.now,
-            measurement=measurement,
-            downtimes=downtimes,
-            gaps=gaps,
-            maintenance=occurrences,
-            rows=self._rows,
-            calendar=self._calendar_of(policy),
-            review=review,
-        )
+        return measurement, occurrences
 
     def _capped(
         self,
@@ -221,14 +236,15 @@ class Batch:
         period: Period,
         downtimes: Sequence[Downtime],
         gaps: Sequence[Gap],
-        review: ReviewFold | None,
         excluded: list[MaintenanceOccurrence],
-    ) -> Report:
+    ) -> tuple[Measurement, list[Downtime], list[MaintenanceOccurrence]]:
         """A policy with a maintenance cap: the service's own honoured windows, capped per month.
 
         Not shared with other services (the cap cuts each service's windows
         differently); only policies that set a cap pay for it. Review
-        exclusions are not maintenance and are not capped.
+        exclusions are not maintenance and are not capped. Returns the
+        measurement, the downtimes with the time beyond the cap added, and
+        the occurrences.
         """
         months = self._month_list(policy, period)
         windows, beyond = apply_cap(self.maintenance(service, policy, period), months, policy)
@@ -239,23 +255,11 @@ class Batch:
             (to_us(o.interval.start), to_us(o.interval.end)) for o in occurrences if o.honoured
         )
         hours = self._calendar_hours(policy, period.interval)
-        as_of = min(max(self.now, period.start), period.end)
+        as_of = period.as_of(self.now)
         basis = Basis.build(policy, months, as_of, hours, honoured, intersect(hours, honoured))
         counted = [*downtimes, *beyond]
         measurement = measure(basis, own_maintenance=[], downtimes=counted, gaps=gaps)
-        return assemble(
-            service=service,
-            customer=self.setup.customers.get(service, ""),
-            policy=policy,
-            period=period,
-            now=self.now,
-            measurement=measurement,
-            downtimes=counted,
-            gaps=gaps,
-            maintenance=occurrences,
-            calendar=self._calendar_of(policy),
-            review=review,
-        )
+        return measurement, counted, occurrences
 
 
 def _clip(occurrences: Sequence[MaintenanceOccurrence], window: Interval) -> list[MaintenanceOccurrence]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -415,6 +416,13 @@ SLA_MODELS: dict[str, list[type[BaseModel]]] = {
 _Path = tuple[str | int, ...]
 
 
+def entries(items: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The mappings of a raw list section, with their index; anything else is the models' to report."""
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict):
+            yield i, item
+
+
 def _named(items: Any, section: tuple[str, ...]) -> tuple[dict[str, int], list[tuple[_Path, str]]]:
     """Names of a list section and a problem for each duplicate."""
     names: dict[str, int] = {}
@@ -466,9 +474,7 @@ def sla_reference_problems(data: dict[str, Any]) -> list[tuple[_Path, str]]:
             )
     services = data.get("services")
     service_names: set[str] = set()
-    for i, svc in enumerate(services if isinstance(services, list) else []):
-        if not isinstance(svc, dict):
-            continue
+    for i, svc in entries(services):
         if isinstance(svc.get("name"), str):
             service_names.add(svc["name"])
         ref = svc.get("sla_policy")
@@ -483,9 +489,7 @@ def sla_reference_problems(data: dict[str, Any]) -> list[tuple[_Path, str]]:
     seen: dict[str, str] = {}
     for section in ("recurring", "windows"):
         items = maint.get(section)
-        for i, win in enumerate(items if isinstance(items, list) else []):
-            if not isinstance(win, dict):
-                continue
+        for i, win in entries(items):
             wname = win.get("name")
             if isinstance(wname, str):
                 if wname in seen:

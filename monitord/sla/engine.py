@@ -13,9 +13,10 @@ import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from monitord.errors import SlaError
-from monitord.sla.assemble import assemble
+from monitord.sla.assemble import ReportInputs, assemble
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.batch import Batch
 from monitord.sla.calendars import TWENTY_FOUR_SEVEN, calendar_intervals
@@ -28,6 +29,19 @@ from monitord.sla.report import Report
 from monitord.sla.review import ReviewFold
 
 
+class ServiceTerms(Protocol):
+    """A configured service as far as its reports care (the daemon's or the offline loader's)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def customer(self) -> str: ...
+
+    @property
+    def default_priority(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SlaSetup:
     """The SLA part of a Config, detached so pure code need not import the daemon's models."""
@@ -38,6 +52,25 @@ class SlaSetup:
     customers: dict[str, str] = field(default_factory=dict)  # service -> customer name
     default_priorities: dict[str, str] = field(default_factory=dict)  # service -> P1..P4
     service_checks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # for incident rows
+
+    @classmethod
+    def of(
+        cls,
+        policies: Iterable[SlaPolicy],
+        calendars: Iterable[CalendarConfig],
+        maintenance: MaintenanceConfig,
+        services: Sequence[ServiceTerms],
+        service_checks: dict[str, tuple[str, ...]] | None = None,
+    ) -> SlaSetup:
+        """From the config's sections, keyed by name."""
+        return cls(
+            policies={p.name: p for p in policies},
+            calendars={c.name: c for c in calendars},
+            maintenance=maintenance,
+            customers={s.name: s.customer for s in services if s.customer},
+            default_priorities={s.name: s.default_priority for s in services},
+            service_checks=service_checks or {},
+        )
 
     def default_priority(self, service: str) -> str:
         """Priority of a service's recorded downtime until a review says otherwise."""
@@ -127,17 +160,10 @@ def compute_reference(
         downtimes=downtimes,
         gaps=gaps,
     )
-    return assemble(
-        service=service,
-        customer=setup.customers.get(service, ""),
-        policy=policy,
-        period=period,
-        now=now,
-        measurement=measurement,
-        downtimes=downtimes,
-        gaps=gaps,
-        maintenance=maintenance,
+    inputs = ReportInputs(
+        policy, period, period.as_of(now), measurement, downtimes, gaps, maintenance
     )
+    return assemble(inputs, service=service, customer=setup.customers.get(service, ""))
 
 
 Job = tuple[str, SlaPolicy, Period]

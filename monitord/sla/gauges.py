@@ -236,22 +236,18 @@ class SlaMetrics(Collector):
         with self._lock:
             ratio, budget = dict(self._ratio), dict(self._budget)
             counters = dict(self._counters)
-        fam = GaugeMetricFamily(
-            "monitord_service_availability_ratio",
-            "Availability (0..1) per SLA window as the service's policy computes it, to now.",
-            labels=["service", "window"],
-        )
-        for (service, window), value in sorted(ratio.items()):
-            fam.add_metric([service, window], value)
-        yield fam
-        fam = GaugeMetricFamily(
-            "monitord_service_error_budget_remaining_seconds",
-            "Allowed unavailability over the whole window minus what was used (negative: overrun).",
-            labels=["service", "window"],
-        )
-        for (service, window), value in sorted(budget.items()):
-            fam.add_metric([service, window], value)
-        yield fam
+        for name, documentation, values in (
+            ("monitord_service_availability_ratio",
+             "Availability (0..1) per SLA window as the service's policy computes it, to now.",
+             ratio),
+            ("monitord_service_error_budget_remaining_seconds",
+             "Allowed unavailability over the whole window minus what was used (negative: overrun).",
+             budget),
+        ):
+            fam = GaugeMetricFamily(name, documentation, labels=["service", "window"])
+            for (service, window), value in sorted(values.items()):
+                fam.add_metric([service, window], value)
+            yield fam
         good = CounterMetricFamily(
             "monitord_service_good_seconds",
             "Measured seconds the service was available, this contract (or calendar) year.",

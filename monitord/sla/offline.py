@@ -30,13 +30,7 @@ class Plan:
 
 
 def setup_of(sections: SlaSections) -> SlaSetup:
-    return SlaSetup(
-        policies={p.name: p for p in sections.policies},
-        calendars={c.name: c for c in sections.calendars},
-        maintenance=sections.maintenance,
-        customers={s.name: s.customer for s in sections.services if s.customer},
-        default_priorities={s.name: s.default_priority for s in sections.services},
-    )
+    return SlaSetup.of(sections.policies, sections.calendars, sections.maintenance, sections.services)
 
 
 def plan(

@@ -43,6 +43,10 @@ class Period:
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
 
+    def as_of(self, now: datetime) -> datetime:
+        """`now` held inside the period: how far it has happened yet."""
+        return min(max(now, self.start), self.end)
+
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """00:00 of `day` in `tz`, as UTC (Dutch midnights are never in a DST gap)."""

@@ -31,12 +31,8 @@ from monitord.storage.records import DowntimeRecord, MaintenanceRecord, ReviewRe
 
 
 def setup_from(config: Config) -> SlaSetup:
-    return SlaSetup(
-        policies={p.name: p for p in config.sla_policies},
-        calendars={c.name: c for c in config.calendars},
-        maintenance=config.maintenance,
-        customers={s.name: s.customer for s in config.services if s.customer},
-        default_priorities={s.name: s.default_priority for s in config.services},
+    return SlaSetup.of(
+        config.sla_policies, config.calendars, config.maintenance, config.services,
         service_checks={s.name: tuple(s.checks) for s in config.services},
     )
 

@@ -119,6 +119,44 @@ def _events(
     return events
 
 
+def _advance(
+    events: Sequence[tuple[int, int, int]], j: int, t: int, active: dict[int, int]
+) -> tuple[int, int]:
+    """Apply the events from index `j` up to time `t` to `active` (downtime index -> depth).
+
+    Returns the index of the first event after `t` and the change in gap depth.
+    """
+    gap_delta = 0
+    n = len(events)
+    while j < n and events[j][0] <= t:
+        _, delta, idx = events[j]
+        if idx < 0:
+            gap_delta += delta
+        else:
+            c = active.get(idx, 0) + delta
+            if c:
+                active[idx] = c
+            else:
+                del active[idx]
+        j += 1
+    return j, gap_delta
+
+
+def _hit(
+    spans: Sequence[tuple[str, bool, int]],
+    active: Iterable[int],
+    total: int | None,
+    overlap_max: bool,
+) -> int:
+    """Users hit by the counted downtimes in `active` (1 when unweighted, 0 when none counts)."""
+    users = [spans[i][2] for i in active if spans[i][1]]
+    if not users:
+        return 0
+    if total is None:
+        return 1
+    return max(users) if overlap_max else min(sum(users), total)
+
+
 def _sweep(
     events: Sequence[tuple[int, int, int]],
     spans: Sequence[tuple[str, bool, int]],
@@ -133,28 +171,12 @@ def _sweep(
     j = 0
     while j < n:
         t = events[j][0]
-        while j < n and events[j][0] == t:
-            _, delta, idx = events[j]
-            if idx < 0:
-                gap_depth += delta
-            else:
-                c = active.get(idx, 0) + delta
-                if c:
-                    active[idx] = c
-                else:
-                    del active[idx]
-            j += 1
+        j, gap_delta = _advance(events, j, t, active)
+        gap_depth += gap_delta
         if j >= n or not (active or gap_depth):
             continue
-        covering = [spans[i] for i in active]
-        hit_users = [c[2] for c in covering if c[1]]
-        if not hit_users:
-            hit = 0
-        elif total is None:
-            hit = 1
-        else:
-            hit = max(hit_users) if overlap_max else min(sum(hit_users), total)
-        account(t, events[j][0], hit, {c[0] for c in covering}, gap_depth > 0)
+        hit = _hit(spans, active, total, overlap_max)
+        account(t, events[j][0], hit, {spans[i][0] for i in active}, gap_depth > 0)
 
 
 def _month_figures(
@@ -419,18 +441,9 @@ def _timeline(
     oi, on = 0, len(own_edges)
     for u, v in itertools.pairwise(times):
         if j < n and events[j][0] <= u:
-            while j < n and events[j][0] <= u:
-                _, delta, idx = events[j]
-                if idx < 0:
-                    gap_depth += delta
-                else:
-                    c = active.get(idx, 0) + delta
-                    if c:
-                        active[idx] = c
-                    else:
-                        del active[idx]
-                j += 1
-            down_now = _down(spans, active, total, overlap_max)
+            j, gap_delta = _advance(events, j, u, active)
+            gap_depth += gap_delta
+            down_now = _hit(spans, active, total, overlap_max) > 0
         while edges[si + 1] <= u:
             si += 1
         while oi < on and own_edges[oi] <= u:
@@ -462,17 +475,3 @@ def _timeline(
             de = cache[e] = from_us(e)
         result.append((ds, de, st))
     return result
-
-
-def _down(
-    spans: Sequence[tuple[str, bool, int]],
-    active: dict[int, int],
-    total: int | None,
-    overlap_max: bool,
-) -> bool:
-    users = [spans[i][2] for i in active if spans[i][1]]
-    if not users:
-        return False
-    if total is None:
-        return True
-    return (max(users) if overlap_max else min(sum(users), total)) > 0

@@ -182,14 +182,9 @@ class ReceiveStats:
         self._started = False
         self._probation = MIN_SEQUENTIAL
         self._max_seq = 0
-        self._cycles = 0  # count of wraps, shifted left 16 bits, as in A.1
         self._base_seq = 0
         self._bad_seq = RTP_SEQ_MOD + 1
-        self._received = 0
-        self._received_prior = 0
-        self._expected_prior = 0
-        self._duplicates = 0
-        self._reordered = 0
+        self._zero_counts()
         self._restarts = 0
         self._jitter = 0.0
         self._last_arrival: float | None = None
@@ -200,16 +195,19 @@ class ReceiveStats:
 
     # -- A.1 -------------------------------------------------------------------
 
-    def _init_seq(self, seq: int) -> None:
-        self._base_seq = seq
-        self._max_seq = seq
-        self._bad_seq = RTP_SEQ_MOD + 1  # so seq == bad_seq is false
-        self._cycles = 0
+    def _zero_counts(self) -> None:
+        self._cycles = 0  # count of wraps, shifted left 16 bits, as in A.1
         self._received = 0
         self._received_prior = 0
         self._expected_prior = 0
         self._duplicates = 0
         self._reordered = 0
+
+    def _init_seq(self, seq: int) -> None:
+        self._base_seq = seq
+        self._max_seq = seq
+        self._bad_seq = RTP_SEQ_MOD + 1  # so seq == bad_seq is false
+        self._zero_counts()
         self._flush_window()
         self._mask = 1
         self._window_len = 1

@@ -23,7 +23,6 @@ Call states:
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from ..errors import LocalProtocolError
@@ -44,6 +43,7 @@ from .call import (
     RemoteHangup,
     is_sdp,
 )
+from .core import Core, earliest, fire_if_due
 from .dialog_state import Dialog
 from .digest import Challenge, DigestClient, select_challenge
 from .invite import InviteClientTransaction, InviteState
@@ -52,21 +52,7 @@ from .nameaddr import parse_name_addr
 from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
 from .uas import build_response
 
-__all__ = [
-    "AuthChallenged",
-    "CallAnswered",
-    "CallEnded",
-    "CallEvent",
-    "CallFailed",
-    "CallSettings",
-    "CallState",
-    "EarlyMedia",
-    "FailureCause",
-    "Outgoing",
-    "Provisional",
-    "RemoteHangup",
-    "UacDialog",
-]
+__all__ = ["UacDialog"]
 
 _Txn = InviteClientTransaction | NonInviteClientTransaction
 
@@ -79,10 +65,11 @@ class _Pending:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class UacDialog:
+class UacDialog(Core[Outgoing, CallEvent]):
     """One outgoing call: INVITE sent on construction, then driven by messages and timers."""
 
     def __init__(self, settings: CallSettings, *, sdp_offer: bytes, now: float) -> None:
+        super().__init__()
         self.settings = settings
         self.state = CallState.CALLING
         self.call_id = make_call_id()
@@ -105,8 +92,6 @@ class UacDialog:
         self._challenges: dict[tuple[bool, str], Challenge] = {}
         self._auth_rounds = 0
         self._txns: dict[tuple[str, str], _Pending] = {}
-        self._outbox: list[Outgoing] = []
-        self._events: deque[CallEvent] = deque()
         self._ack: Outgoing | None = None
         self._answer_at: float | None = now + settings.answer_timeout
         self._cancel_wanted = False
@@ -116,18 +101,9 @@ class UacDialog:
 
     # -- the sans-IO surface -------------------------------------------------
 
-    def data_to_send(self) -> list[Outgoing]:
-        out, self._outbox = self._outbox, []
-        return out
-
-    def next_event(self) -> CallEvent | None:
-        return self._events.popleft() if self._events else None
-
     def get_timer(self) -> float | None:
-        timers = [p.txn.get_timer() for p in self._txns.values()]
-        timers += [self._answer_at, self._cancel_deadline]
-        pending = [t for t in timers if t is not None]
-        return min(pending) if pending else None
+        txns = (p.txn.get_timer() for p in self._txns.values())
+        return earliest(*txns, self._answer_at, self._cancel_deadline)
 
     def handle_timer(self, now: float) -> None:
         if self._answer_at is not None and now >= self._answer_at:
@@ -144,9 +120,7 @@ class UacDialog:
                 invite_txn.terminate()
             self._fail(FailureCause.NO_ANSWER, None, "no final response after CANCEL", now)
         for pending in list(self._txns.values()):
-            when = pending.txn.get_timer()
-            if when is not None and now >= when:
-                pending.txn.handle_timer(now)
+            fire_if_due(pending.txn, now)
         self._pump(now)
 
     def receive_data(self, data: bytes, now: float) -> None:

@@ -24,11 +24,11 @@ is gone and retransmitted 2xx go to the dialog, which re-sends its ACK
 from __future__ import annotations
 
 import enum
-from collections import deque
 
 from ..errors import LocalProtocolError
-from .message import BRANCH_MAGIC, Headers, Request, Response
-from .transaction import ResponseReceived, TransactionEvent, TransactionTimedOut
+from .core import earliest
+from .message import Headers, Request, Response
+from .transaction import ClientTransaction, ResponseReceived, TransactionTimedOut
 
 __all__ = ["InviteClientTransaction", "InviteState", "build_non2xx_ack"]
 
@@ -71,7 +71,7 @@ def build_non2xx_ack(invite: Request, response: Response) -> Request:
     return Request("ACK", invite.uri, headers)
 
 
-class InviteClientTransaction:
+class InviteClientTransaction(ClientTransaction):
     """Sends one INVITE and sees it through to a final answer.
 
     `reliable` is True for TCP/TLS: no Timer A (§17.1.1.2: "If an unreliable
@@ -92,22 +92,12 @@ class InviteClientTransaction:
             raise LocalProtocolError(f"{request.method} cannot use an INVITE client transaction")
         if t1 <= 0 or timer_d < 0:
             raise LocalProtocolError(f"timers need T1 > 0 and D >= 0, got T1={t1} D={timer_d}")
-        branch = request.top_via.branch
-        if not branch or not branch.startswith(BRANCH_MAGIC):
-            raise LocalProtocolError(f"request needs a top Via branch starting {BRANCH_MAGIC!r}")
-        self.request = request
-        self.branch = branch
-        self.reliable = reliable
+        super().__init__(request, reliable=reliable, now=now)
         self.state = InviteState.CALLING
-        self.transmissions = 0
-        self.started_at = now
         self.ack: Request | None = None
         self._t1 = t1
         self._timer_d_interval = 0.0 if reliable else timer_d
-        self._wire = request.serialize()
         self._ack_wire = b""
-        self._outbox: list[bytes] = []
-        self._events: deque[TransactionEvent] = deque()
         # §17.1.1.2: "For any transport, the client transaction MUST start timer
         # B with a value of 64*T1 seconds."
         self._timer_b: float | None = now + 64 * t1
@@ -121,17 +111,8 @@ class InviteClientTransaction:
         if data is self._wire:
             self.transmissions += 1
 
-    def data_to_send(self) -> list[bytes]:
-        """INVITE, its retransmissions and any ACK queued since the last call."""
-        out, self._outbox = self._outbox, []
-        return out
-
-    def next_event(self) -> TransactionEvent | None:
-        return self._events.popleft() if self._events else None
-
     def get_timer(self) -> float | None:
-        timers = [t for t in (self._timer_a, self._timer_b, self._timer_d) if t is not None]
-        return min(timers) if timers else None
+        return earliest(self._timer_a, self._timer_b, self._timer_d)
 
     def handle_timer(self, now: float) -> None:
         if self.state is InviteState.CALLING:
@@ -157,10 +138,7 @@ class InviteClientTransaction:
 
     def receive_response(self, response: Response, now: float) -> None:
         """Feed a response matched to this transaction (§17.1.3: branch and CSeq method)."""
-        if not response.vias or response.top_via.branch != self.branch:
-            raise LocalProtocolError(f"response branch does not match transaction {self.branch}")
-        if response.cseq[1] != "INVITE":
-            raise LocalProtocolError(f"response CSeq method {response.cseq[1]!r} is not INVITE")
+        self._check_match(response)
         status = response.status
         if self.state is InviteState.COMPLETED:
             if status >= 300:

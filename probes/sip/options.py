@@ -7,7 +7,6 @@ against production platforms.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator, literal_resolution
 from .failover import Route
 from .message import Headers, Request, make_call_id, make_tag
+from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
 from .transport import RequestContext, SipTransports
 from .uri import SipUri
@@ -124,10 +124,5 @@ async def probe_once(
     user input, not a network condition.
     """
     settings = OptionsSettings(SipUri.parse(uri_text), accept or DEFAULT_ACCEPT, tls=tls)
-    transports = SipTransports()
-    await transports.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        return await SipOptionsProbe(settings, transports, resolver or DnsResolver()).run(deadline)
-    finally:
-        await transports.close()
+    dns = resolver or DnsResolver()
+    return await run_once(lambda transports: SipOptionsProbe(settings, transports, dns), timeout)

@@ -14,7 +14,6 @@ judges final responses, so every rule below is unit-tested without sockets.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from dataclasses import dataclass, field, replace
 
@@ -26,6 +25,7 @@ from .dns import DnsResolver, Locator
 from .failover import Route
 from .message import Headers, Request, Response, make_call_id, make_tag, split_header_list
 from .nameaddr import NameAddr, parse_name_addr
+from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
 from .transport import Outcome, RequestContext, SipTransports
 from .uri import SipUri
@@ -370,10 +370,5 @@ async def register_once(settings: RegisterSettings, timeout: float,
                         resolver: Locator | None = None) -> ProbeResult:
     """One registration with its own sockets, for the CLI (`monitord register`);
     host names go through RFC 3263 with `resolver` (default: the system's DNS)."""
-    transports = SipTransports()
-    await transports.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        return await SipRegisterProbe(settings, transports, resolver or DnsResolver()).run(deadline)
-    finally:
-        await transports.close()
+    dns = resolver or DnsResolver()
+    return await run_once(lambda transports: SipRegisterProbe(settings, transports, dns), timeout)

@@ -20,13 +20,14 @@ State table (§17.1.2.2, Figure 6):
 from __future__ import annotations
 
 import enum
-from collections import deque
 from dataclasses import dataclass
 
 from ..errors import InvalidValue, LocalProtocolError
+from .core import Core, earliest
 from .message import BRANCH_MAGIC, Request, Response
 
 __all__ = [
+    "ClientTransaction",
     "NonInviteClientTransaction",
     "ResponseReceived",
     "TransactionEvent",
@@ -69,7 +70,38 @@ class TransactionTimedOut:
 TransactionEvent = ResponseReceived | TransactionTimedOut
 
 
-class NonInviteClientTransaction:
+class ClientTransaction(Core[bytes, TransactionEvent]):
+    """What the INVITE (§17.1.1) and non-INVITE (§17.1.2) client transactions share.
+
+    The request goes out serialized once (`_wire`); `transmissions` counts it
+    and its retransmissions.
+    """
+
+    def __init__(self, request: Request, *, reliable: bool, now: float) -> None:
+        super().__init__()
+        branch = request.top_via.branch
+        if not branch or not branch.startswith(BRANCH_MAGIC):
+            # §17.1.3 matching relies on an RFC 3261 branch in the top Via.
+            raise LocalProtocolError(f"request needs a top Via branch starting {BRANCH_MAGIC!r}")
+        self.request = request
+        self.branch = branch
+        self.method = request.method
+        self.reliable = reliable
+        self.transmissions = 0
+        self.started_at = now
+        self._wire = request.serialize()
+
+    def _check_match(self, response: Response) -> None:
+        """§17.1.3: a response is ours by its top Via branch and its CSeq method (not the branch alone)."""
+        if not response.vias or response.top_via.branch != self.branch:
+            raise LocalProtocolError(f"response branch does not match transaction {self.branch}")
+        if response.cseq[1] != self.method:
+            raise LocalProtocolError(
+                f"response CSeq method {response.cseq[1]!r} is not {self.method}"
+            )
+
+
+class NonInviteClientTransaction(ClientTransaction):
     """Sends one non-INVITE request reliably over a possibly lossy transport.
 
     `reliable` is True for TCP/TLS: the transport retransmits, so we must not
@@ -91,21 +123,9 @@ class NonInviteClientTransaction:
             raise LocalProtocolError(f"{request.method} cannot use a non-INVITE client transaction")
         if not 0 < t1 <= t2:
             raise LocalProtocolError(f"timers need 0 < T1 <= T2, got T1={t1} T2={t2}")
-        branch = request.top_via.branch
-        if not branch or not branch.startswith(BRANCH_MAGIC):
-            # §17.1.3 matching relies on an RFC 3261 branch in the top Via.
-            raise LocalProtocolError(f"request needs a top Via branch starting {BRANCH_MAGIC!r}")
-        self.request = request
-        self.branch = branch
-        self.method = request.method
-        self.reliable = reliable
+        super().__init__(request, reliable=reliable, now=now)
         self.state = TransactionState.TRYING
-        self.transmissions = 0
-        self.started_at = now
         self._t1, self._t2, self._t4 = t1, t2, t4
-        self._wire = request.serialize()
-        self._outbox: list[bytes] = []
-        self._events: deque[TransactionEvent] = deque()
         # §17.1.2.2: "the client transaction MUST set timer F to fire in 64*T1 seconds".
         self._timer_f: float | None = now + 64 * t1
         self._timer_e: float | None = None
@@ -121,18 +141,9 @@ class NonInviteClientTransaction:
         self._outbox.append(self._wire)
         self.transmissions += 1
 
-    def data_to_send(self) -> list[bytes]:
-        """Datagrams/stream chunks queued since the last call (request and retransmissions)."""
-        out, self._outbox = self._outbox, []
-        return out
-
-    def next_event(self) -> TransactionEvent | None:
-        return self._events.popleft() if self._events else None
-
     def get_timer(self) -> float | None:
         """The earliest time `handle_timer` must be called, or None when nothing is pending."""
-        timers = [t for t in (self._timer_e, self._timer_f, self._timer_k) if t is not None]
-        return min(timers) if timers else None
+        return earliest(self._timer_e, self._timer_f, self._timer_k)
 
     def handle_timer(self, now: float) -> None:
         if self.state in (TransactionState.TRYING, TransactionState.PROCEEDING):
@@ -163,14 +174,7 @@ class NonInviteClientTransaction:
 
     def receive_response(self, response: Response, now: float) -> None:
         """Feed a response the transport matched to this transaction (§17.1.3)."""
-        via = response.vias[0] if response.vias else None
-        if via is None or response.top_via.branch != self.branch:
-            raise LocalProtocolError(f"response branch does not match transaction {self.branch}")
-        if response.cseq[1] != self.method:
-            # §17.1.3: the CSeq method must match too (branch alone is not enough).
-            raise LocalProtocolError(
-                f"response CSeq method {response.cseq[1]!r} is not {self.method}"
-            )
+        self._check_match(response)
         if self.state in (TransactionState.COMPLETED, TransactionState.TERMINATED):
             # §17.1.2.2: in Completed, retransmitted responses are absorbed.
             return

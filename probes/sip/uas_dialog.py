@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import DigestParseError, LocalProtocolError
 from .call import SDP, CallEnded, Outgoing
+from .core import Core, earliest, fire_if_due
 from .dialog_state import Dialog
 from .digest import Credentials, build_challenge, parse_authorization, verify_authorization
 from .message import Request, Response, make_branch, make_tag, parse_message
@@ -114,7 +114,7 @@ class ByeReceived:
 UasEvent = InviteReceived | ChallengeSent | AckReceived | CancelReceived | ByeReceived | CallEnded
 
 
-class UasDialog:
+class UasDialog(Core[Outgoing, UasEvent]):
     """Answers the INVITE(s) of one call per its plan."""
 
     def __init__(
@@ -128,6 +128,7 @@ class UasDialog:
         t2: float = 4.0,
         t4: float = 5.0,
     ) -> None:
+        super().__init__()
         self.plan = plan
         self.state = UasState.WAITING
         self.dialog: Dialog | None = None
@@ -136,8 +137,6 @@ class UasDialog:
         self._transport = transport
         self._sent_by = f"{local_host}:{local_port}"
         self._t1, self._t2, self._t4 = t1, t2, t4
-        self._outbox: list[Outgoing] = []
-        self._events: deque[UasEvent] = deque()
         self._invite: Request | None = None
         self._last: dict[str, bytes] = {}  # INVITE branch -> last response sent
         self._nonces: dict[str, int] = {}  # issued nonce -> highest nc seen
@@ -153,16 +152,11 @@ class UasDialog:
     def data_to_send(self) -> list[Outgoing]:
         if self._bye is not None and self.dialog is not None:
             self._outbox += [Outgoing(d, self.dialog.next_hop) for d in self._bye.data_to_send()]
-        out, self._outbox = self._outbox, []
-        return out
-
-    def next_event(self) -> UasEvent | None:
-        return self._events.popleft() if self._events else None
+        return super().data_to_send()
 
     def get_timer(self) -> float | None:
         bye = self._bye.get_timer() if self._bye is not None else None
-        timers = [t for t in (self._final_at, self._retx_at, self._give_up_at, bye) if t is not None]
-        return min(timers) if timers else None
+        return earliest(self._final_at, self._retx_at, self._give_up_at, bye)
 
     def handle_timer(self, now: float) -> None:
         if self._final_at is not None and now >= self._final_at:
@@ -184,9 +178,7 @@ class UasDialog:
             self._retx_interval = min(2 * self._retx_interval, self._t2)
             self._retx_at = now + self._retx_interval
         if self._bye is not None:
-            when = self._bye.get_timer()
-            if when is not None and now >= when:
-                self._bye.handle_timer(now)
+            fire_if_due(self._bye, now)
             self._pump_bye(now)
 
     def receive_data(self, data: bytes, now: float) -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.peers import PeerProcess, free_port, sipp_options_responder, snmpd
+from tests.integration.peers import (
+    PeerProcess,
+    free_port,
+    media_port_block,
+    sipp_options_responder,
+    sipp_uas,
+    snmpd,
+)
 from tests.integration.webhook import Webhook
 
 
@@ -44,6 +51,35 @@ def snmpd_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         yield port
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def own_snmpd(tmp_path: Path) -> Iterator[tuple[PeerProcess, int]]:
+    """An snmpd of the test's own (stop/start it for outages and reboots) and its port."""
+    port = free_port()
+    proc = snmpd(port, tmp_path / "snmpd")
+    proc.start()
+    try:
+        yield proc, port
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def snmp_and_sip(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """snmpd and SIPp's call answerer with RTP echo: (snmp port, sip port), for a full daemon."""
+    snmp_port, sip_port = free_port(), free_port()
+    agent = snmpd(snmp_port, tmp_path / "snmpd")
+    sipp = sipp_uas(sip_port, tmp_path / "sipp", media_port_block())
+    agent.start()
+    try:
+        sipp.start()
+        try:
+            yield snmp_port, sip_port
+        finally:
+            sipp.stop()
+    finally:
+        agent.stop()
 
 
 @pytest.fixture

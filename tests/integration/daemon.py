@@ -67,6 +67,22 @@ class DaemonProcess:
             body = resp.read()
         return json.loads(body) if path.startswith(("/api", "/healthz")) else body.decode()
 
+    def post(self, path: str, body: Any = None, token: str | None = None,
+             timeout: float = 5.0) -> tuple[int, Any]:
+        """POST `body` as JSON (nothing when None) to the API: its status and JSON answer."""
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method="POST",
+            data=b"" if body is None else json.dumps(body).encode(),
+            headers={} if body is None else {"Content-Type": "application/json"},
+        )
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
     def healthz(self) -> dict[str, Any]:
         """/healthz whether it answers 200 or 503 (the body says why)."""
         try:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import selectors
 import socket
 import threading
 import time
 from dataclasses import dataclass
+
+from tests.integration.udprelay import Address, UdpRelay
 
 _REQUEST = re.compile(rb"^([A-Z]+) sip:([^@\s;>]+)@")
 _CALL_ID = re.compile(rb"^(?:Call-ID|i):\s*(\S+)", re.MULTILINE | re.IGNORECASE)
@@ -30,7 +31,7 @@ class Probe:
 
     at: float  # wall clock (time.time()) when the relay first saw the request
     user: str  # the Request-URI user: names the check in these tests
-    client: tuple[str, int]
+    client: Address
     relayed: bool  # False: the path was cut
     answered_at: float | None = None  # when the first answer passed back
 
@@ -38,28 +39,15 @@ class Probe:
         return self.answered_at is not None and self.answered_at - self.at <= seconds
 
 
-class PathRelay:
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self._front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._front.bind(("127.0.0.1", 0))
-        self._front.setblocking(False)
-        self.port = int(self._front.getsockname()[1])
-        self._backs: dict[tuple[str, int], socket.socket] = {}
-        self._client_of: dict[socket.socket, tuple[str, int]] = {}
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self._front, selectors.EVENT_READ)
-        self._stop = threading.Event()
+class PathRelay(UdpRelay):
+    DRAIN = 256
+
+    def __init__(self, upstream: Address) -> None:
+        super().__init__(upstream, "path-relay")
         self._cut = threading.Event()
         self._lock = threading.Lock()
         self.probes: list[Probe] = []
         self._by_call: dict[bytes, Probe] = {}
-        self._thread = threading.Thread(target=self._run, name=f"path-relay-{self.port}",
-                                        daemon=True)
-
-    def start(self) -> PathRelay:
-        self._thread.start()
-        return self
 
     def cut(self) -> float:
         """From now on nothing passes (both ways); returns the wall clock of the cut."""
@@ -74,29 +62,7 @@ class PathRelay:
         with self._lock:
             return [p for p in self.probes if p.user == user]
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sel.close()
-        for sock in (self._front, *self._backs.values()):
-            sock.close()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for key, _ in self._sel.select(0.05):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
-                for _ in range(256):  # bounded drain per wake-up
-                    try:
-                        data, addr = sock.recvfrom(65535)
-                    except OSError:
-                        break
-                    if sock is self._front:
-                        self._request(data, addr)
-                    else:
-                        self._answer(sock, data)
-
-    def _request(self, data: bytes, client: tuple[str, int]) -> None:
+    def _from_client(self, data: bytes, client: Address) -> None:
         cut = self._cut.is_set()
         match = _REQUEST.match(data)
         call = _CALL_ID.search(data)
@@ -110,18 +76,10 @@ class PathRelay:
                         self._by_call[call.group(1)] = probe
         if cut:
             return
-        back = self._backs.get(client)
-        if back is None:
-            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            back.bind(("127.0.0.1", 0))
-            back.setblocking(False)
-            self._backs[client] = back
-            self._client_of[back] = client
-            self._sel.register(back, selectors.EVENT_READ)
         with contextlib.suppress(OSError):  # the target is down: a real network drops it too
-            back.sendto(data, self.upstream)
+            self._back_for(client).sendto(data, self.upstream)
 
-    def _answer(self, back: socket.socket, data: bytes) -> None:
+    def _from_upstream(self, back: socket.socket, data: bytes) -> None:
         if self._cut.is_set():
             return
         call = _CALL_ID.search(data)

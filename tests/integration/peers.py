@@ -40,6 +40,7 @@ __all__ = [
     "require_binary",
     "sipp_options_responder",
     "sipp_uas",
+    "snmpd_target",
     "tcp_answers_options",
     "udp_answers_options",
 ]
@@ -290,25 +291,29 @@ def kamailio(
 
     `auth_algorithm` (e.g. "SHA-256") sets the digest algorithm its registrar challenges with.
     """
-    binary = require_binary("kamailio")
-    wd = _workdir(workdir)
     relay = (f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();' if relay_port is not None
              else 'sl_send_reply("503", "No relay configured");')
-    cfg = (_HERE / "kamailio.cfg.in").read_text()
-    for key, value in {"@PORT@": str(port), "@MPATH@": f"{kamailio_modules()}/",
-                       "@RELAY_ACTION@": relay,
-                       "@RELAY@": f"127.0.0.1:{relay_port}" if relay_port else "nowhere"}.items():
+    extra = "" if auth_algorithm is None else f'\nmodparam("auth", "algorithm", "{auth_algorithm}")'
+    return _kamailio(port, workdir, "kamailio", {
+        "@RELAY_ACTION@": relay, "@RELAY@": f"127.0.0.1:{relay_port}" if relay_port else "nowhere",
+        'modparam("auth", "nonce_expire", 300)': f'modparam("auth", "nonce_expire", 300){extra}',
+    })
+
+
+def _kamailio(port: int, workdir: Path, config: str, values: dict[str, str]) -> PeerProcess:
+    """kamailio on UDP 127.0.0.1:port running peers/`config`.cfg.in with `values` filled in."""
+    binary = require_binary("kamailio")
+    wd = _workdir(workdir)
+    cfg = (_HERE / f"{config}.cfg.in").read_text()
+    for key, value in {"@PORT@": str(port), "@MPATH@": f"{kamailio_modules()}/", **values}.items():
         cfg = cfg.replace(key, value)
-    if auth_algorithm is not None:
-        cfg = cfg.replace('modparam("auth", "nonce_expire", 300)',
-                          f'modparam("auth", "nonce_expire", 300)\nmodparam("auth", "algorithm", "{auth_algorithm}")')
-    cfg_path = wd / "kamailio.cfg"
+    cfg_path = wd / f"{config}.cfg"
     cfg_path.write_text(cfg)
     rundir = wd / "run"
     rundir.mkdir(exist_ok=True)
     argv = [binary, "-f", str(cfg_path), "-DD", "-E", "-m", "32", "-M", "4",
             "-Y", str(rundir), "-P", str(rundir / "kamailio.pid"), "-w", str(rundir)]
-    return PeerProcess(argv, name=f"kamailio-{port}", cwd=str(wd),
+    return PeerProcess(argv, name=f"{config.replace('_', '-')}-{port}", cwd=str(wd),
                        ready=lambda: udp_answers_options(port))
 
 
@@ -466,6 +471,14 @@ def snmpd(port: int, workdir: Path) -> PeerProcess:
                        ready=lambda: snmp_answers(port, SNMPD_COMMUNITY))
 
 
+def snmpd_target(port: int, workdir: Path) -> dict[str, object]:
+    """A check's `target:` for `snmpd(port, ...)` over v2c, its community in a 0600 file."""
+    community = workdir / "community"
+    community.write_text(SNMPD_COMMUNITY)
+    community.chmod(0o600)
+    return {"host": "127.0.0.1", "port": port, "version": "v2c", "community_file": str(community)}
+
+
 def snmpsim(port: int, workdir: Path, data_dir: Path | None = None) -> PeerProcess:
     """snmpsim serving the recorded `*.snmprec` files of `data_dir` (default: ours) on
     UDP 127.0.0.1:port; each file's name is its community."""
@@ -523,21 +536,10 @@ def sipp_call_uas(
 def kamailio_call(port: int, workdir: Path, relay_port: int) -> PeerProcess:
     """kamailio on UDP 127.0.0.1:port challenging every INVITE with 401 (password
     "secret"), record-routing, and relaying calls to user `echo` to `relay_port`."""
-    binary = require_binary("kamailio")
-    wd = _workdir(workdir)
-    cfg = (_HERE / "kamailio_call.cfg.in").read_text()
-    relay = f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();'
-    for key, value in {"@PORT@": str(port), "@MPATH@": f"{kamailio_modules()}/",
-                       "@RELAY_ACTION@": relay, "@RELAY@": f"127.0.0.1:{relay_port}"}.items():
-        cfg = cfg.replace(key, value)
-    cfg_path = wd / "kamailio_call.cfg"
-    cfg_path.write_text(cfg)
-    rundir = wd / "run"
-    rundir.mkdir(exist_ok=True)
-    argv = [binary, "-f", str(cfg_path), "-DD", "-E", "-m", "32", "-M", "4",
-            "-Y", str(rundir), "-P", str(rundir / "kamailio.pid"), "-w", str(rundir)]
-    return PeerProcess(argv, name=f"kamailio-call-{port}", cwd=str(wd),
-                       ready=lambda: udp_answers_options(port))
+    return _kamailio(port, workdir, "kamailio_call", {
+        "@RELAY_ACTION@": f'$du = "sip:127.0.0.1:{relay_port}"; t_relay();',
+        "@RELAY@": f"127.0.0.1:{relay_port}",
+    })
 
 
 def baresip(port: int, workdir: Path) -> PeerProcess:

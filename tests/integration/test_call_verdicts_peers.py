@@ -44,8 +44,16 @@ async def tone(tmp_path: Path, peers: list[PeerProcess]) -> AsyncIterator[int]:
     yield port
 
 
-async def relayed(tone_port: int, **policy: object) -> MediaRelay:
-    return await MediaRelay(("127.0.0.1", tone_port), **policy).start()  # type: ignore[arg-type]
+async def relayed_call(
+    transports: SipTransports, tone_port: int, relay: dict[str, object], **call_kw: object
+) -> tuple[ProbeResult, MediaRelay]:
+    """A call to the answer point through a MediaRelay doing `relay`; the relay is closed after
+    (what it counted stays readable)."""
+    through = await MediaRelay(("127.0.0.1", tone_port), **relay).start()  # type: ignore[arg-type]
+    try:
+        return await call(transports, f"sip:echo@127.0.0.1:{through.sip_port}", **call_kw), through
+    finally:
+        through.close()
 
 
 async def test_answered_by_the_answer_point_both_signals_checked(
@@ -72,21 +80,15 @@ async def test_no_media_from_a_sipp_uas_that_sends_no_rtp(
 
 
 async def test_one_way_audio_each_direction(tone: int, transports: SipTransports) -> None:
-    relay = await relayed(tone, drop_down=lambda t: True)
-    try:
-        result = await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", duration=2.5)
-    finally:
-        relay.close()
+    result, relay = await relayed_call(transports, tone, {"drop_down": lambda t: True},
+                                       duration=2.5)
     m = measured(result)
     assert result.reason is FailureReason.ONE_WAY_AUDIO, result.detail
     assert m.direction == "rx" and relay.counts["down_dropped"] > 100
     assert m.audio_tx is not None and m.audio_tx.audible > 100  # it heard us
 
-    relay = await relayed(tone, drop_up=lambda t: True)
-    try:
-        result = await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", duration=2.5)
-    finally:
-        relay.close()
+    result, relay = await relayed_call(transports, tone, {"drop_up": lambda t: True},
+                                       duration=2.5)
     m = measured(result)
     assert result.reason is FailureReason.ONE_WAY_AUDIO, result.detail
     assert m.direction == "tx" and m.audio_rx is not None and m.audio_rx.signal == "answer"
@@ -95,12 +97,8 @@ async def test_one_way_audio_each_direction(tone: int, transports: SipTransports
 async def test_media_stopping_mid_call_is_media_stopped(
     tone: int, transports: SipTransports
 ) -> None:
-    relay = await relayed(tone, drop_down=lambda t: t >= 1.5)
-    try:
-        result = await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", duration=6.0,
-                            media_timeout=1.0)
-    finally:
-        relay.close()
+    result, _ = await relayed_call(transports, tone, {"drop_down": lambda t: t >= 1.5},
+                                   duration=6.0, media_timeout=1.0)
     m = measured(result)
     assert result.reason is FailureReason.DROPPED, result.detail
     assert m.outcome == "media_stopped" and m.direction == "rx"
@@ -124,11 +122,8 @@ async def test_the_far_end_hanging_up_early_is_dropped_by_it(
 
 
 async def test_a_gap_in_the_far_ends_audio(tone: int, transports: SipTransports) -> None:
-    relay = await relayed(tone, drop_down=lambda t: 1.0 <= t < 1.3)
-    try:
-        result = await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", duration=3.0)
-    finally:
-        relay.close()
+    result, _ = await relayed_call(transports, tone, {"drop_down": lambda t: 1.0 <= t < 1.3},
+                                   duration=3.0)
     m = measured(result)
     assert result.reason is FailureReason.AUDIO_GAPS, result.detail
     assert m.direction == "rx" and m.audio_rx is not None and m.audio_rx.gaps == 1
@@ -136,12 +131,9 @@ async def test_a_gap_in_the_far_ends_audio(tone: int, transports: SipTransports)
 
 
 async def test_our_media_looped_back_by_the_relay(tone: int, transports: SipTransports) -> None:
-    relay = await relayed(tone, reflect_up=True, drop_down=lambda t: True)
-    try:
-        result = await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", duration=2.0,
-                            far_end=FarEnd.ANSWER_POINT)
-    finally:
-        relay.close()
+    result, _ = await relayed_call(transports, tone,
+                                   {"reflect_up": True, "drop_down": lambda t: True},
+                                   duration=2.0, far_end=FarEnd.ANSWER_POINT)
     m = measured(result)
     assert result.reason is FailureReason.LOOPED_BACK, result.detail
     assert m.audio_rx is not None and m.audio_rx.own_signal_ratio == 1.0
@@ -198,12 +190,9 @@ async def test_jitter_lowers_mos_as_the_model_predicts_and_removing_it_restores_
 
     rng = random.Random(31)  # its first draw is 10 ms: the buffer anchors low, as phones often do
     grid = [ms / 1000 for ms in range(10, 71, 5)]  # 40 +- 30 ms, uniform
-    relay = await relayed(tone, delay_down=lambda: rng.choice(grid))
-    try:
-        jittered = measured(await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}",
-                                       **kw))
-    finally:
-        relay.close()
+    result, relay = await relayed_call(transports, tone,
+                                       {"delay_down": lambda: rng.choice(grid)}, **kw)
+    jittered = measured(result)
     delays = relay.down_delays[: jittered.rx_packets]
     loss, burst = _fixed_buffer_discards(delays, depth)
     assert jittered.mos_rx is not None and jittered.rtt_seconds is not None
@@ -219,11 +208,9 @@ async def test_jitter_lowers_mos_as_the_model_predicts_and_removing_it_restores_
     assert jittered.mos_rx == pytest.approx(predicted, abs=0.1)
     assert clean.mos - jittered.mos_rx > 0.2  # it did fall
 
-    relay = await relayed(tone, delay_down=lambda: 0.040)  # the jitter removed, delay kept
-    try:
-        steady = measured(await call(transports, f"sip:echo@127.0.0.1:{relay.sip_port}", **kw))
-    finally:
-        relay.close()
+    # the jitter removed, delay kept
+    result, _ = await relayed_call(transports, tone, {"delay_down": lambda: 0.040}, **kw)
+    steady = measured(result)
     assert steady.rx_discarded == 0 and steady.mos is not None
     print(f"  jitter removed: MOS {steady.mos:.3f}")
     assert steady.mos == pytest.approx(clean.mos, abs=0.1)

@@ -20,22 +20,13 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.daemon import DaemonProcess
-from tests.integration.peers import (
-    SNMPD_COMMUNITY,
-    PeerProcess,
-    free_port,
-    media_port_block,
-    prometheus,
-    sipp_uas,
-    snmpd,
-)
+from tests.integration.peers import free_port, prometheus, snmpd_target
 from tests.needs import need_program
 
 pytestmark = pytest.mark.integration
@@ -75,30 +66,10 @@ def finite(result: list[dict[str, Any]]) -> list[float]:
     return [v for r in result if math.isfinite(v := float(r["value"][1]))]
 
 
-@pytest.fixture
-def peers(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    snmp_port, sip_port = free_port(), free_port()
-    agent = snmpd(snmp_port, tmp_path / "snmpd")
-    sipp: PeerProcess = sipp_uas(sip_port, tmp_path / "sipp", media_port_block())
-    agent.start()
-    try:
-        sipp.start()
-        try:
-            yield snmp_port, sip_port
-        finally:
-            sipp.stop()
-    finally:
-        agent.stop()
-
-
-def test_every_dashboard_panel_returns_data(peers: tuple[int, int], tmp_path: Path) -> None:
+def test_every_dashboard_panel_returns_data(snmp_and_sip: tuple[int, int], tmp_path: Path) -> None:
     promtool = need_program("promtool")
-    snmp_port, sip_port = peers
-    community = tmp_path / "community"
-    community.write_text(SNMPD_COMMUNITY)
-    community.chmod(0o600)
-    target = {"host": "127.0.0.1", "port": snmp_port, "version": "v2c",
-              "community_file": str(community)}
+    snmp_port, sip_port = snmp_and_sip
+    target = snmpd_target(snmp_port, tmp_path)
     cfg = {
         "daemon": {"site": SITE},
         "defaults": {"interval": "1s", "timeout": "800ms"},

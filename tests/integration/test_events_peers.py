@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -28,13 +27,12 @@ import pytest
 from tests.integration.daemon import DaemonProcess
 from tests.integration.mqttsub import Subscriber
 from tests.integration.peers import (
-    SNMPD_COMMUNITY,
     PeerProcess,
     _tcp_ready,
     free_port,
     mosquitto,
     require_binary,
-    snmpd,
+    snmpd_target,
 )
 from tests.integration.tlspki import ScratchCa
 
@@ -85,24 +83,9 @@ def _mqtt(port: int, **extra: Any) -> dict[str, Any]:
             "poll_interval": "1s", **extra}
 
 
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[tuple[PeerProcess, int]]:
-    port = free_port()
-    proc = snmpd(port, tmp_path / "snmpd")
-    proc.start()
-    try:
-        yield proc, port
-    finally:
-        proc.stop()
-
-
 def _config(tmp_path: Path, snmp_port: int, interval: str, mqtt: dict[str, Any],
             **sections: Any) -> dict[str, Any]:
-    community = tmp_path / "community"
-    community.write_text(SNMPD_COMMUNITY)
-    community.chmod(0o600)
-    target = {"host": "127.0.0.1", "port": snmp_port, "version": "v2c",
-              "community_file": str(community)}
+    target = snmpd_target(snmp_port, tmp_path)
     return {
         "daemon": {"site": SITE},
         "defaults": {"interval": interval, "timeout": "1s"},
@@ -119,9 +102,9 @@ def _uptime(daemon: DaemonProcess) -> float:
 
 
 def test_a_restarted_agent_is_a_reboot_event_on_mqtt(
-    agent: tuple[PeerProcess, int], tmp_path: Path
+    own_snmpd: tuple[PeerProcess, int], tmp_path: Path
 ) -> None:
-    agent_proc, snmp_port = agent
+    agent_proc, snmp_port = own_snmpd
     broker_port = free_port()
     broker = mosquitto(broker_port, tmp_path / "mqtt")
     broker.start()
@@ -158,9 +141,9 @@ def _window_now() -> dict[str, Any]:
 
 
 def test_tls_and_password_against_a_secured_broker(
-    agent: tuple[PeerProcess, int], tmp_path: Path
+    own_snmpd: tuple[PeerProcess, int], tmp_path: Path
 ) -> None:
-    _, snmp_port = agent
+    _, snmp_port = own_snmpd
     pki = tmp_path / "pki"
     pki.mkdir()
     ca = ScratchCa(pki)
@@ -193,9 +176,9 @@ def test_tls_and_password_against_a_secured_broker(
 
 
 def test_a_wrong_password_is_logged_and_retried_then_delivered(
-    agent: tuple[PeerProcess, int], tmp_path: Path
+    own_snmpd: tuple[PeerProcess, int], tmp_path: Path
 ) -> None:
-    _, snmp_port = agent
+    _, snmp_port = own_snmpd
     broker_port = free_port()
     broker_dir = tmp_path / "mqtt"
     broker = secure_mosquitto(broker_port, broker_dir, users={"monitord": "the-right-one",

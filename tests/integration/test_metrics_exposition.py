@@ -13,21 +13,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.integration.daemon import DaemonProcess
-from tests.integration.peers import (
-    SNMPD_COMMUNITY,
-    PeerProcess,
-    free_port,
-    media_port_block,
-    sipp_uas,
-    snmpd,
-)
+from tests.integration.peers import free_port, snmpd_target
 from tests.needs import need_program
 
 pytestmark = pytest.mark.integration
@@ -50,30 +42,10 @@ FAMILIES = [
 ]
 
 
-@pytest.fixture
-def snmp_and_sip(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    snmp_port, sip_port = free_port(), free_port()
-    agent = snmpd(snmp_port, tmp_path / "snmpd")
-    sipp: PeerProcess = sipp_uas(sip_port, tmp_path / "sipp", media_port_block())
-    agent.start()
-    try:
-        sipp.start()
-        try:
-            yield snmp_port, sip_port
-        finally:
-            sipp.stop()
-    finally:
-        agent.stop()
-
-
 def test_full_exposition_passes_promtool(snmp_and_sip: tuple[int, int], tmp_path: Path) -> None:
     promtool = need_program("promtool")
     snmp_port, sip_port = snmp_and_sip
-    community = tmp_path / "community"
-    community.write_text(SNMPD_COMMUNITY)
-    community.chmod(0o600)
-    target = {"host": "127.0.0.1", "port": snmp_port, "version": "v2c",
-              "community_file": str(community)}
+    target = snmpd_target(snmp_port, tmp_path)
     now = datetime.now(UTC)
     cfg = {
         "daemon": {"site": "it"},

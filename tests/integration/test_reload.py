@@ -7,12 +7,9 @@ stay record no failure across the reload; a bad file keeps the old config.
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,16 +54,6 @@ def failures_of_load(metrics: str) -> float:
     return sum(float(v) for v in pattern.findall(metrics))
 
 
-def post_reload(port: int) -> tuple[int, dict[str, Any]]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/reload", method="POST",
-                                 headers={"Authorization": f"Bearer {TOKEN}"}, data=b"")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_reload_under_load_loses_and_invents_nothing(
     tmp_path: Path, sipp_options: RunningPeer
 ) -> None:
@@ -109,7 +96,7 @@ def test_reload_under_load_loses_and_invents_nothing(
         logged = d.get("/api/v1/events?kind=monitoring_changed")
 
         d.config_path.write_text(good_v1)  # and back, through the API this time
-        status, body = post_reload(d.port)
+        status, body = d.post("/api/v1/reload", token=TOKEN, timeout=30)
     finally:
         d.stop()
     assert before == after == 0, "no check that stayed recorded a failure across the reload"

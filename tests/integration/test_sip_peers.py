@@ -8,7 +8,6 @@ and SIPp's load generator against our responder.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,14 +31,6 @@ pytestmark = pytest.mark.integration
 PEERS = Path(__file__).parent / "peers"
 
 
-@pytest.fixture
-def stop_after() -> Iterator[list[PeerProcess]]:
-    started: list[PeerProcess] = []
-    yield started
-    for peer in started:
-        peer.stop()
-
-
 def launch(peer: PeerProcess, started: list[PeerProcess]) -> PeerProcess:
     started.append(peer)
     # PeerProcess.start blocks (readiness polling); keep it off the event loop.
@@ -48,10 +39,10 @@ def launch(peer: PeerProcess, started: list[PeerProcess]) -> PeerProcess:
 
 
 async def test_options_against_sipp_options_responder(
-    tmp_path: Path, stop_after: list[PeerProcess]
+    tmp_path: Path, peers: list[PeerProcess]
 ) -> None:
     port = free_port()
-    await asyncio.to_thread(launch, sipp_options_responder(port, tmp_path), stop_after)
+    await asyncio.to_thread(launch, sipp_options_responder(port, tmp_path), peers)
     result = await probe_once(f"sip:ping@127.0.0.1:{port}", timeout=3)
     assert result.ok, result.detail
     assert result.measurements["sip_status"] == 200
@@ -60,11 +51,11 @@ async def test_options_against_sipp_options_responder(
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_options_against_sipp_uas(
-    tmp_path: Path, stop_after: list[PeerProcess], transport: str
+    tmp_path: Path, peers: list[PeerProcess], transport: str
 ) -> None:
     port = free_port()
     peer = sipp_uas(port, tmp_path, transport="tcp" if transport == "tcp" else "udp")
-    await asyncio.to_thread(launch, peer, stop_after)
+    await asyncio.to_thread(launch, peer, peers)
     suffix = ";transport=tcp" if transport == "tcp" else ""
     transports = SipTransports()
     await transports.start()
@@ -81,19 +72,19 @@ async def test_options_against_sipp_uas(
         await transports.close()
 
 
-async def test_options_against_kamailio(tmp_path: Path, stop_after: list[PeerProcess]) -> None:
+async def test_options_against_kamailio(tmp_path: Path, peers: list[PeerProcess]) -> None:
     port = free_port()
-    await asyncio.to_thread(launch, kamailio(port, tmp_path), stop_after)
+    await asyncio.to_thread(launch, kamailio(port, tmp_path), peers)
     result = await probe_once(f"sip:127.0.0.1:{port}", timeout=3)
     assert result.ok, result.detail
     assert result.latency is not None and result.latency < 1
 
 
 async def test_stopped_sipp_is_refused_via_icmp(
-    tmp_path: Path, stop_after: list[PeerProcess]
+    tmp_path: Path, peers: list[PeerProcess]
 ) -> None:
     port = free_port()
-    peer = await asyncio.to_thread(launch, sipp_options_responder(port, tmp_path), stop_after)
+    peer = await asyncio.to_thread(launch, sipp_options_responder(port, tmp_path), peers)
     transports = SipTransports()
     await transports.start()
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,14 +29,6 @@ from tests.integration.peers import PeerProcess, free_port, kamailio
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def stop_after() -> Iterator[list[PeerProcess]]:
-    started: list[PeerProcess] = []
-    yield started
-    for peer in started:
-        peer.stop()
-
-
 async def start_kamailio(tmp: Path, started: list[PeerProcess], algorithm: str | None) -> int:
     port = free_port()
     peer = kamailio(port, tmp / f"kam-{port}", auth_algorithm=algorithm)
@@ -53,9 +44,9 @@ def settings(port: int, password: str = "secret", **kw: object) -> RegisterSetti
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 async def test_register_and_deregister_leave_no_binding(
-    tmp_path: Path, stop_after: list[PeerProcess], transports: SipTransports, algorithm: str
+    tmp_path: Path, peers: list[PeerProcess], transports: SipTransports, algorithm: str
 ) -> None:
-    port = await start_kamailio(tmp_path, stop_after, algorithm)
+    port = await start_kamailio(tmp_path, peers, algorithm)
     loop = asyncio.get_running_loop()
     kept = await SipRegisterProbe(settings(port, deregister=False), transports).run(
         loop.time() + 5)
@@ -76,17 +67,17 @@ async def test_register_and_deregister_leave_no_binding(
 
 
 async def test_wrong_password_is_rejected(
-    tmp_path: Path, stop_after: list[PeerProcess], transports: SipTransports
+    tmp_path: Path, peers: list[PeerProcess], transports: SipTransports
 ) -> None:
-    port = await start_kamailio(tmp_path, stop_after, None)
+    port = await start_kamailio(tmp_path, peers, None)
     loop = asyncio.get_running_loop()
     result = await SipRegisterProbe(settings(port, "wrong"), transports).run(loop.time() + 5)
     assert result.reason is FailureReason.REJECTED, result.detail
     assert "401" in result.detail
 
 
-async def test_register_cli_one_shot(tmp_path: Path, stop_after: list[PeerProcess]) -> None:
-    port = await start_kamailio(tmp_path, stop_after, None)
+async def test_register_cli_one_shot(tmp_path: Path, peers: list[PeerProcess]) -> None:
+    port = await start_kamailio(tmp_path, peers, None)
     secret = tmp_path / "pw"
     secret.write_text("secret\n")
     secret.chmod(0o600)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,14 +56,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> ScratchCa:
     return ScratchCa(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.fixture
-def stop_after() -> Iterator[list[PeerProcess]]:
-    started: list[PeerProcess] = []
-    yield started
-    for peer in started:
-        peer.stop()
-
-
 async def start(pki: ScratchCa, tmp: Path, started: list[PeerProcess], name: str,
                 **kw: object) -> int:
     cert, key = pki.issue(name, ["sip.test"], **kw)  # type: ignore[arg-type]
@@ -80,9 +71,9 @@ async def options(transports: SipTransports, uri: str, tls: TlsSettings):  # typ
 
 
 async def test_options_and_register_over_tls(
-    pki: ScratchCa, tmp_path: Path, stop_after: list[PeerProcess], transports: SipTransports
+    pki: ScratchCa, tmp_path: Path, peers: list[PeerProcess], transports: SipTransports
 ) -> None:
-    port = await start(pki, tmp_path, stop_after, "good", days_valid=10)
+    port = await start(pki, tmp_path, peers, "good", days_valid=10)
     trust = TlsSettings(ca_file=str(pki.ca_file), server_name="sip.test")
     for uri in (f"sips:127.0.0.1:{port}", f"sip:127.0.0.1:{port};transport=tls"):
         result = await options(transports, uri, trust)
@@ -105,9 +96,9 @@ async def test_options_and_register_over_tls(
 
 
 async def test_expired_certificate_fails_with_a_clear_reason(
-    pki: ScratchCa, tmp_path: Path, stop_after: list[PeerProcess], transports: SipTransports
+    pki: ScratchCa, tmp_path: Path, peers: list[PeerProcess], transports: SipTransports
 ) -> None:
-    port = await start(pki, tmp_path, stop_after, "expired", expired=True)
+    port = await start(pki, tmp_path, peers, "expired", expired=True)
     result = await options(transports, f"sips:127.0.0.1:{port}",
                            TlsSettings(ca_file=str(pki.ca_file), server_name="sip.test"))
     assert result.reason is FailureReason.TLS
@@ -119,9 +110,9 @@ async def test_expired_certificate_fails_with_a_clear_reason(
 
 
 async def test_cli_probe_sips(
-    pki: ScratchCa, tmp_path: Path, stop_after: list[PeerProcess]
+    pki: ScratchCa, tmp_path: Path, peers: list[PeerProcess]
 ) -> None:
-    port = await start(pki, tmp_path, stop_after, "cli")
+    port = await start(pki, tmp_path, peers, "cli")
     proc = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "monitord", "probe", f"sips:127.0.0.1:{port}",

@@ -17,8 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,22 +86,6 @@ def report(daemon: DaemonProcess, start: str, fmt: str = "json", period: str | N
     return one
 
 
-def post(daemon: DaemonProcess, body: dict[str, Any], token: str | None) -> tuple[int, Any]:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{daemon.port}/api/v1/maintenance",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_report_counts_the_seconds_the_downtime_api_shows(
     daemon: DaemonProcess, sipp_options: RunningPeer
 ) -> None:
@@ -142,11 +124,11 @@ def test_maintenance_window_from_the_api_is_honoured_by_the_next_report(
         "kind": "urgent",
         "reason": "SBC swap",
     }
-    status, err = post(daemon, body, None)
+    status, err = daemon.post("/api/v1/maintenance", body)
     assert status == 401, err
-    status, err = post(daemon, body, "wrong-token")
+    status, err = daemon.post("/api/v1/maintenance", body, "wrong-token")
     assert status == 401, err
-    status, made = post(daemon, body, TOKEN)
+    status, made = daemon.post("/api/v1/maintenance", body, TOKEN)
     assert status == 201, made
     assert daemon.get("/api/v1/maintenance")[0]["id"] == made["id"]
     metrics = daemon.get("/metrics")

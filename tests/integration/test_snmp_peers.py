@@ -31,7 +31,6 @@ from tests.integration.peers import (
     SNMPD_V3_SHA2,
     PeerProcess,
     free_port,
-    snmpd,
     snmpsim,
 )
 
@@ -298,26 +297,15 @@ def _daemon_config(port: int, d: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def own_agent(tmp_path: Path) -> Iterator[tuple[PeerProcess, int]]:
-    port = free_port()
-    proc = snmpd(port, tmp_path / "snmpd")
-    proc.start()
-    try:
-        yield proc, port
-    finally:
-        proc.stop()
-
-
 def _up_and_probed(daemon: DaemonProcess, name: str) -> bool:
     c = daemon.check(name)
     return c["state"] == "up" and c["last_result"] is not None and c["last_result"]["ok"]
 
 
 def test_agent_stopped_for_several_intervals_gives_one_downtime_and_a_reboot(
-    own_agent: tuple[PeerProcess, int], secret_dir: Path, tmp_path: Path
+    own_snmpd: tuple[PeerProcess, int], secret_dir: Path, tmp_path: Path
 ) -> None:
-    agent_proc, port = own_agent
+    agent_proc, port = own_snmpd
     (tmp_path / "daemon").mkdir()
     daemon = DaemonProcess(tmp_path / "daemon", free_port(), _daemon_config(port, secret_dir))
     daemon.start()
@@ -357,9 +345,9 @@ def test_agent_stopped_for_several_intervals_gives_one_downtime_and_a_reboot(
 
 
 def test_reboot_between_polls_is_counted_not_a_failure(
-    own_agent: tuple[PeerProcess, int], secret_dir: Path, tmp_path: Path
+    own_snmpd: tuple[PeerProcess, int], secret_dir: Path, tmp_path: Path
 ) -> None:
-    agent_proc, port = own_agent
+    agent_proc, port = own_snmpd
     (tmp_path / "daemon").mkdir()
     cfg = _daemon_config(port, secret_dir)
     cfg["defaults"] = {"interval": "3s", "timeout": "1s"}

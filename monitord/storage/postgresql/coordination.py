@@ -34,7 +34,7 @@ from monitord.storage.postgresql.store import PostgresStore
 from monitord.storage.readers import _snapshot
 from monitord.storage.records import EvidenceRecord, Level
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
-from monitord.storage.tx import Row, Tx, level_of, opt_dt, opt_us
+from monitord.storage.tx import Filter, Row, Tx, level_of, opt_dt, opt_us
 
 __all__ = [
     "FleetDb",
@@ -303,16 +303,11 @@ class FleetDb(PostgresStore):
                       unit: str | None = None) -> list[Tenure]:
         """Tenures still open or ending after `since`, oldest first."""
         async def work(tx: Tx) -> list[Tenure]:
-            clauses = ["(until_us IS NULL OR until_us >= ?)"]
-            params: list[object] = [datetime_to_us(since) if since is not None else -(2**62)]
-            if location is not None:
-                clauses.append("location = ?")
-                params.append(location)
-            if unit is not None:
-                clauses.append("unit = ?")
-                params.append(unit)
-            rows = await tx.fetch(f"SELECT {_TENURE_COLUMNS} FROM fleet.tenures WHERE "
-                                  + " AND ".join(clauses) + " ORDER BY since_us, token", params)
+            where = Filter().equal("location", location).equal("unit", unit)
+            if since is not None:
+                where.holds("(until_us IS NULL OR until_us >= ?)", datetime_to_us(since))
+            rows = await tx.fetch(f"SELECT {_TENURE_COLUMNS} FROM fleet.tenures{where.sql}"
+                                  " ORDER BY since_us, token", where.params)
             return [_tenure(r) for r in rows]
 
         return await self._read("reading the fleet's tenures", work)
@@ -338,18 +333,7 @@ async def location_intervals(store: PostgresStore, since: datetime | None, *,
                              level: Level | None = None, name: str | None = None,
                              until: datetime | None = None) -> list[EvidenceRecord]:
     """Every location's own intervals overlapping [since, until), oldest first."""
-    clauses = ["(end_us IS NULL OR end_us > ? OR start_us >= ?)"]
-    since_us = datetime_to_us(since) if since is not None else -(2**62)
-    params: list[object] = [since_us, since_us]
-    if until is not None:
-        clauses.append("start_us < ?")
-        params.append(datetime_to_us(until))
-    if level is not None:
-        clauses.append("level = ?")
-        params.append(level)
-    if name is not None:
-        clauses.append("name = ?")
-        params.append(name)
+    where = Filter().overlapping(since, until).equal("level", level).equal("name", name)
 
     async def work(tx: Tx) -> list[EvidenceRecord]:
         out: list[EvidenceRecord] = []
@@ -358,8 +342,7 @@ async def location_intervals(store: PostgresStore, since: datetime | None, *,
         for location, schema in ((str(r[0]), str(r[1])) for r in schemas):
             rows = await tx.fetch(
                 "SELECT level, name, start_us, end_us, reason, detail, confirmed_us,"
-                f" end_cause FROM {quoted(schema)}.downtimes"
-                f" WHERE {' AND '.join(clauses)}", params)
+                f" end_cause FROM {quoted(schema)}.downtimes{where.sql}", where.params)
             out.extend(EvidenceRecord(location, level_of(r[0]), str(r[1]), us_to_datetime(r[2]),
                                    opt_dt(r[3]), str(r[4]), str(r[5]), opt_dt(r[6]), r[7])
                        for r in rows)

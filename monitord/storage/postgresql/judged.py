@@ -44,7 +44,7 @@ from monitord.storage.postgresql.coordination import location_intervals
 from monitord.storage.postgresql.store import PostgresStore
 from monitord.storage.records import EvidenceRecord, Level, SubjectGapRecord
 from monitord.storage.timestamps import datetime_to_us, us_to_datetime
-from monitord.storage.tx import Tx
+from monitord.storage.tx import Filter, Tx, level_of
 
 __all__ = ["GAP_CAUSE", "FleetRecord", "JudgeStore", "JudgedWrite"]
 
@@ -109,7 +109,7 @@ class JudgeStore(PostgresStore):
             for r in await tx.fetch(
                     "SELECT level, name, start_us, end_us FROM downtimes"
                     " WHERE end_us IS NULL OR end_us >= ?", (since_us,)):
-                key = (_level(r[0]), str(r[1]))
+                key = (level_of(r[0]), str(r[1]))
                 if r[3] is None:
                     opened[key] = us_to_datetime(r[2])
                 else:
@@ -118,7 +118,7 @@ class JudgeStore(PostgresStore):
             for r in await tx.fetch(
                     "SELECT level, name, start_us, end_us FROM fleet.judged_gaps"
                     " WHERE end_us > ?", (since_us,)):
-                gaps.setdefault((_level(r[0]), str(r[1])), []).append(
+                gaps.setdefault((level_of(r[0]), str(r[1])), []).append(
                     Interval(us_to_datetime(r[2]), us_to_datetime(r[3])))
             keys = set(opened) | set(closed) | set(gaps)
             return {k: Recorded(opened.get(k), tuple(closed.get(k, ())), tuple(gaps.get(k, ())))
@@ -190,26 +190,16 @@ async def judged_gaps(store: PostgresStore, *, level: Level | None = None, name:
                       since: datetime | None = None, until: datetime | None = None
                       ) -> list[tuple[Level, str, datetime, datetime, str]]:
     """UNKNOWN stretches (fewer than K locations fresh) overlapping [since, until), oldest first."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if level is not None:
-        clauses.append("level = ?")
-        params.append(level)
-    if name is not None:
-        clauses.append("name = ?")
-        params.append(name)
+    where = Filter().equal("level", level).equal("name", name)
     if since is not None:
-        clauses.append("end_us > ?")
-        params.append(datetime_to_us(since))
+        where.holds("end_us > ?", datetime_to_us(since))
     if until is not None:
-        clauses.append("start_us < ?")
-        params.append(datetime_to_us(until))
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where.holds("start_us < ?", datetime_to_us(until))
 
     async def work(tx: Tx) -> list[tuple[Level, str, datetime, datetime, str]]:
         rows = await tx.fetch("SELECT level, name, start_us, end_us, cause FROM"
-                              f" fleet.judged_gaps{where} ORDER BY start_us, id", params)
-        return [(_level(r[0]), str(r[1]), us_to_datetime(r[2]), us_to_datetime(r[3]), str(r[4]))
+                              f" fleet.judged_gaps{where.sql} ORDER BY start_us, id", where.params)
+        return [(level_of(r[0]), str(r[1]), us_to_datetime(r[2]), us_to_datetime(r[3]), str(r[4]))
                 for r in rows]
 
     return await store._read("reading the judged gaps", work)
@@ -234,11 +224,3 @@ class FleetRecord(PostgresStore):
                            ) -> list[SubjectGapRecord]:
         rows = await judged_gaps(self, level=level, name=name, since=since, until=until)
         return [SubjectGapRecord(*row) for row in rows]
-
-
-def _level(value: object) -> Level:
-    if value == "check":
-        return "check"
-    if value == "service":
-        return "service"
-    raise ValueError(f"unknown level {value!r} in the judged record")

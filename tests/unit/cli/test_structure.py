@@ -13,7 +13,9 @@ from monitord.cli.exitcodes import ExitCode
 from monitord.cli.main import FAMILIES, build_parser, main
 
 CLI = Path(monitord.cli.__file__).parent
-SHARED = {"monitord.cli.args", "monitord.cli.exitcodes", "monitord.cli.output"}
+SHARED = {
+    "monitord.cli.args", "monitord.cli.daemonapi", "monitord.cli.exitcodes", "monitord.cli.output",
+}
 
 
 def _subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:

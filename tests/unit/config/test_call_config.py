@@ -30,6 +30,8 @@ def test_defaults_give_a_call_its_whole_budget() -> None:
     ("check", "message"),
     [
         ('{name: c, type: sip_call, target: "sip:h"}', "needs the user to call"),
+        ('{name: c, type: sip_call, target: "sip:e@h", from_user: "a:b"}',
+         "invalid user 'a:b': no spaces, quotes, '<', '>', '@' or ':'"),
         ('{name: c, type: sip_call, target: "sip:e@h", timeout: 5s}',
          "timeout (5s) is shorter than a whole call: answer_timeout + duration + 3s = 18s"),
         ('{name: c, type: sip_call, target: "sip:e@h", auth_user: bob}',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,8 @@ def test_register_check_loads_and_hides_the_password(tmp_path: Path) -> None:
     [
         ("sip:pbx.example.net", "", "needs the account user"),
         ("sip:monitor@pbx.example.net", "    expires: 0\n", "expires"),
-        ("sip:monitor@pbx.example.net", "    username: 'a b'\n", "invalid value"),
+        ("sip:monitor@pbx.example.net", "    username: 'a b'\n",
+         re.escape("invalid value 'a b': no spaces, quotes, '<', '>' or '@'")),
     ],
 )
 def test_register_check_problems(tmp_path: Path, target: str, extra: str, message: str) -> None:

@@ -40,13 +40,9 @@ def t(minutes: float) -> datetime:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "m.db", outbox=True)
-    await s.open()
-    await s.start_run(t(-60))
-    try:
+    async with SqliteStore(tmp_path / "m.db", outbox=True) as s:
+        await s.start_run(t(-60))
         yield s
-    finally:
-        await s.close()
 
 
 class Heard:

@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitord.config import effective_checks, parse_config
-from monitord.core.pipeline import Pipeline, ResumeState
-from monitord.core.supervisor import Health
-from monitord.http.api import build_app
-from monitord.http.context import ApiContext, SlaApi
 from monitord.http.sla import WINDOW_FIELDS
-from monitord.sinks.live import LiveView
-from monitord.sinks.metrics import Metrics
-from monitord.sla.runtime import SlaRuntime
-from monitord.storage.sqlite import SqliteStore
+from tests.unit.http.slaapp import Client, sla_app
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,7 +41,6 @@ sla_policies:
   - {name: contract, target_percent: 99.9, period: contract_year, contract_start: 2025-03-15}
 """
 SERVICES = ["monthly", "yearly", "rolling", "contract", "bare"]
-Client = TestClient[web.Request, web.Application]
 SETTINGS = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -59,17 +48,8 @@ SETTINGS = settings(
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    cfg = parse_config(CONFIG, env={})
-    checks = effective_checks(cfg)
-    async with SqliteStore(tmp_path / "monitord.db") as store:
-        await store.start_run(datetime(2026, 9, 1, tzinfo=UTC))
-        live = LiveView(checks, cfg.services)
-        pipeline = Pipeline(checks, cfg.services, store, ResumeState(), [live],
-                            maintenance=cfg.maintenance)
-        ctx = ApiContext(live, store, Metrics(cfg.daemon.site), "ams1", 0.0, Health())
-        ctx.sla = SlaApi(SlaRuntime(cfg, store), TOKEN, pipeline)
-        async with TestClient(TestServer(build_app(ctx))) as c:
-            yield c
+    async with sla_app(tmp_path, CONFIG, TOKEN) as app:
+        yield app.client
 
 
 # --- what a hostile or careless client sends ---------------------------------------------

@@ -19,23 +19,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from monitord.config import effective_checks, parse_config
 from monitord.core.events import ServiceDowntimeRecorded
-from monitord.core.pipeline import Pipeline, ResumeState
-from monitord.core.supervisor import Health
-from monitord.http.api import build_app
-from monitord.http.context import ApiContext, SlaApi
-from monitord.sinks.live import LiveView
-from monitord.sinks.metrics import Metrics
-from monitord.sla.runtime import SlaRuntime
-from monitord.storage.sqlite import SqliteStore
-from tests.writes import commit_service
+from tests.unit.http.slaapp import Client, call, sla_app
 
 TOKENS = "alice alice-secret-token-0123\nbob bob-secret-token-4567\n"
 ALICE = {"Authorization": "Bearer alice-secret-token-0123"}
@@ -51,37 +39,18 @@ sla_policies:
      unmonitored: up}
 """
 MONTH = 2_682_000
-Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[tuple[Client, Path]]:
-    cfg = parse_config(CONFIG, env={})
-    checks = effective_checks(cfg)
-    db = tmp_path / "monitord.db"
-    async with SqliteStore(db) as store:
-        await store.start_run(datetime(2026, 9, 1, tzinfo=UTC))
-        await commit_service(store, [
-            ServiceDowntimeRecorded("voice", datetime(2026, 10, 6, 10, tzinfo=UTC),
-                                    datetime(2026, 10, 6, 11, tzinfo=UTC), "timeout", "no answer"),
-            ServiceDowntimeRecorded("voice", datetime(2026, 10, 8, 12, tzinfo=UTC),
-                                    datetime(2026, 10, 8, 12, 30, tzinfo=UTC), "refused", "ECONNREFUSED"),
-        ])
-        runtime = SlaRuntime(cfg, store)
-        live = LiveView(checks, cfg.services)
-        pipeline = Pipeline(checks, cfg.services, store, ResumeState(), [live],
-                            maintenance=cfg.maintenance)
-        ctx = ApiContext(live, store, Metrics(cfg.daemon.site), "ams1", 0.0, Health())
-        ctx.sla = SlaApi(runtime, TOKENS, pipeline)
-        async with TestClient(TestServer(build_app(ctx))) as c:
-            yield c, db
-
-
-async def call(c: Client, method: str, path: str, status: int, body: Any = None,
-               **kw: Any) -> Any:
-    resp = await c.request(method, path, json=body, **kw)
-    assert resp.status == status, await resp.text()
-    return await resp.json()
+    recorded = [
+        ServiceDowntimeRecorded("voice", datetime(2026, 10, 6, 10, tzinfo=UTC),
+                                datetime(2026, 10, 6, 11, tzinfo=UTC), "timeout", "no answer"),
+        ServiceDowntimeRecorded("voice", datetime(2026, 10, 8, 12, tzinfo=UTC),
+                                datetime(2026, 10, 8, 12, 30, tzinfo=UTC), "refused", "ECONNREFUSED"),
+    ]
+    async with sla_app(tmp_path, CONFIG, TOKENS, recorded) as app:
+        yield app.client, app.db
 
 
 REPORT = "/api/v1/reports/voice?period=2026-10"
@@ -168,3 +137,34 @@ async def test_reviews_are_append_only_and_validated(client: tuple[Client, Path]
         for sql in ("UPDATE reviews SET who = 'mallory'", "DELETE FROM reviews"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(sql)
+
+
+async def test_cli_adds_and_lists_under_the_named_token(
+    client: tuple[Client, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`monitord review`: the token file's first token unless --token-name picks another."""
+    import asyncio
+
+    from monitord.cli.main import main
+
+    c, _ = client
+    url = str(c.make_url("")).rstrip("/")
+    tokens = tmp_path / "tokens"
+    tokens.write_text(TOKENS)
+    tokens.chmod(0o600)
+    note = ["review", "add", "--url", url, "--service", "voice", "--action", "note",
+            "--target", "store:2", "--note", "customer informed"]
+    assert await asyncio.to_thread(main, note) == 1  # no token: refused
+    assert "401" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, [*note, "--token-file", str(tokens)]) == 0
+    assert "added" in capsys.readouterr().out
+    named = [*note, "--token-file", str(tokens), "--token-name", "bob"]
+    assert await asyncio.to_thread(main, named) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, [*named[:-1], "carol"]) == 2
+    assert "no token named 'carol' (names: alice, bob)" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["review", "list", "--url", url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in listed] == ["alice", "bob"]
+    assert await asyncio.to_thread(main, ["review", "list", "--url", "http://127.0.0.1:9"]) == 3
+    assert "cannot reach the daemon at http://127.0.0.1:9" in capsys.readouterr().err

@@ -10,27 +10,15 @@ them back into downtime.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from monitord.config import effective_checks, parse_config
 from monitord.core.events import ServiceDowntimeRecorded
-from monitord.core.pipeline import Pipeline, ResumeState
-from monitord.core.supervisor import Health
-from monitord.http.api import build_app
-from monitord.http.context import ApiContext, SlaApi
-from monitord.sinks.live import LiveView
-from monitord.sinks.metrics import Metrics
 from monitord.sla.maintenance import in_maintenance
-from monitord.sla.runtime import SlaRuntime
-from monitord.storage.sqlite import SqliteStore
-from tests.writes import commit_service
+from tests.unit.http.slaapp import Client, SlaApp, call, sla_app
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -54,49 +42,17 @@ WINDOW = {
     "announced_at": "2026-10-06T11:00:00+02:00",
     "reason": "emergency SBC replacement",
 }
-Client = TestClient[web.Request, web.Application]
-
-
-
-@dataclass
-class Sla:
-    runtime: SlaRuntime
-    pipeline: Pipeline
-
-async def _client(tmp_path: Path, token: str | None) -> AsyncIterator[tuple[Client, Sla]]:
-    cfg = parse_config(CONFIG, env={})
-    checks = effective_checks(cfg)
-    metrics = Metrics(cfg.daemon.site)
-    async with SqliteStore(tmp_path / "monitord.db") as store:
-        await store.start_run(datetime(2026, 9, 1, tzinfo=UTC))
-        await commit_service(store, [ServiceDowntimeRecorded(
-            "voice", OUT_START, OUT_END, "timeout", "no answer")])
-        runtime = SlaRuntime(cfg, store)
-        live = LiveView(checks, cfg.services)
-        pipeline = Pipeline(checks, cfg.services, store, ResumeState(), [live],
-                            maintenance=cfg.maintenance)
-        ctx = ApiContext(live, store, metrics, "ams1", 0.0, Health())
-        ctx.sla = SlaApi(runtime, token, pipeline)
-        async with TestClient(TestServer(build_app(ctx))) as c:
-            yield c, Sla(runtime, pipeline)
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[tuple[Client, Sla]]:
-    async for pair in _client(tmp_path, TOKEN):
-        yield pair
-
-
-async def call(
-    c: Client, method: str, path: str, status: int, body: Any = None, **kw: Any
-) -> Any:
-    resp = await c.request(method, path, json=body, **kw)
-    assert resp.status == status, await resp.text()
-    return await resp.json()
+async def client(tmp_path: Path) -> AsyncIterator[tuple[Client, SlaApp]]:
+    recorded = [ServiceDowntimeRecorded("voice", OUT_START, OUT_END, "timeout", "no answer")]
+    async with sla_app(tmp_path, CONFIG, TOKEN, recorded) as app:
+        yield app.client, app
 
 
 async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
-    client: tuple[Client, Sla],
+    client: tuple[Client, SlaApp],
 ) -> None:
     c, sla = client
     before = await call(c, "GET", "/api/v1/availability?service=voice&period=2026-10", 200)
@@ -154,7 +110,7 @@ async def test_window_needs_the_token_and_is_honoured_by_the_next_report(
     ],
 )
 async def test_bad_bodies_get_a_400_naming_the_field(
-    client: tuple[Client, Sla], change: dict[str, Any], field: str
+    client: tuple[Client, SlaApp], change: dict[str, Any], field: str
 ) -> None:
     c, _ = client
     body = {k: v for k, v in {**WINDOW, **change}.items() if v is not None}
@@ -162,21 +118,22 @@ async def test_bad_bodies_get_a_400_naming_the_field(
     assert field in err["error"], err
 
 
-async def test_non_json_body_is_a_400(client: tuple[Client, Sla]) -> None:
+async def test_non_json_body_is_a_400(client: tuple[Client, SlaApp]) -> None:
     c, _ = client
     resp = await c.post("/api/v1/maintenance", data=b"{not json", headers=AUTH)
     assert resp.status == 400 and "JSON" in (await resp.json())["error"]
 
 
 async def test_without_a_configured_token_writes_are_disabled(tmp_path: Path) -> None:
-    async for c, _ in _client(tmp_path, None):
+    async with sla_app(tmp_path, CONFIG, None) as app:
+        c = app.client
         err = await call(c, "POST", "/api/v1/maintenance", 503, WINDOW, headers=AUTH)
         assert "daemon.api_token_file" in err["error"]
         await call(c, "DELETE", "/api/v1/maintenance/1", 503, headers=AUTH)
         assert await call(c, "GET", "/api/v1/maintenance", 200) == []
 
 
-async def test_reports_in_every_format(client: tuple[Client, Sla]) -> None:
+async def test_reports_in_every_format(client: tuple[Client, SlaApp]) -> None:
     c, _ = client
     data = await call(c, "GET", "/api/v1/reports/voice?period=2026-10", 200)
     assert data["service"] == "voice" and data["downtime_seconds"] == 3600
@@ -204,7 +161,7 @@ async def test_reports_in_every_format(client: tuple[Client, Sla]) -> None:
     ],
 )
 async def test_report_queries_are_validated(
-    client: tuple[Client, Sla], path: str, status: int, needle: str
+    client: tuple[Client, SlaApp], path: str, status: int, needle: str
 ) -> None:
     c, _ = client
     err = await call(c, "GET", path, status)
@@ -212,7 +169,7 @@ async def test_report_queries_are_validated(
 
 
 async def test_cli_adds_lists_and_deletes_through_the_api(
-    client: tuple[Client, Sla], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    client: tuple[Client, SlaApp], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import asyncio
 
@@ -242,7 +199,7 @@ async def test_cli_adds_lists_and_deletes_through_the_api(
 
 
 async def test_bulk_availability_equals_each_single_report(
-    client: tuple[Client, Sla],
+    client: tuple[Client, SlaApp],
 ) -> None:
     c, _ = client
     bulk = await call(c, "GET", "/api/v1/availability?period=2026-10&summary=true", 200)

@@ -6,17 +6,7 @@ import pytest
 
 from probes.quality.emodel import EModelInput, rate
 from probes.quality.rating import DirectionInput, burst_ratio_from_xr, rate_direction
-from probes.rtp.rtcp import VoipMetrics
-
-
-def voip_metrics(**kw: int) -> VoipMetrics:
-    fields = dict(ssrc=1, loss_rate=0, discard_rate=0, burst_density=0, gap_density=0,
-                  burst_duration=0, gap_duration=0, round_trip_delay=0, end_system_delay=0,
-                  signal_level=127, noise_level=127, rerl=127, gmin=16, r_factor=127,
-                  ext_r_factor=127, mos_lq=127, mos_cq=127, rx_config=0, reserved=0,
-                  jb_nominal=40, jb_maximum=80, jb_abs_max=200)
-    fields.update(kw)
-    return VoipMetrics(**fields)
+from tests.unit.rtp.voipmetrics import voip_metrics
 
 
 def test_delay_is_half_the_rtt_plus_the_buffer_plus_a_frame() -> None:

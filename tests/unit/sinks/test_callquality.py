@@ -35,12 +35,8 @@ CHECKS = effective_checks(CONFIG)
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "m.db")
-    await s.open()
-    try:
+    async with SqliteStore(tmp_path / "m.db") as s:
         yield s
-    finally:
-        await s.close()
 
 
 class Heard:

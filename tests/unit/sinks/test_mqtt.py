@@ -48,13 +48,9 @@ class BrokenAfter:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "m.db", outbox=True)
-    await s.open()
-    await s.start_run(t(-10))
-    try:
+    async with SqliteStore(tmp_path / "m.db", outbox=True) as s:
+        await s.start_run(t(-10))
         yield s
-    finally:
-        await s.close()
 
 
 CFG = MqttConfig(batch=4)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from probes.sip.call import CallEvent, CallSettings
+from probes.sip.core import earliest, fire_if_due
 from probes.sip.dialog import UacDialog
 from probes.sip.message import Headers, Request, Response, parse_message
 from probes.sip.uas_dialog import AnswerPlan, UasDialog, UasEvent
@@ -87,15 +88,13 @@ class CallPair:
                 pass
             if stop is not None and stop(self):
                 return
-            timers = [t for t in (self.uac.get_timer(), self.uas.get_timer()) if t is not None]
-            if not timers or min(timers) > until:
+            due = earliest(self.uac.get_timer(), self.uas.get_timer())
+            if due is None or due > until:
                 self.now = until
                 return
-            self.now = max(self.now, min(timers))
+            self.now = max(self.now, due)
             for core in (self.uac, self.uas):
-                when = core.get_timer()
-                if when is not None and when <= self.now:
-                    core.handle_timer(self.now)
+                fire_if_due(core, self.now)
         raise AssertionError("call pair did not settle")
 
     def uac_events(self) -> list[CallEvent]:

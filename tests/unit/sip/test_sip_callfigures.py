@@ -8,16 +8,11 @@ from probes.rtp.rtcp import ReportBlock, VoipMetrics
 from probes.rtp.rtcpstate import PeerView
 from probes.rtp.session import MediaReport
 from probes.sip.callfigures import media_figures, tx_input
+from tests.unit.rtp.voipmetrics import voip_metrics
 
 
 def xr(**kw: int) -> VoipMetrics:
-    fields = dict(ssrc=1, loss_rate=0, discard_rate=0, burst_density=0, gap_density=0,
-                  burst_duration=0, gap_duration=0, round_trip_delay=0, end_system_delay=0,
-                  signal_level=127, noise_level=127, rerl=127, gmin=16, r_factor=127,
-                  ext_r_factor=127, mos_lq=127, mos_cq=127, rx_config=0, reserved=0,
-                  jb_nominal=60, jb_maximum=80, jb_abs_max=200)
-    fields.update(kw)
-    return VoipMetrics(**fields)
+    return voip_metrics(**{"jb_nominal": 60, **kw})
 
 
 def report(peer: PeerView, echo_rtt: float | None = None) -> MediaReport:

@@ -9,6 +9,7 @@ from probes.sip.invite import InviteClientTransaction, InviteState, build_non2xx
 from probes.sip.message import Headers, Request, Response, make_branch, parse_message
 from probes.sip.transaction import ResponseReceived, TransactionTimedOut
 from probes.sip.uas import build_response
+from tests.unit.sip.fakeclock import fire
 
 
 def invite(branch: str | None = None) -> Request:
@@ -23,13 +24,6 @@ def invite(branch: str | None = None) -> Request:
     headers.add("Contact", "<sip:monitord@127.0.0.1:5099>")
     headers.add("Content-Type", "application/sdp")
     return Request("INVITE", "sip:bob@example.net", headers, b"v=0\r\n")
-
-
-def fire(txn: InviteClientTransaction) -> float:
-    when = txn.get_timer()
-    assert when is not None
-    txn.handle_timer(when)
-    return when
 
 
 def test_timer_a_doubles_from_t1_and_timer_b_fires_at_64_t1() -> None:

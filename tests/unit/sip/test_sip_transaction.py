@@ -15,6 +15,7 @@ from probes.sip.transaction import (
     TransactionTimedOut,
 )
 from probes.sip.uas import answer, build_response
+from tests.unit.sip.fakeclock import fire
 
 
 def options(branch: str | None = None) -> Request:
@@ -26,14 +27,6 @@ def options(branch: str | None = None) -> Request:
     headers.add("Call-ID", "call-1")
     headers.add("CSeq", "1 OPTIONS")
     return Request("OPTIONS", "sip:pbx@127.0.0.1", headers)
-
-
-def fire(txn: NonInviteClientTransaction) -> float:
-    """Advance the fake clock to the next timer and fire it."""
-    when = txn.get_timer()
-    assert when is not None
-    txn.handle_timer(when)
-    return when
 
 
 def test_timer_e_doubles_up_to_t2_then_timer_f_at_64_t1() -> None:

@@ -17,10 +17,34 @@ from monitord.sla.availability import Downtime, Gap
 from monitord.sla.config import MaintenanceConfig, RecurringWindow, SlaPolicy
 from monitord.sla.engine import SlaSetup, compute, period_for
 from monitord.sla.report import Report
+from monitord.sla.review import ReviewFold
 
 
 def _t(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+SERVICE = "vioms-telephony"
+NOT_RUNNING = Gap(_t("2026-10-21T03:00:00+02:00"), _t("2026-10-21T09:00:00+02:00"),
+                  "unclean_shutdown")
+
+
+def _october(policy: SlaPolicy, downtimes: list[Downtime], review: ReviewFold | None = None,
+             customers: dict[str, str] | None = None) -> Report:
+    """The month's report under the weekend service window, as of 5 November."""
+    setup = SlaSetup(
+        policies={policy.name: policy},
+        maintenance=MaintenanceConfig(
+            recurring=[RecurringWindow.model_validate(
+                {"name": "vioms-service-window", "weekly": ["sat,sun 01:00-05:00"]})]
+        ),
+        customers=customers or {},
+    )
+    return compute(
+        setup, service=SERVICE, policy=policy, period=period_for(policy, "2026-10"),
+        now=_t("2026-11-05T00:00:00+00:00"), downtimes=downtimes, gaps=[NOT_RUNNING],
+        review=review,
+    )
 
 
 def example_report() -> Report:
@@ -37,32 +61,13 @@ def example_report() -> Report:
             },
         }
     )
-    setup = SlaSetup(
-        policies={policy.name: policy},
-        maintenance=MaintenanceConfig(
-            recurring=[
-                RecurringWindow.model_validate(
-                    {"name": "vioms-service-window", "weekly": ["sat,sun 01:00-05:00"]}
-                )
-            ]
-        ),
-    )
     downs = [
         Downtime(_t("2026-10-06T10:00:00+02:00"), _t("2026-10-06T12:30:00+02:00"), reason="timeout: sbc1 no answer"),
         Downtime(_t("2026-10-13T14:00:00+02:00"), _t("2026-10-13T14:05:00+02:00"), reason="status_not_accepted: 503"),
         Downtime(_t("2026-10-18T02:00:00+02:00"), _t("2026-10-18T03:00:00+02:00"), reason="planned upgrade"),
         Downtime(_t("2026-10-27T20:00:00+01:00"), _t("2026-10-27T23:30:00+01:00"), reason="refused"),
     ]
-    gaps = [Gap(_t("2026-10-21T03:00:00+02:00"), _t("2026-10-21T09:00:00+02:00"), "unclean_shutdown")]
-    return compute(
-        setup,
-        service="vioms-telephony",
-        policy=policy,
-        period=period_for(policy, "2026-10"),
-        now=_t("2026-11-05T00:00:00+00:00"),
-        downtimes=downs,
-        gaps=gaps,
-    )
+    return _october(policy, downs)
 
 
 def desk_report() -> Report:
@@ -89,14 +94,6 @@ def desk_report() -> Report:
             },
         }
     )
-    setup = SlaSetup(
-        policies={policy.name: policy},
-        maintenance=MaintenanceConfig(
-            recurring=[RecurringWindow.model_validate(
-                {"name": "vioms-service-window", "weekly": ["sat,sun 01:00-05:00"]})]
-        ),
-        customers={"vioms-telephony": "Gemeente Noord"},
-    )
     evidence = (("evidence", "no answer from 192.0.2.10:5060 after 500 ms"),
                 ("checks", "sbc1-options, sbc2-options"))
     downs = [d._replace(source=f"store:{i + 1}", extra=evidence if i == 0 else ())
@@ -109,14 +106,4 @@ def desk_report() -> Report:
         ReviewRecord(3, at + timedelta(minutes=9), "bob", "vioms-telephony", "reclassify",
                      ("store:2",), value="P3", reason="a 5-minute blip of one trunk"),
     ])
-    gaps = [Gap(_t("2026-10-21T03:00:00+02:00"), _t("2026-10-21T09:00:00+02:00"), "unclean_shutdown")]
-    return compute(
-        setup,
-        service="vioms-telephony",
-        policy=policy,
-        period=period_for(policy, "2026-10"),
-        now=_t("2026-11-05T00:00:00+00:00"),
-        downtimes=downs,
-        gaps=gaps,
-        review=review,
-    )
+    return _october(policy, downs, review, customers={SERVICE: "Gemeente Noord"})
