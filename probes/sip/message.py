@@ -52,7 +52,8 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINES = re.compile(r"\r?\n")
 # a control character in a header line, once the head is split on CRLF/LF (see _parse_head)
 _CTL_IN_HEAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")  # §8.1.1 / §8.2.6.2
+_REQUIRED = tuple((name, name.lower()) for name in ("Via", "From", "To", "Call-ID", "CSeq"))
+# (§8.1.1 / §8.2.6.2)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -181,11 +182,20 @@ def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
 class _MessageMixin:
     headers: Headers
     _via: tuple[str, Via] | None
+    _cseq: tuple[str, tuple[int, str]] | None
 
     @property
     def cseq(self) -> tuple[int, str]:
-        """(sequence number, method) from CSeq; validated by the parser."""
-        return _parse_cseq(self.headers.get("CSeq") or "")
+        """(sequence number, method) from CSeq; validated by the parser. Parsed once per
+        CSeq row (kept with the row object it came from, like `top_via`)."""
+        row = self.headers.get("CSeq")
+        cached = self._cseq
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        parsed = _parse_cseq(row or "")
+        if row is not None:
+            self._cseq = (row, parsed)
+        return parsed
 
     @property
     def vias(self) -> list[str]:
@@ -207,6 +217,14 @@ class _MessageMixin:
         self._via = (row, via)
         return via
 
+    def set_top_via(self, via: Via) -> None:
+        """Remember the parsed top Via of a message whose Via we wrote ourselves, so it
+        is not parsed back from our own text; `via` must be what that row parses to."""
+        row = self.headers.get("Via")
+        if row is None:
+            raise LocalProtocolError("message has no Via header")
+        self._via = (row, via)
+
 
 @dataclass(eq=True, slots=True)
 class Request(_MessageMixin):
@@ -215,6 +233,8 @@ class Request(_MessageMixin):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
+    _cseq: tuple[str, tuple[int, str]] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
 
     def serialize(self) -> bytes:
         uri_ok = bool(self.uri) and not _CTL.search(self.uri) and " " not in self.uri
@@ -230,6 +250,8 @@ class Response(_MessageMixin):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
+    _cseq: tuple[str, tuple[int, str]] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
 
     def serialize(self) -> bytes:
         if not 100 <= self.status <= 699 or _CTL.search(self.reason):
@@ -263,41 +285,45 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
     return data[:start], data[end:]
 
 
-def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """Start line and unfolded header pairs from the bytes before the empty line."""
+def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str, str]]]:
+    """Start line and unfolded header fields, (key, printed name, value), from the bytes
+    before the empty line."""
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"message head is not valid UTF-8 at byte {exc.start}") from exc
     crlf = text.count("\r\n")
     lines = text.split("\r\n") if crlf == text.count("\n") else _LINES.split(text)
-    start, fields = lines[0], lines[1:]
+    start = lines[0]
     # one search over the head; line by line (to name the line) only when it found one
     suspect = (_CTL_IN_HEAD.search(text, len(start)) is not None
                or text.count("\r", len(start)) != crlf)
-    pairs: list[tuple[str, str]] = []
-    for line in fields:
+    fields: list[tuple[str, str, str]] = []
+    field_name = _field_name
+    for i in range(1, len(lines)):
+        line = lines[i]
         if suspect and _CTL.search(line):
             raise SipParseError(f"control character in header line {line[:80]!r}")
-        if line[:1] in (" ", "\t"):
+        first = line[:1]
+        if first == " " or first == "\t":
             # §7.3.1: a line starting with whitespace continues the previous value.
-            if not pairs:
+            if not fields:
                 raise SipParseError(f"continuation line before any header: {line[:80]!r}")
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {line.strip()}".strip())
+            key, name, value = fields[-1]
+            fields[-1] = (key, name, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")  # §7.3.1: HCOLON allows whitespace before ':'
-        if not colon or _field_name(name) is None:
+        # §7.3.1: HCOLON allows whitespace before ':'
+        names = field_name(name.rstrip(" \t")) if colon else None
+        if names is None:
             raise SipParseError(f"malformed header line: {line[:80]!r}")
-        pairs.append((name, value.strip()))
-    return start, pairs
+        fields.append((names[0], names[1], value.strip()))
+    return start, fields
 
 
-def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | Response:
+def _build(start: str, fields: list[tuple[str, str, str]], body: bytes) -> Request | Response:
     # names were checked by _parse_head, values have no control characters left
-    headers = Headers._checked([(*_field_name(name), value)  # type: ignore[misc]
-                                for name, value in pairs])
+    headers = Headers._checked(fields)
     message: Request | Response
     if _CTL.search(start):
         raise SipParseError(f"control character in start line {start[:80].encode()!r}")
@@ -311,24 +337,26 @@ def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | R
         if match is None:
             raise SipParseError(f"malformed request line: {start[:80].encode()!r}")
         message = Request(match.group(1), match.group(2), headers, body)
-    present = headers.keys()
-    for name in _REQUIRED:
-        if name.lower() not in present:
+    present = {item[0] for item in fields}
+    for name, key in _REQUIRED:
+        if key not in present:
             raise SipParseError(f"missing mandatory {name} header")
     cseq_method = message.cseq[1]
     if isinstance(message, Request) and cseq_method != message.method:
         # §8.1.1.5: the CSeq method MUST match the request method.
         raise SipParseError(f"CSeq method {cseq_method!r} does not match {message.method!r}")
     vias = [parse_via(via) for via in message.vias]
+    if not vias:
+        raise SipParseError("empty Via header")
     message._via = (headers.get("Via") or "", vias[0])
     return message
 
 
-def _content_length(pairs: list[tuple[str, str]]) -> int | None:
-    values = [v for n, v in pairs if canonical_name(n) == "Content-Length"]
+def _content_length(fields: list[tuple[str, str, str]]) -> int | None:
+    values = [v for k, _, v in fields if k == "content-length"]
     if not values:
         return None
-    if len(set(values)) > 1:
+    if len(values) > 1 and len(set(values)) > 1:
         raise SipParseError(f"conflicting Content-Length headers: {values!r}")
     value = values[0]
     if not (value.isascii() and value.isdigit()) or len(value) > 10:
@@ -348,13 +376,13 @@ def parse_message(data: bytes) -> Request | Response:
         )
     data = data.lstrip(b"\r\n")  # §7.5: ignore CRLFs before the start line
     head, rest = _split_head(data)
-    start, pairs = _parse_head(head)
-    length = _content_length(pairs)
+    start, fields = _parse_head(head)
+    length = _content_length(fields)
     if length is not None:
         if length > len(rest):
             raise SipParseError(f"Content-Length {length} but only {len(rest)} body bytes")
         rest = rest[:length]
-    return _build(start, pairs, rest)
+    return _build(start, fields, rest)
 
 
 class StreamParser:
@@ -411,8 +439,8 @@ class StreamParser:
                 if len(self._buf) > self._max:
                     raise SipParseError(f"headers exceed the {self._max}-byte limit")
                 return
-            start, pairs = _parse_head(bytes(self._buf[: match.start()]))
-            length = _content_length(pairs)
+            start, fields = _parse_head(bytes(self._buf[: match.start()]))
+            length = _content_length(fields)
             if length is None:
                 raise SipParseError(
                     "Content-Length is required on stream transports (RFC 3261 §18.3)"
@@ -425,7 +453,7 @@ class StreamParser:
             body = bytes(self._buf[match.end() : end])
             del self._buf[:end]
             self._checked_start = False
-            out.append(_build(start, pairs, body))
+            out.append(_build(start, fields, body))
 
 
 def _check_start_line(line: bytes) -> None:
@@ -474,6 +502,11 @@ _VIA = re.compile(
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*([0-9]{1,5}))?\s*((?:;.*)?)",
     re.IGNORECASE,
 )
+
+# Parameters with nothing to strip: ";name" or ";name=value", value printable ASCII
+# without blanks or ";". Anything else takes the general loop (same result or error).
+_VIA_PARAMS = re.compile(r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[!-:<-~]+)?)*")
+_VIA_PARAM = re.compile(r";([A-Za-z0-9\-.!%*_+`'~]+)(=?)([!-:<-~]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,6 +563,11 @@ def parse_via(value: str) -> Via:
     port = int(port_text) if port_text else None
     if port is not None and not 1 <= port <= 65535:
         raise SipParseError(f"Via port out of range: {value[:120]!r}")
+    if _VIA_PARAMS.fullmatch(param_text):
+        # printable, no blanks: what every Via we see looks like, found in one pass
+        return Via(transport.upper(), host, port,
+                   tuple((name, value if eq else None)
+                         for name, eq, value in _VIA_PARAM.findall(param_text)))
     params: list[tuple[str, str | None]] = []
     for item in param_text.split(";")[1:]:
         name, eq, pvalue = item.partition("=")
