@@ -111,6 +111,25 @@ class Headers:
         new._items = items
         return new
 
+    def refreshed(self, fresh: dict[str, str]) -> Headers:
+        """A copy whose first field of each name in `fresh` (canonical spelling) takes the
+        new value, checked like `add`: a request sent from a template changes only
+        these (its branch, tag and Call-ID) and keeps the other fields as checked once."""
+        values = {_key(name): value for name, value in fresh.items()}
+        items = list(self._items)
+        for i, (key, name, _) in enumerate(items):
+            value = values.pop(key, None)
+            if value is not None:
+                if _CTL.search(value):
+                    raise LocalProtocolError(
+                        f"header {name!r} value contains control characters: {value!r}")
+                items[i] = (key, name, value.strip())
+                if not values:
+                    break
+        if values:
+            raise LocalProtocolError(f"no {', '.join(sorted(values))} field to refresh")
+        return Headers._checked(items)
+
     def keys(self) -> set[str]:
         """The lower-cased canonical names present."""
         return {item[0] for item in self._items}
