@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import os
 import shutil
 import socket
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import probes.rtp.endpoint as endpoint  # noqa: E402
 from probes.base import ProbeResult  # noqa: E402
+from probes.rtp.pacer import Pacer  # noqa: E402
 from probes.rtp.sender import WakeLead  # noqa: E402
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe  # noqa: E402
 from probes.sip.transport import SipTransports  # noqa: E402
@@ -111,11 +113,13 @@ async def place_calls(args: argparse.Namespace, port: int) -> tuple[list[ProbeRe
     await transports.start()
     loop = asyncio.get_running_loop()
     target = SipUri.parse(f"sip:echo@127.0.0.1:{port}")
+    pacer = None if args.timer_per_call else Pacer()  # as the daemon's ProbeContext has it
 
     async def one(i: int) -> ProbeResult:
         await asyncio.sleep(args.ramp * i / args.calls)
         settings = CallProbeSettings(target, duration=args.duration, answer_timeout=5.0)
-        return await SipCallProbe(settings, transports).run(loop.time() + settings.budget)
+        return await SipCallProbe(settings, transports, pacer=pacer).run(
+            loop.time() + settings.budget)
 
     cpu0, t0 = time.process_time(), time.monotonic()
     try:
@@ -185,6 +189,8 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--duration", type=float, default=5.0, help="media seconds per call")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds over which calls start")
+    p.add_argument("--timer-per-call", action="store_true",
+                   help="one send timer per call's stream, not one shared by all (before Pacer)")
     p.add_argument("--no-lead", action="store_true",
                    help="arm send timers exactly at the deadline (the pacing before WakeLead)")
     args = p.parse_args()
@@ -208,6 +214,8 @@ def main() -> int:
             if sipp.poll() is not None:
                 raise SystemExit(f"SIPp exited with {sipp.returncode}")
             sipp0 = proc_cpu_seconds(sipp.pid)
+            gc.collect()
+            gc.freeze()  # as the daemon does once it has started (daemon._settle_heap)
             results, cpu, wall = asyncio.run(place_calls(args, port))
             sipp_cpu = proc_cpu_seconds(sipp.pid) - sipp0
             time.sleep(5.2)  # SIPp's uas counts a call after a 4 s timewait; then one -fd 1 row
