@@ -307,7 +307,7 @@ class Scheduler:
         self._timer = None
         try:
             self._start_due(wake)
-        except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it
+        except Exception as exc:  # handed to run(), which raises it
             if self._done is not None and not self._done.done():
                 self._done.set_exception(exc)
             return
