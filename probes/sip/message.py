@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import LocalProtocolError, SipParseError
+from .via import TOKEN, Via, parse_via
 
 __all__ = [
     "MAX_MESSAGE_SIZE",
@@ -44,7 +45,7 @@ _CANONICAL = {name.lower(): name for name in (
     "Server", "WWW-Authenticate", "Authorization", "Record-Route", "Route",
     "Expires", "Require", "Unsupported", "Warning", "Date", "Timestamp",
 )}
-_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_TOKEN = TOKEN
 _STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
 _REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control chars except HTAB
@@ -514,87 +515,6 @@ def split_header_list(value: str) -> list[str]:
         current.append(ch)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
-
-
-_VIA = re.compile(
-    r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+"
-    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*([0-9]{1,5}))?\s*((?:;.*)?)",
-    re.IGNORECASE,
-)
-
-# Parameters with nothing to strip: ";name" or ";name=value", value printable ASCII
-# without blanks or ";". Anything else takes the general loop (same result or error).
-_VIA_PARAMS = re.compile(r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[!-:<-~]+)?)*")
-_VIA_PARAM = re.compile(r";([A-Za-z0-9\-.!%*_+`'~]+)(=?)([!-:<-~]*)")
-
-
-@dataclass(frozen=True, slots=True)
-class Via:
-    """One Via value (§20.42): transport, sent-by and parameters."""
-
-    transport: str
-    host: str
-    port: int | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
-
-    @property
-    def branch(self) -> str | None:
-        for key, value in self.params:  # spelled in lower case nearly always: no lower()
-            if key == "branch":
-                return value
-        return self.param("branch")
-
-    def param(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.params if k.lower() == lname), None)
-
-    def has_param(self, name: str) -> bool:
-        lname = name.lower()
-        return any(k.lower() == lname for k, _ in self.params)
-
-    def with_params(self, **updates: str | None) -> Via:
-        """Copy with parameters replaced or appended (used for received/rport, RFC 3581)."""
-        params = list(self.params)
-        for name, value in updates.items():
-            for i, (k, _) in enumerate(params):
-                if k.lower() == name.lower():
-                    params[i] = (k, value)
-                    break
-            else:
-                params.append((name, value))
-        return Via(self.transport, self.host, self.port, tuple(params))
-
-    def __str__(self) -> str:
-        out = f"SIP/2.0/{self.transport} {self.host}"
-        if self.port is not None:
-            out += f":{self.port}"
-        for key, value in self.params:
-            out += f";{key}" if value is None else f";{key}={value}"
-        return out
-
-
-def parse_via(value: str) -> Via:
-    """Parse one Via value (already split on commas)."""
-    match = _VIA.fullmatch(value.strip())
-    if match is None:
-        raise SipParseError(f"malformed Via: {value[:120]!r}")
-    transport, host, port_text, param_text = match.groups()
-    port = int(port_text) if port_text else None
-    if port is not None and not 1 <= port <= 65535:
-        raise SipParseError(f"Via port out of range: {value[:120]!r}")
-    if _VIA_PARAMS.fullmatch(param_text):
-        # printable, no blanks: what every Via we see looks like, found in one pass
-        return Via(transport.upper(), host, port,
-                   tuple((name, value if eq else None)
-                         for name, eq, value in _VIA_PARAM.findall(param_text)))
-    params: list[tuple[str, str | None]] = []
-    for item in param_text.split(";")[1:]:
-        name, eq, pvalue = item.partition("=")
-        name, pvalue = name.strip(), pvalue.strip()
-        if not _TOKEN.fullmatch(name) or (eq and not pvalue) or " " in pvalue:
-            raise SipParseError(f"malformed Via parameter {item!r} in {value[:120]!r}")
-        params.append((name, pvalue if eq else None))
-    return Via(transport.upper(), host, port, tuple(params))
 
 
 def make_tag() -> str:

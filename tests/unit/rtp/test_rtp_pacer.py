@@ -30,7 +30,7 @@ async def test_streams_are_paced_in_deadline_order_and_finish() -> None:
     a, b = Stream("a", far, 0.02, 3, log), Stream("b", far + 0.005, 0.02, 3, log)
     for stream in (a, b):
         pacer.schedule(stream, stream.start)
-    for offset in (0.0, 0.005, 0.02, 0.025, 0.04, 0.045):
+    for offset in (0.001, 0.006, 0.021, 0.026, 0.041, 0.046):
         pacer.run_due(far + offset)
     assert [(n, i) for n, i, _ in log] == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2),
                                            ("b", 2)]
