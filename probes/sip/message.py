@@ -72,6 +72,13 @@ def _key(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
+def _raw_field_name(raw: str) -> tuple[str, str] | None:
+    """`_field_name` of the text before a header line's colon (§7.3.1: HCOLON allows
+    blanks before the colon), cached as received."""
+    return _field_name(raw.rstrip(" \t"))
+
+
+@functools.lru_cache(maxsize=1024)
 def _field_name(name: str) -> tuple[str, str] | None:
     """(lookup key, printed name) of a valid header name, None for an invalid one."""
     if not _TOKEN.fullmatch(name):
@@ -319,7 +326,7 @@ def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str, str]]]:
     suspect = (_CTL_IN_HEAD.search(text, len(start)) is not None
                or text.count("\r", len(start)) != crlf)
     fields: list[tuple[str, str, str]] = []
-    field_name = _field_name
+    field_name = _raw_field_name
     for i in range(1, len(lines)):
         line = lines[i]
         if suspect and _CTL.search(line):
@@ -333,8 +340,7 @@ def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str, str]]]:
             fields[-1] = (key, name, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
-        # §7.3.1: HCOLON allows whitespace before ':'
-        names = field_name(name.rstrip(" \t")) if colon else None
+        names = field_name(name) if colon else None
         if names is None:
             raise SipParseError(f"malformed header line: {line[:80]!r}")
         fields.append((names[0], names[1], value.strip()))
