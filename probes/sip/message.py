@@ -51,8 +51,8 @@ _REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control chars except HTAB
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINES = re.compile(r"\r?\n")
-# a control character in a header line, once the head is split on CRLF/LF (see _parse_head)
-_CTL_IN_HEAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters but HTAB, CR and LF: a head with one is checked line by line
+_CTL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _REQUIRED = tuple((name, name.lower()) for name in ("Via", "From", "To", "Call-ID", "CSeq"))
 # (§8.1.1 / §8.2.6.2)
 
@@ -115,7 +115,7 @@ class Headers:
     @classmethod
     def _checked(cls, items: list[tuple[str, str, str]]) -> Headers:
         """From (key, name, value) fields the parser already checked."""
-        new = cls()
+        new = cls.__new__(cls)
         new._items = items
         return new
 
@@ -315,16 +315,18 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str, str]]]:
     """Start line and unfolded header fields, (key, printed name, value), from the bytes
     before the empty line."""
+    # one pass over the head's bytes (a control byte never occurs inside a UTF-8 sequence);
+    # line by line (to name the line) only when it found one. A control character in the
+    # start line makes the header lines suspect too: they are clean, and _build names it.
+    crlf = head.count(b"\r\n")
+    suspect = (len(head.translate(None, _CTL_BYTES)) != len(head)
+               or head.count(b"\r") != crlf)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"message head is not valid UTF-8 at byte {exc.start}") from exc
-    crlf = text.count("\r\n")
-    lines = text.split("\r\n") if crlf == text.count("\n") else _LINES.split(text)
+    lines = text.split("\r\n") if crlf == head.count(b"\n") else _LINES.split(text)
     start = lines[0]
-    # one search over the head; line by line (to name the line) only when it found one
-    suspect = (_CTL_IN_HEAD.search(text, len(start)) is not None
-               or text.count("\r", len(start)) != crlf)
     fields: list[tuple[str, str, str]] = []
     field_name = _raw_field_name
     for i in range(1, len(lines)):
