@@ -16,7 +16,7 @@ built-in UAS with `-rtp_echo` on loopback. Prints:
   call counters of its `-trace_stat` file.
 
 Bounded: every call has its probe deadline and the whole run a hard timeout.
-Loopback only. The aim from issue 4: 200 concurrent G.711 calls with p99
+Loopback only. Our loop runs on the first CPU we may use, SIPp on the second. The aim from issue 4: 200 concurrent G.711 calls with p99
 pacing error under 2 ms.
 
     python bench/call_capacity.py --calls 200 --duration 5
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import gc
 import os
 import shutil
 import statistics
@@ -42,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import probes.rtp.endpoint as endpoint  # noqa: E402
 from probes.base import ProbeResult  # noqa: E402
+from probes.rtp.pacer import Pacer  # noqa: E402
 from probes.rtp.sender import WakeLead  # noqa: E402
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe  # noqa: E402
 from probes.sip.transport import SipTransports  # noqa: E402
@@ -86,11 +88,13 @@ async def place_calls(args: argparse.Namespace, port: int) -> tuple[list[ProbeRe
     await transports.start()
     loop = asyncio.get_running_loop()
     target = SipUri.parse(f"sip:echo@127.0.0.1:{port}")
+    pacer = None if args.timer_per_call else Pacer()  # as the daemon's ProbeContext has it
 
     async def one(i: int) -> ProbeResult:
         await asyncio.sleep(args.ramp * i / args.calls)
         settings = CallProbeSettings(target, duration=args.duration, answer_timeout=5.0)
-        return await SipCallProbe(settings, transports).run(loop.time() + settings.budget)
+        return await SipCallProbe(settings, transports, pacer=pacer).run(
+            loop.time() + settings.budget)
 
     cpu0, t0 = time.process_time(), time.monotonic()
     try:
@@ -160,6 +164,8 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--duration", type=float, default=5.0, help="media seconds per call")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds over which calls start")
+    p.add_argument("--timer-per-call", action="store_true",
+                   help="one send timer per call's stream, not one shared by all (before Pacer)")
     p.add_argument("--no-lead", action="store_true",
                    help="arm send timers exactly at the deadline (the pacing before WakeLead)")
     args = p.parse_args()
@@ -176,6 +182,11 @@ def main() -> int:
         argv = ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-cp", str(free_port()),
                 "-t", "u1", "-mi", "127.0.0.1", "-mp", str(media_port_block()), "-rtp_echo",
                 "-nostdin", "-trace_stat", "-stf", str(stat), "-fd", "1"]
+        # our loop on one CPU, SIPp's echo on the other (as bench/options_throughput.py)
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) > 1:
+            argv = ["taskset", "-c", str(cpus[1]), *argv]
+            os.sched_setaffinity(0, {cpus[0]})
         sipp = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
@@ -183,6 +194,8 @@ def main() -> int:
             if sipp.poll() is not None:
                 raise SystemExit(f"SIPp exited with {sipp.returncode}")
             sipp0 = proc_cpu_seconds(sipp.pid)
+            gc.collect()
+            gc.freeze()  # as the daemon does once it has started (daemon._settle_heap)
             results, cpu, wall = asyncio.run(place_calls(args, port))
             sipp_cpu = proc_cpu_seconds(sipp.pid) - sipp0
             time.sleep(5.2)  # SIPp's uas counts a call after a 4 s timewait; then one -fd 1 row

@@ -59,7 +59,9 @@ def add_duration_option(
 ) -> None:
     """A time option that reads like the config: `--timeout 2s` (default shown with its unit)."""
     p.add_argument(
-        flag, type=duration, default=duration(default), metavar="DURATION",
+        # a string default goes through `type` only when the option is not given
+        # (argparse), so building the parser imports no config models
+        flag, type=duration, default=default, metavar="DURATION",
         help=f"{help} (e.g. 500ms, 2s, 1m; default {default})",
     )
 

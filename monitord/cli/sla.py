@@ -19,7 +19,6 @@ the interval lists and timelines.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
@@ -235,6 +234,8 @@ def _report(args: argparse.Namespace) -> tuple[Iterator[Report], str]:
     now = _now(args.now)
     for warning in _running(args, [period for _, _, period in jobs], now):
         print(f"monitord report: warning: {warning}", file=sys.stderr)
+    import asyncio  # only `report` reads the store
+
     found = asyncio.run(_from_store(cfg.daemon, setup, jobs, now))
     return iter(found), jobs[0][1].timezone
 

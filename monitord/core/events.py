@@ -49,12 +49,16 @@ class CheckSnapshot:
     recovery_start: datetime | None = None  # first success of a recovering streak
 
     def __post_init__(self) -> None:
-        _require_aware(
-            streak_start=self.streak_start,
-            downtime_start=self.downtime_start,
-            last_probe=self.last_probe,
-            recovery_start=self.recovery_start,
-        )
+        # built for every probe: the named check only when a stamp is naive
+        for stamp in (self.streak_start, self.downtime_start, self.last_probe,
+                      self.recovery_start):
+            if stamp is not None and (stamp.tzinfo is None or stamp.utcoffset() is None):
+                _require_aware(
+                    streak_start=self.streak_start,
+                    downtime_start=self.downtime_start,
+                    last_probe=self.last_probe,
+                    recovery_start=self.recovery_start,
+                )
         if self.consecutive_failures < 0 or self.consecutive_successes < 0:
             raise ValueError("streak counters cannot be negative")
 

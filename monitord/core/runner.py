@@ -34,6 +34,7 @@ from monitord.core.snmpbuild import snmp_probe
 from probes.base import FailureReason, Probe, ProbeResult
 from probes.quality.jitterbuffer import JitterBufferKind, JitterBufferSettings
 from probes.rtp.g711 import Law
+from probes.rtp.pacer import Pacer
 from probes.sip.callprobe import CallProbeSettings, SipCallProbe
 from probes.sip.digest import Credentials
 from probes.sip.dns import DnsResolver
@@ -64,11 +65,13 @@ class ProbeContext:
     the context closes it (the daemon does, after the scheduler drained).
     `dns` locates SIP targets (RFC 3263) for OPTIONS, REGISTER and calls; one for all
     checks so its TTL cache is shared. It holds no sockets between queries.
+    `pacer` is the one RTP send timer of every call in flight (probes/rtp/pacer.py).
     """
 
     sip: SipTransports
     snmp: SnmpClient = field(default_factory=SnmpClient)
     dns: DnsResolver = field(default_factory=DnsResolver)
+    pacer: Pacer = field(default_factory=Pacer)
 
 
 def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -108,7 +111,7 @@ def _sip_call(check: CheckConfig, ctx: ProbeContext) -> Probe:
         require_dtmf=check.dtmf is not None and check.dtmf.require_round_trip,
         tls=tls_settings(check.tls),
     )
-    return SipCallProbe(settings, ctx.sip, ctx.dns)
+    return SipCallProbe(settings, ctx.sip, ctx.dns, ctx.pacer)
 
 
 def dns_resolver(cfg: DnsConfig) -> DnsResolver:

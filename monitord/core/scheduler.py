@@ -24,7 +24,6 @@ judged on the wire, so our lateness never becomes a recorded failure
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import heapq
 import math
@@ -214,13 +213,16 @@ class Scheduler:
         self._sem = asyncio.Semaphore(max_concurrency)
         self._observer = observer
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._stopping = asyncio.Event()
+        self._stopping = False
         self._tracker = LoadTracker()
         self._reported: Load | None = None  # the overload last logged
         self._reported_at = 0.0
         self._looked_at = float("-inf")
-        self._wake = asyncio.Event()  # stopped, or jobs added or removed while running
         self._plan: SlotPlan | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._done: asyncio.Future[None] | None = None  # run() ends with it (or its error)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
 
     @property
     def load(self) -> Load:
@@ -237,9 +239,9 @@ class Scheduler:
             raise ValueError(f"{key!r} is already scheduled")
         self._jobs[key] = job
         self._intervals.append((key, interval))
-        if self._plan is not None:
-            self._plan.add(key, interval, asyncio.get_running_loop().time())
-            self._wake.set()
+        if self._plan is not None and self._loop is not None:
+            self._plan.add(key, interval, self._loop.time())
+            self._arm()
 
     async def remove(self, keys: Sequence[str], timeout: float) -> None:
         """Stop scheduling `keys` and wait for their probes in flight, so their results are
@@ -262,40 +264,75 @@ class Scheduler:
     def keys(self) -> frozenset[str]:
         return frozenset(self._jobs)
 
-    async def _sleep(self, delay: float | None) -> bool:
-        """Wait `delay` (forever if None) or until woken; True when stopped."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
-        self._wake.clear()
-        return self._stopping.is_set()
-
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Start each job at its slot until `stop()`.
+
+        The slots are one loop timer, re-armed for the next due slot after each tick,
+        not a task sleeping in `wait_for` (that built a task, a future and a timeout
+        handle for every distinct slot time: thousands a second at a few thousand
+        checks). An error in a tick ends `run` with it, for the supervisor to see.
+        """
+        loop = self._loop = asyncio.get_running_loop()
         plan = self._plan = SlotPlan()
         for key, interval in self._intervals:
             plan.add(key, interval, loop.time())
-        while not self._stopping.is_set():
-            wake = plan.next_wakeup()
-            delay = None if wake is None else wake - loop.time()
-            if (delay is None or delay > 0) and await self._sleep(delay):
-                break
-            now = loop.time()
-            if wake is not None:
-                self._tracker.started(now, now - wake)  # the scheduler's own lateness
-            for due in plan.pop_due(now):
-                if due.key not in self._jobs:
-                    continue
-                if due.skipped:
-                    self._tracker.behind(now, due.skipped)
-                    self._observer.skipped(due.key, due.skipped)
-                if due.key in self._running:
-                    self._tracker.overlapped(now, 1)
-                    self._observer.skipped(due.key, 1)
-                    continue
-                task = loop.create_task(self._run_one(due), name=f"check:{due.key}")
-                self._running[due.key] = task
-                task.add_done_callback(self._finished)
-            self._report(now)
+        done = self._done = loop.create_future()
+        if self._stopping:
+            return
+        self._arm()
+        try:
+            await done
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._done = None
+
+    def _arm(self) -> None:
+        """Timer for the next due slot (kept when it is already set for that time)."""
+        assert self._plan is not None and self._loop is not None
+        if self._done is None or self._done.done():
+            return
+        wake = self._plan.next_wakeup()
+        if self._timer is not None:
+            if wake == self._timer_due:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if wake is not None:
+            self._timer_due = wake
+            self._timer = self._loop.call_at(wake, self._tick, wake)
+
+    def _tick(self, wake: float) -> None:
+        self._timer = None
+        try:
+            self._start_due(wake)
+        except Exception as exc:  # handed to run(), which raises it
+            if self._done is not None and not self._done.done():
+                self._done.set_exception(exc)
+            return
+        self._arm()
+
+    def _start_due(self, wake: float) -> None:
+        loop, plan = self._loop, self._plan
+        assert loop is not None and plan is not None
+        now = loop.time()
+        self._tracker.started(now, now - wake)  # the scheduler's own lateness
+        jobs, running = self._jobs, self._running
+        for due in plan.pop_due(now):
+            if due.key not in jobs:
+                continue
+            if due.skipped:
+                self._tracker.behind(now, due.skipped)
+                self._observer.skipped(due.key, due.skipped)
+            if due.key in running:
+                self._tracker.overlapped(now, 1)
+                self._observer.skipped(due.key, 1)
+                continue
+            task = loop.create_task(self._run_one(due), name=f"check:{due.key}")
+            running[due.key] = task
+            task.add_done_callback(self._finished)
+        self._report(now)
 
     def _report(self, now: float) -> None:
         """Log when overload begins and ends, and a summary at most once a window."""
@@ -333,8 +370,9 @@ class Scheduler:
             await job(due.at)
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        self._stopping = True
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
 
     async def drain(self, timeout: float) -> None:
         """Wait for in-flight probes so their results are recorded, then cancel stragglers."""

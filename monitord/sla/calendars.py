@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_pkg
-
 from monitord.core.intervals import Interval, union
 from monitord.sla.config import CalendarConfig, WeeklySpan
 
@@ -68,6 +66,8 @@ def span_intervals(
 
 @lru_cache(maxsize=64)
 def _holiday_dates(country: str, subdivision: str | None, years: tuple[int, ...]) -> frozenset[date]:
+    import holidays as holidays_pkg  # ~50 ms to import: only for calendars that name a country
+
     table = holidays_pkg.country_holidays(country, subdiv=subdivision, years=years)
     return frozenset(table.keys())
 
@@ -98,6 +98,8 @@ def holidays_in(calendar: CalendarConfig, window: Interval) -> list[tuple[date, 
         return []
     tz = ZoneInfo(calendar.timezone)
     lo, hi = window.start.astimezone(tz).date(), window.end.astimezone(tz).date()
+    import holidays as holidays_pkg
+
     table = holidays_pkg.country_holidays(
         calendar.holidays, subdiv=calendar.subdivision, years=range(lo.year, hi.year + 1)
     )

@@ -9,7 +9,9 @@ model, the audio check, DTMF, RTCP) is in the sans-IO `MediaSession`
   next packet's deadline (epoll rounds timeouts up to whole ms; the lead
   follows the observed wake delay: `WakeLead` in sender.py), every packet
   due within the lead of the wake is sent when it fires, and the instant
-  each left goes back to the session (pacing error, echo round trips).
+  each left goes back to the session (pacing error, echo round trips). The
+  timer is a `Pacer`'s (pacer.py): given one shared by every call of a loop,
+  all their streams wake on one timer.
 * RTCP goes out when the session says it is due (one timer); a one-second
   interval is shorter than RFC 3550's 5 s minimum, but a compound SR+SDES of
   ~90 octets a second is well inside the 5 % RTCP share of a 64 kbit/s
@@ -35,7 +37,7 @@ import socket
 
 from ..datagrams import enable_timestamps, receive_one
 from ..errors import InvalidValue, LocalProtocolError
-from .sender import WakeLead
+from .pacer import Pacer
 from .session import MediaReport, MediaSession, MediaSettings
 
 __all__ = ["MediaReport", "MediaSettings", "RtpEndpoint", "open_port_pair"]
@@ -43,6 +45,10 @@ __all__ = ["MediaReport", "MediaSettings", "RtpEndpoint", "open_port_pair"]
 Address = tuple[str, int]
 BIND_ATTEMPTS = 64
 READ_BATCH = 64  # datagrams read per wake-up of one socket
+# A datagram that waited less than this in our socket says the loop keeps up: the queue
+# is then most likely empty, and is not probed once more (a failing recvmsg per packet);
+# if it is not, epoll reports the socket again. One that waited longer: read on.
+FRESH = 0.002
 RECEIVE_BUFFER = 256 * 1024  # per socket: a second of RTP is 8 KiB
 
 
@@ -78,7 +84,8 @@ def open_port_pair(host: str) -> tuple[socket.socket, socket.socket]:
 class RtpEndpoint:
     """One call's RTP/RTCP port pair. `await open(host)`, `start(...)`, `await close()`."""
 
-    def __init__(self, rtcp_interval: float = 1.0, cname: str = "monitord") -> None:
+    def __init__(self, rtcp_interval: float = 1.0, cname: str = "monitord",
+                 pacer: Pacer | None = None) -> None:
         if rtcp_interval <= 0:
             raise InvalidValue("rtcp_interval must be positive")
         self.rtcp_interval = rtcp_interval
@@ -92,12 +99,11 @@ class RtpEndpoint:
         self._rtcp: socket.socket | None = None
         self._rtp_dest: Address | None = None
         self._rtcp_dest: Address | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._armed_at: float | None = None
+        self._pacer = Pacer() if pacer is None else pacer  # our own: a timer of our own
         self._rtcp_timer: asyncio.TimerHandle | None = None
-        self._lead = WakeLead()
         self.send_errors = 0
         self.media_arrived = asyncio.Event()
+        self._arrived = False
 
     async def open(self, host: str) -> RtpEndpoint:
         loop = self._loop = asyncio.get_running_loop()
@@ -140,30 +146,28 @@ class RtpEndpoint:
             raise LocalProtocolError("RtpEndpoint.start() needs open() and a session, once")
         self._rtp_dest, self._rtcp_dest = rtp_dest, rtcp_dest
         session.start(loop.time())
-        self._on_send_timer()
+        when = self.pace(loop.time() + self._pacer.lead.lead)
+        if when is not None:
+            self._pacer.schedule(self, when)
         self._arm_rtcp()
 
     @property
     def sending(self) -> bool:
         return self.session is not None and self.session.sending
 
-    def _on_send_timer(self) -> None:
+    def pace(self, horizon: float) -> float | None:
+        """Send every packet due by `horizon` (the pacer's wake plus its lead); the next
+        packet's deadline, or None when the stream is done."""
         session, loop, sock = self.session, self._loop, self._rtp
-        self._timer = None
         if session is None or loop is None or sock is None:
-            return
-        now = loop.time()
-        if self._armed_at is not None:
-            self._lead.observe(now - self._armed_at)
+            return None
         dest = self._rtp_dest
-        for n in range(session.sent, session.due(now + self._lead.lead)):
+        clock = loop.time
+        for n in range(session.sent, session.due(horizon)):
             data = session.packet(n)
-            session.sent_at(loop.time())  # before the syscall: its echo may be stamped within
+            session.sent_at(clock())  # before the syscall: its echo may be stamped within
             self._sendto(sock, data, dest)
-        when = session.next_rtp_deadline()
-        if when is not None:
-            self._armed_at = when - self._lead.lead
-            self._timer = loop.call_at(self._armed_at, self._on_send_timer)
+        return session.next_rtp_deadline()
 
     def _arm_rtcp(self) -> None:
         session, loop = self.session, self._loop
@@ -185,10 +189,10 @@ class RtpEndpoint:
 
     def stop(self) -> None:
         """Stop sending (RTCP BYE, §6.6); keep receiving until `close()`."""
-        for handle in (self._timer, self._rtcp_timer):
-            if handle is not None:
-                handle.cancel()
-        self._timer = self._rtcp_timer = None
+        self._pacer.cancel(self)
+        if self._rtcp_timer is not None:
+            self._rtcp_timer.cancel()
+        self._rtcp_timer = None
         session, loop = self.session, self._loop
         if session is None or loop is None:
             return
@@ -208,34 +212,38 @@ class RtpEndpoint:
 
     # -- receiving -----------------------------------------------------------------
 
-    def _read(self, sock: socket.socket, rtp: bool) -> None:
-        """Everything queued on one socket (bounded), each datagram with its kernel
-        arrival stamp, so our own lag never reads as the network's jitter."""
+    def _read(self, sock: socket.socket, rtp: bool, drain: bool = False) -> None:
+        """What is queued on one socket (bounded), each datagram with its kernel arrival
+        stamp, so our own lag never reads as the network's jitter. On a wake-up, a fresh
+        datagram ends the batch (see FRESH); `drain` reads until the queue is empty."""
         session, loop = self.session, self._loop
         if loop is None:
             return
+        clock = loop.time
         for _ in range(READ_BATCH):
             try:
-                d = receive_one(sock, loop.time)
+                d = receive_one(sock, clock)
             except OSError:
                 return
             if d is None:
                 return
-            if session is None:
-                continue  # before the call has its media: nothing to judge it by
-            if rtp:
-                if session.receive_rtp(d.data, d.arrival):
+            if session is not None:  # before the call has its media: nothing to judge by
+                if rtp:
+                    if session.receive_rtp(d.data, d.arrival):
+                        self._sendto(sock, d.data, _address(d.source))
+                    if not self._arrived:
+                        self._arrived = True
+                        self.media_arrived.set()
+                elif session.receive_rtcp(d.data, d.arrival):
                     self._sendto(sock, d.data, _address(d.source))
-                if not self.media_arrived.is_set():
-                    self.media_arrived.set()
-            elif session.receive_rtcp(d.data, d.arrival):
-                self._sendto(sock, d.data, _address(d.source))
+            if not drain and clock() - d.arrival < FRESH:
+                return
 
     def drain(self) -> None:
         """Read what is queued now: before judging silence, be sure it is not ours."""
         for sock, rtp in ((self._rtp, True), (self._rtcp, False)):
             if sock is not None:
-                self._read(sock, rtp)
+                self._read(sock, rtp, drain=True)
 
     @property
     def last_rx_at(self) -> float | None:

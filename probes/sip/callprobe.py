@@ -43,6 +43,7 @@ from ..quality.audio import Signal
 from ..quality.jitterbuffer import JitterBufferSettings
 from ..rtp.endpoint import MediaReport, MediaSettings, RtpEndpoint
 from ..rtp.g711 import Law
+from ..rtp.pacer import Pacer
 from ..sdp import build_offer, negotiate, parse_sdp
 from ..timing import tolerance
 from .call import CallAnswered, CallFailed, CallSettings, CallState, FailureCause
@@ -115,10 +116,13 @@ class SipCallProbe:
     """Places one call per run over the daemon's shared SIP transports."""
 
     def __init__(self, settings: CallProbeSettings, transports: SipTransports,
-                 resolver: Locator | None = None) -> None:
+                 resolver: Locator | None = None, pacer: Pacer | None = None) -> None:
+        """`pacer`: the send timer shared by every call of the loop (probes/rtp/pacer.py);
+        without one, each call's stream has a timer of its own."""
         self.settings = settings
         self._transports = transports
         self._resolver = resolver
+        self._pacer = pacer
 
     async def run(self, deadline: float) -> ProbeResult:
         s, loop = self.settings, asyncio.get_running_loop()
@@ -140,7 +144,7 @@ class SipCallProbe:
             targets = list(resolution.targets[:MAX_ATTEMPTS])
             route = SipRoute(dns_targets=len(resolution.targets), failover_attempts=0,
                              dns_seconds=loop.time() - started)
-        media = RtpEndpoint()
+        media = RtpEndpoint(pacer=self._pacer)
         failed: list[tuple[str, str]] = []
         first_invite: float | None = None
         try:

@@ -22,6 +22,8 @@ registrar that issued the nonce.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from ..base import FailureReason
 from ..errors import DnsQueryError
@@ -122,10 +124,11 @@ class Route:
                            f" {late:.2f} s meanwhile (overloaded)", inconclusive=True)
         return Outcome(None, reason, detail)
 
-    async def _send(self, build: RequestBuilder, deadline: float,
-                    hop: ResolvedTarget | None, due: float | None = None) -> Outcome:
-        return await self._transports.request(build, self.target, deadline, t1=self._t1,
-                                              t2=self._t2, tls=self._tls, via=hop, due=due)
+    def _send(self, build: RequestBuilder, deadline: float, hop: ResolvedTarget | None,
+              due: float | None = None) -> Coroutine[Any, Any, Outcome]:
+        """The transaction's coroutine, awaited by the caller (no frame of its own)."""
+        return self._transports.request(build, self.target, deadline, t1=self._t1,
+                                        t2=self._t2, tls=self._tls, via=hop, due=due)
 
     def _all_failed(self, last: Outcome) -> Outcome:
         """The preferred address's reason; the detail names every address tried. If our

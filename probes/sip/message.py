@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import LocalProtocolError, SipParseError
+from .via import TOKEN, Via, parse_via
 
 __all__ = [
     "MAX_MESSAGE_SIZE",
@@ -44,15 +45,16 @@ _CANONICAL = {name.lower(): name for name in (
     "Server", "WWW-Authenticate", "Authorization", "Record-Route", "Route",
     "Expires", "Require", "Unsupported", "Warning", "Date", "Timestamp",
 )}
-_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_TOKEN = TOKEN
 _STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
 _REQUEST_LINE = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP/2\.0")
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control chars except HTAB
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _LINES = re.compile(r"\r?\n")
-# a control character in a header line, once the head is split on CRLF/LF (see _parse_head)
-_CTL_IN_HEAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")  # §8.1.1 / §8.2.6.2
+# control characters but HTAB, CR and LF: a head with one is checked line by line
+_CTL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_REQUIRED = tuple((name, name.lower()) for name in ("Via", "From", "To", "Call-ID", "CSeq"))
+# (§8.1.1 / §8.2.6.2)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -67,6 +69,13 @@ def canonical_name(name: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _key(name: str) -> str:
     return canonical_name(name).lower()
+
+
+@functools.lru_cache(maxsize=1024)
+def _raw_field_name(raw: str) -> tuple[str, str] | None:
+    """`_field_name` of the text before a header line's colon (§7.3.1: HCOLON allows
+    blanks before the colon), cached as received."""
+    return _field_name(raw.rstrip(" \t"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -106,9 +115,28 @@ class Headers:
     @classmethod
     def _checked(cls, items: list[tuple[str, str, str]]) -> Headers:
         """From (key, name, value) fields the parser already checked."""
-        new = cls()
+        new = cls.__new__(cls)
         new._items = items
         return new
+
+    def refreshed(self, fresh: dict[str, str]) -> Headers:
+        """A copy whose first field of each name in `fresh` (canonical spelling) takes the
+        new value, checked like `add`: a request sent from a template changes only
+        these (its branch, tag and Call-ID) and keeps the other fields as checked once."""
+        values = {_key(name): value for name, value in fresh.items()}
+        items = list(self._items)
+        for i, (key, name, _) in enumerate(items):
+            value = values.pop(key, None)
+            if value is not None:
+                if _CTL.search(value):
+                    raise LocalProtocolError(
+                        f"header {name!r} value contains control characters: {value!r}")
+                items[i] = (key, name, value.strip())
+                if not values:
+                    break
+        if values:
+            raise LocalProtocolError(f"no {', '.join(sorted(values))} field to refresh")
+        return Headers._checked(items)
 
     def keys(self) -> set[str]:
         """The lower-cased canonical names present."""
@@ -181,11 +209,20 @@ def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
 class _MessageMixin:
     headers: Headers
     _via: tuple[str, Via] | None
+    _cseq: tuple[str, tuple[int, str]] | None
 
     @property
     def cseq(self) -> tuple[int, str]:
-        """(sequence number, method) from CSeq; validated by the parser."""
-        return _parse_cseq(self.headers.get("CSeq") or "")
+        """(sequence number, method) from CSeq; validated by the parser. Parsed once per
+        CSeq row (kept with the row object it came from, like `top_via`)."""
+        row = self.headers.get("CSeq")
+        cached = self._cseq
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        parsed = _parse_cseq(row or "")
+        if row is not None:
+            self._cseq = (row, parsed)
+        return parsed
 
     @property
     def vias(self) -> list[str]:
@@ -207,6 +244,14 @@ class _MessageMixin:
         self._via = (row, via)
         return via
 
+    def set_top_via(self, via: Via) -> None:
+        """Remember the parsed top Via of a message whose Via we wrote ourselves, so it
+        is not parsed back from our own text; `via` must be what that row parses to."""
+        row = self.headers.get("Via")
+        if row is None:
+            raise LocalProtocolError("message has no Via header")
+        self._via = (row, via)
+
 
 @dataclass(eq=True, slots=True)
 class Request(_MessageMixin):
@@ -215,6 +260,8 @@ class Request(_MessageMixin):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
+    _cseq: tuple[str, tuple[int, str]] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
 
     def serialize(self) -> bytes:
         uri_ok = bool(self.uri) and not _CTL.search(self.uri) and " " not in self.uri
@@ -230,6 +277,8 @@ class Response(_MessageMixin):
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     _via: tuple[str, Via] | None = field(default=None, init=False, repr=False, compare=False)
+    _cseq: tuple[str, tuple[int, str]] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
 
     def serialize(self) -> bytes:
         if not 100 <= self.status <= 699 or _CTL.search(self.reason):
@@ -263,41 +312,46 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
     return data[:start], data[end:]
 
 
-def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """Start line and unfolded header pairs from the bytes before the empty line."""
+def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str, str]]]:
+    """Start line and unfolded header fields, (key, printed name, value), from the bytes
+    before the empty line."""
+    # one pass over the head's bytes (a control byte never occurs inside a UTF-8 sequence);
+    # line by line (to name the line) only when it found one. A control character in the
+    # start line makes the header lines suspect too: they are clean, and _build names it.
+    crlf = head.count(b"\r\n")
+    suspect = (len(head.translate(None, _CTL_BYTES)) != len(head)
+               or head.count(b"\r") != crlf)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SipParseError(f"message head is not valid UTF-8 at byte {exc.start}") from exc
-    crlf = text.count("\r\n")
-    lines = text.split("\r\n") if crlf == text.count("\n") else _LINES.split(text)
-    start, fields = lines[0], lines[1:]
-    # one search over the head; line by line (to name the line) only when it found one
-    suspect = (_CTL_IN_HEAD.search(text, len(start)) is not None
-               or text.count("\r", len(start)) != crlf)
-    pairs: list[tuple[str, str]] = []
-    for line in fields:
+    lines = text.split("\r\n") if crlf == head.count(b"\n") else _LINES.split(text)
+    start = lines[0]
+    fields: list[tuple[str, str, str]] = []
+    field_name = _raw_field_name
+    for i in range(1, len(lines)):
+        line = lines[i]
         if suspect and _CTL.search(line):
             raise SipParseError(f"control character in header line {line[:80]!r}")
-        if line[:1] in (" ", "\t"):
+        first = line[:1]
+        if first == " " or first == "\t":
             # §7.3.1: a line starting with whitespace continues the previous value.
-            if not pairs:
+            if not fields:
                 raise SipParseError(f"continuation line before any header: {line[:80]!r}")
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {line.strip()}".strip())
+            key, name, value = fields[-1]
+            fields[-1] = (key, name, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")  # §7.3.1: HCOLON allows whitespace before ':'
-        if not colon or _field_name(name) is None:
+        names = field_name(name) if colon else None
+        if names is None:
             raise SipParseError(f"malformed header line: {line[:80]!r}")
-        pairs.append((name, value.strip()))
-    return start, pairs
+        fields.append((names[0], names[1], value.strip()))
+    return start, fields
 
 
-def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | Response:
+def _build(start: str, fields: list[tuple[str, str, str]], body: bytes) -> Request | Response:
     # names were checked by _parse_head, values have no control characters left
-    headers = Headers._checked([(*_field_name(name), value)  # type: ignore[misc]
-                                for name, value in pairs])
+    headers = Headers._checked(fields)
     message: Request | Response
     if _CTL.search(start):
         raise SipParseError(f"control character in start line {start[:80].encode()!r}")
@@ -311,24 +365,26 @@ def _build(start: str, pairs: list[tuple[str, str]], body: bytes) -> Request | R
         if match is None:
             raise SipParseError(f"malformed request line: {start[:80].encode()!r}")
         message = Request(match.group(1), match.group(2), headers, body)
-    present = headers.keys()
-    for name in _REQUIRED:
-        if name.lower() not in present:
+    present = {item[0] for item in fields}
+    for name, key in _REQUIRED:
+        if key not in present:
             raise SipParseError(f"missing mandatory {name} header")
     cseq_method = message.cseq[1]
     if isinstance(message, Request) and cseq_method != message.method:
         # §8.1.1.5: the CSeq method MUST match the request method.
         raise SipParseError(f"CSeq method {cseq_method!r} does not match {message.method!r}")
     vias = [parse_via(via) for via in message.vias]
+    if not vias:
+        raise SipParseError("empty Via header")
     message._via = (headers.get("Via") or "", vias[0])
     return message
 
 
-def _content_length(pairs: list[tuple[str, str]]) -> int | None:
-    values = [v for n, v in pairs if canonical_name(n) == "Content-Length"]
+def _content_length(fields: list[tuple[str, str, str]]) -> int | None:
+    values = [v for k, _, v in fields if k == "content-length"]
     if not values:
         return None
-    if len(set(values)) > 1:
+    if len(values) > 1 and len(set(values)) > 1:
         raise SipParseError(f"conflicting Content-Length headers: {values!r}")
     value = values[0]
     if not (value.isascii() and value.isdigit()) or len(value) > 10:
@@ -348,13 +404,13 @@ def parse_message(data: bytes) -> Request | Response:
         )
     data = data.lstrip(b"\r\n")  # §7.5: ignore CRLFs before the start line
     head, rest = _split_head(data)
-    start, pairs = _parse_head(head)
-    length = _content_length(pairs)
+    start, fields = _parse_head(head)
+    length = _content_length(fields)
     if length is not None:
         if length > len(rest):
             raise SipParseError(f"Content-Length {length} but only {len(rest)} body bytes")
         rest = rest[:length]
-    return _build(start, pairs, rest)
+    return _build(start, fields, rest)
 
 
 class StreamParser:
@@ -411,8 +467,8 @@ class StreamParser:
                 if len(self._buf) > self._max:
                     raise SipParseError(f"headers exceed the {self._max}-byte limit")
                 return
-            start, pairs = _parse_head(bytes(self._buf[: match.start()]))
-            length = _content_length(pairs)
+            start, fields = _parse_head(bytes(self._buf[: match.start()]))
+            length = _content_length(fields)
             if length is None:
                 raise SipParseError(
                     "Content-Length is required on stream transports (RFC 3261 §18.3)"
@@ -425,7 +481,7 @@ class StreamParser:
             body = bytes(self._buf[match.end() : end])
             del self._buf[:end]
             self._checked_start = False
-            out.append(_build(start, pairs, body))
+            out.append(_build(start, fields, body))
 
 
 def _check_start_line(line: bytes) -> None:
@@ -467,77 +523,6 @@ def split_header_list(value: str) -> list[str]:
         current.append(ch)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
-
-
-_VIA = re.compile(
-    r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+"
-    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*([0-9]{1,5}))?\s*((?:;.*)?)",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Via:
-    """One Via value (§20.42): transport, sent-by and parameters."""
-
-    transport: str
-    host: str
-    port: int | None = None
-    params: tuple[tuple[str, str | None], ...] = ()
-
-    @property
-    def branch(self) -> str | None:
-        for key, value in self.params:  # spelled in lower case nearly always: no lower()
-            if key == "branch":
-                return value
-        return self.param("branch")
-
-    def param(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.params if k.lower() == lname), None)
-
-    def has_param(self, name: str) -> bool:
-        lname = name.lower()
-        return any(k.lower() == lname for k, _ in self.params)
-
-    def with_params(self, **updates: str | None) -> Via:
-        """Copy with parameters replaced or appended (used for received/rport, RFC 3581)."""
-        params = list(self.params)
-        for name, value in updates.items():
-            for i, (k, _) in enumerate(params):
-                if k.lower() == name.lower():
-                    params[i] = (k, value)
-                    break
-            else:
-                params.append((name, value))
-        return Via(self.transport, self.host, self.port, tuple(params))
-
-    def __str__(self) -> str:
-        out = f"SIP/2.0/{self.transport} {self.host}"
-        if self.port is not None:
-            out += f":{self.port}"
-        for key, value in self.params:
-            out += f";{key}" if value is None else f";{key}={value}"
-        return out
-
-
-def parse_via(value: str) -> Via:
-    """Parse one Via value (already split on commas)."""
-    match = _VIA.fullmatch(value.strip())
-    if match is None:
-        raise SipParseError(f"malformed Via: {value[:120]!r}")
-    transport, host, port_text, param_text = match.groups()
-    port = int(port_text) if port_text else None
-    if port is not None and not 1 <= port <= 65535:
-        raise SipParseError(f"Via port out of range: {value[:120]!r}")
-    params: list[tuple[str, str | None]] = []
-    for item in param_text.split(";")[1:]:
-        name, eq, pvalue = item.partition("=")
-        name, pvalue = name.strip(), pvalue.strip()
-        if not _TOKEN.fullmatch(name) or (eq and not pvalue) or " " in pvalue:
-            raise SipParseError(f"malformed Via parameter {item!r} in {value[:120]!r}")
-        params.append((name, pvalue if eq else None))
-    return Via(transport.upper(), host, port, tuple(params))
 
 
 def make_tag() -> str:

@@ -15,14 +15,14 @@ from ..errors import InvalidValue
 from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator, literal_resolution
 from .failover import Route
-from .message import Headers, Request, make_call_id, make_tag
+from .message import Headers, Request, Via, make_call_id, make_tag
 from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
 from .transport import RequestContext, SipTransports
 from .uri import SipUri
 
-__all__ = ["DEFAULT_ACCEPT", "OptionsSettings", "SipOptionsProbe", "build_options_request",
-           "probe_once"]
+__all__ = ["DEFAULT_ACCEPT", "OptionsSettings", "OptionsTemplate", "SipOptionsProbe",
+           "build_options_request", "probe_once"]
 
 DEFAULT_ACCEPT: frozenset[int] = frozenset(range(200, 300))
 _USER = re.compile(r"[A-Za-z0-9\-_.!~*'()%&=+$,;?/]+")
@@ -71,6 +71,37 @@ def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Req
     return Request("OPTIONS", str(target), headers)
 
 
+class OptionsTemplate:
+    """The OPTIONS of one check from one local address, built and checked once.
+
+    Every probe sends the same request but for three fresh values: the Via
+    branch, the From tag and the Call-ID (SIPp sends from a template the same
+    way). The first request is built field by field by `build_options_request`;
+    later ones copy its checked fields with those three replaced, and take the
+    parsed top Via from it (branch replaced) instead of parsing our own text.
+    """
+
+    def __init__(self, settings: OptionsSettings, ctx: RequestContext) -> None:
+        self.key = (ctx.transport, ctx.local_host, ctx.local_port)
+        self.first = build_options_request(settings, ctx)
+        self._from = f"<sip:{settings.from_user}@{ctx.sent_by}>;tag="
+        via = self.first.top_via
+        self._via = via
+        self._branch_at = next(i for i, (k, _) in enumerate(via.params) if k == "branch")
+
+    def request(self, ctx: RequestContext) -> Request:
+        """The request for this context (same key), with fresh branch, tag and Call-ID."""
+        first = self.first
+        headers = first.headers.refreshed({
+            "Via": ctx.via, "From": self._from + make_tag(), "Call-ID": make_call_id()})
+        request = Request("OPTIONS", first.uri, headers)
+        via = self._via
+        params = list(via.params)
+        params[self._branch_at] = ("branch", ctx.branch)
+        request.set_top_via(Via(via.transport, via.host, via.port, tuple(params)))
+        return request
+
+
 class SipOptionsProbe:
     """Sends one OPTIONS per run over the daemon's shared transports.
 
@@ -85,12 +116,20 @@ class SipOptionsProbe:
         self._transports = transports
         self._resolver = resolver
         self._literal = literal_resolution(settings.target)  # an IP literal needs no DNS
+        self._template: OptionsTemplate | None = None
+
+    def _build(self, ctx: RequestContext) -> Request:
+        template = self._template
+        if template is None or template.key != (ctx.transport, ctx.local_host, ctx.local_port):
+            self._template = OptionsTemplate(self.settings, ctx)
+            return self._template.first
+        return template.request(ctx)
 
     async def run(self, deadline: float) -> ProbeResult:
         settings = self.settings
         route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
                       t2=settings.t2, tls=settings.tls, literal=self._literal)
-        outcome = await route.request(lambda ctx: build_options_request(settings, ctx), deadline)
+        outcome = await route.request(self._build, deadline)
         response = outcome.response
         measured = OptionsMeasured(
             status=None if response is None else response.status,

@@ -144,7 +144,7 @@ class Router(Generic[T, C]):
 
     def datagram(self, data: bytes, source: Address, arrival: float) -> Routed[T, C]:
         """Route one UDP datagram (§18.1.2)."""
-        if not data.strip(b"\r\n"):
+        if not data or (data[0] in (10, 13) and not data.strip(b"\r\n")):
             return None  # CRLF keep-alive (RFC 5626 §3.5.1)
         try:
             message = parse_message(data)

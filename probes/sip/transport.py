@@ -417,9 +417,9 @@ class SipTransports:
 
     def _answered(self, p: _Pending, event: ResponseReceived) -> Outcome:
         count, arrival = p.txn.transmissions, event.time
-        status = f"{event.response.status} {event.response.reason}".rstrip()
         over = arrival - p.deadline
         if over > 0:
+            status = f"{event.response.status} {event.response.reason}".rstrip()
             if p.transport != "udp" and over > tolerance(p.budget):
                 return Outcome(None, FailureReason.TIMEOUT, f"not judged: a final response ({status})"
                                f" was read {over:.2f} s after the deadline while our daemon was"

@@ -60,7 +60,10 @@ def test_every_time_option_takes_the_config_duration_grammar() -> None:
         assert callable(action.type)
         assert action.type("1m") == 60 and action.type("60") == 60, (command, action.dest)
         if action.default is not argparse.SUPPRESS:
-            assert isinstance(action.default, int | float) and action.default > 0
+            # a string default is read by `type` when the option is absent (argparse)
+            default = (action.type(action.default) if isinstance(action.default, str)
+                       else action.default)
+            assert isinstance(default, int | float) and default > 0
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 import monitord.cli
 from monitord.cli.exitcodes import ExitCode
-from monitord.cli.main import FAMILIES, build_parser, main
+from monitord.cli.main import COMMANDS, FAMILIES, build_parser, family, main
 
 CLI = Path(monitord.cli.__file__).parent
 SHARED = {
@@ -39,7 +39,7 @@ def test_every_command_has_exactly_one_handler_and_families_register_once() -> N
     for path, parser in leaves:
         assert callable(parser.get_default("handler")), path
     # a family is a module of its own, registered by main and nowhere else
-    assert len({f.__name__ for f in FAMILIES}) == len(FAMILIES)
+    assert len({family(f).__name__ for f in FAMILIES}) == len(FAMILIES)
     for module in CLI.glob("*.py"):
         if module.name != "main.py":
             assert "add_subparsers(dest=\"command\"" not in module.read_text(), module
@@ -58,9 +58,9 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_no_family_imports_another_so_there_is_no_cycle() -> None:
-    families = {f.__name__ for f in FAMILIES}
-    for family in FAMILIES:
-        path = Path(str(family.__file__))
+    families = {family(f).__name__ for f in FAMILIES}
+    for name in FAMILIES:
+        path = Path(str(family(name).__file__))
         assert _imports(path) <= SHARED, path
     for shared in SHARED:
         path = CLI / f"{shared.rsplit('.', 1)[1]}.py"
@@ -90,3 +90,26 @@ def test_the_table_is_what_the_help_says(capsys: pytest.CaptureFixture[str]) -> 
     epilog = " ".join(capsys.readouterr().out.split())
     for code in ExitCode:
         assert f"{int(code)} " in epilog
+
+
+def _top_level(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_the_command_table_names_the_family_that_registers_each_command() -> None:
+    """A command builds only its own family's parser: the table must say which that is,
+    for every command, and each lazily built command must be the full parser's."""
+    seen: dict[str, str] = {}
+    for name in FAMILIES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        family(name).register(sub)
+        for command in sub.choices:
+            assert command not in seen, f"{command} registered by {seen.get(command)} and {name}"
+            seen[command] = name
+    assert seen == COMMANDS
+    full = _top_level(build_parser())
+    for command in COMMANDS:
+        alone = _top_level(build_parser(command))
+        assert list(alone) == [c for c in full if COMMANDS[c] == COMMANDS[command]]
+        assert alone[command].format_help() == full[command].format_help()

@@ -495,3 +495,21 @@ async def test_remove_waits_for_the_probe_in_flight() -> None:
     finally:
         sched.stop()
         await task
+
+
+async def test_an_error_in_a_tick_ends_run_with_it_and_a_stop_before_run_ends_it_at_once(
+) -> None:
+    class Broken(Recorder):
+        def skipped(self, key: str, slots: int) -> None:
+            raise RuntimeError("observer broke")
+
+    async def slow(slot: float) -> None:
+        await asyncio.sleep(0.2)  # overlaps its next slot: the scheduler reports a skip
+
+    sched = Scheduler([("a", 0.02, slow)], max_concurrency=10, observer=Broken())
+    with pytest.raises(RuntimeError, match="observer broke"):
+        await asyncio.wait_for(sched.run(), 1.0)
+    await sched.drain(0.5)
+    stopped = Scheduler([("a", 0.02, slow)], max_concurrency=10, observer=Recorder())
+    stopped.stop()
+    await asyncio.wait_for(stopped.run(), 0.5)

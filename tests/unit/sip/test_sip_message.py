@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from probes.errors import LocalProtocolError, SipParseError
@@ -198,7 +198,9 @@ OK_RESPONSE = (
 def test_a_control_character_anywhere_in_the_head_is_refused(at: int, ctl: str) -> None:
     """The head is searched once for control characters (the fast case) and line by
     line only when that finds one: a control character (a bare CR included) anywhere
-    before the empty line must still be refused, wherever it lands."""
+    before the empty line must still be refused, wherever it lands (a CR before the
+    start line excepted: §7.5 ignores CRLFs there)."""
+    assume(at > 0 or ctl != "\r")
     data = (OK_RESPONSE[:at] + ctl + OK_RESPONSE[at:]).encode()
     with pytest.raises(SipParseError):
         parse_message(data)
@@ -218,3 +220,17 @@ def test_a_replaced_via_is_parsed_again() -> None:
     assert message.top_via.branch == "z9hG4bKabc"
     message.headers.set("Via", "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKother")
     assert message.top_via.branch == "z9hG4bKother"
+
+
+def test_an_empty_via_is_a_parse_error_not_a_crash() -> None:
+    data = OK_RESPONSE.replace("Via: SIP/2.0/UDP 127.0.0.1:5070;rport=5070;branch=z9hG4bKabc",
+                               "Via:").encode()
+    with pytest.raises(SipParseError, match="empty Via"):
+        parse_message(data)
+
+
+def test_cseq_is_parsed_again_after_the_row_is_replaced() -> None:
+    message = parse_message(OK_RESPONSE.encode())
+    assert message.cseq == (1, "OPTIONS")
+    message.headers.set("CSeq", "7 REGISTER")
+    assert message.cseq == (7, "REGISTER")

@@ -1,0 +1,97 @@
+"""The Via header value (RFC 3261 §20.42): parsed once per row, with no I/O.
+
+Every response we route is matched by its top Via's branch (§17.1.3), so
+parsing it is on every probe's path: the parameters of an ordinary Via are
+taken in one regex pass; anything unusual goes through the general loop,
+which gives the same result or the same error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import SipParseError
+
+__all__ = ["TOKEN", "Via", "parse_via"]
+
+TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")  # §25.1 token, as header names are too
+_VIA = re.compile(
+    r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:\s*:\s*([0-9]{1,5}))?\s*((?:;.*)?)",
+    re.IGNORECASE,
+)
+
+# Parameters with nothing to strip: ";name" or ";name=value", value printable ASCII
+# without blanks or ";". Anything else takes the general loop (same result or error).
+_VIA_PARAMS = re.compile(r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[!-:<-~]+)?)*")
+_VIA_PARAM = re.compile(r";([A-Za-z0-9\-.!%*_+`'~]+)(=?)([!-:<-~]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """One Via value (§20.42): transport, sent-by and parameters."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def branch(self) -> str | None:
+        for key, value in self.params:  # spelled in lower case nearly always: no lower()
+            if key == "branch":
+                return value
+        return self.param("branch")
+
+    def param(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.params if k.lower() == lname), None)
+
+    def has_param(self, name: str) -> bool:
+        lname = name.lower()
+        return any(k.lower() == lname for k, _ in self.params)
+
+    def with_params(self, **updates: str | None) -> Via:
+        """Copy with parameters replaced or appended (used for received/rport, RFC 3581)."""
+        params = list(self.params)
+        for name, value in updates.items():
+            for i, (k, _) in enumerate(params):
+                if k.lower() == name.lower():
+                    params[i] = (k, value)
+                    break
+            else:
+                params.append((name, value))
+        return Via(self.transport, self.host, self.port, tuple(params))
+
+    def __str__(self) -> str:
+        out = f"SIP/2.0/{self.transport} {self.host}"
+        if self.port is not None:
+            out += f":{self.port}"
+        for key, value in self.params:
+            out += f";{key}" if value is None else f";{key}={value}"
+        return out
+
+
+def parse_via(value: str) -> Via:
+    """Parse one Via value (already split on commas)."""
+    match = _VIA.fullmatch(value.strip())
+    if match is None:
+        raise SipParseError(f"malformed Via: {value[:120]!r}")
+    transport, host, port_text, param_text = match.groups()
+    port = int(port_text) if port_text else None
+    if port is not None and not 1 <= port <= 65535:
+        raise SipParseError(f"Via port out of range: {value[:120]!r}")
+    if _VIA_PARAMS.fullmatch(param_text):
+        # printable, no blanks: what every Via we see looks like, found in one pass
+        return Via(transport.upper(), host, port,
+                   tuple((name, value if eq else None)
+                         for name, eq, value in _VIA_PARAM.findall(param_text)))
+    params: list[tuple[str, str | None]] = []
+    for item in param_text.split(";")[1:]:
+        name, eq, pvalue = item.partition("=")
+        name, pvalue = name.strip(), pvalue.strip()
+        if not TOKEN.fullmatch(name) or (eq and not pvalue) or " " in pvalue:
+            raise SipParseError(f"malformed Via parameter {item!r} in {value[:120]!r}")
+        params.append((name, pvalue if eq else None))
+    return Via(transport.upper(), host, port, tuple(params))
