@@ -48,17 +48,27 @@ __all__ = [
 _HERE = Path(__file__).parent / "peers"
 
 
+# Ports free_port has handed out in this process. A port is only free until someone
+# binds it: a test that picks three ports and then starts three peers must not be
+# given one of them again as a fourth (a SIPp control port once took another
+# SIPp's not yet bound main port, and that SIPp exited with EADDRINUSE).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port that is free on 127.0.0.1 for both UDP and TCP right now."""
-    for _ in range(100):
+    """A port free on 127.0.0.1 for both UDP and TCP right now, never the same twice per process."""
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind(("127.0.0.1", 0))
             port = int(tcp.getsockname()[1])
+            if port in _HANDED_OUT:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
                 try:
                     udp.bind(("127.0.0.1", port))
                 except OSError:
                     continue
+                _HANDED_OUT.add(port)
                 return port
     raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
 
