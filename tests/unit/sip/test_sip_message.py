@@ -218,7 +218,7 @@ def test_the_head_ends_at_the_first_empty_line_whatever_the_line_ends(eol: str, 
 def test_a_replaced_via_is_parsed_again() -> None:
     message = parse_message(OK_RESPONSE.encode())
     assert message.top_via.branch == "z9hG4bKabc"
-    message.headers.set("Via", "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKother")
+    message.headers.set("Via", "SIP/2.0/UDP 127.0.0.2:5080;branch=z9hG4bKother")
     assert message.top_via.branch == "z9hG4bKother"
 
 
