@@ -90,17 +90,3 @@ def calendar_intervals(calendar: CalendarConfig | None, window: Interval) -> lis
         return [window] if window.start < window.end else []
     tz = ZoneInfo(calendar.timezone)
     return span_intervals(calendar.hours, window, tz, closed_days(calendar, window))
-
-
-def holidays_in(calendar: CalendarConfig, window: Interval) -> list[tuple[date, str]]:
-    """Named holidays inside `window`, for reports that explain missing office hours."""
-    if calendar.holidays is None:
-        return []
-    tz = ZoneInfo(calendar.timezone)
-    lo, hi = window.start.astimezone(tz).date(), window.end.astimezone(tz).date()
-    import holidays as holidays_pkg
-
-    table = holidays_pkg.country_holidays(
-        calendar.holidays, subdiv=calendar.subdivision, years=range(lo.year, hi.year + 1)
-    )
-    return sorted((d, str(n)) for d, n in table.items() if lo <= d < hi)
