@@ -21,7 +21,7 @@ class Finished:
     max_rss_bytes: int
 
 
-# Forks the command and reports the child's own rusage on fd 3. A child forked
+# Forks the command and reports its own rusage on the pipe named in argv[1]. A child forked
 # straight from pytest inherits pytest's RSS high-water mark (Linux carries it
 # over fork and exec in signal->maxrss), so a late test in a long CI run read
 # 348 MiB for a 60 MiB process; a small launcher in between keeps the figure honest.
