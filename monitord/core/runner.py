@@ -162,7 +162,12 @@ async def run_probe(probe: Probe, timeout: float) -> tuple[datetime, ProbeResult
 class _SafetyNet:
     """Cancels the running probe `DEADLINE_GRACE` after its deadline, unless the loop is
     behind: then it looks again one grace later, at most `NET_EXTENSIONS` times (a
-    hung probe must still end, even on a loop that never catches up)."""
+    hung probe must still end, even on a loop that never catches up).
+
+    The cancel itself waits one loop turn: when our loop ran a little late, the
+    probe's own deadline (or its answer) and the net come due in the same turn,
+    and the probe's wake-up is already queued. Cancelling then would replace the
+    verdict the probe has reached with a timeout of our making."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float, timeout: float) -> None:
         task = asyncio.current_task()
@@ -172,7 +177,7 @@ class _SafetyNet:
         self._tolerance = tolerance(timeout)
         self.late = 0.0  # how far behind the loop was when the net looked
         self.fired = False
-        self._handle: asyncio.TimerHandle | None = loop.call_at(
+        self._handle: asyncio.Handle | None = loop.call_at(
             deadline + DEADLINE_GRACE, self._check, deadline + DEADLINE_GRACE)
 
     def _check(self, due: float) -> None:
@@ -183,6 +188,9 @@ class _SafetyNet:
             when = now + DEADLINE_GRACE
             self._handle = self._loop.call_at(when, self._check, when)
             return
+        self._handle = self._loop.call_soon(self._fire)
+
+    def _fire(self) -> None:
         self._handle = None
         self.fired = True
         self._task.cancel()

@@ -1,12 +1,13 @@
 """Issue 12 item 5: at ~3x the load one core sustains, our lateness is never a failure.
 
 Sizes come from the benches on this 2-core machine (shared with other
-sessions, so they vary by ~20 %): bench/options_throughput.py sustained about
-1,500 OPTIONS probes/s in the daemon (2,000 checks/s fell behind), and
-bench/snmp_poll.py about 700 snmp_up polls/s (1,000/s already lost polls to
-timeouts before this fix). So: 4,500 OPTIONS checks and 2,100 snmp_up checks,
+sessions, so they vary by ~20 %): bench/options_throughput.py's ramp sustains
+about 3,100 OPTIONS checks at 1 s on one core, and bench/snmp_poll.py about
+3,000 snmp_up polls/s. So: 9,000 OPTIONS checks and 9,000 snmp_up checks,
 each every second, for 15 s, against one real SIPp and one real snmpd, which
-answer everything. Any failure recorded here would be our own lateness.
+answer everything; at 4,500 and 2,100 a quiet machine kept up with SNMP and
+nearly with OPTIONS, and the test no longer proved overload. Any failure
+recorded here would be our own lateness.
 
 The harness is the daemon's probe path without its store: the real
 `Scheduler`, `run_probe`, probes and shared transports; the job records what
@@ -49,12 +50,12 @@ from tests.integration.peers import SNMPD_COMMUNITY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-OPTIONS_CHECKS = 4500  # ~3x the ~1,500/s the daemon sustains on one core
-SNMP_CHECKS = 2100  # ~3x the ~700/s of bench/snmp_poll.py
+OPTIONS_CHECKS = 9000  # ~3x the ~3,100 checks/s the daemon sustains on one core
+SNMP_CHECKS = 9000  # ~3x the ~3,000/s of bench/snmp_poll.py (5,600/s seen here)
 RUN_SECONDS = 15.0
 TIMEOUT = 1.0  # = the interval: the tightest a config allows
 SCRAPE_EVERY = 3.0
-SCRAPE_SERIES = 50_000  # what 4,500 checks export (bench/options_throughput.py: 56,018)
+SCRAPE_SERIES = 50_000  # a daemon-sized exposition (4,500 checks exported 56,018 before issue 14)
 STALL_EVERY = 4.0
 STALL = 1.2
 
@@ -144,10 +145,10 @@ def report(what: str, offered: int, tally: Tally) -> None:
 
 def assert_honest_under_overload(offered: int, tally: Tally) -> None:
     assert tally.failures == [], tally.failures[:10]
-    assert tally.skipped_slots > 0, "not overloaded: raise the check count"
-    assert any(load.overloaded for load in tally.loads)
+    slots = offered * RUN_SECONDS
+    assert tally.skipped_slots > 0.05 * slots, "not overloaded: raise the check count"
+    assert any(load.overloaded for load in tally.loads)  # the daemon could not do it all ...
     done = sum(tally.results.values())
-    assert done < offered * RUN_SECONDS  # the daemon could not do it all ...
     assert tally.results["ok"] > 0.5 * done  # ... yet most of what it did, it judged
 
 
