@@ -10,6 +10,7 @@ is under test here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from monitord import daemon as daemon_module
 from monitord.config import parse_config
 from monitord.core import supervisor
 from monitord.core.pipeline import Pipeline
@@ -129,3 +131,42 @@ async def test_every_task_that_dies_is_named_counted_restarted_and_healthy_again
     for name in TASKS:
         assert f'monitord_task_restarts_total{{site="it",task="{name}"}} 1.0' in metrics, name
     assert set(daemon.supervisor.running()) >= set(TASKS)
+
+
+async def test_the_heap_is_settled_again_once_every_check_has_run(
+    tmp_path: Path, responder: Responder, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Probes build their request templates on their first run, after the start-up freeze;
+    one round later (interval + timeout + 1 s) the daemon freezes the heap again, so full
+    collections stop walking them (issue 14: they set the p99 of scheduling lateness)."""
+    settles: list[tuple[float, int]] = []
+    real = daemon_module._settle_heap
+
+    def settle() -> None:
+        real()
+        settles.append((asyncio.get_running_loop().time(), len(gc.get_objects())))
+
+    monkeypatch.setattr(daemon_module, "_settle_heap", settle)
+    cfg = parse_config(
+        f"""
+daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"}}
+defaults: {{interval: 1s, timeout: 500ms}}
+checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{responder.port}"}}]
+""",
+        env={},
+    )
+    d = Daemon(cfg)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    try:
+        await asyncio.wait_for(d.wait_ready(), 10)
+        loop = asyncio.get_running_loop()
+        ready = loop.time()
+        while len(settles) < 2 and loop.time() < ready + 6.0:
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+    assert len(settles) == 2, "settled at start, then once more after the first round"
+    assert 2.0 <= settles[1][0] - ready <= 3.5, settles[1][0] - ready
+    assert settles[1][1] < 1000, "everything alive then is out of the collector's view"
