@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -57,6 +58,24 @@ log = structlog.get_logger("monitord.daemon")
 
 CLOCK_EVERY = 1.0  # seconds between looks at the maintenance calendar
 UPKEEP_EVERY = 1.0  # seconds between looks at the heartbeat and the write backlog
+LOOP_SWITCH_INTERVAL = 0.0005  # seconds a worker thread may keep the GIL from the loop
+
+
+def _favour_the_loop() -> None:
+    """Make worker threads give the GIL back to the event loop sooner.
+
+    A /metrics render, an SLA refresh or a JSON report runs in a worker
+    thread and holds the GIL between the loop's system calls. Each time the
+    loop releases it (every select, send and receive), the worker takes it
+    and keeps it for up to the switch interval: 5 ms by default, so a 40 ms
+    render stretched a busy loop's turns by many times 5 ms and showed up
+    as scheduling lateness. At 0.5 ms the loop waits a tenth as long; the
+    workers take a little longer, which no one is waiting on. Process-wide:
+    the daemon is the process. (Measured with a 40 ms thread burst a second
+    next to 3,000 timed sends a second: lateness p99 5.0 -> 1.4 ms, max
+    12.4 -> 3.4 ms; 0.2 ms was worse again.)
+    """
+    sys.setswitchinterval(LOOP_SWITCH_INTERVAL)
 
 
 def _settle_heap() -> None:
@@ -155,6 +174,7 @@ class Daemon:
                      listen=f"{cfg.daemon.listen_address[0]}:{self.port}",
                      storage=str(cfg.daemon.storage))
             _settle_heap()
+            _favour_the_loop()
             for warning in secret_warnings(cfg):
                 log.warning("secret_file_permissions", problem=warning)
             for warning in snmp_warnings(cfg.checks):
@@ -222,6 +242,7 @@ class Daemon:
                      role=fleet.role, checks=len(self.checks),
                      listen=f"{cfg.daemon.listen_address[0]}:{self.port}", storage=fleet.db.where)
             _settle_heap()
+            _favour_the_loop()
             sup.start("sla-metrics", self.sla_metrics.run)
             for name, factory in [*self.sinks.tasks, *fleet.tasks()]:
                 sup.start(name, factory)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,30 @@ checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{responder.port}
     # 2.5 s after the scheduler was built, which is a little before `ready`
     assert 1.5 <= settles[1][0] - ready <= 5.0, settles[1][0] - ready
     assert settles[1][1] < 1000, "everything alive then is out of the collector's view"
+
+
+async def test_worker_threads_give_the_gil_back_to_the_loop_within_half_a_millisecond(
+    tmp_path: Path,
+) -> None:
+    """Renders and SLA refreshes run in worker threads; at Python's default 5 ms switch
+    interval each of the loop's system calls could cost it 5 ms while one ran (issue 14)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    cfg = parse_config(
+        f"""
+daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"}}
+checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{closed_port()}"}}]
+""",
+        env={},
+    )
+    d = Daemon(cfg)
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    try:
+        await asyncio.wait_for(d.wait_ready(), 10)
+        assert sys.getswitchinterval() == pytest.approx(daemon_module.LOOP_SWITCH_INTERVAL)
+        assert daemon_module.LOOP_SWITCH_INTERVAL <= 0.0005
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        sys.setswitchinterval(before)
