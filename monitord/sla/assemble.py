@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from monitord.core.intervals import Interval, union
+from monitord.core.intervals import Interval
 from monitord.sla import incidents as incident_table
-from monitord.sla.availability import Downtime, Figures, Gap, Measurement
+from monitord.sla.availability import Downtime, Figures, Gap, Measurement, State
 from monitord.sla.config import PRIORITIES, CalendarConfig, SlaPolicy
 from monitord.sla.credits import as_fraction
 from monitord.sla.incidents import Incident
@@ -37,6 +37,7 @@ from monitord.sla.timebase import to_us
 from monitord.sla.verdict import combine, interruptions_met, judge, target_of
 from monitord.sla.verdict import credit as credit_of
 
+_ONE_US = timedelta(microseconds=1)
 Occurrences = Sequence[MaintenanceOccurrence] | Callable[[], Sequence[MaintenanceOccurrence]]
 
 
@@ -69,13 +70,14 @@ class ReportDetail:
     maintenance windows they are most of a report's cost and size.
     """
 
-    __slots__ = ("_incidents", "_inputs", "_intervals", "_timeline")
+    __slots__ = ("_bands", "_incidents", "_inputs", "_intervals", "_timeline")
 
     def __init__(self, inputs: ReportInputs) -> None:
         self._inputs = inputs
         self._incidents: tuple[Incident, ...] | None = None
         self._intervals: tuple[ReportInterval, ...] | None = None
         self._timeline: tuple[TimelineBand, ...] | None = None
+        self._bands: Sequence[tuple[datetime, datetime, State]] | None = None
 
     @property
     def period(self) -> Period:
@@ -114,8 +116,14 @@ class ReportDetail:
 
     def timeline(self) -> tuple[TimelineBand, ...]:
         if self._timeline is None:
-            self._timeline = tuple(TimelineBand(*b) for b in self._inputs.measurement.timeline())
+            self._timeline = tuple(TimelineBand(*b) for b in self.timeline_rows())
         return self._timeline
+
+    def timeline_rows(self) -> Sequence[tuple[datetime, datetime, State]]:
+        """The timeline as (start, end, state) tuples: what a writer needs, without a band each."""
+        if self._bands is None:
+            self._bands = self._inputs.measurement.timeline()
+        return self._bands
 
     def _build_intervals(self) -> list[ReportInterval]:
         inputs = self._inputs
@@ -125,29 +133,30 @@ class ReportDetail:
         weighted_us = inputs.measurement.weighted_us
         weighs = policy.weighting is not None
         out: list[ReportInterval] = []
+        lo, hi = period.start, as_of
         counted = [d for d in downtimes if policy.counts(d.priority)]
-        problems = union(d.interval for d in counted)
+        problems = _merged([(d.start, d.end) for d in counted])
         members_of: list[list[Downtime]] = [[] for _ in problems]
-        starts = [p.start for p in problems]
+        starts = [p[0] for p in problems]
         for d in counted:
             i = bisect_right(starts, d.start) - 1
-            if i >= 0 and d.start < problems[i].end and d.end > problems[i].start:
+            if i >= 0 and d.start < problems[i][1] and d.end > problems[i][0]:
                 members_of[i].append(d)
-        for problem, members in zip(problems, members_of, strict=True):
-            clipped = problem.clip(period.start, as_of)
-            if clipped is None:
+        for (ps, pe), members in zip(problems, members_of, strict=True):
+            cs, ce = _clip(ps, pe, lo, hi)
+            if not cs < ce:
                 continue
-            members = members or [d for d in counted if d.start == problem.start]
+            members = members or [d for d in counted if d.start == ps]
             reasons = list(dict.fromkeys(d.reason for d in members if d.reason))
             users = [d.users for d in members]
             out.append(
                 ReportInterval(
                     kind="downtime",
-                    start=clipped.start,
-                    end=clipped.end,
-                    seconds=_seconds(_us(clipped)),
-                    counted_seconds=_seconds(counted_us.get(to_us(problem.start), 0)),
-                    weighted_seconds=_s(weighted_us.get(to_us(problem.start), Fraction(0)))
+                    start=cs,
+                    end=ce,
+                    seconds=_seconds((ce - cs) // _ONE_US),
+                    counted_seconds=_seconds(counted_us.get(to_us(ps), 0)),
+                    weighted_seconds=_s(weighted_us.get(to_us(ps), Fraction(0)))
                     if weighs
                     else None,
                     priority=min(d.priority for d in members),
@@ -197,17 +206,17 @@ class ReportDetail:
             if rows is not None and not excluded:
                 rows[id(o)] = (o, row)  # the occurrence kept alive: its id stays its own
             out.append(row)
-        for g in union(g.interval for g in gaps):
-            clipped = g.clip(period.start, as_of)
-            if clipped is None:
+        for gs, ge in _merged([(g.start, g.end) for g in gaps]):
+            cs, ce = _clip(gs, ge, lo, hi)
+            if not cs < ce:
                 continue
-            causes = list(dict.fromkeys(x.cause for x in gaps if x.start < g.end and x.end > g.start))
+            causes = list(dict.fromkeys(x.cause for x in gaps if x.start < ge and x.end > gs))
             out.append(
                 ReportInterval(
                     kind="unmonitored",
-                    start=clipped.start,
-                    end=clipped.end,
-                    seconds=_seconds(_us(clipped)),
+                    start=cs,
+                    end=ce,
+                    seconds=_seconds((ce - cs) // _ONE_US),
                     counted_seconds=0.0,
                     reason="; ".join(causes),
                     note=f"counted as {policy.unmonitored}",
@@ -217,7 +226,28 @@ class ReportDetail:
 
 
 def _us(iv: Interval) -> int:
-    return iv.duration // timedelta(microseconds=1)
+    return iv.duration // _ONE_US
+
+
+def _merged(pairs: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """`union` on (start, end) pairs: sorted, overlapping or touching merged, empty dropped.
+
+    Why not `union`: it builds an Interval per edge, and a year of a service's
+    downtimes is merged once per report.
+    """
+    out: list[tuple[datetime, datetime]] = []
+    for s, e in sorted(p for p in pairs if p[0] < p[1]):
+        if out and s <= out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def _clip(start: datetime, end: datetime, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:
+    """`Interval.clip` without the Interval (empty when not start < end)."""
+    return max(start, lo), min(end, hi)
 
 
 def assemble(inputs: ReportInputs, *, service: str, customer: str = "") -> Report:

@@ -247,11 +247,17 @@ def write_json(reports: Iterable[Report], out: TextIO, *, summary: bool = False)
         body = json.dumps(report_to_dict(first, summary=summary), indent=2, ensure_ascii=False)
         out.write("[\n" + body + "\n]\n")
         return 1
+    from monitord.sla.jsontext import FleetText  # it builds on this module's rows
+
     count = 0
-    shared: dict[int, tuple[Any, dict[str, Any]]] = {}
+    fleet = FleetText()
     for r in itertools.chain((first, second), it):
         out.write("[\n" if count == 0 else ",\n")
-        out.write(json.dumps(report_to_dict(r, summary=summary, shared=shared), ensure_ascii=False))
+        out.write(
+            json.dumps(report_to_dict(r, summary=True), ensure_ascii=False)
+            if summary
+            else fleet.encode(r)
+        )
         count += 1
     out.write("\n]\n")
     return count
