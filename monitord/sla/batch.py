@@ -12,6 +12,7 @@ report and the bulk report are the same computation.
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -65,6 +66,8 @@ class Batch:
         self._bases: dict[tuple[int, Interval, tuple[int, ...]], Basis] = {}
         self._months: dict[tuple[str, Interval], list[Interval]] = {}
         self._rows: dict[int, tuple[MaintenanceOccurrence, ReportInterval]] = {}
+        # the recurring occurrences of a window set, in report order (keyed like _judged)
+        self._ordered: dict[tuple[tuple[int, ...], int, Interval], list[MaintenanceOccurrence]] = {}
 
     # --- shared pieces -------------------------------------------------------------
 
@@ -138,9 +141,17 @@ class Batch:
         """The service's judged occurrences, ordered as `maintenance.maintenance_for` orders them."""
         rec, one = self._windows_of(service)
         p = period.interval
-        found = [o for i in rec for o in self._judged_occurrences("r", i, policy, p)]
-        found += [o for i in one for o in self._judged_occurrences("o", i, policy, p)]
-        return sorted(found, key=lambda o: (o.interval, o.window))
+        key = (rec, id(policy), p)
+        ordered = self._ordered.get(key)
+        if ordered is None:
+            found = [o for i in rec for o in self._judged_occurrences("r", i, policy, p)]
+            ordered = self._ordered[key] = sorted(found, key=_order)
+        out = list(ordered)
+        # the service's own windows go in after the equal ones: sorted() of rec + one, stable
+        for o in sorted((o for i in one for o in self._judged_occurrences("o", i, policy, p)),
+                        key=_order):
+            out.insert(bisect_right(out, _order(o), key=_order), o)
+        return out
 
     def report(
         self,
@@ -260,6 +271,11 @@ class Batch:
         counted = [*downtimes, *beyond]
         measurement = measure(basis, own_maintenance=[], downtimes=counted, gaps=gaps)
         return measurement, counted, occurrences
+
+
+def _order(o: MaintenanceOccurrence) -> tuple[datetime, datetime, str]:
+    """The order `maintenance_for` lists occurrences in: (interval, window), flattened."""
+    return o.interval.start, o.interval.end, o.window
 
 
 def _clip(occurrences: Sequence[MaintenanceOccurrence], window: Interval) -> list[MaintenanceOccurrence]:

@@ -18,6 +18,7 @@ of them took longer than `over`.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -173,9 +174,8 @@ def build(
         is_open = last > as_of
         end = min(last, as_of)
         lo, hi = to_us(start), to_us(max(last, start))
-        inside = [p for p in problems if lo <= p <= hi]
+        inside = problems[bisect_left(problems, lo) : bisect_right(problems, hi)]
         counted = sum(counted_us[p] for p in inside)
-        weighted = sum((weighted_us.get(p, Fraction(0)) for p in inside), Fraction(0))
         priority = min((d.priority for d in part), key=PRIORITIES.index)
         restore_start, restore, targets = _restore(rules, priority, start, end, is_open, calendar)
         srcs = [d.source for d in part]
@@ -186,14 +186,16 @@ def build(
                 open=is_open,
                 priority=priority,
                 counted_seconds=counted / 1_000_000,
-                weighted_seconds=float(weighted / 1_000_000) if weighs else None,
+                weighted_seconds=float(
+                    sum((weighted_us.get(p, Fraction(0)) for p in inside), Fraction(0)) / 1_000_000
+                ) if weighs else None,
                 members=tuple(part),
                 restore_start=restore_start,
                 restore_seconds=restore,
                 targets=targets,
                 started_in_period=start >= period.start,
-                notes=tuple(n for s in srcs for n in (notes or {}).get(s, ())),
-                tickets=tuple(t for s in srcs for t in (tickets or {}).get(s, ())),
+                notes=tuple(n for s in srcs for n in notes.get(s, ())) if notes else (),
+                tickets=tuple(t for s in srcs for t in tickets.get(s, ())) if tickets else (),
             )
         )
     return sorted(out, key=lambda inc: (inc.start, inc.end))

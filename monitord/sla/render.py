@@ -140,6 +140,7 @@ def _review(r: Report) -> dict[str, Any] | None:
 
 
 def _incident(i: Incident) -> dict[str, Any]:
+    extras = [kv for d in i.members for kv in d.extra]
     return {
         "start": _ts(i.start),
         "end": _ts(i.end),
@@ -149,18 +150,23 @@ def _incident(i: Incident) -> dict[str, Any]:
         "weighted_seconds": None if i.weighted_seconds is None else round(i.weighted_seconds, 6),
         "priority": i.priority,
         "reasons": list(i.reasons),
-        "evidence": list(i.extra("evidence")),
-        "checks": list(i.extra("checks")),
+        "evidence": _extra(extras, "evidence"),
+        "checks": _extra(extras, "checks"),
         "tickets": list(i.all_tickets),
         "notes": list(i.notes),
         "sources": list(i.sources),
-        "extra": {k: v for d in i.members for k, v in d.extra if k not in ("evidence", "checks")},
+        "extra": {k: v for k, v in extras if k not in ("evidence", "checks")} if extras else {},
         "restore_start": _ts(i.restore_start),
         "restore_seconds": {k: round(v, 6) for k, v in sorted(i.restore_seconds.items())},
         "targets": [
             {"within_seconds": t.within_seconds, "clock": t.clock, "met": t.met} for t in i.targets
         ],
     }
+
+
+def _extra(extras: list[tuple[str, str]], key: str) -> list[str]:
+    """`Incident.extra(key)` over the members' extra pairs, gathered once per incident."""
+    return list(dict.fromkeys(v for k, v in extras if k == key and v)) if extras else []
 
 
 def report_to_dict(
