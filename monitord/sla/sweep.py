@@ -58,6 +58,10 @@ class Basis:
     edges: list[int]
     pieces: list[tuple[int, bool, bool]]
     datetimes: dict[int, datetime]  # edge -> datetime, filled as timelines are drawn
+    # the timeline of a service with no downtime, gap or own window (merged bands), and
+    # where each band starts: a service's timeline is this outside its own busy stretches
+    quiet: list[tuple[int, int, State]]
+    quiet_starts: list[int]
 
     @classmethod
     def build(
@@ -94,6 +98,9 @@ class Basis:
             k = bisect_right(bounds, start) - 1
             slot = k if hours.contains(start) else (k_count + k if outside else -1)
             pieces.append((slot, recurring.contains(start), start >= a))
+        quiet: list[tuple[int, int, State]] = []
+        for (u, v), piece in zip(itertools.pairwise(edges), pieces, strict=True):
+            _add(quiet, u, v, _state(piece, False, False, False, False))
         return cls(
             policy=policy,
             months=tuple(months),
@@ -106,6 +113,8 @@ class Basis:
             edges=edges,
             pieces=pieces,
             datetimes={},
+            quiet=quiet,
+            quiet_starts=[b[0] for b in quiet],
         )
 
 
@@ -403,7 +412,8 @@ def measure(
 
     def timeline() -> list[tuple[datetime, datetime, State]]:
         events = _events(clipped, holes)
-        return _timeline(basis, own_cover.edges, spans, events, total, overlap_max)
+        busy = union_pairs([*((cs, ce) for cs, ce, _ in clipped), *holes, *own])
+        return _timeline(basis, own_cover.edges, spans, events, busy, total, overlap_max)
 
     return Measurement(
         main=figures(range(k_count)),
@@ -417,21 +427,58 @@ def measure(
     )
 
 
+def _state(piece: tuple[int, bool, bool], own: bool, active: bool, down: bool, gap: bool) -> State:
+    """The state of a stretch: its shared piece, inside an own window or not, what is active."""
+    slot, maint, pending = piece
+    if pending:
+        return "pending"
+    if slot < 0:
+        return "outside_hours"
+    if maint or own:
+        return "planned_down" if active else "maintenance"
+    if down:
+        return "down"
+    return "unmonitored" if gap else "up"
+
+
+def _add(out: list[tuple[int, int, State]], u: int, v: int, state: State) -> None:
+    """Append [u, v) to the bands, merged into the last one when the state is the same."""
+    if out and out[-1][2] == state:
+        out[-1] = (out[-1][0], v, state)
+    else:
+        out.append((u, v, state))
+
+
+def _quiet(basis: Basis, out: list[tuple[int, int, State]], lo: int, hi: int) -> None:
+    """The shared quiet bands over [lo, hi), clipped, onto `out`."""
+    quiet = basis.quiet
+    k = bisect_right(basis.quiet_starts, lo) - 1
+    s, e, state = quiet[k]
+    _add(out, lo, min(e, hi), state)
+    k += 1
+    last = bisect_left(basis.quiet_starts, hi)  # bands k .. last-1 start inside (lo, hi)
+    if k < last:
+        out.extend(quiet[k : last - 1])
+        s, e, state = quiet[last - 1]
+        out.append((s, min(e, hi), state))
+
+
 def _timeline(
     basis: Basis,
     own_edges: list[int],
     spans: Sequence[tuple[str, bool, int]],
     events: Sequence[tuple[int, int, int]],
+    busy: Sequence[Pair],
     total: int | None,
     overlap_max: bool,
 ) -> list[tuple[datetime, datetime, State]]:
     """State bands over the whole period (merged), for the HTML report and full output.
 
-    Walks the shared pieces of the basis with pointers (no search per band);
-    the service adds only its own edges.
+    Outside the service's busy stretches (its downtimes, gaps and own windows)
+    the timeline is the basis's quiet one, copied; inside them the shared
+    pieces are walked with pointers (no search per band).
     """
     edges, pieces = basis.edges, basis.pieces
-    times = sorted({*edges, *own_edges, *(e[0] for e in events)})
     out: list[tuple[int, int, State]] = []
     active: dict[int, int] = {}
     gap_depth = 0
@@ -439,39 +486,38 @@ def _timeline(
     j, n = 0, len(events)
     si = 0
     oi, on = 0, len(own_edges)
-    for u, v in itertools.pairwise(times):
-        if j < n and events[j][0] <= u:
-            j, gap_delta = _advance(events, j, u, active)
-            gap_depth += gap_delta
-            down_now = _hit(spans, active, total, overlap_max) > 0
-        while edges[si + 1] <= u:
-            si += 1
-        while oi < on and own_edges[oi] <= u:
-            oi += 1
-        slot, maint, pending = pieces[si]
-        state: State
-        if pending:
-            state = "pending"
-        elif slot < 0:
-            state = "outside_hours"
-        elif maint or oi & 1:
-            state = "planned_down" if active else "maintenance"
-        elif down_now:
-            state = "down"
-        else:
-            state = "unmonitored" if gap_depth else "up"
-        if out and out[-1][2] == state:
-            out[-1] = (out[-1][0], v, state)
-        else:
-            out.append((u, v, state))
+    t = edges[0]
+    for bs, be in busy:
+        if t < bs:
+            _quiet(basis, out, t, bs)
+        times = sorted({
+            bs, be,
+            *edges[bisect_right(edges, bs) : bisect_left(edges, be)],
+            *own_edges[bisect_right(own_edges, bs) : bisect_left(own_edges, be)],
+            *(e[0] for e in events[j : bisect_left(events, be, lo=j, key=_time)] if e[0] > bs),
+        })
+        for u, v in itertools.pairwise(times):
+            if j < n and events[j][0] <= u:
+                j, gap_delta = _advance(events, j, u, active)
+                gap_depth += gap_delta
+                down_now = _hit(spans, active, total, overlap_max) > 0
+            while edges[si + 1] <= u:
+                si += 1
+            while oi < on and own_edges[oi] <= u:
+                oi += 1
+            _add(out, u, v, _state(pieces[si], bool(oi & 1), bool(active), down_now, bool(gap_depth)))
+        t = be
+    if t < edges[-1]:
+        _quiet(basis, out, t, edges[-1])
     cache = basis.datetimes
-    result: list[tuple[datetime, datetime, State]] = []
-    for s, e, st in out:
-        ds = cache.get(s)
-        if ds is None:
-            ds = cache[s] = from_us(s)
-        de = cache.get(e)
-        if de is None:
-            de = cache[e] = from_us(e)
-        result.append((ds, de, st))
-    return result
+    get = cache.get
+    return [(get(s) or _datetime(cache, s), get(e) or _datetime(cache, e), st) for s, e, st in out]
+
+
+def _time(event: tuple[int, int, int]) -> int:
+    return event[0]
+
+
+def _datetime(cache: dict[int, datetime], us: int) -> datetime:
+    found = cache[us] = from_us(us)
+    return found
