@@ -62,6 +62,7 @@ class Basis:
     # where each band starts: a service's timeline is this outside its own busy stretches
     quiet: list[tuple[int, int, State]]
     quiet_starts: list[int]
+    quiet_datetimes: list[tuple[datetime, datetime, State]]  # `quiet`, filled when first drawn
 
     @classmethod
     def build(
@@ -115,6 +116,7 @@ class Basis:
             datetimes={},
             quiet=quiet,
             quiet_starts=[b[0] for b in quiet],
+            quiet_datetimes=[],
         )
 
 
@@ -449,18 +451,55 @@ def _add(out: list[tuple[int, int, State]], u: int, v: int, state: State) -> Non
         out.append((u, v, state))
 
 
-def _quiet(basis: Basis, out: list[tuple[int, int, State]], lo: int, hi: int) -> None:
-    """The shared quiet bands over [lo, hi), clipped, onto `out`."""
-    quiet = basis.quiet
-    k = bisect_right(basis.quiet_starts, lo) - 1
-    s, e, state = quiet[k]
-    _add(out, lo, min(e, hi), state)
-    k += 1
-    last = bisect_left(basis.quiet_starts, hi)  # bands k .. last-1 start inside (lo, hi)
-    if k < last:
-        out.extend(quiet[k : last - 1])
-        s, e, state = quiet[last - 1]
-        out.append((s, min(e, hi), state))
+class _Bands:
+    """Timeline bands being drawn, in microseconds and as datetimes side by side.
+
+    Why both: the quiet bands are copied as slices of datetimes shared by the
+    fleet, so only the bands a service draws itself need converting.
+    """
+
+    __slots__ = ("basis", "out", "res")
+
+    def __init__(self, basis: Basis) -> None:
+        self.basis = basis
+        self.out: list[tuple[int, int, State]] = []
+        self.res: list[tuple[datetime, datetime, State]] = []
+        if not basis.quiet_datetimes:
+            dt = self.datetime
+            basis.quiet_datetimes.extend((dt(s), dt(e), st) for s, e, st in basis.quiet)
+
+    def datetime(self, us: int) -> datetime:
+        cache = self.basis.datetimes
+        found = cache.get(us)
+        if found is None:
+            found = cache[us] = from_us(us)
+        return found
+
+    def add(self, u: int, v: int, state: State) -> None:
+        """[u, v), merged into the last band when the state is the same."""
+        out, res = self.out, self.res
+        if out and out[-1][2] == state:
+            out[-1] = (out[-1][0], v, state)
+            res[-1] = (res[-1][0], self.datetime(v), state)
+        else:
+            out.append((u, v, state))
+            res.append((self.datetime(u), self.datetime(v), state))
+
+    def quiet(self, lo: int, hi: int) -> None:
+        """The shared quiet bands over [lo, hi), clipped."""
+        basis = self.basis
+        quiet = basis.quiet
+        k = bisect_right(basis.quiet_starts, lo) - 1
+        _, e, state = quiet[k]
+        self.add(lo, min(e, hi), state)
+        k += 1
+        last = bisect_left(basis.quiet_starts, hi)  # bands k .. last-1 start inside (lo, hi)
+        if k < last:
+            self.out.extend(quiet[k : last - 1])
+            self.res.extend(basis.quiet_datetimes[k : last - 1])
+            s, e, state = quiet[last - 1]
+            self.out.append((s, min(e, hi), state))
+            self.res.append((basis.quiet_datetimes[last - 1][0], self.datetime(min(e, hi)), state))
 
 
 def _timeline(
@@ -479,7 +518,7 @@ def _timeline(
     pieces are walked with pointers (no search per band).
     """
     edges, pieces = basis.edges, basis.pieces
-    out: list[tuple[int, int, State]] = []
+    bands = _Bands(basis)
     active: dict[int, int] = {}
     gap_depth = 0
     down_now = False
@@ -489,12 +528,15 @@ def _timeline(
     t = edges[0]
     for bs, be in busy:
         if t < bs:
-            _quiet(basis, out, t, bs)
+            bands.quiet(t, bs)
+        m = j
+        while m < n and events[m][0] < be:
+            m += 1
         times = sorted({
             bs, be,
             *edges[bisect_right(edges, bs) : bisect_left(edges, be)],
             *own_edges[bisect_right(own_edges, bs) : bisect_left(own_edges, be)],
-            *(e[0] for e in events[j : bisect_left(events, be, lo=j, key=_time)] if e[0] > bs),
+            *(e[0] for e in events[j:m] if e[0] > bs),
         })
         for u, v in itertools.pairwise(times):
             if j < n and events[j][0] <= u:
@@ -505,19 +547,8 @@ def _timeline(
                 si += 1
             while oi < on and own_edges[oi] <= u:
                 oi += 1
-            _add(out, u, v, _state(pieces[si], bool(oi & 1), bool(active), down_now, bool(gap_depth)))
+            bands.add(u, v, _state(pieces[si], bool(oi & 1), bool(active), down_now, bool(gap_depth)))
         t = be
     if t < edges[-1]:
-        _quiet(basis, out, t, edges[-1])
-    cache = basis.datetimes
-    get = cache.get
-    return [(get(s) or _datetime(cache, s), get(e) or _datetime(cache, e), st) for s, e, st in out]
-
-
-def _time(event: tuple[int, int, int]) -> int:
-    return event[0]
-
-
-def _datetime(cache: dict[int, datetime], us: int) -> datetime:
-    found = cache[us] = from_us(us)
-    return found
+        bands.quiet(t, edges[-1])
+    return bands.res
