@@ -27,41 +27,47 @@ _LISTS = '{head}, "incidents": [{incidents}], "intervals": [{intervals}], "timel
 class FleetText:
     """Encodes reports one by one, remembering the text of rows reports share.
 
-    The caches hold the objects they are keyed by (an `id` stays theirs while
-    they live), so they live as long as the fleet's output.
+    The caches are keyed by `id` and keep what they are keyed by (`_kept`): an
+    id stays its object's while the fleet's output is written.
     """
 
-    __slots__ = ("_bands", "_rows", "_states")
+    __slots__ = ("_bands", "_encode", "_kept", "_rows", "_same", "_states")
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[ReportInterval, str]] = {}
-        self._bands: dict[tuple[int, int, str], tuple[datetime, datetime, str]] = {}
+        # what json.dumps(obj, ensure_ascii=False) builds for every call, built once
+        self._encode = json.JSONEncoder(ensure_ascii=False).encode
+        self._kept: list[object] = []
+        self._rows: dict[int, str] = {}  # id(maintenance row) -> text
+        self._same: dict[int, str] = {}  # id(band tuple) -> text
+        self._bands: dict[tuple[int, int, str], str] = {}  # (id(start), id(end), state) -> text
         self._states: dict[str, str] = {}
 
     def encode(self, r: Report) -> str:
         """`json.dumps(report_to_dict(r), ensure_ascii=False)`, faster."""
-        head = json.dumps(report_to_dict(r, summary=True), ensure_ascii=False)
+        encode, rows, same = self._encode, self._rows.get, self._same.get
         return _LISTS.format(
-            head=head[:-1],
-            incidents=", ".join(json.dumps(_incident(i), ensure_ascii=False) for i in r.incidents),
-            intervals=", ".join(self._interval(iv) for iv in r.intervals),
-            timeline=", ".join(self._band(s, e, st) for s, e, st in r.detail.timeline_rows()),
+            head=encode(report_to_dict(r, summary=True))[:-1],
+            incidents=", ".join([encode(_incident(i)) for i in r.incidents]),
+            intervals=", ".join([rows(id(iv)) or self._interval(iv) for iv in r.intervals]),
+            timeline=", ".join([same(id(b)) or self._band(b) for b in r.detail.timeline_rows()]),
         )
 
     def _interval(self, iv: ReportInterval) -> str:
-        found = self._rows.get(id(iv))
-        if found is not None:
-            return found[1]
-        text = json.dumps(_interval(iv), ensure_ascii=False)
+        text = self._encode(_interval(iv))
         if iv.kind.startswith("maintenance"):
-            self._rows[id(iv)] = (iv, text)
+            self._rows[id(iv)] = text
+            self._kept.append(iv)
         return text
 
-    def _band(self, start: datetime, end: datetime, state: str) -> str:
+    def _band(self, band: tuple[datetime, datetime, str]) -> str:
+        """A band's text; the quiet bands are the same tuples in every report of a basis."""
+        start, end, state = band
         key = (id(start), id(end), state)
-        found = self._bands.get(key)
-        if found is not None:
-            return found[2]
+        text = self._bands.get(key)
+        if text is not None:  # seen before: likely a shared tuple, seen again
+            self._same[id(band)] = text
+            self._kept.append(band)
+            return text
         quoted = self._states.get(state)
         if quoted is None:
             quoted = self._states[state] = encode_basestring(state)
@@ -69,5 +75,6 @@ class FleetText:
             f'{{"start": {encode_basestring(_ts(start))}, "end": {encode_basestring(_ts(end))},'
             f' "state": {quoted}}}'
         )
-        self._bands[key] = (start, end, text)
+        self._bands[key] = text
+        self._kept.append(band)
         return text
