@@ -195,6 +195,8 @@ class Batch:
                 service, policy, period, downtimes, gaps, excluded
             )
         else:
+            if review is None:
+                downtimes = _near(downtimes, period.start, period.end)
             measurement, maintenance = self._uncapped(
                 service, policy, period, downtimes, gaps, excluded
             )
@@ -271,6 +273,35 @@ class Batch:
         counted = [*downtimes, *beyond]
         measurement = measure(basis, own_maintenance=[], downtimes=counted, gaps=gaps)
         return measurement, counted, occurrences
+
+
+def _near(downtimes: Sequence[Downtime], lo: datetime, hi: datetime) -> Sequence[Downtime]:
+    """The downtimes whose problem reaches [lo, hi] (touching counts), in their order.
+
+    Why: a service's record spans many periods, and a report of one month
+    otherwise weighs each of its downtimes three times (figures, interval
+    list, incidents). A problem is a chain of overlapping or touching
+    downtimes; it is kept or dropped whole, so no problem's start, members or
+    counted time changes. Not with a review: its groups join by source.
+    """
+    order = sorted(range(len(downtimes)), key=lambda i: downtimes[i].start)
+    keep = [False] * len(downtimes)
+    chain: list[int] = []
+    first = reach = lo
+    for i in [*order, -1]:
+        d = downtimes[i] if i >= 0 else None
+        if d is not None and chain and d.start <= reach:
+            chain.append(i)
+            reach = max(reach, d.end)
+            continue
+        if chain and first <= hi and reach >= lo:
+            for k in chain:
+                keep[k] = True
+        if d is not None:
+            chain, first, reach = [i], d.start, max(d.start, d.end)
+    if all(keep):
+        return downtimes
+    return [d for d, kept in zip(downtimes, keep, strict=True) if kept]
 
 
 def _order(o: MaintenanceOccurrence) -> tuple[datetime, datetime, str]:
