@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from monitord.core.callquality import Priority
+if TYPE_CHECKING:  # the SLA report imports these records; it need not load the probes
+    from monitord.core.callquality import Priority
 
 Level = Literal["check", "service"]
 
