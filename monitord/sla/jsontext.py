@@ -7,9 +7,11 @@ every report of the fleet. Building a dict per row and handing it to
 once and its text reused, and the three lists are joined as text.
 
 The result is byte for byte `json.dumps(report_to_dict(r), ensure_ascii=False)`
-(tested on seeded fleets and on odd strings): the head is that very call with
-`summary=True`, whose dict ends where the three lists begin, and every row is
-encoded by `json` itself or from its string encoder.
+(tested on seeded fleets and on odd strings): the head is the report's dict
+with `summary=True` and the incidents (the keys in that order), encoded by
+`json` with the same settings; every other row is encoded by `json` itself
+or from its string encoder, and a list's items are joined with `, ` as `json`
+joins them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from json.encoder import encode_basestring
 from monitord.sla.render import _incident, _interval, _ts, report_to_dict
 from monitord.sla.report import Report, ReportInterval
 
-_LISTS = '{head}, "incidents": [{incidents}], "intervals": [{intervals}], "timeline": [{timeline}]}}'
+_LISTS = '{head}, "intervals": [{intervals}], "timeline": [{timeline}]}}'
 
 
 class FleetText:
@@ -31,7 +33,7 @@ class FleetText:
     id stays its object's while the fleet's output is written.
     """
 
-    __slots__ = ("_bands", "_encode", "_kept", "_rows", "_same", "_states")
+    __slots__ = ("_bands", "_encode", "_kept", "_rows", "_same", "_states", "_times")
 
     def __init__(self) -> None:
         # what json.dumps(obj, ensure_ascii=False) builds for every call, built once
@@ -41,16 +43,25 @@ class FleetText:
         self._same: dict[int, str] = {}  # id(band tuple) -> text
         self._bands: dict[tuple[int, int, str], str] = {}  # (id(start), id(end), state) -> text
         self._states: dict[str, str] = {}
+        self._times: dict[int, str] = {}  # id(datetime in a kept band) -> text
 
     def encode(self, r: Report) -> str:
         """`json.dumps(report_to_dict(r), ensure_ascii=False)`, faster."""
-        encode, rows, same = self._encode, self._rows.get, self._same.get
+        rows, same = self._rows.get, self._same.get
+        head = report_to_dict(r, summary=True)  # ends where the lists begin: incidents first
+        head["incidents"] = [_incident(i) for i in r.incidents]
         return _LISTS.format(
-            head=encode(report_to_dict(r, summary=True))[:-1],
-            incidents=", ".join([encode(_incident(i)) for i in r.incidents]),
+            head=self._encode(head)[:-1],
             intervals=", ".join([rows(id(iv)) or self._interval(iv) for iv in r.intervals]),
             timeline=", ".join([same(id(b)) or self._band(b) for b in r.detail.timeline_rows()]),
         )
+
+    def _time(self, t: datetime) -> str:
+        """The JSON string of an instant; kept alive by the band that holds it."""
+        text = self._times.get(id(t))
+        if text is None:
+            text = self._times[id(t)] = encode_basestring(_ts(t))
+        return text
 
     def _interval(self, iv: ReportInterval) -> str:
         text = self._encode(_interval(iv))
@@ -71,10 +82,7 @@ class FleetText:
         quoted = self._states.get(state)
         if quoted is None:
             quoted = self._states[state] = encode_basestring(state)
-        text = (
-            f'{{"start": {encode_basestring(_ts(start))}, "end": {encode_basestring(_ts(end))},'
-            f' "state": {quoted}}}'
-        )
+        text = f'{{"start": {self._time(start)}, "end": {self._time(end)}, "state": {quoted}}}'
         self._bands[key] = text
         self._kept.append(band)
         return text
