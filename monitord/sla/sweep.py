@@ -482,8 +482,9 @@ class _Bands:
             out[-1] = (out[-1][0], v, state)
             res[-1] = (res[-1][0], self.datetime(v), state)
         else:
+            start = res[-1][1] if out and out[-1][1] == u else self.datetime(u)
             out.append((u, v, state))
-            res.append((self.datetime(u), self.datetime(v), state))
+            res.append((start, self.datetime(v), state))
 
     def quiet(self, lo: int, hi: int) -> None:
         """The shared quiet bands over [lo, hi), clipped."""
