@@ -53,14 +53,7 @@ def _ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _interval(
-    iv: ReportInterval, shared: dict[int, tuple[Any, dict[str, Any]]] | None = None
-) -> dict[str, Any]:
-    if shared is not None and iv.kind.startswith("maintenance"):
-        found = shared.get(id(iv))
-        if found is None:
-            found = shared[id(iv)] = (iv, _interval(iv))
-        return found[1]
+def _interval(iv: ReportInterval) -> dict[str, Any]:
     return {
         "kind": iv.kind,
         "start": _ts(iv.start),
@@ -169,12 +162,10 @@ def _extra(extras: list[tuple[str, str]], key: str) -> list[str]:
     return list(dict.fromkeys(v for k, v in extras if k == key and v)) if extras else []
 
 
-def report_to_dict(
-    r: Report, *, summary: bool = False, shared: dict[int, tuple[Any, dict[str, Any]]] | None = None
-) -> dict[str, Any]:
+def report_to_dict(r: Report, *, summary: bool = False) -> dict[str, Any]:
     """The report as JSON-ready data; `summary` leaves out the lists (incidents, intervals, timeline).
 
-    `shared` caches the rendering of maintenance rows, which a fleet's reports share.
+    A fleet's full output is written by `jsontext.FleetText`, which shares rows' text.
     """
     out = {
         "service": r.service,
@@ -229,7 +220,7 @@ def report_to_dict(
     out["review"] = _review(r)
     if not summary:
         out["incidents"] = [_incident(i) for i in r.incidents]
-        out["intervals"] = [_interval(iv, shared) for iv in r.intervals]
+        out["intervals"] = [_interval(iv) for iv in r.intervals]
         out["timeline"] = [
             {"start": _ts(b.start), "end": _ts(b.end), "state": b.state} for b in r.timeline
         ]
