@@ -58,11 +58,12 @@ class Basis:
     edges: list[int]
     pieces: list[tuple[int, bool, bool]]
     datetimes: dict[int, datetime]  # edge -> datetime, filled as timelines are drawn
-    # the timeline of a service with no downtime, gap or own window (merged bands), and
-    # where each band starts: a service's timeline is this outside its own busy stretches
+    # the timeline of a service with no downtime, gap or own window (merged bands), where
+    # each band starts, and the bands as datetimes: a service's timeline is this outside
+    # its own busy stretches; filled when a timeline is first drawn (`_quiet`)
     quiet: list[tuple[int, int, State]]
     quiet_starts: list[int]
-    quiet_datetimes: list[tuple[datetime, datetime, State]]  # `quiet`, filled when first drawn
+    quiet_datetimes: list[tuple[datetime, datetime, State]]
 
     @classmethod
     def build(
@@ -99,9 +100,6 @@ class Basis:
             k = bisect_right(bounds, start) - 1
             slot = k if hours.contains(start) else (k_count + k if outside else -1)
             pieces.append((slot, recurring.contains(start), start >= a))
-        quiet: list[tuple[int, int, State]] = []
-        for (u, v), piece in zip(itertools.pairwise(edges), pieces, strict=True):
-            _add(quiet, u, v, _state(piece, False, False, False, False))
         return cls(
             policy=policy,
             months=tuple(months),
@@ -114,8 +112,8 @@ class Basis:
             edges=edges,
             pieces=pieces,
             datetimes={},
-            quiet=quiet,
-            quiet_starts=[b[0] for b in quiet],
+            quiet=[],
+            quiet_starts=[],
             quiet_datetimes=[],
         )
 
@@ -443,12 +441,18 @@ def _state(piece: tuple[int, bool, bool], own: bool, active: bool, down: bool, g
     return "unmonitored" if gap else "up"
 
 
-def _add(out: list[tuple[int, int, State]], u: int, v: int, state: State) -> None:
-    """Append [u, v) to the bands, merged into the last one when the state is the same."""
-    if out and out[-1][2] == state:
-        out[-1] = (out[-1][0], v, state)
-    else:
-        out.append((u, v, state))
+def _quiet(basis: Basis, datetime_of: Callable[[int], datetime]) -> None:
+    """Fill the basis's quiet timeline; `quiet` last, so whoever sees it sees the rest."""
+    quiet: list[tuple[int, int, State]] = []
+    for (u, v), piece in zip(itertools.pairwise(basis.edges), basis.pieces, strict=True):
+        state = _state(piece, False, False, False, False)
+        if quiet and quiet[-1][2] == state:
+            quiet[-1] = (quiet[-1][0], v, state)
+        else:
+            quiet.append((u, v, state))
+    basis.quiet_datetimes[:] = [(datetime_of(u), datetime_of(v), st) for u, v, st in quiet]
+    basis.quiet_starts[:] = [b[0] for b in quiet]
+    basis.quiet[:] = quiet
 
 
 class _Bands:
@@ -464,9 +468,8 @@ class _Bands:
         self.basis = basis
         self.out: list[tuple[int, int, State]] = []
         self.res: list[tuple[datetime, datetime, State]] = []
-        if not basis.quiet_datetimes:
-            dt = self.datetime
-            basis.quiet_datetimes.extend((dt(s), dt(e), st) for s, e, st in basis.quiet)
+        if not basis.quiet:
+            _quiet(basis, self.datetime)
 
     def datetime(self, us: int) -> datetime:
         cache = self.basis.datetimes
