@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 READ_BATCH = 256  # datagrams per readiness callback: one busy socket cannot starve the loop
 DRAIN_LIMIT = 16384  # datagrams one `drain()` reads at most (bounded, yet far above a burst)
+BASELINE_AGE = 0.1  # seconds a drop count read from the kernel serves as a transaction baseline
 
 
 class DatagramEndpoint:
@@ -51,6 +52,8 @@ class DatagramEndpoint:
         self._ports: dict[int, int] = {}  # family -> our bound port
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
+        self._baseline = 0  # the last drop count read, and when (loop clock)
+        self._baseline_at = float("-inf")
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the sockets (IPv6 is optional: hosts without it still work)."""
@@ -127,6 +130,19 @@ class DatagramEndpoint:
     def drops(self) -> int:
         """Datagrams the kernel dropped on our sockets because we read too slowly."""
         return sum(drops(sock) or 0 for sock in self._sockets.values())
+
+    def drops_baseline(self, now: float) -> int:
+        """A drop count to compare a later `drops()` with: read from the kernel at most
+        `BASELINE_AGE` before `now` (loop clock), not once per request (a syscall each).
+
+        The count only grows, so an older reading is never above the count at `now`:
+        the difference a timeout sees can include drops from just before its request,
+        never miss one of its own. Drops near a request make its silence ours (not
+        judged); they never make an answer we lost the target's timeout.
+        """
+        if now - self._baseline_at >= BASELINE_AGE or now < self._baseline_at:
+            self._baseline, self._baseline_at = self.drops(), now
+        return self._baseline
 
     def _read(self, sock: socket.socket, limit: int) -> bool:
         assert self._loop is not None

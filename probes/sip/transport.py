@@ -182,7 +182,7 @@ class _Pending:
     deadline: float
     budget: float  # the time the target had: deadline minus when we should have sent
     late: float  # how late our daemon put requests on the wire, at worst
-    drops: int  # our sockets' drop count when the transaction began
+    drops: int  # our sockets' drop count when the transaction began, or shortly before
     timer: asyncio.TimerHandle | None = None  # the next transaction timer or the deadline
     timer_due: float = 0.0
     provisional: list[Response] = field(default_factory=list)
@@ -334,7 +334,7 @@ class SipTransports:
         late = self.watch.lateness_since(due) if waited else now - due
         pending = _Pending(txn, dest, transport, send, loop.create_future(), deadline,
                            deadline - due, late,
-                           self._datagrams.drops() if transport == "udp" else 0,
+                           self._datagrams.drops_baseline(now) if transport == "udp" else 0,
                            tls_not_after=tls_not_after)
         self._router.open(txn.branch, txn.method, pending)
         self._pump(pending)

@@ -1,0 +1,64 @@
+"""The shared UDP endpoint's drop baseline: read from the kernel rarely, never too new.
+
+A transaction compares the drop count at its timeout with a baseline taken
+when it began. The baseline is a cached reading (one getsockopt per request
+was measurable at thousands of probes per second), so what matters is that
+a cached value is never above the count when the request left: otherwise a
+datagram our socket dropped could go unnoticed and our loss be called the
+target's timeout. The kernel counter is replaced here by a counter we drive.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from probes.sip.datagram import BASELINE_AGE, DatagramEndpoint
+
+
+class KernelDrops:
+    """Stands in for SO_MEMINFO: a count that only grows, and how often it was read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reads = 0
+
+    def __call__(self) -> int:
+        self.reads += 1
+        return self.count
+
+
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> tuple[DatagramEndpoint, KernelDrops]:
+    ep = DatagramEndpoint(lambda d: None, lambda dest, reason, detail: None)
+    kernel = KernelDrops()
+    monkeypatch.setattr(ep, "drops", kernel)
+    return ep, kernel
+
+
+def test_requests_close_together_share_one_kernel_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep, kernel = endpoint(monkeypatch)
+    assert ep.drops_baseline(10.0) == 0
+    kernel.count = 7  # dropped after the reading: later requests keep the older baseline
+    assert ep.drops_baseline(10.0 + BASELINE_AGE / 2) == 0
+    assert kernel.reads == 1
+    assert ep.drops_baseline(10.0 + BASELINE_AGE * 1.01) == 7
+    assert kernel.reads == 2
+
+
+@given(st.lists(st.tuples(st.floats(0, 0.3), st.integers(0, 50)), min_size=1, max_size=60))
+def test_a_baseline_is_a_count_from_just_before_its_request_never_after(
+    steps: list[tuple[float, int]],
+) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        ep, kernel = endpoint(monkeypatch)
+        now = 0.0
+        seen: list[tuple[float, int]] = []  # (when, the kernel's count then)
+        for advance, dropped in steps:
+            now += advance
+            kernel.count += dropped  # drops happen between requests
+            seen.append((now, kernel.count))
+            baseline = ep.drops_baseline(now)
+            # no later than now (a timeout's difference misses none of its drops), and
+            # from within BASELINE_AGE (only drops near the request are called ours)
+            assert baseline in {count for when, count in seen if now - when < BASELINE_AGE}
