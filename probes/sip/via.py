@@ -3,7 +3,8 @@
 Every response we route is matched by its top Via's branch (§17.1.3), so
 parsing it is on every probe's path: the parameters of an ordinary Via are
 taken in one regex pass; anything unusual goes through the general loop,
-which gives the same result or the same error.
+which gives the same result or the same error. The form peers echo back to
+us (as we wrote it) is matched first by one stricter pattern.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ _VIA = re.compile(
 # without blanks or ";". Anything else takes the general loop (same result or error).
 _VIA_PARAMS = re.compile(r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[!-:<-~]+)?)*")
 _VIA_PARAM = re.compile(r";([A-Za-z0-9\-.!%*_+`'~]+)(=?)([!-:<-~]*)")
+# The Via every peer sends back to us, as we wrote it: upper-case "SIP/2.0/<transport>", one
+# blank, a name or IPv4 sent-by, an optional port and plain parameters. A value this matches
+# parses the same on the general path; it only skips the blanks and case the RFC allows.
+_COMMON_VIA = re.compile(
+    r"SIP/2\.0/(UDP|TCP|TLS|SCTP|WSS?) ([A-Za-z0-9\-.]+)(?::([0-9]{1,5}))?"
+    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[!-:<-~]+)?)*)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,22 @@ class Via:
 
 def parse_via(value: str) -> Via:
     """Parse one Via value (already split on commas)."""
+    common = _COMMON_VIA.fullmatch(value)
+    if common is not None:
+        transport, host, port_text, param_text = common.groups()
+        port = int(port_text) if port_text else None
+        if port is None or 1 <= port <= 65535:  # else the general path names the error
+            params = []
+            for item in param_text.split(";")[1:]:  # each "name" or "name=value"
+                name, eq, pvalue = item.partition("=")
+                params.append((name, pvalue if eq else None))
+            return Via(transport, host, port, tuple(params))
+    return parse_via_general(value)
+
+
+def parse_via_general(value: str) -> Via:
+    """`parse_via` for any value, naming what is wrong with a bad one (also what the
+    common form's shortcut is tested against)."""
     match = _VIA.fullmatch(value.strip())
     if match is None:
         raise SipParseError(f"malformed Via: {value[:120]!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from probes.errors import LocalProtocolError, SipParseError
@@ -19,6 +19,7 @@ from probes.sip.message import (
     parse_via,
     split_header_list,
 )
+from probes.sip.via import Via, parse_via_general
 
 # Kamailio-style answer with two Vias (one comma-combined), compact headers and folding.
 KAMAILIO_200 = (
@@ -234,3 +235,43 @@ def test_cseq_is_parsed_again_after_the_row_is_replaced() -> None:
     assert message.cseq == (1, "OPTIONS")
     message.headers.set("CSeq", "7 REGISTER")
     assert message.cseq == (7, "REGISTER")
+
+
+_VIA_HOSTS = st.sampled_from(["127.0.0.1", "sbc-1.example.net", "[2001:db8::1]", "bad host",
+                              "h_1", ""])
+_VIA_PORTS = st.sampled_from([":5060", ":1", ":0", ":65536", ":99999", ":", " : 5060", ""])
+_VIA_PARAMS = st.lists(st.sampled_from([
+    ";branch=z9hG4bKa1", ";rport", ";rport=5060", "; branch = x", ";a=", ";=1", ";é=1", ";a=b c",
+    ";received=192.0.2.1", ";a=\"q\"", ";ttl=1;maddr=h", ";", ";a==b"]), max_size=4)
+_VIA_PIECES = st.one_of(
+    st.tuples(  # anything
+        st.sampled_from(["SIP/2.0/", "sip/2.0/", "SIP / 2.0 / ", "SIP/2.1/", ""]),
+        st.sampled_from(["UDP", "udp", "TCP", "TLS", "SCTP", "WS", "WSS", "X-Y", ""]),
+        st.sampled_from([" ", "  ", "\t", ""]), _VIA_HOSTS, _VIA_PORTS, _VIA_PARAMS,
+        st.sampled_from(["", " ", "\t"])),
+    st.tuples(  # what peers echo back, where the shortcut applies (and its edges)
+        st.just("SIP/2.0/"), st.sampled_from(["UDP", "TCP", "TLS", "SCTP", "WS", "WSS"]),
+        st.just(" "), st.sampled_from(["127.0.0.1", "SBC-1.Example.net", "h_1"]),
+        st.sampled_from([":5060", ":1", ":65535", ":0", ":65536", ""]),
+        st.lists(st.sampled_from([";branch=z9hG4bKa1", ";rport", ";rport=5060", ";lr",
+                                  ";received=192.0.2.1", ";a==b", ";a=", ";a=b c"]), max_size=4),
+        st.just("")),
+)
+
+
+@settings(max_examples=300)
+@given(_VIA_PIECES)
+def test_the_common_via_shortcut_parses_as_the_general_path_or_fails_the_same(
+    pieces: tuple[str, str, str, str, str, list[str], str],
+) -> None:
+    proto, transport, blank, host, port, params, trailing = pieces
+    value = f"{trailing}{proto}{transport}{blank}{host}{port}{''.join(params)}{trailing}"
+    try:
+        expected: Via | str = parse_via_general(value)
+    except SipParseError as exc:
+        expected = str(exc)
+    try:
+        got: Via | str = parse_via(value)
+    except SipParseError as exc:
+        got = str(exc)
+    assert got == expected
