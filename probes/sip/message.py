@@ -119,23 +119,25 @@ class Headers:
         new._items = items
         return new
 
-    def refreshed(self, fresh: dict[str, str]) -> Headers:
-        """A copy whose first field of each name in `fresh` (canonical spelling) takes the
-        new value, checked like `add`: a request sent from a template changes only
-        these (its branch, tag and Call-ID) and keeps the other fields as checked once."""
-        values = {_key(name): value for name, value in fresh.items()}
+    def positions(self, *names: str) -> tuple[int, ...]:
+        """Where the first field of each name is, for `replaced` (raises if one is missing)."""
+        keys = [item[0] for item in self._items]
+        missing = sorted(name for name in names if _key(name) not in keys)
+        if missing:
+            raise LocalProtocolError(f"no {', '.join(missing)} field to refresh")
+        return tuple(keys.index(_key(name)) for name in names)
+
+    def replaced(self, positions: tuple[int, ...], values: tuple[str, ...]) -> Headers:
+        """A copy whose fields at `positions` take `values`, checked like `add`: a request
+        sent from a template changes only these (its branch, tag and Call-ID) and keeps
+        the other fields as checked once."""
         items = list(self._items)
-        for i, (key, name, _) in enumerate(items):
-            value = values.pop(key, None)
-            if value is not None:
-                if _CTL.search(value):
-                    raise LocalProtocolError(
-                        f"header {name!r} value contains control characters: {value!r}")
-                items[i] = (key, name, value.strip())
-                if not values:
-                    break
-        if values:
-            raise LocalProtocolError(f"no {', '.join(sorted(values))} field to refresh")
+        for i, value in zip(positions, values, strict=True):
+            key, name, _ = items[i]
+            if _CTL.search(value):
+                raise LocalProtocolError(
+                    f"header {name!r} value contains control characters: {value!r}")
+            items[i] = (key, name, value.strip())
         return Headers._checked(items)
 
     def keys(self) -> set[str]:
@@ -194,16 +196,16 @@ class Headers:
 
 
 def _serialize(start_line: str, headers: Headers, body: bytes) -> bytes:
-    declared = headers.get("Content-Length")
+    items = headers._items
+    declared = next((value for key, _, value in items if key == "content-length"), None)
     if declared is not None and declared != str(len(body)):
         raise LocalProtocolError(
             f"Content-Length {declared!r} does not match a {len(body)}-byte body"
         )
-    lines = [start_line]
-    lines += [f"{name}: {value}" for name, value in headers]
+    text = "\r\n".join([start_line, *[f"{name}: {value}" for _, name, value in items]])
     if declared is None:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+        text += f"\r\nContent-Length: {len(body)}"
+    return (text + "\r\n\r\n").encode("utf-8") + body
 
 
 class _MessageMixin:
@@ -286,7 +288,9 @@ class Response(_MessageMixin):
         return _serialize(f"SIP/2.0 {self.status} {self.reason}", self.headers, self.body)
 
 
+@functools.lru_cache(maxsize=256)
 def _parse_cseq(value: str) -> tuple[int, str]:
+    """Cached: the CSeq of every answer to our OPTIONS reads "1 OPTIONS" (errors are not)."""
     number, _, method = value.strip().partition(" ")
     method = method.strip()
     # §8.1.1.5: 32-bit unsigned sequence number, then the method token.
@@ -369,14 +373,24 @@ def _build(start: str, fields: list[tuple[str, str, str]], body: bytes) -> Reque
     for name, key in _REQUIRED:
         if key not in present:
             raise SipParseError(f"missing mandatory {name} header")
-    cseq_method = message.cseq[1]
-    if isinstance(message, Request) and cseq_method != message.method:
+    # what the cseq and vias properties read, taken from the fields in one pass
+    via_rows: list[str] = []
+    cseq_row: str | None = None
+    for key, _, value in fields:
+        if key == "via":
+            via_rows.append(value)
+        elif key == "cseq" and cseq_row is None:
+            cseq_row = value
+    assert cseq_row is not None  # a mandatory header, present
+    cseq = _parse_cseq(cseq_row)
+    message._cseq = (cseq_row, cseq)
+    if isinstance(message, Request) and cseq[1] != message.method:
         # §8.1.1.5: the CSeq method MUST match the request method.
-        raise SipParseError(f"CSeq method {cseq_method!r} does not match {message.method!r}")
-    vias = [parse_via(via) for via in message.vias]
+        raise SipParseError(f"CSeq method {cseq[1]!r} does not match {message.method!r}")
+    vias = [parse_via(via) for row in via_rows for via in split_header_list(row)]
     if not vias:
         raise SipParseError("empty Via header")
-    message._via = (headers.get("Via") or "", vias[0])
+    message._via = (via_rows[0], vias[0])
     return message
 
 

@@ -85,6 +85,7 @@ class OptionsTemplate:
         self.key = (ctx.transport, ctx.local_host, ctx.local_port)
         self.first = build_options_request(settings, ctx)
         self._from = f"<sip:{settings.from_user}@{ctx.sent_by}>;tag="
+        self._fresh_at = self.first.headers.positions("Via", "From", "Call-ID")
         via = self.first.top_via
         self._via = via
         self._branch_at = next(i for i, (k, _) in enumerate(via.params) if k == "branch")
@@ -92,8 +93,8 @@ class OptionsTemplate:
     def request(self, ctx: RequestContext) -> Request:
         """The request for this context (same key), with fresh branch, tag and Call-ID."""
         first = self.first
-        headers = first.headers.refreshed({
-            "Via": ctx.via, "From": self._from + make_tag(), "Call-ID": make_call_id()})
+        headers = first.headers.replaced(self._fresh_at, (
+            ctx.via, self._from + make_tag(), make_call_id()))
         request = Request("OPTIONS", first.uri, headers)
         via = self._via
         params = list(via.params)
