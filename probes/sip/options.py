@@ -15,7 +15,7 @@ from ..errors import InvalidValue
 from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator, literal_resolution
 from .failover import Route
-from .message import Headers, Request, Via, make_call_id, make_tag
+from .message import Headers, Request, Via, make_call_id, make_tag, make_tag_and_call_id
 from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
 from .transport import RequestContext, SipTransports
@@ -93,8 +93,8 @@ class OptionsTemplate:
     def request(self, ctx: RequestContext) -> Request:
         """The request for this context (same key), with fresh branch, tag and Call-ID."""
         first = self.first
-        headers = first.headers.replaced(self._fresh_at, (
-            ctx.via, self._from + make_tag(), make_call_id()))
+        tag, call_id = make_tag_and_call_id()
+        headers = first.headers.replaced(self._fresh_at, (ctx.via, self._from + tag, call_id))
         request = Request("OPTIONS", first.uri, headers)
         via = self._via
         params = list(via.params)

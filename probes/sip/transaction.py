@@ -23,7 +23,7 @@ import enum
 from dataclasses import dataclass
 
 from ..errors import InvalidValue, LocalProtocolError
-from .core import Core, earliest
+from .core import Core
 from .message import BRANCH_MAGIC, Request, Response
 
 __all__ = [
@@ -142,8 +142,14 @@ class NonInviteClientTransaction(ClientTransaction):
         self.transmissions += 1
 
     def get_timer(self) -> float | None:
-        """The earliest time `handle_timer` must be called, or None when nothing is pending."""
-        return earliest(self._timer_e, self._timer_f, self._timer_k)
+        """The earliest time `handle_timer` must be called, or None when nothing is pending
+        (`earliest` of the three, inline: asked twice or more per transaction)."""
+        best, e, k = self._timer_f, self._timer_e, self._timer_k
+        if e is not None and (best is None or e < best):
+            best = e
+        if k is not None and (best is None or k < best):
+            best = k
+        return best
 
     def handle_timer(self, now: float) -> None:
         if self.state in (TransactionState.TRYING, TransactionState.PROCEEDING):

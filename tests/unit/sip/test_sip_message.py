@@ -15,6 +15,7 @@ from probes.sip.message import (
     make_branch,
     make_call_id,
     make_tag,
+    make_tag_and_call_id,
     parse_message,
     parse_via,
     split_header_list,
@@ -171,6 +172,9 @@ def test_generated_identifiers() -> None:
     assert make_branch().startswith("z9hG4bK")
     assert make_branch() != make_branch()
     assert len(make_tag()) >= 8 and len(make_call_id()) >= 16
+    tag, call_id = make_tag_and_call_id()  # one draw, the same sizes as drawn apart
+    assert (len(tag), len(call_id)) == (len(make_tag()), len(make_call_id()))
+    assert int(tag, 16) >= 0 and int(call_id, 16) >= 0 and make_tag_and_call_id() != (tag, call_id)
 
 
 class TestStreamParser:
