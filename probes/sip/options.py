@@ -128,25 +128,35 @@ class SipOptionsProbe:
 
     async def run(self, deadline: float) -> ProbeResult:
         settings = self.settings
-        route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
-                      t2=settings.t2, tls=settings.tls, literal=self._literal)
-        outcome = await route.request(self._build, deadline)
+        literal = self._literal if self._resolver is not None else None
+        if literal is not None:
+            # What a Route sends for an IP literal (one address, no DNS, nothing to fail
+            # over to, no route evidence), without one: the daemon's common case.
+            outcome = await self._transports.request(
+                self._build, settings.target, deadline, t1=settings.t1, t2=settings.t2,
+                tls=settings.tls, via=literal.targets[0])
+            route_measured, evidence = None, ""
+        else:
+            route = Route(settings.target, self._transports, self._resolver, t1=settings.t1,
+                          t2=settings.t2, tls=settings.tls, literal=self._literal)
+            outcome = await route.request(self._build, deadline)
+            route_measured, evidence = route.measured(), route.evidence()
         response = outcome.response
         measured = OptionsMeasured(
             status=None if response is None else response.status,
             transmissions=outcome.transmissions,
             tls_cert_expiry_days=None if outcome.tls_not_after is None
             else expiry_days(outcome.tls_not_after),
-            route=route.measured(),
+            route=route_measured,
         )
         if response is None:
             return outcome.result(measured)
         summary = f"SIP {response.status} {response.reason}".rstrip()
         if response.status in settings.accept:
-            return ProbeResult.success(outcome.latency, summary + route.evidence(), measured)
+            return ProbeResult.success(outcome.latency, summary + evidence, measured)
         return ProbeResult.failure(
             FailureReason.STATUS,
-            f"{summary} not in accepted codes{route.evidence()}",
+            f"{summary} not in accepted codes{evidence}",
             latency=outcome.latency,
             measured=measured,
         )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from probes.base import FailureReason
+from probes.sip.dns import Resolution
 from probes.sip.message import Request, parse_message
 from probes.sip.options import OptionsSettings, SipOptionsProbe, probe_once
 from probes.sip.responder import Responder, start_responder
@@ -308,3 +309,36 @@ def test_a_request_from_the_template_is_the_built_one_but_for_its_fresh_values(
     reparsed = parse_message(sent.serialize())
     assert sent.top_via == reparsed.top_via and sent.top_via.branch == ctx.branch
     assert reparsed.headers == sent.headers
+
+
+class NoDns:
+    """A resolver an IP literal must never reach (RFC 3263 §4.2: no DNS for it)."""
+
+    async def resolve(self, uri: SipUri) -> Resolution:
+        raise AssertionError(f"DNS asked for the IP literal {uri.host}")
+
+
+@pytest.mark.parametrize("peer_does", ["answers", "rejects", "refuses", "stays silent"])
+async def test_an_ip_literal_is_probed_with_a_resolver_as_without_one(
+    transports: SipTransports, fake_peer, peer_does: str,  # type: ignore[no-untyped-def]
+) -> None:
+    status = 200 if peer_does == "answers" else 503
+    if peer_does in ("answers", "rejects"):
+        port = (await fake_peer(lambda req: [
+            build_response(req, 100, "Trying").serialize(),
+            build_response(req, status, "Why").serialize()])).port
+    else:
+        port = closed_port(socket.SOCK_DGRAM)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with silent:
+        if peer_does == "stays silent":  # bound but never answering; else nothing listens
+            silent.bind(("127.0.0.1", port))
+        results = []
+        for resolver in (None, NoDns()):  # the daemon's probes always have a resolver
+            settings = OptionsSettings(SipUri.parse(f"sip:127.0.0.1:{port}"), t1=0.2, t2=0.2)
+            deadline = asyncio.get_running_loop().time() + 0.5
+            result = await SipOptionsProbe(settings, transports, resolver).run(deadline)
+            results.append((result.ok, result.reason, result.inconclusive, result.detail,
+                            result.measurements))
+    assert results[0] == results[1]
+    assert results[0][0] is (peer_does == "answers"), results[0]
