@@ -125,7 +125,10 @@ class DatagramEndpoint:
         """Hand up everything queued right now; True when every queue was emptied."""
         if self._loop is None:
             raise LocalProtocolError("DatagramEndpoint.drain() before start()")
-        return all(self._read(sock, DRAIN_LIMIT) for sock in list(self._sockets.values()))
+        sockets = list(self._sockets.values())
+        for sock in sockets:
+            self._errors(sock)
+        return all(self._read(sock, DRAIN_LIMIT) for sock in sockets)
 
     def drops(self) -> int:
         """Datagrams the kernel dropped on our sockets because we read too slowly."""
@@ -145,8 +148,13 @@ class DatagramEndpoint:
         return self._baseline
 
     def _read(self, sock: socket.socket, limit: int) -> bool:
+        """Hand up to `limit` queued datagrams up; True when the queue is empty.
+
+        A queued ICMP error needs no look at the error queue first: the kernel sets the
+        socket error with it, so the next read fails with it before any datagram
+        (datagram.c) and `_errors` drains the queue then (one syscall less per wake-up).
+        """
         assert self._loop is not None
-        self._errors(sock)
         clock = self._loop.time
         for _ in range(limit):
             try:

@@ -93,7 +93,11 @@ class ClientTransaction(Core[bytes, TransactionEvent]):
 
     def _check_match(self, response: Response) -> None:
         """§17.1.3: a response is ours by its top Via branch and its CSeq method (not the branch alone)."""
-        if not response.vias or response.top_via.branch != self.branch:
+        try:
+            branch = response.top_via.branch  # parsed once, kept with the message
+        except LocalProtocolError:  # no Via at all
+            branch = None
+        if branch != self.branch:
             raise LocalProtocolError(f"response branch does not match transaction {self.branch}")
         if response.cseq[1] != self.method:
             raise LocalProtocolError(

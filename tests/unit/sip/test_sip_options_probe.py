@@ -129,6 +129,25 @@ async def test_refusal_of_one_target_does_not_fail_another(
     assert ok.ok, ok.detail
 
 
+async def test_icmp_errors_queued_together_each_refuse_their_own_target(
+    transports: SipTransports, responder: Responder
+) -> None:
+    # several errors queue at once beside an answer: the socket error set with the
+    # first makes our next read fail, and reading the error queue hands up all of them
+    closed = [closed_port(socket.SOCK_DGRAM) for _ in range(4)]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(
+        run(transports, f"sip:127.0.0.1:{responder.port}", timeout=5.0),
+        *(run(transports, f"sip:127.0.0.1:{port}", timeout=5.0) for port in closed))
+    assert loop.time() - started < 2.5  # as the errors came, not at the deadline's drain
+    assert results[0].ok, results[0].detail
+    for port, result in zip(closed, results[1:], strict=True):
+        assert result.reason is FailureReason.REFUSED, result.detail
+        assert result.detail.endswith(f"UDP 127.0.0.1:{port}")
+        assert result.latency is None and result.measurements["sip_transmissions"] == 1
+
+
 async def test_timeout_at_deadline_against_a_silent_socket(transports: SipTransports) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))

@@ -118,6 +118,8 @@ def test_misuse_raises_local_protocol_error() -> None:
     txn = NonInviteClientTransaction(req, reliable=False, now=0)
     with pytest.raises(LocalProtocolError, match="branch does not match"):
         txn.receive_response(build_response(options(), 200, "OK"), now=1)
+    with pytest.raises(LocalProtocolError, match="branch does not match"):
+        txn.receive_response(Response(200, "OK", Headers([("CSeq", "1 OPTIONS")])), now=1)
 
 
 class Wire:
