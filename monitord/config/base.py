@@ -14,10 +14,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from monitord.config.durations import Duration, bounded
+from monitord.config.names import check_name as _check_name
 from monitord.core.events import DowntimeStart
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-
 
 # Sane upper bounds: beyond these a value is a typo, not a plan (README "Config limits").
 MAX_INTERVAL = 86400.0  # a check probed less than daily watches nothing an SLA counts
@@ -63,15 +61,6 @@ def sip_token(value: str | None, what: str, forbidden: str) -> str | None:
     if value is not None and (not value or any(c.isspace() or c in forbidden for c in value)):
         banned = ["spaces", *("quotes" if c == '"' else repr(c) for c in forbidden)]
         raise ValueError(f"invalid {what} {value!r}: no {', '.join(banned[:-1])} or {banned[-1]}")
-    return value
-
-
-def _check_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            f"invalid name {value!r}: use letters, digits, '.', '_' or '-' (max 128),"
-            " starting with a letter or digit"
-        )
     return value
 
 

@@ -34,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 
+from monitord.config.names import check_name
+
 DEFAULT_TIMEZONE = "Europe/Amsterdam"
 Priority = Literal["P1", "P2", "P3", "P4"]
 PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3", "P4")
@@ -48,9 +50,7 @@ def _duration(value: Any, info: ValidationInfo) -> float:
 
 
 def _name(value: Any) -> str:
-    from monitord.config.base import _check_name
-
-    return _check_name(str(value))
+    return check_name(str(value))
 
 
 Duration = Annotated[float, BeforeValidator(_duration)]

@@ -16,7 +16,6 @@ does not read; `monitord check-config` does.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from monitord.config.names import NAME as _NAME
 from monitord.errors import ConfigError
 from monitord.sla.config import (
     CalendarConfig,
@@ -34,7 +34,6 @@ from monitord.sla.config import (
 )
 
 _SECTIONS = ("sla_policies", "calendars", "maintenance")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")  # config/base.py's, checked fully on fallback
 _SERVICE_KEYS = ("name", "sla_policy", "default_priority", "customer")
 
 
