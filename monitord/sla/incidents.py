@@ -169,16 +169,20 @@ def build(
     problems = sorted(counted_us)
     out: list[Incident] = []
     for part in parts.values():
-        start = min(d.start for d in part)
-        last = max(d.end for d in part)
+        if len(part) == 1:  # most incidents: one recorded interval
+            only = part[0]
+            start, last, priority = only.start, only.end, only.priority
+        else:
+            start = min(d.start for d in part)
+            last = max(d.end for d in part)
+            priority = min((d.priority for d in part), key=PRIORITIES.index)
         is_open = last > as_of
         end = min(last, as_of)
         lo, hi = to_us(start), to_us(max(last, start))
         inside = problems[bisect_left(problems, lo) : bisect_right(problems, hi)]
         counted = sum(counted_us[p] for p in inside)
-        priority = min((d.priority for d in part), key=PRIORITIES.index)
         restore_start, restore, targets = _restore(rules, priority, start, end, is_open, calendar)
-        srcs = [d.source for d in part]
+        srcs = [d.source for d in part] if notes or tickets else []
         out.append(
             Incident(
                 start=start,

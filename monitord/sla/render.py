@@ -133,7 +133,16 @@ def _review(r: Report) -> dict[str, Any] | None:
 
 
 def _incident(i: Incident) -> dict[str, Any]:
-    extras = [kv for d in i.members for kv in d.extra]
+    extras: Sequence[tuple[str, str]]
+    if len(i.members) == 1 and not i.tickets:  # most incidents: `Incident`'s lists of one
+        d = i.members[0]
+        extras = d.extra
+        reasons = [d.reason] if d.reason else []
+        sources = [d.source] if d.source else []
+        tickets = [d.ticket] if d.ticket else []
+    else:
+        extras = [kv for d in i.members for kv in d.extra]
+        reasons, sources, tickets = list(i.reasons), list(i.sources), list(i.all_tickets)
     return {
         "start": _ts(i.start),
         "end": _ts(i.end),
@@ -142,12 +151,12 @@ def _incident(i: Incident) -> dict[str, Any]:
         "counted_seconds": round(i.counted_seconds, 6),
         "weighted_seconds": None if i.weighted_seconds is None else round(i.weighted_seconds, 6),
         "priority": i.priority,
-        "reasons": list(i.reasons),
+        "reasons": reasons,
         "evidence": _extra(extras, "evidence"),
         "checks": _extra(extras, "checks"),
-        "tickets": list(i.all_tickets),
+        "tickets": tickets,
         "notes": list(i.notes),
-        "sources": list(i.sources),
+        "sources": sources,
         "extra": {k: v for k, v in extras if k not in ("evidence", "checks")} if extras else {},
         "restore_start": _ts(i.restore_start),
         "restore_seconds": {k: round(v, 6) for k, v in sorted(i.restore_seconds.items())},
@@ -157,7 +166,7 @@ def _incident(i: Incident) -> dict[str, Any]:
     }
 
 
-def _extra(extras: list[tuple[str, str]], key: str) -> list[str]:
+def _extra(extras: Sequence[tuple[str, str]], key: str) -> list[str]:
     """`Incident.extra(key)` over the members' extra pairs, gathered once per incident."""
     return list(dict.fromkeys(v for k, v in extras if k == key and v)) if extras else []
 
