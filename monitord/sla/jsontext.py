@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from json.encoder import encode_basestring
+from math import isfinite
+from typing import Any
 
 from monitord.sla.render import _incident, _interval, _ts, report_to_dict
 from monitord.sla.report import Report, ReportInterval
@@ -33,7 +35,7 @@ class FleetText:
     id stays its object's while the fleet's output is written.
     """
 
-    __slots__ = ("_bands", "_encode", "_kept", "_rows", "_same", "_states", "_times")
+    __slots__ = ("_bands", "_encode", "_instants", "_kept", "_rows", "_same", "_states", "_times")
 
     def __init__(self) -> None:
         # what json.dumps(obj, ensure_ascii=False) builds for every call, built once
@@ -44,6 +46,7 @@ class FleetText:
         self._bands: dict[tuple[int, int, str], str] = {}  # (id(start), id(end), state) -> text
         self._states: dict[str, str] = {}
         self._times: dict[int, str] = {}  # id(datetime in a kept band) -> text
+        self._instants: dict[datetime, str] = {}  # an interval row's instant -> text
 
     def encode(self, r: Report) -> str:
         """`json.dumps(report_to_dict(r), ensure_ascii=False)`, faster."""
@@ -64,10 +67,43 @@ class FleetText:
         return text
 
     def _interval(self, iv: ReportInterval) -> str:
-        text = self._encode(_interval(iv))
+        text = self._row(iv) or self._encode(_interval(iv))
         if iv.kind.startswith("maintenance"):
             self._rows[id(iv)] = text
             self._kept.append(iv)
+        return text
+
+    def _row(self, iv: ReportInterval) -> str | None:
+        """`_interval(iv)`'s JSON put together here when every value has its usual type
+        (a finite float, an int, a str or None: what `json` writes as `repr` or with its
+        string encoder); None otherwise, and `json` encodes the row."""
+        values: tuple[Any, ...] = (iv.seconds, iv.counted_seconds, iv.weighted_seconds, iv.kind,
+                                   iv.priority, iv.reason, iv.reports, iv.users, iv.note)
+        seconds, counted, weighted, kind, priority, reason, reports, users, note = values
+        if not (
+            type(seconds) is float and isfinite(seconds)
+            and type(counted) is float and isfinite(counted)
+            and (weighted is None or (type(weighted) is float and isfinite(weighted)))
+            and type(kind) is str and type(reason) is str and type(note) is str
+            and (priority is None or type(priority) is str)
+            and type(reports) is int and (users is None or type(users) is int)
+        ):
+            return None
+        quote, when = encode_basestring, self._when
+        return (
+            f'{{"kind": {quote(kind)}, "start": {when(iv.start)}, "end": {when(iv.end)},'
+            f' "seconds": {seconds!r}, "counted_seconds": {counted!r},'
+            f' "weighted_seconds": {"null" if weighted is None else repr(weighted)},'
+            f' "priority": {"null" if priority is None else quote(priority)},'
+            f' "reason": {quote(reason)}, "reports": {reports!r},'
+            f' "users": {"null" if users is None else repr(users)}, "note": {quote(note)}}}'
+        )
+
+    def _when(self, t: datetime) -> str:
+        """The JSON string of an instant, kept by value (a row's datetimes are not kept alive)."""
+        text = self._instants.get(t)
+        if text is None:
+            text = self._instants[t] = encode_basestring(_ts(t))
         return text
 
     def _band(self, band: tuple[datetime, datetime, str]) -> str:

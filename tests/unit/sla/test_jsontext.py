@@ -133,3 +133,36 @@ def test_a_problem_that_starts_before_the_period_keeps_its_members_outside_it() 
     assert (first.kind, first.start, first.reports, first.priority) == ("downtime", p0, 2, "P1")
     assert first.reason == "first of the chain; into the period"
     assert fast.incidents[0].start == p0 - hour  # incidents list the downtimes in the period
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seconds=st.one_of(st.floats(), st.integers(-10, 10**12)),
+    counted=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(0.0)),
+    weighted=st.one_of(st.none(), st.floats(), st.integers(0, 9)),
+    priority=st.one_of(st.none(), st.sampled_from(["P1", "P4"]), odd),
+    reason=odd,
+    reports=st.one_of(st.integers(0, 10**6), st.booleans()),
+    users=st.one_of(st.none(), st.integers(0, 10**9), st.booleans()),
+    note=odd,
+    offset=st.integers(-14 * 60, 14 * 60),
+)
+def test_an_interval_row_put_together_equals_json_dumps(
+    seconds: float, counted: float, weighted: float | None, priority: str | None, reason: str,
+    reports: int, users: int | None, note: str, offset: int,
+) -> None:
+    from datetime import timezone
+
+    from monitord.sla.render import _interval
+    from monitord.sla.report import ReportInterval
+
+    start = datetime(2026, 3, 29, 1, 30, 0, 250, tzinfo=timezone(timedelta(minutes=offset)))
+    iv = ReportInterval(
+        kind="downtime", start=start, end=START, seconds=seconds, counted_seconds=counted,
+        priority=priority, reason=reason, reports=reports, users=users, note=note,
+        weighted_seconds=weighted,
+    )
+    fleet = FleetText()
+    text = json.dumps(_interval(iv), ensure_ascii=False)
+    assert fleet._interval(iv) == text
+    assert fleet._interval(iv) == text  # the instants' text kept, asked again
