@@ -30,7 +30,6 @@ the column.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import re
@@ -206,6 +205,8 @@ def parse_rows(
                 loc = f"{loc}.{bad.column}" if loc.endswith("]") else f"{loc} column {bad.column!r}"
             raise SlaError(f"{loc}: {bad.message}") from None
     out.extra_columns = list(extra_seen)
+    if extra_seen:
+        import difflib  # only to name a likely typo in a column
     for name in out.extra_columns:
         close = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.8)
         if close:

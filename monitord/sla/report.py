@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Literal
 
 from monitord.sla.availability import Figures, State
 from monitord.sla.incidents import Incident, RestoreSummary
-from monitord.sla.review import ReviewEntry
 from monitord.sla.verdict import verdict
 
 if TYPE_CHECKING:  # built in assemble.py, which imports this module
     from monitord.sla.assemble import ReportDetail
+    from monitord.sla.review import ReviewEntry
 
 IntervalKind = Literal[
     "downtime", "downtime_not_counted", "maintenance", "maintenance_not_honoured", "excluded",

@@ -27,12 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from monitord.sla.availability import Downtime
 from monitord.sla.config import PRIORITIES
 from monitord.sla.maintenance import MaintenanceOccurrence
-from monitord.storage.records import ReviewRecord
+
+if TYPE_CHECKING:  # only named here: `sla compute` reads no store, so needs no record types
+    from monitord.storage.records import ReviewRecord
 
 Action = Literal["reclassify", "group", "exclude", "ticket", "note"]
 ACTIONS: tuple[Action, ...] = ("reclassify", "group", "exclude", "ticket", "note")
@@ -40,7 +42,8 @@ CATEGORIES = ("force_majeure", "customer_change", "maintenance_overrun", "monito
 EXCLUDED_KIND = "excluded:"  # maintenance kind prefix of a review exclusion
 
 
-ReviewEntry = ReviewRecord  # the stored record is the audit entry, unchanged
+if TYPE_CHECKING:
+    ReviewEntry = ReviewRecord  # the stored record is the audit entry, unchanged
 
 
 def describe(e: ReviewEntry) -> str:
