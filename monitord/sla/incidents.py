@@ -142,7 +142,7 @@ def build(
     """The incidents overlapping [period start, as_of), oldest first."""
     members = [
         (i, d) for i, d in enumerate(downtimes)
-        if d.start < as_of and max(d.end, d.start) > period.start and d.end > d.start
+        if d.start < as_of and d.end > d.start and d.end > period.start
     ]
     if not members:
         return []
@@ -154,7 +154,7 @@ def build(
             g.join(k - 1, k)
         reach = max(reach, members[k][1].end)
     by_source: dict[str, list[int]] = {}
-    for k, (_, d) in enumerate(members):
+    for k, (_, d) in enumerate(members if groups else ()):
         if d.source:
             by_source.setdefault(d.source, []).append(k)
     for group in groups:
