@@ -147,22 +147,27 @@ class ReportDetail:
             if not cs < ce:
                 continue
             members = members or [d for d in counted if d.start == ps]
-            reasons = list(dict.fromkeys(d.reason for d in members if d.reason))
-            users = [d.users for d in members]
+            if len(members) == 1:  # most problems: one recorded interval
+                only = members[0]
+                priority, reason, users = only.priority, only.reason, only.users
+            else:
+                priority = min(d.priority for d in members)
+                reason = "; ".join(dict.fromkeys(d.reason for d in members if d.reason))
+                each = [d.users for d in members]
+                users = None if None in each else max(u for u in each if u is not None)
+            key = to_us(ps)
             out.append(
                 ReportInterval(
                     kind="downtime",
                     start=cs,
                     end=ce,
                     seconds=_seconds((ce - cs) // _ONE_US),
-                    counted_seconds=_seconds(counted_us.get(to_us(ps), 0)),
-                    weighted_seconds=_s(weighted_us.get(to_us(ps), Fraction(0)))
-                    if weighs
-                    else None,
-                    priority=min(d.priority for d in members),
-                    reason="; ".join(reasons),
+                    counted_seconds=_seconds(counted_us.get(key, 0)),
+                    weighted_seconds=_s(weighted_us.get(key, Fraction(0))) if weighs else None,
+                    priority=priority,
+                    reason=reason,
                     reports=len(members),
-                    users=None if None in users else max(u for u in users if u is not None),
+                    users=users,
                 )
             )
         for d in downtimes:
