@@ -35,6 +35,7 @@ from monitord.sla.config import (
 
 _SECTIONS = ("sla_policies", "calendars", "maintenance")
 _SERVICE_KEYS = ("name", "sla_policy", "default_priority", "customer")
+_STR = "tag:yaml.org,2002:str"
 
 
 class _Fallback(Exception):
@@ -148,6 +149,8 @@ class _Converter:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise _Fallback
+        if node.tag == _STR:  # what the constructor returns for it: the text as written
+            return node.value
         return self._loader.construct_object(node)
 
     def value(self, node: yaml.Node) -> Any:
