@@ -17,6 +17,7 @@ from monitord.errors import SlaError
 from monitord.sla.config import OneOffWindow, RecurringWindow
 from monitord.sla.engine import Job, SlaSetup, compute_many, period_for, with_windows
 from monitord.sla.inputs import IntervalFile
+from monitord.sla.periods import Period
 from monitord.sla.report import Report
 from monitord.sla.sections import SlaSections
 
@@ -73,7 +74,8 @@ def plan(
                     f"applying policy {chosen.name!r} to {name!r}, which is configured with"
                     f" {other!r} (drop --policy to use each service's own)"
                 )
-        applied = [(n, chosen, period_for(chosen, period)) for n in names]
+        once = period_for(chosen, period)
+        applied = [(n, chosen, once) for n in names]
         return Plan(setup, applied, chosen.timezone, warnings + _notice_warnings(setup, applied))
     if services:
         for name in services:
@@ -96,6 +98,7 @@ def plan(
                 " add them with an sla_policy, or name the policy with --policy"
             )
     jobs: list[Job] = []
+    periods: dict[str, Period] = {}  # per policy: a fleet shares a few
     for svc in picked:
         if svc.sla_policy is None:
             raise SlaError(
@@ -103,7 +106,10 @@ def plan(
                 " policy with --policy"
             )
         chosen = setup.policy(svc.sla_policy)
-        jobs.append((svc.name, chosen, period_for(chosen, period)))
+        found = periods.get(chosen.name)
+        if found is None:
+            found = periods[chosen.name] = period_for(chosen, period)
+        jobs.append((svc.name, chosen, found))
     return Plan(setup, jobs, jobs[0][1].timezone, warnings + _notice_warnings(setup, jobs))
 
 
