@@ -9,9 +9,11 @@ once and its text reused, and the three lists are joined as text.
 The result is byte for byte `json.dumps(report_to_dict(r), ensure_ascii=False)`
 (tested on seeded fleets and on odd strings): the head is the report's dict
 with `summary=True` and the incidents (the keys in that order), encoded by
-`json` with the same settings; every other row is encoded by `json` itself
-or from its string encoder, and a list's items are joined with `, ` as `json`
-joins them.
+`json` with the same settings. An interval row or band whose values have
+their usual types is put together from `repr` of its numbers (a finite float
+and an int are what `json` writes as `repr`) and `json`'s string encoder; any
+other row is encoded by `json` itself. A list's items are joined with `, ` as
+`json` joins them.
 """
 
 from __future__ import annotations
