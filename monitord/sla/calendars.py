@@ -11,12 +11,9 @@ first occurrence (fold=0).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitord.core.intervals import Interval, union
@@ -69,40 +66,10 @@ def span_intervals(
 
 @lru_cache(maxsize=64)
 def _holiday_dates(country: str, subdivision: str | None, years: tuple[int, ...]) -> frozenset[date]:
-    # what holidays.country_holidays(country, subdiv=subdivision, years=years) builds
-    table = _country_class(country)(
-        years=years, subdiv=subdivision, expand=True, observed=True, prov=None, state=None,
-        language=None, categories=None,
-    )
+    import holidays as holidays_pkg  # ~50 ms to import: only for calendars that name a country
+
+    table = holidays_pkg.country_holidays(country, subdiv=subdivision, years=years)
     return frozenset(table.keys())
-
-
-@lru_cache(maxsize=16)
-def _country_class(code: str) -> Any:
-    """The `holidays` class of one country, its module loaded on its own.
-
-    Why: `holidays.country_holidays` imports the package `holidays.countries`,
-    whose `__init__` imports all of its ~270 countries to use one (0.1 s, more
-    than a month's figures of a fleet take). The package's registry names the
-    country's module; it is loaded from its file, not registered in
-    `sys.modules` (a later import of the package loads it as usual). Anything
-    unexpected falls back to the package's own lazy loader.
-    """
-    import holidays  # ~50 ms to import: only for calendars that name a country
-
-    try:
-        from holidays.registry import COUNTRIES
-
-        module = next(m for m, names in COUNTRIES.items() if code in names)
-        path = Path(holidays.__file__).parent / "countries" / f"{module}.py"
-        spec = importlib.util.spec_from_file_location(f"holidays.countries.{module}", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(path)
-        loaded = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loaded)
-        return getattr(loaded, code)
-    except Exception:  # a layout this does not know: the package's way, slower
-        return lambda **options: holidays.country_holidays(code, **options)
 
 
 def closed_days(calendar: CalendarConfig, window: Interval) -> frozenset[date]:
