@@ -30,6 +30,7 @@ from monitord.core.events import CheckSnapshot
 from monitord.errors import StorageError
 from monitord.fleet.assignment import Claim, Holding
 from monitord.fleet.membership import MemberRow
+from monitord.storage.postgresql.lock import REGISTRATION_LOCK
 from monitord.storage.postgresql.store import PostgresStore
 from monitord.storage.readers import _snapshot
 from monitord.storage.records import EvidenceRecord, Level
@@ -132,7 +133,12 @@ class FleetDb(PostgresStore):
         return schema
 
     async def _register(self, location: str) -> str:
+        """Agents of a new location start together: PostgreSQL's `CREATE SCHEMA IF NOT
+        EXISTS` is not safe against a concurrent twin (the loser fails on the catalog's
+        unique index), so registrations take turns under a transaction-scoped lock, and
+        the one that waited finds the location registered."""
         async def work(tx: Tx) -> str:
+            await tx.fetch("SELECT pg_advisory_xact_lock(?)", (REGISTRATION_LOCK,))
             rows = await tx.fetch("SELECT schema_name FROM fleet.locations WHERE location = ?",
                                   (location,))
             if rows:

@@ -16,10 +16,11 @@ import asyncpg
 
 from monitord.errors import StoreLockedError
 
-__all__ = ["MIGRATION_LOCK", "WRITER_LOCK", "take_writer_lock"]
+__all__ = ["MIGRATION_LOCK", "REGISTRATION_LOCK", "WRITER_LOCK", "take_writer_lock"]
 
 WRITER_LOCK = 0x6D6F6E69746F7264  # "monitord" in ASCII: one key, fixed forever
 MIGRATION_LOCK = WRITER_LOCK + 1  # transaction-scoped: one migrator at a time
+REGISTRATION_LOCK = WRITER_LOCK + 2  # transaction-scoped: one location registered at a time
 _STALE_EXIT_SECONDS = 5.0
 
 _HOLDER = """

@@ -5,6 +5,7 @@ interval rules."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,22 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def t(s: float) -> datetime:
     return T0 + timedelta(seconds=s)
+
+
+async def test_agents_of_a_new_location_register_it_at_the_same_time(pg_url: str) -> None:
+    """Three agents of a new location start together: each gets the location's schema, none
+    fails on PostgreSQL's catalog (CREATE SCHEMA IF NOT EXISTS races its twin)."""
+    dbs = [FleetDb(pg_url) for _ in range(4)]
+    for db in dbs:
+        await db.open()
+    try:
+        for name in ("fra1", "lon1", "par1"):
+            got = await asyncio.gather(*(db.location_schema(name) for db in dbs))
+            assert got == [schema_for(name)] * len(dbs)
+        assert set(await dbs[0].schemas()) >= {"fra1", "lon1", "par1"}
+    finally:
+        for db in dbs:
+            await db.close()
 
 
 async def test_claims_are_compare_and_set_and_carry_the_state_over(pg_url: str) -> None:
