@@ -33,7 +33,7 @@ from monitord.sla.report import (
     _seconds,
 )
 from monitord.sla.review import EXCLUDED_KIND, ReviewFold, grouped_interruptions
-from monitord.sla.timebase import to_us
+from monitord.sla.timebase import to_us, union_pairs
 from monitord.sla.verdict import combine, interruptions_met, judge, target_of
 from monitord.sla.verdict import credit as credit_of
 
@@ -135,7 +135,7 @@ class ReportDetail:
         out: list[ReportInterval] = []
         lo, hi = period.start, as_of
         counted = [d for d in downtimes if policy.counts(d.priority)]
-        problems = _merged([(d.start, d.end) for d in counted])
+        problems = union_pairs([(d.start, d.end) for d in counted])
         members_of: list[list[Downtime]] = [[] for _ in problems]
         starts = [p[0] for p in problems]
         for d in counted:
@@ -211,7 +211,7 @@ class ReportDetail:
             if rows is not None and not excluded:
                 rows[id(o)] = (o, row)  # the occurrence kept alive: its id stays its own
             out.append(row)
-        for gs, ge in _merged([(g.start, g.end) for g in gaps]):
+        for gs, ge in union_pairs([(g.start, g.end) for g in gaps]):
             cs, ce = _clip(gs, ge, lo, hi)
             if not cs < ce:
                 continue
@@ -232,22 +232,6 @@ class ReportDetail:
 
 def _us(iv: Interval) -> int:
     return iv.duration // _ONE_US
-
-
-def _merged(pairs: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """`union` on (start, end) pairs: sorted, overlapping or touching merged, empty dropped.
-
-    Why not `union`: it builds an Interval per edge, and a year of a service's
-    downtimes is merged once per report.
-    """
-    out: list[tuple[datetime, datetime]] = []
-    for s, e in sorted(p for p in pairs if p[0] < p[1]):
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
 
 
 def _clip(start: datetime, end: datetime, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:

@@ -17,12 +17,14 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 US_PER_SECOND = 1_000_000
 
 Pair = tuple[int, int]
+_T = TypeVar("_T", int, datetime)
 
 
 def to_us(value: datetime) -> int:
@@ -33,9 +35,10 @@ def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
-def union_pairs(pairs: Iterable[Pair]) -> list[Pair]:
-    """Sorted, merged (overlapping or touching), empty ones dropped."""
-    out: list[Pair] = []
+def union_pairs(pairs: Iterable[tuple[_T, _T]]) -> list[tuple[_T, _T]]:
+    """Sorted, merged (overlapping or touching), empty ones dropped: `union` on bare
+    (start, end) pairs, in microseconds or datetimes, without an Interval per edge."""
+    out: list[tuple[_T, _T]] = []
     for s, e in sorted(p for p in pairs if p[0] < p[1]):
         if out and s <= out[-1][1]:
             if e > out[-1][1]:
