@@ -10,6 +10,7 @@ is under test here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import socket
 import sys
@@ -62,6 +63,31 @@ def once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, sync: bool =
     monkeypatch.setattr(owner, name, wrapper)
 
 
+@contextlib.asynccontextmanager
+async def running(d: Daemon) -> AsyncIterator[Daemon]:
+    """`d` running until the block ends (then stopped, and its run awaited)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(d.run(stop))
+    try:
+        await asyncio.wait_for(d.wait_ready(), 10)
+        yield d
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+def one_check(tmp_path: Path, port: int) -> Daemon:
+    """A daemon with one OPTIONS check every second towards `port`."""
+    return Daemon(parse_config(
+        f"""
+daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"}}
+defaults: {{interval: 1s, timeout: 500ms}}
+checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{port}"}}]
+""",
+        env={},
+    ))
+
+
 @pytest.fixture
 async def daemon(tmp_path: Path, responder: Responder,
                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Daemon]:
@@ -97,14 +123,8 @@ mqtt: {{port: {closed_port()}, retry_initial: 100ms, retry_max: 200ms}}
         return real_factory(*a)
 
     mqtt._factory = factory
-    stop = asyncio.Event()
-    task = asyncio.create_task(d.run(stop))
-    await asyncio.wait_for(d.wait_ready(), 10)
-    try:
+    async with running(d):
         yield d
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 async def test_every_task_that_dies_is_named_counted_restarted_and_healthy_again(
@@ -148,26 +168,11 @@ async def test_the_heap_is_settled_again_once_every_check_has_run(
         settles.append((asyncio.get_running_loop().time(), len(gc.get_objects())))
 
     monkeypatch.setattr(daemon_module, "_settle_heap", settle)
-    cfg = parse_config(
-        f"""
-daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"}}
-defaults: {{interval: 1s, timeout: 500ms}}
-checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{responder.port}"}}]
-""",
-        env={},
-    )
-    d = Daemon(cfg)
-    stop = asyncio.Event()
-    task = asyncio.create_task(d.run(stop))
-    try:
-        await asyncio.wait_for(d.wait_ready(), 10)
+    async with running(one_check(tmp_path, responder.port)):
         loop = asyncio.get_running_loop()
         ready = loop.time()
         while len(settles) < 2 and loop.time() < ready + 8.0:
             await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
     assert len(settles) == 2, "settled at start, then once more after the first round"
     # 2.5 s after the scheduler was built, which is a little before `ready`
     assert 1.5 <= settles[1][0] - ready <= 5.0, settles[1][0] - ready
@@ -181,21 +186,9 @@ async def test_worker_threads_give_the_gil_back_to_the_loop_within_half_a_millis
     interval each of the loop's system calls could cost it 5 ms while one ran (issue 14)."""
     before = sys.getswitchinterval()
     sys.setswitchinterval(0.005)
-    cfg = parse_config(
-        f"""
-daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"}}
-checks: [{{name: sip, type: sip_options, target: "sip:127.0.0.1:{closed_port()}"}}]
-""",
-        env={},
-    )
-    d = Daemon(cfg)
-    stop = asyncio.Event()
-    task = asyncio.create_task(d.run(stop))
     try:
-        await asyncio.wait_for(d.wait_ready(), 10)
-        assert sys.getswitchinterval() == pytest.approx(daemon_module.LOOP_SWITCH_INTERVAL)
-        assert daemon_module.LOOP_SWITCH_INTERVAL <= 0.0005
+        async with running(one_check(tmp_path, closed_port())):
+            assert sys.getswitchinterval() == pytest.approx(daemon_module.LOOP_SWITCH_INTERVAL)
+            assert daemon_module.LOOP_SWITCH_INTERVAL <= 0.0005
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
         sys.setswitchinterval(before)

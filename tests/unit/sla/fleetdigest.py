@@ -26,7 +26,11 @@ from typing import Any
 
 import yaml
 
+from monitord.sla.availability import Downtime, Gap
+from monitord.sla.engine import SlaSetup
 from tests.unit.sla.fleet import NOW, fleet
+
+Inputs = tuple[SlaSetup, dict[str, str], list[tuple[str, Downtime]], list[tuple[str | None, Gap]]]
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "fleet_before.json"
 SAMPLE_SIZE = 60
@@ -98,6 +102,23 @@ def write_inputs(directory: Path) -> tuple[Path, Path]:
     cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
     ivs.write_text(json.dumps(intervals), encoding="utf-8")
     return cfg, ivs
+
+
+def loaded_sample() -> Inputs:
+    """The sample fleet as `monitord sla compute` reads it: setup, each service's policy,
+    downtimes and gaps (through the config loader and the intervals reader)."""
+    from monitord.cli.sla import read_intervals
+    from monitord.config import load_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg_path, ivs_path = write_inputs(Path(tmp))
+        cfg = load_config(cfg_path)
+        downs, gaps = read_intervals(str(ivs_path))
+    setup = SlaSetup(
+        {p.name: p for p in cfg.sla_policies}, {c.name: c for c in cfg.calendars}, cfg.maintenance
+    )
+    policies = {s.name: s.sla_policy for s in cfg.services if s.sla_policy}
+    return setup, policies, downs, gaps
 
 
 def old_digests() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -14,39 +14,25 @@ included.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitord.cli.sla import read_intervals
-from monitord.config import load_config
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.config import CalendarConfig, MaintenanceConfig, SlaPolicy
 from monitord.sla.engine import SlaSetup, compute, compute_many, compute_reference, period_for
 from monitord.sla.render import report_to_dict
 from monitord.sla.report import Report
-from tests.unit.sla.fleetdigest import SCENARIOS, SNAPSHOT, digest, write_inputs
-
-Inputs = tuple[SlaSetup, dict[str, str], list[tuple[str, Downtime]], list[tuple[str | None, Gap]]]
+from tests.unit.sla.fleetdigest import SCENARIOS, SNAPSHOT, Inputs, digest, loaded_sample
 
 
 @pytest.fixture(scope="module")
 def sample() -> Inputs:
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg_path, ivs_path = write_inputs(Path(tmp))
-        cfg = load_config(cfg_path)
-        downs, gaps = read_intervals(str(ivs_path))
-    setup = SlaSetup(
-        {p.name: p for p in cfg.sla_policies}, {c.name: c for c in cfg.calendars}, cfg.maintenance
-    )
-    policies = {s.name: s.sla_policy for s in cfg.services if s.sla_policy}
-    return setup, policies, downs, gaps
+    return loaded_sample()
 
 
 def _reports(sample: Inputs, engine: Any) -> Iterator[tuple[str, Report]]:

@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitord.cli.sla import read_intervals
-from monitord.config import load_config
 from monitord.sla.availability import Downtime, Gap
 from monitord.sla.config import MaintenanceConfig, SlaPolicy
 from monitord.sla.engine import SlaSetup, compute, compute_many, compute_reference, period_for
 from monitord.sla.jsontext import FleetText
 from monitord.sla.render import report_to_dict, write_json
 from monitord.sla.report import Report
-from tests.unit.sla.fleetdigest import SCENARIOS, write_inputs
+from tests.unit.sla.fleetdigest import SCENARIOS, loaded_sample
 
 
 def _plain(r: Report) -> str:
@@ -37,14 +33,7 @@ def _plain(r: Report) -> str:
 
 
 def test_fleet_text_equals_json_dumps_on_the_seeded_fleet() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg_path, ivs_path = write_inputs(Path(tmp))
-        cfg = load_config(cfg_path)
-        downs, gaps = read_intervals(str(ivs_path))
-    setup = SlaSetup(
-        {p.name: p for p in cfg.sla_policies}, {c.name: c for c in cfg.calendars}, cfg.maintenance
-    )
-    policies = {s.name: s.sla_policy for s in cfg.services if s.sla_policy}
+    setup, policies, downs, gaps = loaded_sample()
     fleet = FleetText()  # one for all scenarios: its caches outlive a batch
     bands = 0
     for _, spec, now in SCENARIOS:
