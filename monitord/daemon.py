@@ -396,8 +396,11 @@ class Daemon:
     def _job(
         self, pipeline: Pipeline, name: str, probe: Probe, timeout: float
     ) -> Callable[[float], Awaitable[None]]:
+        assert self._probes is not None
+        alarms = self._probes.alarms
+
         async def job(_slot: float) -> None:
-            at, result, duration = await run_probe(probe, timeout)
+            at, result, duration = await run_probe(probe, timeout, alarms)
             await pipeline.observe(name, at, result, duration)
 
         return job

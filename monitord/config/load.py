@@ -7,7 +7,7 @@ import copy
 import difflib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,14 @@ class EffectiveCheck:
     interval: float
     timeout: float
     thresholds: Thresholds
+    # copies of `config.name` and `config.type`, read several times per probe by the
+    # pipeline and every sink: a field costs a tenth of a property's call
+    name: str = field(init=False)
+    type: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def type(self) -> str:
-        return self.config.type
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.config.name)
+        object.__setattr__(self, "type", self.config.type)
 
 
 def effective_checks(cfg: Config) -> list[EffectiveCheck]:

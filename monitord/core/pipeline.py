@@ -57,6 +57,7 @@ from monitord.core.stream import (
     RecordHealth,
     Resumed,
     Sink,
+    follows_probes,
     publish,
 )
 from monitord.errors import StorageError, StoreConflictError, StoreUnavailableError
@@ -145,6 +146,7 @@ class Pipeline:
                     WindowFigures(rec.calls, rec.poor_audio, rec.dropped)))
         self._reboots = RebootDetector()
         self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
+        self._plain = self._plain_checks()
         self._configured = maintenance or MaintenanceConfig()
         self._windows = [w for w in resume.windows if w.deleted_at is None]
         self._calendar = MaintenanceCalendar(site, list(self.services),
@@ -152,6 +154,7 @@ class Pipeline:
         self._site = site
         self._store = store
         self._sinks = list(sinks)
+        self._quiet_sinks = [s for s in self._sinks if follows_probes(s)]
         self._lock = asyncio.Lock()
         self._backlog = WriteBacklog(backlog_limit)
         self._backlog_limit = backlog_limit
@@ -162,6 +165,12 @@ class Pipeline:
         self._frozen_at: datetime | None = None
         self._frozen_checks: dict[str, CheckSnapshot] = {}
         self._frozen_services: dict[str, datetime] = {}
+
+    def _plain_checks(self) -> frozenset[str]:
+        """Checks whose steps only the state machine judges (no call quality, no device
+        reboots): the ones `_quiet_step` may take."""
+        return frozenset(name for name in self.checks
+                         if name not in self._devices and not self._quality.judges(name))
 
     # --- reading ------------------------------------------------------------------
 
@@ -210,6 +219,10 @@ class Pipeline:
         obs = Observation(at=at, ok=result.ok,
                           reason=result.reason.value if result.reason else None,
                           detail=result.detail)
+        if name in self._plain and not self._lock.locked() and self._keeps_up(at):
+            quiet = self._quiet_step(check, obs, result, duration)
+            if quiet is not None:
+                return quiet
         async with self._lock:
             self._guard(at)
             events: list[Event] = []
@@ -237,6 +250,30 @@ class Pipeline:
                     events.append(reboot)
             outcome = ProbeOutcome(check, at, result, duration, before, after)
             return await self._commit(at, outcome, events, entries)
+
+    def _keeps_up(self, at: datetime) -> bool:
+        """Nothing but the probe can make news now: the record keeps up and no maintenance
+        window starts or ends."""
+        return (not self._backlog and self._failing_since is None and self._frozen_at is None
+                and not self._calendar.due(at))
+
+    def _quiet_step(self, check: EffectiveCheck, obs: Observation, result: ProbeResult,
+                    duration: float) -> Committed | None:
+        """Most probes change nothing recorded (an UP check answered again): published at
+        once, without the lock that orders steps around awaited store commits. The stream
+        stays in order: nobody holds the lock (the caller looked) and nothing here awaits.
+        A step with news returns None; `observe` takes it again under the lock (the step
+        is pure: nothing was kept)."""
+        name = check.name
+        before = self._snapshots[name]
+        after, check_events = self._machines[name].step(before, obs)
+        if check_events or _persistent(after) != _persistent(before):
+            return None
+        self._snapshots[name] = after
+        committed = Committed(obs.at, ProbeOutcome(check, obs.at, result, duration, before,
+                                                   after), ())
+        self._publish(committed)
+        return committed
 
     def _not_judged(self, check: EffectiveCheck, at: datetime, result: ProbeResult,
                     duration: float) -> Committed:
@@ -375,6 +412,7 @@ class Pipeline:
         for name, priority in priorities.items():
             self._quality.resume(name, priority)
         self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
+        self._plain = self._plain_checks()
         self._configured = maintenance
         self._calendar.rebuild(list(self.services), merged(maintenance, self._windows))
 
@@ -561,5 +599,5 @@ class Pipeline:
                       self._frozen_services, open_now)
 
     def _publish(self, committed: Committed) -> None:
-        publish(self._sinks, committed, log)
+        publish(self._quiet_sinks if committed.quiet else self._sinks, committed, log)
 

@@ -31,6 +31,7 @@ from monitord.config.register import SipRegisterCheck
 from monitord.config.siptls import SipTlsConfig
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.core.snmpbuild import snmp_probe
+from probes.alarms import Alarm, Alarms
 from probes.base import FailureReason, Probe, ProbeResult
 from probes.quality.jitterbuffer import JitterBufferKind, JitterBufferSettings
 from probes.rtp.g711 import Law
@@ -66,12 +67,14 @@ class ProbeContext:
     `dns` locates SIP targets (RFC 3263) for OPTIONS, REGISTER and calls; one for all
     checks so its TTL cache is shared. It holds no sockets between queries.
     `pacer` is the one RTP send timer of every call in flight (probes/rtp/pacer.py).
+    `alarms` holds the runner's safety nets, one loop timer for all (probes/alarms.py).
     """
 
     sip: SipTransports
     snmp: SnmpClient = field(default_factory=SnmpClient)
     dns: DnsResolver = field(default_factory=DnsResolver)
     pacer: Pacer = field(default_factory=Pacer)
+    alarms: Alarms = field(default_factory=Alarms)
 
 
 def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -135,13 +138,18 @@ def build_probe(check: EffectiveCheck, ctx: ProbeContext) -> Probe:
     return PROBE_FACTORIES[check.type](check.config, ctx)
 
 
-async def run_probe(probe: Probe, timeout: float) -> tuple[datetime, ProbeResult, float]:
-    """Run once with a deadline; return (wall-clock start, result, duration in seconds)."""
+async def run_probe(probe: Probe, timeout: float, alarms: Alarms | None = None
+                    ) -> tuple[datetime, ProbeResult, float]:
+    """Run once with a deadline; return (wall-clock start, result, duration in seconds).
+
+    `alarms` holds the safety net's timer: the daemon passes one for all its probes
+    (probes/alarms.py says why); without it the net gets one of its own.
+    """
     loop = asyncio.get_running_loop()
     at = datetime.now(UTC)
     t0 = loop.time()
     deadline = t0 + timeout
-    net = _SafetyNet(loop, deadline, timeout)
+    net = _SafetyNet(loop, Alarms(loop) if alarms is None else alarms, deadline, timeout)
     try:
         result = await probe.run(deadline)
     except asyncio.CancelledError:
@@ -169,16 +177,23 @@ class _SafetyNet:
     and the probe's wake-up is already queued. Cancelling then would replace the
     verdict the probe has reached with a timeout of our making."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float, timeout: float) -> None:
+    __slots__ = ("_alarms", "_extensions", "_handle", "_loop", "_task", "_timeout", "fired",
+                 "late")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, alarms: Alarms, deadline: float,
+                 timeout: float) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._task, self._loop, self._timeout = task, loop, timeout
+        self._task, self._loop, self._alarms, self._timeout = task, loop, alarms, timeout
         self._extensions = NET_EXTENSIONS
-        self._tolerance = tolerance(timeout)
         self.late = 0.0  # how far behind the loop was when the net looked
         self.fired = False
-        self._handle: asyncio.Handle | None = loop.call_at(
+        self._handle: Alarm | asyncio.Handle | None = alarms.at(
             deadline + DEADLINE_GRACE, self._check, deadline + DEADLINE_GRACE)
+
+    @property
+    def _tolerance(self) -> float:
+        return tolerance(self._timeout)  # asked only when the net fires: rare
 
     def _check(self, due: float) -> None:
         now = self._loop.time()
@@ -186,7 +201,7 @@ class _SafetyNet:
         if now - due > self._tolerance and self._extensions > 0:
             self._extensions -= 1
             when = now + DEADLINE_GRACE
-            self._handle = self._loop.call_at(when, self._check, when)
+            self._handle = self._alarms.at(when, self._check, when)
             return
         self._handle = self._loop.call_soon(self._fire)
 

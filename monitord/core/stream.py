@@ -36,6 +36,7 @@ __all__ = [
     "RecordHealth",
     "Resumed",
     "Sink",
+    "follows_probes",
     "publish",
 ]
 
@@ -140,6 +141,13 @@ class Committed:
     recorded: bool = True
 
     @property
+    def quiet(self) -> bool:
+        """No event and no change of a check's state: most commits (an UP check that
+        answered again), which only sinks that follow every probe need to see."""
+        probe = self.probe
+        return not self.events and (probe is None or probe.before.state is probe.after.state)
+
+    @property
     def check_events(self) -> tuple[CheckEvent, ...]:
         return tuple(e for e in self.events if isinstance(e, CHECK_EVENTS))
 
@@ -153,6 +161,13 @@ class Sink(Protocol):
     it for a task of its own (run by the supervisor)."""
 
     def consume(self, committed: Committed) -> None: ...
+
+
+def follows_probes(sink: Sink) -> bool:
+    """Whether `sink` reads quiet commits (`Committed.quiet`). A sink that acts only on
+    events and state changes says so with a class attribute `QUIET = False`, and is
+    then not called thousands of times a second for nothing."""
+    return bool(getattr(sink, "QUIET", True))
 
 
 def publish(sinks: Iterable[Sink], committed: Committed, log: Any) -> None:

@@ -22,6 +22,8 @@ __all__ = ["CallQualitySink"]
 
 
 class CallQualitySink:
+    QUIET = False  # reads quality events only
+
     def __init__(self, registry: CollectorRegistry, checks: Sequence[EffectiveCheck],
                  services: Sequence[ServiceConfig]) -> None:
         calls = {c.name for c in checks if c.type == "sip_call"}

@@ -154,6 +154,8 @@ class InfoCollector(Collector):
     """`monitord_check_info` and `monitord_service_info`, built from the config (again after
     a reload: it is a sink of the `Reconfigured` event)."""
 
+    QUIET = False  # reads Reconfigured events only
+
     def __init__(self, checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]) -> None:
         self._build(checks, services)
 

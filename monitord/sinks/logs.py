@@ -29,6 +29,8 @@ def services_of(services: Sequence[ServiceConfig]) -> dict[str, list[str]]:
 
 
 class LogSink:
+    QUIET = False  # logs events and state changes, never a quiet probe
+
     def __init__(self, services_of: Mapping[str, Sequence[str]]) -> None:
         self._services_of = services_of
 

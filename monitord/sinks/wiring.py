@@ -51,6 +51,8 @@ def daemon_url(config: Config) -> str:
 class HealthSink:
     """The record's health as a /healthz problem: failing until the backlog is written."""
 
+    QUIET = False  # reads RecordHealth events only
+
     def __init__(self, health: Health) -> None:
         self._health = health
 

@@ -20,7 +20,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from monitord.core.scheduler import Due, Job, LoadTracker, Scheduler, SlotPlan, stable_phase
+from monitord.core.scheduler import (
+    Due,
+    Job,
+    LoadTracker,
+    Scheduler,
+    SlotPlan,
+    Turns,
+    stable_phase,
+)
 
 # --- stable_phase -------------------------------------------------------------
 
@@ -513,3 +521,43 @@ async def test_an_error_in_a_tick_ends_run_with_it_and_a_stop_before_run_ends_it
     stopped = Scheduler([("a", 0.02, slow)], max_concurrency=10, observer=Recorder())
     stopped.stop()
     await asyncio.wait_for(stopped.run(), 0.5)
+
+
+async def test_turns_are_handed_out_in_order_and_never_beyond_the_limit() -> None:
+    turns, order, inside = Turns(2), [], [0]
+
+    async def job(label: str) -> None:
+        if not turns.take_now():
+            await turns.take()
+        try:
+            inside[0] += 1
+            assert inside[0] <= 2
+            order.append(label)
+            await asyncio.sleep(0.01)
+        finally:
+            inside[0] -= 1
+            turns.give()
+
+    await asyncio.gather(*(job(str(i)) for i in range(7)))
+    assert order == [str(i) for i in range(7)]
+    assert turns.take_now() and turns.take_now() and not turns.take_now()
+
+
+async def test_a_job_cancelled_while_waiting_for_a_turn_does_not_lose_it() -> None:
+    turns = Turns(1)
+    assert turns.take_now()
+    waiter = asyncio.create_task(turns.take())
+    second = asyncio.create_task(turns.take())
+    await asyncio.sleep(0)
+    turns.give()  # handed to `waiter`, which is cancelled before it runs
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await asyncio.wait_for(second, 1.0)  # the turn went on to the next in line
+    turns.give()
+    assert turns.take_now()
+
+
+def test_turns_need_a_positive_limit() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Turns(0)
