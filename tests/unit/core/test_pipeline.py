@@ -504,3 +504,44 @@ async def test_a_late_revealed_past_interval_leaves_the_open_service_interval_al
 
     rows = await store.downtimes(level="service")
     assert [(r.start, r.end) for r in rows] == [(t(10), t(20)), (t(30), None)]
+
+
+async def test_a_quiet_probe_during_another_checks_store_commit_is_published_after_it(
+    store: RecordingStore,
+) -> None:
+    """Quiet steps skip the lock only while nobody holds it: the stream keeps step order
+    even when a step with news is waiting for the store."""
+    sink = RecordingSink(store)
+    p = build(store, sinks=[sink])
+    await feed(p, "sbc-a", "FFFF", start=0)  # one failure short of down
+    gate = asyncio.Event()
+    commit = store.commit
+
+    async def slow_commit(batch: Batch) -> CommitReceipt:
+        await gate.wait()
+        return await commit(batch)
+
+    store.commit = slow_commit  # type: ignore[method-assign]
+    down = asyncio.create_task(p.observe("sbc-a", t(40), fail(), 0.5))  # opens a downtime
+    await asyncio.sleep(0.01)
+    quiet = asyncio.create_task(p.observe("sbc-b", t(41), ok(), 0.5))
+    await asyncio.sleep(0.01)
+    assert not quiet.done(), "a quiet step went ahead of a commit in flight"
+    gate.set()
+    await asyncio.gather(down, quiet)
+    last_two = [c.probe.check.name for c in sink.outcomes[-2:] if c.probe is not None]
+    assert last_two == ["sbc-a", "sbc-b"]
+    assert sink.outcomes[-1].events == () and sink.outcomes[-1].quiet
+    assert any(isinstance(e, DowntimeOpened) for e in sink.outcomes[-2].events)
+
+
+async def test_quiet_steps_reach_only_sinks_that_follow_probes(store: RecordingStore) -> None:
+    class EventsOnly(RecordingSink):
+        QUIET = False
+
+    every, events_only = RecordingSink(store), EventsOnly(store)
+    p = build(store, sinks=[every, events_only])
+    await feed(p, "sbc-a", "..F", start=0)
+    assert len(every.outcomes) == 3
+    # the failure changed the check's state (UP -> FAILING): not quiet, though no event
+    assert [c.probe.after.state for c in events_only.outcomes if c.probe] == [F]
