@@ -219,7 +219,7 @@ class RtpEndpoint:
         session, loop = self.session, self._loop
         if loop is None:
             return
-        clock = loop.time
+        clock, catch_up = loop.time, self._pacer.catch_up
         for _ in range(READ_BATCH):
             try:
                 d = receive_one(sock, clock)
@@ -236,7 +236,9 @@ class RtpEndpoint:
                         self.media_arrived.set()
                 elif session.receive_rtcp(d.data, d.arrival):
                     self._sendto(sock, d.data, _address(d.source))
-            if not drain and clock() - d.arrival < FRESH:
+            now = clock()
+            catch_up(now)
+            if not drain and now - d.arrival < FRESH:
                 return
 
     def drain(self) -> None:

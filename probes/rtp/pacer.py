@@ -60,10 +60,10 @@ class Pacer:
                 self._timer.cancel()
                 self._timer = None
 
-    def run_due(self, now: float) -> None:
+    def run_due(self, now: float, lead: float | None = None) -> None:
         """Every stream due within the lead of `now` sends (also the timer's callback)."""
         heap, tickets = self._heap, self._tickets
-        horizon = now + self.lead.lead
+        horizon = now + (self.lead.lead if lead is None else lead)
         while heap and heap[0][0] <= horizon:
             _, ticket, stream = heapq.heappop(heap)
             if tickets.get(id(stream)) != ticket:
@@ -92,6 +92,17 @@ class Pacer:
         self._armed_at = first - self.lead.lead
         self._timer = loop.call_at(self._armed_at, self._fire)
 
+    def catch_up(self, now: float) -> None:
+        """Send what fell due while the loop ran other callbacks. A loop turn runs every
+        ready reader before it looks at its timers: with hundreds of calls that turn
+        is longer than a millisecond, and every packet due within it left late. Readers
+        call this between datagrams, so a due packet waits for one datagram at most."""
+        heap = self._heap
+        if heap and heap[0][0] <= now:
+            self.run_due(now, lead=0.0)  # only what is due: the lead is for late wakes
+            self._drop_stale()
+            self._arm()
+
     def _fire(self) -> None:
         self._timer = None
         loop = self._loop
@@ -99,6 +110,10 @@ class Pacer:
         now = loop.time()
         self.lead.observe(now - self._armed_at)
         self.run_due(now)
-        while self._heap and self._tickets.get(id(self._heap[0][2])) != self._heap[0][1]:
-            heapq.heappop(self._heap)  # drop stale entries before arming for them
+        self._drop_stale()
         self._arm()
+
+    def _drop_stale(self) -> None:
+        """Drop cancelled or rescheduled entries at the top before arming for them."""
+        while self._heap and self._tickets.get(id(self._heap[0][2])) != self._heap[0][1]:
+            heapq.heappop(self._heap)

@@ -67,3 +67,23 @@ async def test_one_loop_timer_paces_many_streams_and_cancel_stops_one() -> None:
         # every packet left once its deadline was within the lead of a wake
         assert all(horizon >= s.start + i * s.ptime for i, horizon in enumerate(mine))
     assert len(pacer) == 0 and pacer._timer is None
+
+
+async def test_catching_up_sends_what_is_due_now_and_nothing_early() -> None:
+    """Between the datagrams of a long loop turn, a reader lets due packets go (their
+    timer would only run after the turn); the wake lead is not applied then, since
+    nothing woke late."""
+    pacer = Pacer()
+    pacer.lead.lead = 0.001
+    log: list[tuple[str, int, float]] = []
+    far = asyncio.get_running_loop().time() + 3600
+    s = Stream("s", far, 0.02, 3, log)
+    pacer.schedule(s, far)
+    pacer.catch_up(far - 0.0005)  # within the lead, but not due: it waits for its timer
+    assert log == []
+    pacer.catch_up(far + 0.0002)
+    assert [(n, i) for n, i, _ in log] == [("s", 0)]
+    pacer.catch_up(far + 0.0199)  # packet 1 is due at far + 20 ms
+    pacer.catch_up(far + 0.0201)
+    assert [(n, i) for n, i, _ in log] == [("s", 0), ("s", 1)]
+    pacer.cancel(s)
