@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from ..errors import LocalProtocolError, SipParseError
-from .message import Request, Response, parse_message
+from .message import Request, Response
+from .plainparse import parse_datagram
 from .resolution import Address
 
 __all__ = [
@@ -147,7 +148,7 @@ class Router(Generic[T, C]):
         if not data or (data[0] in (10, 13) and not data.strip(b"\r\n")):
             return None  # CRLF keep-alive (RFC 5626 §3.5.1)
         try:
-            message = parse_message(data)
+            message = parse_datagram(data)
         except SipParseError as exc:
             return self._discard(Discard.MALFORMED, source, str(exc))
         return self.message(message, source, "udp", arrival)
