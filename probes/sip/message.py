@@ -166,6 +166,13 @@ class Headers:
                 return item[2]
         return None
 
+    def first(self, key: str) -> str | None:
+        """`get` by lower-cased canonical name ("via"), for the hot path: no name lookup."""
+        for item in self._items:
+            if item[0] == key:
+                return item[2]
+        return None
+
     def get_all(self, name: str) -> list[str]:
         """All field rows of this name, in order (not split on commas)."""
         key = _key(name)
@@ -218,7 +225,7 @@ class _MessageMixin:
     def cseq(self) -> tuple[int, str]:
         """(sequence number, method) from CSeq; validated by the parser. Parsed once per
         CSeq row (kept with the row object it came from, like `top_via`)."""
-        row = self.headers.get("CSeq")
+        row = self.headers.first("cseq")
         cached = self._cseq
         if cached is not None and cached[0] is row:
             return cached[1]
@@ -236,7 +243,7 @@ class _MessageMixin:
     def top_via(self) -> Via:
         """Parsed once per Via row: kept with the very row object it came from, so a
         message whose Via was replaced since is parsed again."""
-        row = self.headers.get("Via")
+        row = self.headers.first("via")
         cached = self._via
         if cached is not None and cached[0] is row:
             return cached[1]

@@ -19,7 +19,7 @@ from ..base import FailureReason
 from ..errors import ProbeFailure
 from .uri import SipUri
 
-__all__ = ["Address", "LocalAddresses", "canonical", "ip_literal", "resolve"]
+__all__ = ["Address", "LocalAddresses", "canonical", "canonical_source", "ip_literal", "resolve"]
 
 Address = tuple[str, int]
 
@@ -27,6 +27,24 @@ Address = tuple[str, int]
 def canonical(addr: tuple[object, ...]) -> Address:
     """Canonical (ip, port) of a socket address (2- or 4-tuple)."""
     return _canonical_ip(str(addr[0])), int(str(addr[1]))
+
+
+_sources: dict[tuple[object, ...], Address] = {}
+_SOURCES_LIMIT = 4096
+
+
+def canonical_source(addr: tuple[object, ...]) -> Address:
+    """`canonical` of a socket address the kernel gave (a received datagram's source),
+    kept per address: every answer from a target comes from the same one. Only for
+    the kernel's addresses, whose host and port are always a str and an int (a port
+    of 5060.0 would be taken for 5060 by the lookup; `canonical` refuses it)."""
+    known = _sources.get(addr)
+    if known is None:
+        known = canonical(addr)
+        if len(_sources) >= _SOURCES_LIMIT:
+            _sources.clear()
+        _sources[addr] = known
+    return known
 
 
 @functools.lru_cache(maxsize=8192)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from ..errors import LocalProtocolError, SipParseError
-from .message import Request, Response, parse_message
+from .message import Request, Response
+from .plainparse import parse_datagram
 from .resolution import Address
 
 __all__ = [
@@ -147,7 +148,7 @@ class Router(Generic[T, C]):
         if not data or (data[0] in (10, 13) and not data.strip(b"\r\n")):
             return None  # CRLF keep-alive (RFC 5626 §3.5.1)
         try:
-            message = parse_message(data)
+            message = parse_datagram(data)
         except SipParseError as exc:
             return self._discard(Discard.MALFORMED, source, str(exc))
         return self.message(message, source, "udp", arrival)
@@ -155,9 +156,9 @@ class Router(Generic[T, C]):
     def message(self, message: Request | Response, source: Address, transport: WireTransport,
                 arrival: float) -> Routed[T, C]:
         """Route one parsed message from `transport` (streams frame their own)."""
-        call = self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
         stream: StreamTransport = "udp" if transport == "udp" else "tcp"  # TLS: a stream too
         if isinstance(message, Request):
+            call = self._call(message)
             if call is not None:
                 return ForCall(call.handler, message, source, stream, arrival)
             return self._discard(Discard.STRAY_REQUEST, source,
@@ -165,7 +166,8 @@ class Router(Generic[T, C]):
         branch = message.top_via.branch or ""
         entry = self._transactions.get(branch)
         if entry is not None and message.cseq[1] == entry[0]:
-            return ForTransaction(entry[1], message, arrival)
+            return ForTransaction(entry[1], message, arrival)  # no call lookup: ours anyway
+        call = self._call(message)
         if call is not None:
             return ForCall(call.handler, message, source, stream, arrival)
         if entry is None and branch in self._absorbing:
@@ -173,6 +175,9 @@ class Router(Generic[T, C]):
                                  f"{message.status} retransmitted (branch {branch})")
         return self._discard(Discard.NO_TRANSACTION, source,
                              f"{message.status} response for no transaction (branch {branch!r})")
+
+    def _call(self, message: Request | Response) -> _Call[C] | None:
+        return self._calls.get(message.headers.get("Call-ID") or "") if self._calls else None
 
     def _discard(self, reason: Discard, source: Address, detail: str) -> Discarded:
         self.discarded[reason] += 1

@@ -38,7 +38,7 @@ from ..timing import MIN_TOLERANCE, LoopWatch, tolerance
 from .datagram import DatagramEndpoint
 from .dns import ResolvedTarget
 from .message import Request, Response, make_branch
-from .resolution import Address, LocalAddresses, canonical, ip_literal, resolve
+from .resolution import Address, LocalAddresses, canonical, canonical_source, ip_literal, resolve
 from .routing import (
     Discard,
     Discarded,
@@ -124,6 +124,39 @@ class Outcome:
             return ProbeResult.not_judged(self.detail, measured=measured)
         return ProbeResult.failure(self.failure or FailureReason.INTERNAL, self.detail,
                                    measured=measured)
+
+
+# An answered probe's outcome is built once per response: set straight through its
+# slots, as the frozen dataclass's __init__ would through object.__setattr__ per field
+# (half the time). The order is checked here against the class, so a new field fails
+# at import instead of being left unset.
+_OUTCOME_SLOTS = ("response", "failure", "detail", "transmissions", "latency", "provisional",
+                  "tls_not_after", "inconclusive", "sent_at", "arrival")
+if tuple(Outcome.__dataclass_fields__) != _OUTCOME_SLOTS:
+    raise LocalProtocolError("Outcome's fields changed: update _answered_outcome")
+(_set_response, _set_failure, _set_detail, _set_transmissions, _set_latency, _set_provisional,
+ _set_tls_not_after, _set_inconclusive, _set_sent_at, _set_arrival) = (
+    getattr(Outcome, name).__set__ for name in _OUTCOME_SLOTS)
+
+
+def _answered_outcome(response: Response, transmissions: int, latency: float,
+                      provisional: tuple[Response, ...], tls_not_after: float | None,
+                      sent_at: float, arrival: float) -> Outcome:
+    """`Outcome(response, None, "", transmissions, latency, provisional, tls_not_after,
+    sent_at=sent_at, arrival=arrival)`, built faster (what __post_init__ checks holds:
+    a response and no failure)."""
+    outcome: Outcome = object.__new__(Outcome)
+    _set_response(outcome, response)
+    _set_failure(outcome, None)
+    _set_detail(outcome, "")
+    _set_transmissions(outcome, transmissions)
+    _set_latency(outcome, latency)
+    _set_provisional(outcome, provisional)
+    _set_tls_not_after(outcome, tls_not_after)
+    _set_inconclusive(outcome, False)
+    _set_sent_at(outcome, sent_at)
+    _set_arrival(outcome, arrival)
+    return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,9 +460,9 @@ class SipTransports:
                                inconclusive=True)
             return Outcome(None, FailureReason.TIMEOUT, f"final response {status} arrived"
                            f" {over * 1000:.0f} ms after the probe deadline", count)
-        return Outcome(event.response, None, "", count, max(0.0, arrival - p.txn.started_at),
-                       tuple(p.provisional), p.tls_not_after, sent_at=p.txn.started_at,
-                       arrival=arrival)
+        started = p.txn.started_at
+        return _answered_outcome(event.response, count, max(0.0, arrival - started),
+                                 tuple(p.provisional), p.tls_not_after, started, arrival)
 
     def _silence(self, p: _Pending, span: str, emptied: bool) -> Outcome:
         """No final response: a timeout, unless our own daemon may have caused it."""
@@ -478,7 +511,7 @@ class SipTransports:
     # -- what arrives -----------------------------------------------------------------------
 
     def _on_datagram(self, d: Datagram) -> None:
-        self._deliver(self._router.datagram(d.data, canonical(d.source), d.arrival))
+        self._deliver(self._router.datagram(d.data, canonical_source(d.source), d.arrival))
 
     def _on_stream_message(self, message: Request | Response, source: Address, kind: str,
                            arrival: float) -> None:

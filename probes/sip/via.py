@@ -9,6 +9,7 @@ us (as we wrote it) is matched first by one stricter pattern.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -83,6 +84,30 @@ class Via:
 
 def parse_via(value: str) -> Via:
     """Parse one Via value (already split on commas)."""
+    # Our own Via, echoed: all but its branch (the last parameter) is the same for every
+    # request from a socket, so that part is parsed once. A plain branch value (printable
+    # ASCII without blanks or ";") extends the common form it follows into the common
+    # form of the whole value, and the parameters of the whole are the part's plus it.
+    prefix, sep, branch = value.rpartition(";branch=")
+    if (sep and branch and branch.isascii() and branch.isprintable() and " " not in branch
+            and ";" not in branch):
+        known = _common_via(prefix)
+        if known is not None:
+            return Via(known.transport, known.host, known.port,
+                       (*known.params, ("branch", branch)))
+    return _parse_via(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _common_via(value: str) -> Via | None:
+    """`parse_via` of a value in the common form (port in range), else None."""
+    common = _COMMON_VIA.fullmatch(value)
+    if common is None or (common.group(3) and not 1 <= int(common.group(3)) <= 65535):
+        return None
+    return _parse_via(value)
+
+
+def _parse_via(value: str) -> Via:
     common = _COMMON_VIA.fullmatch(value)
     if common is not None:
         transport, host, port_text, param_text = common.groups()

@@ -260,7 +260,8 @@ _VIA_HOSTS = st.sampled_from(["127.0.0.1", "sbc-1.example.net", "[2001:db8::1]",
 _VIA_PORTS = st.sampled_from([":5060", ":1", ":0", ":65536", ":99999", ":", " : 5060", ""])
 _VIA_PARAMS = st.lists(st.sampled_from([
     ";branch=z9hG4bKa1", ";rport", ";rport=5060", "; branch = x", ";a=", ";=1", ";é=1", ";a=b c",
-    ";received=192.0.2.1", ";a=\"q\"", ";ttl=1;maddr=h", ";", ";a==b"]), max_size=4)
+    ";received=192.0.2.1", ";a=\"q\"", ";ttl=1;maddr=h", ";", ";a==b", ";branch=",
+    ";branch=a b", ";branch=\u00e9", ";branch=a=b", ";branch=z9hG4bK;x", ";Branch=y"]), max_size=4)
 _VIA_PIECES = st.one_of(
     st.tuples(  # anything
         st.sampled_from(["SIP/2.0/", "sip/2.0/", "SIP / 2.0 / ", "SIP/2.1/", ""]),
@@ -272,7 +273,9 @@ _VIA_PIECES = st.one_of(
         st.just(" "), st.sampled_from(["127.0.0.1", "SBC-1.Example.net", "h_1"]),
         st.sampled_from([":5060", ":1", ":65535", ":0", ":65536", ""]),
         st.lists(st.sampled_from([";branch=z9hG4bKa1", ";rport", ";rport=5060", ";lr",
-                                  ";received=192.0.2.1", ";a==b", ";a=", ";a=b c"]), max_size=4),
+                                  ";received=192.0.2.1", ";a==b", ";a=", ";a=b c", ";branch=",
+                                  ";branch=a=b", ";branch=a\tb", ";branch=~!", ";branch=a b",
+                                  ";branch=\u00e9"]), max_size=4),
         st.just("")),
 )
 

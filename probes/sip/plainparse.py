@@ -1,0 +1,151 @@
+"""The response every peer sends us, parsed in one pass (what `parse_message` returns).
+
+Every probe's answer arrives as a datagram and is parsed before it can be
+routed, so parsing is most of what receiving costs. `parse_message` is the
+careful parser: it handles every form RFC 3261 allows and names what is
+wrong with a bad message. Nearly every response we get is plain, though:
+CRLF line ends, printable ASCII or UTF-8 text, no folded lines, one Via
+row. `parse_datagram` takes such a response in one loop over its lines
+(sorting out Via, CSeq, Call-ID, From, To and Content-Length as it goes)
+instead of the careful path's three passes, and hands anything else (a
+request, a bare LF, a tab, a folded line, any error) to `parse_message`.
+
+So the shortcut never decides alone that a message is bad: it either
+returns what `parse_message` would (the same fields, body, parsed Via and
+CSeq) or lets `parse_message` parse it or raise. Tests hold the two to that
+on generated and mutated messages.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..errors import SipParseError
+from .message import (
+    _CTL,
+    _STATUS_LINE,
+    MAX_MESSAGE_SIZE,
+    Headers,
+    Request,
+    Response,
+    _parse_cseq,
+    _raw_field_name,
+    parse_message,
+    split_header_list,
+)
+from .via import parse_via
+
+__all__ = ["parse_datagram"]
+
+# What the loop sorts out by field, as bits: one set-bit test per line.
+_VIA, _CSEQ, _LENGTH, _FROM, _TO, _CALL_ID = 1, 2, 4, 8, 16, 32
+_MANDATORY = _VIA | _CSEQ | _FROM | _TO | _CALL_ID  # §8.1.1, as `parse_message` requires
+_ROLES = {"via": _VIA, "cseq": _CSEQ, "content-length": _LENGTH, "from": _FROM, "to": _TO,
+          "call-id": _CALL_ID}
+# raw header name as received -> (key, printed name, role); valid names only, bounded
+_known: dict[str, tuple[str, str, int]] = {}
+_KNOWN_LIMIT = 1024
+
+
+def parse_datagram(data: bytes) -> Request | Response:
+    """`parse_message(data)`, found faster for a plain response."""
+    if len(data) <= MAX_MESSAGE_SIZE:
+        message = _plain_response(data.lstrip(b"\r\n"))
+        if message is not None:
+            return message
+    return parse_message(data)
+
+
+@functools.lru_cache(maxsize=256)
+def _status_line(start: str) -> tuple[int, str] | None:
+    """(status, reason) of a valid status line, else None; cached: nearly every answer
+    reads "SIP/2.0 200 OK"."""
+    match = _STATUS_LINE.fullmatch(start)
+    if match is None or _CTL.search(start):
+        return None
+    return int(match.group(1)), match.group(2) or ""
+
+
+def _learn(name: str) -> tuple[str, str, int] | None:
+    names = _raw_field_name(name)
+    if names is None:
+        return None
+    entry = (names[0], names[1], _ROLES.get(names[0], 0))
+    if len(_known) < _KNOWN_LIMIT:
+        _known[name] = entry
+    return entry
+
+
+def _plain_response(data: bytes) -> Response | None:
+    """What `parse_message` returns for `data` (already stripped of leading CRLFs) when
+    it is a plain response; None for anything else, or when in doubt. Never raises.
+
+    Plain: the head ends at the first CRLF CRLF and holds no control character but
+    CRLF line ends, nor any other character `str.isprintable` refuses (so no tab, no
+    bare CR or LF); the status line is valid; every line after it is "name: value"
+    with a valid name (no folding). Such a head splits into the same lines on either
+    path, and each line then gives the field the careful path builds from it.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data.startswith(b"SIP/2.0 "):
+        return None
+    try:
+        text = data[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\r\n")
+    if not "".join(lines).isprintable():
+        return None
+    status = _status_line(lines[0])
+    if status is None:
+        return None
+    fields: list[tuple[str, str, str]] = []
+    append = fields.append
+    via_rows: list[str] = []
+    cseq_row: str | None = None
+    lengths: list[str] = []
+    seen = 0
+    known = _known
+    for i in range(1, len(lines)):
+        name, colon, value = lines[i].partition(":")
+        entry = known.get(name) or _learn(name)
+        if entry is None or not colon:
+            return None  # a folded line, or no header at all: the careful path decides
+        key, printed, role = entry
+        value = value.strip()
+        append((key, printed, value))
+        if role:
+            seen |= role
+            if role == _VIA:
+                via_rows.append(value)
+            elif role == _CSEQ:
+                if cseq_row is None:
+                    cseq_row = value
+            elif role == _LENGTH:
+                lengths.append(value)
+    if seen & _MANDATORY != _MANDATORY or cseq_row is None:
+        return None
+    body = data[end + 4:]
+    if lengths:
+        length = lengths[0]
+        if len(lengths) > 1 and len(set(lengths)) > 1:
+            return None
+        if not (length.isascii() and length.isdigit()) or len(length) > 10:
+            return None
+        if int(length) > len(body):
+            return None
+        body = body[:int(length)]
+    try:
+        cseq = _parse_cseq(cseq_row)
+        if len(via_rows) == 1 and "," not in via_rows[0]:
+            vias = [parse_via(via_rows[0])]  # what peers echo: one Via, ours
+        else:
+            vias = [parse_via(via) for row in via_rows for via in split_header_list(row)]
+    except SipParseError:
+        return None
+    if not vias:
+        return None
+    message = Response(status[0], status[1], Headers._checked(fields), body)
+    message._cseq = (cseq_row, cseq)
+    message._via = (via_rows[0], vias[0])
+    return message

@@ -1,0 +1,126 @@
+"""The plain-response shortcut (`parse_datagram`) against the careful parser.
+
+Its one promise: for any bytes, the same message as `parse_message` (fields,
+body, status, the parsed Via and CSeq it keeps) or the same `SipParseError`.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from probes.errors import SipParseError
+from probes.sip.message import Headers, Request, Response, parse_message
+from probes.sip.plainparse import _plain_response, parse_datagram
+from tests.unit.sip.test_sip_fuzz import SEEDS, messages
+
+SIPP_200 = (
+    b"SIP/2.0 200 OK\r\n"
+    b"Via: SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bK0123456789abcdef0123\r\n"
+    b"From: <sip:monitord@127.0.0.1:5060>;tag=abcdef123456\r\n"
+    b"To: <sip:127.0.0.1:5099>;tag=1234answer1\r\n"
+    b"Call-ID: 0123456789abcdef0123456789abcdef\r\n"
+    b"CSeq: 1 OPTIONS\r\n"
+    b"Contact: <sip:127.0.0.1:5099;transport=UDP>\r\n"
+    b"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
+    b"Server: sipp-options-answerer\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+PIECES = [b"\r\n", b"\n", b"\r", b"\t", b" ", b":", b",", b";", b"\x00", b"\x7f", b"\xc2\xa0",
+          b"\xff", b"\r\n\r\n", b"\r\n ", b"\r\nv: SIP/2.0/UDP h;branch=z9hG4bKb\r\n",
+          b"\r\nl: 3\r\n", b"\r\nContent-Length: 9\r\n", b"\r\ncseq: 2 BYE\r\n", b"\r\ni: other\r\n",
+          b"SIP/2.0 ", b"100", b"700", b"Via", b"CSeq", b"branch", b"="]
+
+
+def outcome(parse: object, data: bytes) -> object:
+    """What a parse gives, comparable: every part of the message, or the error text."""
+    try:
+        message = parse(data)  # type: ignore[operator]
+    except SipParseError as exc:
+        return ("error", str(exc))
+    assert isinstance(message, Request | Response)
+    assert type(message.headers) is Headers
+    start = ((message.method, message.uri) if isinstance(message, Request)
+             else (message.status, message.reason))
+    return (type(message), start, list(message.headers), message.body, message._via,
+            message._cseq, message.top_via, message.cseq)
+
+
+def agree(data: bytes) -> None:
+    assert outcome(parse_datagram, data) == outcome(parse_message, data)
+
+
+def test_what_peers_send_takes_the_shortcut_and_parses_the_same() -> None:
+    assert _plain_response(SIPP_200) is not None
+    agree(SIPP_200)
+    assert _plain_response(SEEDS[1]) is not None  # compact forms, an IPv6 sent-by
+    agree(SEEDS[1])
+
+
+@given(messages(), st.sampled_from([b"", b"\r\n", b"\r\n\r\n"]), st.binary(max_size=8))
+def test_generated_messages_parse_the_same(message: Request | Response, before: bytes,
+                                           after: bytes) -> None:
+    wire = message.serialize()
+    agree(before + wire)
+    agree(before + wire + after)
+
+
+@settings(max_examples=500)
+@given(st.sampled_from([SIPP_200, *SEEDS]), st.lists(
+    st.tuples(st.integers(0, 600), st.integers(0, 4),
+              st.one_of(st.sampled_from(PIECES), st.binary(min_size=1, max_size=3))),
+    min_size=1, max_size=3))
+def test_mutated_messages_parse_the_same_or_fail_the_same(
+    seed: bytes, edits: list[tuple[int, int, bytes]]
+) -> None:
+    data = seed
+    for at, cut, piece in edits:
+        at %= len(data) + 1
+        data = data[:at] + piece + data[at + cut:]
+    agree(data)
+    agree(data[: len(data) // 2])
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_parse_the_same_or_fail_the_same(data: bytes) -> None:
+    agree(b"SIP/2.0 200 OK\r\n" + data)
+    agree(data)
+
+
+def test_a_long_datagram_is_refused_as_before() -> None:
+    agree(SIPP_200 + b"x" * 70000)
+    agree(SIPP_200.replace(b"Content-Length: 0", b"Content-Length: 70000") + b"x" * 70000)
+
+
+LINES = [b"Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKz", b"v: SIP/2.0/UDP h:0;branch=x",
+         b"VIA: SIP/2.0/UDP a;rport;branch=b,SIP/2.0/TCP c", b"Via:", b"Via: x",
+         b"CSeq: 1 OPTIONS", b"cseq: 99999999999 OPTIONS", b"CSeq: 1", b"From: a", b"f: b",
+         b"TO: c", b"t:", b"Call-ID: d", b"i: e", b"Content-Length: 0", b"l: 2", b"l: 02",
+         b"Content-Length: x", b"Content-Length : 1", b"X-A:b", b"X A: b", b"Route:   <sip:r> "]
+
+
+@settings(max_examples=500)
+@given(st.sampled_from([SIPP_200, *SEEDS]), st.lists(
+    st.tuples(st.sampled_from(["drop", "copy", "add"]), st.integers(0, 20),
+              st.sampled_from(LINES)), min_size=1, max_size=4),
+    st.sampled_from([b"", b"ab", b"abcd"]))
+def test_dropped_repeated_and_added_header_lines_parse_the_same(
+    seed: bytes, edits: list[tuple[str, int, bytes]], body: bytes
+) -> None:
+    head, _, _ = seed.partition(b"\r\n\r\n")
+    start, *lines = head.split(b"\r\n")
+    for kind, at, line in edits:
+        at %= len(lines) + 1
+        if kind == "drop" and at < len(lines):
+            del lines[at]
+        elif kind == "copy" and at < len(lines):
+            lines.insert(at, lines[at])
+        else:
+            lines.insert(at, line)
+    agree(b"\r\n".join([start, *lines, b"", body]))
+
+
+def test_content_length_against_the_body_as_before() -> None:
+    for length in (b"0", b"1", b"4", b"5", b"04", b"x", b"99999999999"):
+        for body in (b"", b"body", b"body and more"):
+            agree(SIPP_200.replace(b"Length: 0", b"Length: " + length) + body)
