@@ -52,7 +52,12 @@ from .routing import (
 )
 from .streams import StreamConnection, StreamPool
 from .tls import TlsSettings
-from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
+from .transaction import (
+    NonInviteClientTransaction,
+    PreparedRequest,
+    ResponseReceived,
+    TransactionTimedOut,
+)
 from .uri import SipUri
 
 __all__ = [
@@ -91,7 +96,7 @@ class RequestContext:
         return f"SIP/2.0/{self.transport.upper()} {self.sent_by};rport;branch={self.branch}"
 
 
-RequestBuilder = Callable[[RequestContext], Request]
+RequestBuilder = Callable[[RequestContext], Request | PreparedRequest]
 
 
 @dataclass(frozen=True, slots=True)
