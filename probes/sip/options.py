@@ -7,6 +7,7 @@ against production platforms.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -157,6 +158,13 @@ class OptionsTemplate:
         return pieces
 
 
+@functools.lru_cache(maxsize=256)
+def _plain_measured(status: int | None, transmissions: int) -> OptionsMeasured:
+    """The figures of a probe without TLS or a route: a few values, the same for most
+    probes, so one frozen record of each is shared instead of built per probe."""
+    return OptionsMeasured(status=status, transmissions=transmissions)
+
+
 class SipOptionsProbe:
     """Sends one OPTIONS per run over the daemon's shared transports.
 
@@ -196,13 +204,17 @@ class SipOptionsProbe:
             outcome = await route.request(self._build, deadline)
             route_measured, evidence = route.measured(), route.evidence()
         response = outcome.response
-        measured = OptionsMeasured(
-            status=None if response is None else response.status,
-            transmissions=outcome.transmissions,
-            tls_cert_expiry_days=None if outcome.tls_not_after is None
-            else expiry_days(outcome.tls_not_after),
-            route=route_measured,
-        )
+        status = None if response is None else response.status
+        if outcome.tls_not_after is None and route_measured is None:
+            measured = _plain_measured(status, outcome.transmissions)
+        else:
+            measured = OptionsMeasured(
+                status=status,
+                transmissions=outcome.transmissions,
+                tls_cert_expiry_days=None if outcome.tls_not_after is None
+                else expiry_days(outcome.tls_not_after),
+                route=route_measured,
+            )
         if response is None:
             return outcome.result(measured)
         summary = f"SIP {response.status} {response.reason}".rstrip()

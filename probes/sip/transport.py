@@ -187,7 +187,7 @@ _Entry = list[Any]
 _RESOLUTION = time.get_clock_info("monotonic").resolution  # asyncio's, for when a timer is due
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pending:
     txn: NonInviteClientTransaction
     dest: Address
