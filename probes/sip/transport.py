@@ -102,13 +102,18 @@ class RequestContext:
 RequestBuilder = Callable[[RequestContext], Request | PreparedRequest]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """Result of one client transaction, as the probe needs it (never an exception).
 
     `sent_at` (first transmission) and `arrival` (the final response) are on
     the loop's clock; `latency` is the time between them. `inconclusive`: the
     failure is ours, not the target's (our daemon was too late to judge).
+
+    Treated as a value (copied with `dataclasses.replace`, never changed), but not
+    frozen: one is made per probe, and a frozen dataclass's `__init__` sets each of
+    its ten fields through `object.__setattr__` (most of the cost of making one).
+    It was never hashable anyway: a `Response` is not.
     """
 
     response: Response | None
