@@ -185,9 +185,10 @@ class WireStats:
     open_streams: int  # TCP/TLS connections in the pool now
 
 
-# [due, sequence number, the transaction's _Pending or None once cancelled]: a list, so that
-# heapq compares entries in C (a float, then a unique int: never the pending) and a
-# cancelled entry lets its transaction go at once, though it stays in the heap a while.
+# [due, sequence number (-1 once taken out to run), the transaction's _Pending or None once
+# cancelled]: a list, so that heapq compares entries in C (a float, then a unique int: never
+# the pending) and a cancelled entry lets its transaction go at once, though it stays in the
+# heap a while.
 _Entry = list[Any]
 _RESOLUTION = time.get_clock_info("monotonic").resolution  # asyncio's, for when a timer is due
 
@@ -429,6 +430,8 @@ class SipTransports:
         """Cancel a heap entry lazily: it is dropped when it comes to the top, or when
         the cancelled are more than half of the heap (as asyncio does with its own)."""
         entry[2] = None
+        if entry[1] < 0:  # already out of the heap, about to be skipped by `_on_timers`
+            return
         self._stale += 1
         timers = self._timers
         if self._stale > 64 and 2 * self._stale > len(timers):
@@ -459,13 +462,13 @@ class SipTransports:
             if entry[2] is None:
                 self._stale -= 1
             else:
+                entry[1] = -1  # out of the heap: cancelling it now leaves nothing stale there
                 ready.append(entry)
         self._firing = True
         try:
             for entry in ready:
                 p = entry[2]
-                if p is None:  # cancelled after it left the heap: not counted as stale there
-                    self._stale -= 1
+                if p is None:  # cancelled by one run before it
                     continue
                 entry[2] = None
                 p.timer = None
