@@ -6,7 +6,7 @@ pool), `routing` (which transaction or call a message belongs to, and what
 is discarded) and `resolution` (addresses). Here they are wired together, and
 the RFC 3261 §17.1.2 client transaction (`transaction.py`, sans-IO) is driven
 on the loop: bytes out, responses in, one timer re-armed (aioquic style).
-The timers of all transactions share one loop timer (`_Timers`, below).
+The timers of all transactions share one loop timer (`timerheap.LoopTimers`).
 
 A transaction's verdict is judged on the wire, because a daemon that falls
 behind must not record its own slowness as the target's failure:
@@ -24,14 +24,12 @@ behind must not record its own slowness as the target's failure:
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import socket
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..base import FailureReason, ProbeResult
 from ..datagrams import Datagram
@@ -54,6 +52,7 @@ from .routing import (
     WireTransport,
 )
 from .streams import StreamConnection, StreamPool
+from .timerheap import Entry, LoopTimers
 from .tls import TlsSettings
 from .transaction import (
     NonInviteClientTransaction,
@@ -185,14 +184,6 @@ class WireStats:
     open_streams: int  # TCP/TLS connections in the pool now
 
 
-# [due, sequence number (-1 once taken out to run), the transaction's _Pending or None once
-# cancelled]: a list, so that heapq compares entries in C (a float, then a unique int: never
-# the pending) and a cancelled entry lets its transaction go at once, though it stays in the
-# heap a while.
-_Entry = list[Any]
-_RESOLUTION = time.get_clock_info("monotonic").resolution  # asyncio's, for when a timer is due
-
-
 @dataclass(eq=False, slots=True)
 class _Pending:
     txn: NonInviteClientTransaction
@@ -204,7 +195,7 @@ class _Pending:
     budget: float  # the time the target had: deadline minus when we should have sent
     late: float  # how late our daemon put requests on the wire, at worst
     drops: int  # our sockets' drop count when the transaction began, or shortly before
-    timer: _Entry | None = None  # the next transaction timer or the deadline, in `_timers`
+    timer: Entry | None = None  # the next transaction timer or the deadline, in `_timers`
     provisional: list[Response] = field(default_factory=list)
     tls_not_after: float | None = None
 
@@ -223,12 +214,7 @@ class SipTransports:
         self._discard_log = RateLimit()
         self._loop: asyncio.AbstractEventLoop | None = None
         # every transaction's next timer, in one heap behind one loop timer (`_arm`)
-        self._timers: list[_Entry] = []
-        self._timer_seq = 0
-        self._stale = 0  # cancelled entries still in `_timers`
-        self._wakeup: asyncio.TimerHandle | None = None
-        self._wakeup_at = 0.0
-        self._firing = False  # in `_on_timers`, which sets the loop timer when it is done
+        self._timers: LoopTimers[_Pending] = LoopTimers(self._on_timer)
         # how late our loop runs, for what the wire cannot tell (connects, resolution, calls)
         self.watch = LoopWatch()
 
@@ -237,6 +223,7 @@ class SipTransports:
             raise LocalProtocolError("SipTransports already started")
         self._loop = asyncio.get_running_loop()
         self._datagrams.start(self._loop)
+        self._timers.start(self._loop)
         self.watch.start()
 
     def udp_port(self, family: int = socket.AF_INET) -> int:
@@ -252,11 +239,7 @@ class SipTransports:
         for p in list(self._router.pending()):
             self._finish(p, Outcome(None, FailureReason.NETWORK, "SIP transports closed",
                                     p.txn.transmissions))
-        if self._wakeup is not None:
-            self._wakeup.cancel()
-            self._wakeup = None
-        self._timers.clear()
-        self._stale = 0
+        self._timers.stop()
         self._datagrams.close()
         await self._streams.close()
         self.watch.stop()
@@ -419,73 +402,11 @@ class SipTransports:
         if entry is not None:
             if entry[0] == due:
                 return
-            self._cancel(entry)
-        self._timer_seq += 1
-        entry = p.timer = [due, self._timer_seq, p]
-        heapq.heappush(self._timers, entry)
-        if not self._firing and (self._wakeup is None or due < self._wakeup_at):
-            self._wake_at(due)
-
-    def _cancel(self, entry: _Entry) -> None:
-        """Cancel a heap entry lazily: it is dropped when it comes to the top, or when
-        the cancelled are more than half of the heap (as asyncio does with its own)."""
-        entry[2] = None
-        if entry[1] < 0:  # already out of the heap, about to be skipped by `_on_timers`
-            return
-        self._stale += 1
-        timers = self._timers
-        if self._stale > 64 and 2 * self._stale > len(timers):
-            timers[:] = [e for e in timers if e[2] is not None]
-            heapq.heapify(timers)
-            self._stale = 0
-
-    def _wake_at(self, due: float) -> None:
-        assert self._loop is not None
-        if self._wakeup is not None:
-            self._wakeup.cancel()
-        self._wakeup_at = due
-        self._wakeup = self._loop.call_at(due, self._on_timers)
-
-    def _on_timers(self) -> None:
-        """The loop timer: run the transaction timers that are due, in the order of their
-        due times (then of arming), as the loop would have run a timer of each; an entry
-        cancelled by one run before it (an answer read while draining) is skipped."""
-        self._wakeup = None
-        loop = self._loop
-        if loop is None:
-            return
-        end = loop.time() + _RESOLUTION  # asyncio's rule for a timer being due
-        timers = self._timers
-        ready: list[_Entry] = []
-        while timers and timers[0][0] <= end:
-            entry = heapq.heappop(timers)
-            if entry[2] is None:
-                self._stale -= 1
-            else:
-                entry[1] = -1  # out of the heap: cancelling it now leaves nothing stale there
-                ready.append(entry)
-        self._firing = True
-        try:
-            for entry in ready:
-                p = entry[2]
-                if p is None:  # cancelled by one run before it
-                    continue
-                entry[2] = None
-                p.timer = None
-                try:
-                    self._on_timer(p)
-                except Exception as exc:  # as the loop would report a failing timer callback
-                    loop.call_exception_handler({"message": "SIP transaction timer failed",
-                                                 "exception": exc})
-        finally:
-            self._firing = False
-        while timers and timers[0][2] is None:
-            heapq.heappop(timers)
-            self._stale -= 1
-        if timers and self._loop is not None:
-            self._wake_at(timers[0][0])
+            self._timers.cancel(entry)
+        p.timer = self._timers.arm(due, p)
 
     def _on_timer(self, p: _Pending) -> None:
+        p.timer = None
         if self._loop is None or p.future.done():
             return
         now = self._loop.time()
@@ -558,7 +479,7 @@ class SipTransports:
 
     def _forget(self, p: _Pending) -> None:
         if p.timer is not None:
-            self._cancel(p.timer)
+            self._timers.cancel(p.timer)
             p.timer = None
         self._router.close(p.txn.branch, p)
 

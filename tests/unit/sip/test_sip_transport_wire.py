@@ -178,5 +178,5 @@ async def test_answered_transactions_do_not_pile_up_in_the_timer_heap(
     for _ in range(300):
         result = await (await probe(transports, peer.port, timeout=2.0))
         assert result.ok, result.detail
-    heap = transports._timers
-    assert len(heap) <= 2 * 65 and transports._stale == sum(1 for e in heap if e[2] is None)
+    timers = transports._timers.heap
+    assert len(timers) <= 2 * 65 and timers.stale == sum(1 for e in timers._heap if e[2] is None)
