@@ -7,6 +7,7 @@ against production platforms.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from .failover import Route
 from .message import Headers, Request, Via, make_call_id, make_tag, make_tag_and_call_id
 from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
+from .transaction import PreparedRequest
 from .transport import RequestContext, SipTransports
 from .uri import SipUri
 
@@ -79,6 +81,13 @@ class OptionsTemplate:
     way). The first request is built field by field by `build_options_request`;
     later ones copy its checked fields with those three replaced, and take the
     parsed top Via from it (branch replaced) instead of parsing our own text.
+
+    `prepare` goes one step further for the probe's hot path: the first
+    request's wire bytes, cut where the three values go, so a later request is
+    those pieces with fresh values spliced in; its `Request` is built (as
+    `request` builds it) only if someone asks the transaction for it. The
+    pieces are checked against the first request's own `serialize()` when the
+    template is made, and values that are not plain tokens take the careful path.
     """
 
     def __init__(self, settings: OptionsSettings, ctx: RequestContext) -> None:
@@ -89,11 +98,25 @@ class OptionsTemplate:
         via = self.first.top_via
         self._via = via
         self._branch_at = next(i for i, (k, _) in enumerate(via.params) if k == "branch")
+        self._pieces = self._cut(ctx)
 
     def request(self, ctx: RequestContext) -> Request:
         """The request for this context (same key), with fresh branch, tag and Call-ID."""
-        first = self.first
         tag, call_id = make_tag_and_call_id()
+        return self._careful(ctx, tag, call_id)
+
+    def prepare(self, ctx: RequestContext) -> PreparedRequest | Request:
+        """`request(ctx)` on its wire form: the same bytes, without building the `Request`."""
+        tag, call_id = make_tag_and_call_id()
+        branch = ctx.branch
+        pieces = self._pieces
+        if pieces is None or not (branch.isascii() and branch.isalnum()):
+            return self._careful(ctx, tag, call_id)
+        return PreparedRequest(self._splice(pieces, branch, tag, call_id), "OPTIONS", branch,
+                               self._careful, (ctx, tag, call_id))
+
+    def _careful(self, ctx: RequestContext, tag: str, call_id: str) -> Request:
+        first = self.first
         headers = first.headers.replaced(self._fresh_at, (ctx.via, self._from + tag, call_id))
         request = Request("OPTIONS", first.uri, headers)
         via = self._via
@@ -101,6 +124,45 @@ class OptionsTemplate:
         params[self._branch_at] = ("branch", ctx.branch)
         request.set_top_via(Via(via.transport, via.host, via.port, tuple(params)))
         return request
+
+    @staticmethod
+    def _splice(pieces: tuple[str, str, str, str], branch: str, tag: str, call_id: str) -> bytes:
+        return "".join((pieces[0], branch, pieces[1], tag, pieces[2], call_id,
+                        pieces[3])).encode()
+
+    def _cut(self, ctx: RequestContext) -> tuple[str, str, str, str] | None:
+        """The first request's text cut around its branch, tag and Call-ID (None: this
+        request's fields are not laid out so, and every request takes the careful path)."""
+        first = self.first
+        via_at, from_at, call_id_at = self._fresh_at
+        if not via_at < from_at < call_id_at:
+            return None
+        fields = list(first.headers)
+        branch, via_text = ctx.branch, ctx.via
+        via_value, from_value, call_id = (fields[i][1] for i in self._fresh_at)
+        if not (via_value == via_text and via_text.endswith("=" + branch)
+                and from_value.startswith(self._from)):
+            return None
+        tag = from_value[len(self._from):]
+        lines = [f"{first.method} {first.uri} SIP/2.0", *[f"{n}: {v}" for n, v in fields]]
+        lines[1 + via_at] = f"{fields[via_at][0]}: {via_text[:-len(branch)]}\0"
+        lines[1 + from_at] = f"{fields[from_at][0]}: {self._from}\0"
+        lines[1 + call_id_at] = f"{fields[call_id_at][0]}: \0"
+        text = "\r\n".join(lines) + "\r\n\r\n"
+        if "Content-Length" not in first.headers or text.count("\0") != 3:
+            return None
+        a, b, c, d = text.split("\0")
+        pieces = (a, b, c, d)
+        if self._splice(pieces, branch, tag, call_id) != first.serialize():
+            return None
+        return pieces
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_measured(status: int | None, transmissions: int) -> OptionsMeasured:
+    """The figures of a probe without TLS or a route: a few values, the same for most
+    probes, so one frozen record of each is shared instead of built per probe."""
+    return OptionsMeasured(status=status, transmissions=transmissions)
 
 
 class SipOptionsProbe:
@@ -119,12 +181,12 @@ class SipOptionsProbe:
         self._literal = literal_resolution(settings.target)  # an IP literal needs no DNS
         self._template: OptionsTemplate | None = None
 
-    def _build(self, ctx: RequestContext) -> Request:
+    def _build(self, ctx: RequestContext) -> Request | PreparedRequest:
         template = self._template
         if template is None or template.key != (ctx.transport, ctx.local_host, ctx.local_port):
             self._template = OptionsTemplate(self.settings, ctx)
             return self._template.first
-        return template.request(ctx)
+        return template.prepare(ctx)
 
     async def run(self, deadline: float) -> ProbeResult:
         settings = self.settings
@@ -142,13 +204,17 @@ class SipOptionsProbe:
             outcome = await route.request(self._build, deadline)
             route_measured, evidence = route.measured(), route.evidence()
         response = outcome.response
-        measured = OptionsMeasured(
-            status=None if response is None else response.status,
-            transmissions=outcome.transmissions,
-            tls_cert_expiry_days=None if outcome.tls_not_after is None
-            else expiry_days(outcome.tls_not_after),
-            route=route_measured,
-        )
+        status = None if response is None else response.status
+        if outcome.tls_not_after is None and route_measured is None:
+            measured = _plain_measured(status, outcome.transmissions)
+        else:
+            measured = OptionsMeasured(
+                status=status,
+                transmissions=outcome.transmissions,
+                tls_cert_expiry_days=None if outcome.tls_not_after is None
+                else expiry_days(outcome.tls_not_after),
+                route=route_measured,
+            )
         if response is None:
             return outcome.result(measured)
         summary = f"SIP {response.status} {response.reason}".rstrip()

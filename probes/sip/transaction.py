@@ -20,6 +20,7 @@ State table (§17.1.2.2, Figure 6):
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidValue, LocalProtocolError
@@ -29,6 +30,7 @@ from .message import BRANCH_MAGIC, Request, Response
 __all__ = [
     "ClientTransaction",
     "NonInviteClientTransaction",
+    "PreparedRequest",
     "ResponseReceived",
     "TransactionEvent",
     "TransactionState",
@@ -70,26 +72,62 @@ class TransactionTimedOut:
 TransactionEvent = ResponseReceived | TransactionTimedOut
 
 
+class PreparedRequest:
+    """A request already on its wire form, from a template that checked it once
+    (`options.OptionsTemplate`): what a transaction needs of it (bytes, method,
+    top Via branch) without building the `Request`, which is made only if asked for.
+
+    `make(*fresh)` must give the `Request` whose `serialize()` is `wire`.
+    """
+
+    __slots__ = ("_fresh", "_make", "_request", "branch", "method", "wire")
+
+    def __init__(self, wire: bytes, method: str, branch: str,
+                 make: Callable[..., Request], fresh: tuple[object, ...]) -> None:
+        self.wire = wire
+        self.method = method
+        self.branch = branch
+        self._make = make
+        self._fresh = fresh
+        self._request: Request | None = None
+
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            self._request = self._make(*self._fresh)
+        return self._request
+
+
 class ClientTransaction(Core[bytes, TransactionEvent]):
     """What the INVITE (§17.1.1) and non-INVITE (§17.1.2) client transactions share.
 
-    The request goes out serialized once (`_wire`); `transmissions` counts it
-    and its retransmissions.
+    The request goes out serialized once (`_wire`, or a template's bytes when
+    it comes prepared); `transmissions` counts it and its retransmissions.
     """
 
-    def __init__(self, request: Request, *, reliable: bool, now: float) -> None:
+    def __init__(self, request: Request | PreparedRequest, *, reliable: bool,
+                 now: float) -> None:
         super().__init__()
-        branch = request.top_via.branch
+        if isinstance(request, PreparedRequest):
+            branch: str | None = request.branch
+        else:
+            branch = request.top_via.branch
         if not branch or not branch.startswith(BRANCH_MAGIC):
             # §17.1.3 matching relies on an RFC 3261 branch in the top Via.
             raise LocalProtocolError(f"request needs a top Via branch starting {BRANCH_MAGIC!r}")
-        self.request = request
+        self._source = request
         self.branch = branch
         self.method = request.method
         self.reliable = reliable
         self.transmissions = 0
         self.started_at = now
-        self._wire = request.serialize()
+        self._wire = request.wire if isinstance(request, PreparedRequest) else request.serialize()
+
+    @property
+    def request(self) -> Request:
+        """The request sent (a prepared one is built on first use)."""
+        source = self._source
+        return source.request if isinstance(source, PreparedRequest) else source
 
     def _check_match(self, response: Response) -> None:
         """§17.1.3: a response is ours by its top Via branch and its CSeq method (not the branch alone)."""
@@ -114,7 +152,7 @@ class NonInviteClientTransaction(ClientTransaction):
 
     def __init__(
         self,
-        request: Request,
+        request: Request | PreparedRequest,
         *,
         reliable: bool,
         now: float,

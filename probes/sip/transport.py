@@ -6,6 +6,7 @@ pool), `routing` (which transaction or call a message belongs to, and what
 is discarded) and `resolution` (addresses). Here they are wired together, and
 the RFC 3261 §17.1.2 client transaction (`transaction.py`, sans-IO) is driven
 on the loop: bytes out, responses in, one timer re-armed (aioquic style).
+The timers of all transactions share one loop timer (`timerheap.LoopTimers`).
 
 A transaction's verdict is judged on the wire, because a daemon that falls
 behind must not record its own slowness as the target's failure:
@@ -51,8 +52,14 @@ from .routing import (
     WireTransport,
 )
 from .streams import StreamConnection, StreamPool
+from .timerheap import Entry, LoopTimers
 from .tls import TlsSettings
-from .transaction import NonInviteClientTransaction, ResponseReceived, TransactionTimedOut
+from .transaction import (
+    NonInviteClientTransaction,
+    PreparedRequest,
+    ResponseReceived,
+    TransactionTimedOut,
+)
 from .uri import SipUri
 
 __all__ = [
@@ -91,16 +98,21 @@ class RequestContext:
         return f"SIP/2.0/{self.transport.upper()} {self.sent_by};rport;branch={self.branch}"
 
 
-RequestBuilder = Callable[[RequestContext], Request]
+RequestBuilder = Callable[[RequestContext], Request | PreparedRequest]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """Result of one client transaction, as the probe needs it (never an exception).
 
     `sent_at` (first transmission) and `arrival` (the final response) are on
     the loop's clock; `latency` is the time between them. `inconclusive`: the
     failure is ours, not the target's (our daemon was too late to judge).
+
+    Treated as a value (copied with `dataclasses.replace`, never changed), but not
+    frozen: one is made per probe, and a frozen dataclass's `__init__` sets each of
+    its ten fields through `object.__setattr__` (most of the cost of making one).
+    It was never hashable anyway: a `Response` is not.
     """
 
     response: Response | None
@@ -205,7 +217,7 @@ class WireStats:
     open_streams: int  # TCP/TLS connections in the pool now
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pending:
     txn: NonInviteClientTransaction
     dest: Address
@@ -216,8 +228,7 @@ class _Pending:
     budget: float  # the time the target had: deadline minus when we should have sent
     late: float  # how late our daemon put requests on the wire, at worst
     drops: int  # our sockets' drop count when the transaction began, or shortly before
-    timer: asyncio.TimerHandle | None = None  # the next transaction timer or the deadline
-    timer_due: float = 0.0
+    timer: Entry | None = None  # the next transaction timer or the deadline, in `_timers`
     provisional: list[Response] = field(default_factory=list)
     tls_not_after: float | None = None
 
@@ -235,6 +246,8 @@ class SipTransports:
         self._local = LocalAddresses()
         self._discard_log = RateLimit()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # every transaction's next timer, in one heap behind one loop timer (`_arm`)
+        self._timers: LoopTimers[_Pending] = LoopTimers(self._on_timer)
         # how late our loop runs, for what the wire cannot tell (connects, resolution, calls)
         self.watch = LoopWatch()
 
@@ -243,6 +256,7 @@ class SipTransports:
             raise LocalProtocolError("SipTransports already started")
         self._loop = asyncio.get_running_loop()
         self._datagrams.start(self._loop)
+        self._timers.start(self._loop)
         self.watch.start()
 
     def udp_port(self, family: int = socket.AF_INET) -> int:
@@ -258,6 +272,7 @@ class SipTransports:
         for p in list(self._router.pending()):
             self._finish(p, Outcome(None, FailureReason.NETWORK, "SIP transports closed",
                                     p.txn.transmissions))
+        self._timers.stop()
         self._datagrams.close()
         await self._streams.close()
         self.watch.stop()
@@ -408,16 +423,20 @@ class SipTransports:
 
     def _arm(self, p: _Pending) -> None:
         """One timer per transaction: its next transaction timer, or the deadline if sooner
-        (the deadline wins a tie, as it did as a timer of its own armed first)."""
+        (the deadline wins a tie, as it did as a timer of its own armed first).
+
+        The timers of all transactions are entries of one heap behind one loop timer,
+        set for the earliest: an asyncio TimerHandle each cost an object, a Python
+        `__lt__` per heap comparison, and a cancelled one its place in the loop's heap."""
         assert self._loop is not None
         when = p.txn.get_timer()
         due = p.deadline if when is None or when >= p.deadline else when
-        if p.timer is not None:
-            if p.timer_due == due:
+        entry = p.timer
+        if entry is not None:
+            if entry[0] == due:
                 return
-            p.timer.cancel()
-        p.timer_due = due
-        p.timer = self._loop.call_at(due, self._on_timer, p)
+            self._timers.cancel(entry)
+        p.timer = self._timers.arm(due, p)
 
     def _on_timer(self, p: _Pending) -> None:
         p.timer = None
@@ -493,7 +512,7 @@ class SipTransports:
 
     def _forget(self, p: _Pending) -> None:
         if p.timer is not None:
-            p.timer.cancel()
+            self._timers.cancel(p.timer)
             p.timer = None
         self._router.close(p.txn.branch, p)
 

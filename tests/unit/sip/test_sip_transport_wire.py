@@ -7,6 +7,7 @@ the event loop, as an overloaded daemon's loop is blocked by its own work.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import threading
 import time
@@ -122,3 +123,60 @@ async def test_silence_while_our_socket_dropped_datagrams_is_inconclusive(
     assert transports.stats.socket_drops > 0
     assert result.inconclusive, result.detail
     assert "our socket dropped" in result.detail
+
+
+class RecordingPeer(ThreadPeer):
+    """Silent, but notes when each request (by Call-ID) arrived, on the loop's clock."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[float]] = {}
+        super().__init__(silent=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            request = parse_message(data)
+            call_id = request.headers.get("Call-ID") or ""
+            self.arrivals.setdefault(call_id, []).append(time.monotonic())
+
+
+async def test_transactions_sharing_the_loop_timer_keep_each_their_own_timers() -> None:
+    """Timer E of each transaction, and its deadline, as if each had a loop timer of its own."""
+    peer = RecordingPeer()
+    transports = SipTransports()
+    await transports.start()
+    try:
+        t1s = (0.05, 0.08, 0.13)
+        tasks = [await probe(transports, peer.port, timeout=0.5, t1=t1) for t1 in t1s]
+        results = await asyncio.gather(*tasks)
+        await asyncio.sleep(0.05)
+    finally:
+        await transports.close()
+        peer.close()
+    # E doubles from T1: sent at 0, T1, 3 T1, 7 T1 ... while before the 0.5 s deadline
+    expected = [sum(1 for k in range(6) if (2**k - 1) * t1 < 0.5) for t1 in t1s]
+    assert [r.measured.exported()["sip_transmissions"] for r in results  # type: ignore[union-attr]
+            ] == expected, [r.detail for r in results]
+    assert all(r.reason is FailureReason.TIMEOUT and not r.inconclusive for r in results), \
+        [(r.reason, r.detail) for r in results]
+    assert all("(probe deadline)" in r.detail for r in results)
+    for t1, times in zip(sorted(t1s), sorted(peer.arrivals.values(), key=lambda a: a[1] - a[0]),
+                         strict=True):
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(gap >= t1 * 2**k - 0.005 for k, gap in enumerate(gaps)), (t1, gaps)
+
+
+async def test_answered_transactions_do_not_pile_up_in_the_timer_heap(
+    transports: SipTransports, peer: ThreadPeer
+) -> None:
+    """Each answer cancels its transaction's timer; the heap sheds the cancelled entries
+    once they outnumber the live ones, so it stays as small as what is in flight."""
+    await asyncio.sleep(0.05)
+    for _ in range(300):
+        result = await (await probe(transports, peer.port, timeout=2.0))
+        assert result.ok, result.detail
+    timers = transports._timers.heap
+    assert len(timers) <= 2 * 65 and timers.stale == sum(1 for e in timers._heap if e[2] is None)
