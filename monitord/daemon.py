@@ -397,10 +397,10 @@ class Daemon:
         self, pipeline: Pipeline, name: str, probe: Probe, timeout: float
     ) -> Callable[[float], Awaitable[None]]:
         assert self._probes is not None
-        alarms = self._probes.alarms
+        nets = self._probes.nets
 
         async def job(_slot: float) -> None:
-            at, result, duration = await run_probe(probe, timeout, alarms)
+            at, result, duration = await run_probe(probe, timeout, nets)
             await pipeline.observe(name, at, result, duration)
 
         return job

@@ -105,14 +105,8 @@ class ResumeState:
 
 def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
     """The snapshot minus `last_probe`: an unchanged UP check needs no write."""
-    return (
-        s.state,
-        s.consecutive_failures,
-        s.consecutive_successes,
-        s.streak_start,
-        s.downtime_start,
-        s.recovery_start,
-    )
+    return (s.state, s.consecutive_failures, s.consecutive_successes, s.streak_start,
+            s.downtime_start, s.recovery_start)
 
 
 class Pipeline:
@@ -167,8 +161,7 @@ class Pipeline:
         self._frozen_services: dict[str, datetime] = {}
 
     def _plain_checks(self) -> frozenset[str]:
-        """Checks whose steps only the state machine judges (no call quality, no device
-        reboots): the ones `_quiet_step` may take."""
+        """What `_quiet_step` may take: checks judged by the state machine alone."""
         return frozenset(name for name in self.checks
                          if name not in self._devices and not self._quality.judges(name))
 
@@ -252,8 +245,7 @@ class Pipeline:
             return await self._commit(at, outcome, events, entries)
 
     def _keeps_up(self, at: datetime) -> bool:
-        """Nothing but the probe can make news now: the record keeps up and no maintenance
-        window starts or ends."""
+        """Only the probe can make news: the record keeps up, no window starts or ends."""
         return (not self._backlog and self._failing_since is None and self._frozen_at is None
                 and not self._calendar.due(at))
 

@@ -31,7 +31,6 @@ from monitord.config.register import SipRegisterCheck
 from monitord.config.siptls import SipTlsConfig
 from monitord.config.snmp import SNMP_CHECK_MODELS
 from monitord.core.snmpbuild import snmp_probe
-from probes.alarms import Alarm, Alarms
 from probes.base import FailureReason, Probe, ProbeResult
 from probes.quality.jitterbuffer import JitterBufferKind, JitterBufferSettings
 from probes.rtp.g711 import Law
@@ -46,6 +45,7 @@ from probes.sip.transport import SipTransports
 from probes.sip.uri import SipUri
 from probes.sip.verdict import FarEnd
 from probes.snmp.client import SnmpClient
+from probes.timerheap import Entry, LoopTimers
 from probes.timing import tolerance
 
 log = structlog.get_logger("monitord.core.runner")
@@ -67,14 +67,14 @@ class ProbeContext:
     `dns` locates SIP targets (RFC 3263) for OPTIONS, REGISTER and calls; one for all
     checks so its TTL cache is shared. It holds no sockets between queries.
     `pacer` is the one RTP send timer of every call in flight (probes/rtp/pacer.py).
-    `alarms` holds the runner's safety nets, one loop timer for all (probes/alarms.py).
+    `nets` holds the runner's safety nets, one loop timer for all (probes/timerheap.py).
     """
 
     sip: SipTransports
     snmp: SnmpClient = field(default_factory=SnmpClient)
     dns: DnsResolver = field(default_factory=DnsResolver)
     pacer: Pacer = field(default_factory=Pacer)
-    alarms: Alarms = field(default_factory=Alarms)
+    nets: LoopTimers[_SafetyNet] = field(default_factory=lambda: safety_nets())
 
 
 def _sip_options(check: CheckConfig, ctx: ProbeContext) -> Probe:
@@ -138,18 +138,18 @@ def build_probe(check: EffectiveCheck, ctx: ProbeContext) -> Probe:
     return PROBE_FACTORIES[check.type](check.config, ctx)
 
 
-async def run_probe(probe: Probe, timeout: float, alarms: Alarms | None = None
+async def run_probe(probe: Probe, timeout: float, nets: LoopTimers[_SafetyNet] | None = None
                     ) -> tuple[datetime, ProbeResult, float]:
     """Run once with a deadline; return (wall-clock start, result, duration in seconds).
 
-    `alarms` holds the safety net's timer: the daemon passes one for all its probes
-    (probes/alarms.py says why); without it the net gets one of its own.
+    `nets` holds the safety net's timer: the daemon passes one for all its probes
+    (`safety_nets()`; probes/timerheap.py says why); without it the net gets its own.
     """
     loop = asyncio.get_running_loop()
     at = datetime.now(UTC)
     t0 = loop.time()
     deadline = t0 + timeout
-    net = _SafetyNet(loop, Alarms(loop) if alarms is None else alarms, deadline, timeout)
+    net = _SafetyNet(loop, safety_nets() if nets is None else nets, deadline, timeout)
     try:
         result = await probe.run(deadline)
     except asyncio.CancelledError:
@@ -177,19 +177,25 @@ class _SafetyNet:
     and the probe's wake-up is already queued. Cancelling then would replace the
     verdict the probe has reached with a timeout of our making."""
 
-    __slots__ = ("_alarms", "_extensions", "_handle", "_loop", "_task", "_timeout", "fired",
-                 "late")
+    __slots__ = ("_due", "_entry", "_extensions", "_loop", "_nets", "_soon", "_task",
+                 "_timeout", "fired", "late")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, alarms: Alarms, deadline: float,
-                 timeout: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, nets: LoopTimers[_SafetyNet],
+                 deadline: float, timeout: float) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._task, self._loop, self._alarms, self._timeout = task, loop, alarms, timeout
+        self._task, self._loop, self._nets, self._timeout = task, loop, nets, timeout
         self._extensions = NET_EXTENSIONS
         self.late = 0.0  # how far behind the loop was when the net looked
         self.fired = False
-        self._handle: Alarm | asyncio.Handle | None = alarms.at(
-            deadline + DEADLINE_GRACE, self._check, deadline + DEADLINE_GRACE)
+        self._soon: asyncio.Handle | None = None
+        self._due = deadline + DEADLINE_GRACE
+        self._entry: Entry | None = nets.arm(self._due, self)
+
+    def due(self) -> None:
+        """Its timer in `nets` came due."""
+        self._entry = None
+        self._check(self._due)
 
     @property
     def _tolerance(self) -> float:
@@ -200,13 +206,13 @@ class _SafetyNet:
         self.late = max(self.late, now - due)
         if now - due > self._tolerance and self._extensions > 0:
             self._extensions -= 1
-            when = now + DEADLINE_GRACE
-            self._handle = self._alarms.at(when, self._check, when)
+            self._due = now + DEADLINE_GRACE
+            self._entry = self._nets.arm(self._due, self)
             return
-        self._handle = self._loop.call_soon(self._fire)
+        self._soon = self._loop.call_soon(self._fire)
 
     def _fire(self) -> None:
-        self._handle = None
+        self._soon = None
         self.fired = True
         self._task.cancel()
 
@@ -222,6 +228,14 @@ class _SafetyNet:
         return ProbeResult.failure(FailureReason.TIMEOUT, f"no result within {self._timeout:g}s")
 
     def disarm(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._entry is not None:
+            self._nets.cancel(self._entry)
+            self._entry = None
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
+
+
+def safety_nets() -> LoopTimers[_SafetyNet]:
+    """One loop timer for the safety nets of many probes (`ProbeContext.nets`)."""
+    return LoopTimers(_SafetyNet.due)

@@ -35,6 +35,7 @@ from ..base import FailureReason, ProbeResult
 from ..datagrams import Datagram
 from ..errors import InvalidValue, LocalProtocolError, ProbeFailure, SipUriError
 from ..measurements import Measured
+from ..timerheap import Entry, LoopTimers
 from ..timing import MIN_TOLERANCE, LoopWatch, tolerance
 from .datagram import DatagramEndpoint
 from .dns import ResolvedTarget
@@ -52,7 +53,6 @@ from .routing import (
     WireTransport,
 )
 from .streams import StreamConnection, StreamPool
-from .timerheap import Entry, LoopTimers
 from .tls import TlsSettings
 from .transaction import (
     NonInviteClientTransaction,
@@ -136,39 +136,6 @@ class Outcome:
             return ProbeResult.not_judged(self.detail, measured=measured)
         return ProbeResult.failure(self.failure or FailureReason.INTERNAL, self.detail,
                                    measured=measured)
-
-
-# An answered probe's outcome is built once per response: set straight through its
-# slots, as the frozen dataclass's __init__ would through object.__setattr__ per field
-# (half the time). The order is checked here against the class, so a new field fails
-# at import instead of being left unset.
-_OUTCOME_SLOTS = ("response", "failure", "detail", "transmissions", "latency", "provisional",
-                  "tls_not_after", "inconclusive", "sent_at", "arrival")
-if tuple(Outcome.__dataclass_fields__) != _OUTCOME_SLOTS:
-    raise LocalProtocolError("Outcome's fields changed: update _answered_outcome")
-(_set_response, _set_failure, _set_detail, _set_transmissions, _set_latency, _set_provisional,
- _set_tls_not_after, _set_inconclusive, _set_sent_at, _set_arrival) = (
-    getattr(Outcome, name).__set__ for name in _OUTCOME_SLOTS)
-
-
-def _answered_outcome(response: Response, transmissions: int, latency: float,
-                      provisional: tuple[Response, ...], tls_not_after: float | None,
-                      sent_at: float, arrival: float) -> Outcome:
-    """`Outcome(response, None, "", transmissions, latency, provisional, tls_not_after,
-    sent_at=sent_at, arrival=arrival)`, built faster (what __post_init__ checks holds:
-    a response and no failure)."""
-    outcome: Outcome = object.__new__(Outcome)
-    _set_response(outcome, response)
-    _set_failure(outcome, None)
-    _set_detail(outcome, "")
-    _set_transmissions(outcome, transmissions)
-    _set_latency(outcome, latency)
-    _set_provisional(outcome, provisional)
-    _set_tls_not_after(outcome, tls_not_after)
-    _set_inconclusive(outcome, False)
-    _set_sent_at(outcome, sent_at)
-    _set_arrival(outcome, arrival)
-    return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,11 +444,16 @@ class SipTransports:
                                f" was read {over:.2f} s after the deadline while our daemon was"
                                " behind; when it arrived is unknown (overloaded)", count,
                                inconclusive=True)
-            return Outcome(None, FailureReason.TIMEOUT, f"final response {status} arrived"
-                           f" {over * 1000:.0f} ms after the probe deadline", count)
+            detail = f"final response {status} arrived {over * 1000:.0f} ms after the probe deadline"
+            if p.late > tolerance(p.budget):
+                # it answered a request we sent late: on time, its answer may have been too
+                return Outcome(None, FailureReason.TIMEOUT, f"not judged: {detail}, but our daemon"
+                               f" sent the request {p.late:.2f} s late (overloaded)", count,
+                               inconclusive=True)
+            return Outcome(None, FailureReason.TIMEOUT, detail, count)
         started = p.txn.started_at
-        return _answered_outcome(event.response, count, max(0.0, arrival - started),
-                                 tuple(p.provisional), p.tls_not_after, started, arrival)
+        return Outcome(event.response, None, "", count, max(0.0, arrival - started),
+                       tuple(p.provisional), p.tls_not_after, sent_at=started, arrival=arrival)
 
     def _silence(self, p: _Pending, span: str, emptied: bool) -> Outcome:
         """No final response: a timeout, unless our own daemon may have caused it."""

@@ -24,9 +24,11 @@ from probes.sip.uri import SipUri
 
 
 class ThreadPeer:
-    """Answers every OPTIONS with 200 at once (or stays silent), from its own thread."""
+    """Answers every OPTIONS with 200 at once (or stays silent), from its own thread; or
+    ignores the first `skip` requests and answers later ones after `delay` seconds."""
 
-    def __init__(self, silent: bool = False) -> None:
+    def __init__(self, silent: bool = False, skip: int = 0, delay: float = 0.0) -> None:
+        self.skip, self.delay = skip, delay
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.05)
@@ -44,6 +46,10 @@ class ThreadPeer:
             except TimeoutError:
                 continue
             request = parse_message(data)
+            if self.skip > 0:
+                self.skip -= 1
+                continue
+            time.sleep(self.delay)
             if isinstance(request, Request) and not self.silent:
                 self.sock.sendto(build_response(request, 200, "OK").serialize(), addr)
                 self.answered.set()
@@ -105,6 +111,24 @@ async def test_silence_after_our_retransmission_left_late_is_inconclusive(
     result = await task
     assert result.inconclusive and result.reason is None, result.detail
     assert "our daemon sent the request" in result.detail and "late" in result.detail
+
+
+async def test_an_answer_past_the_deadline_to_a_retransmission_we_sent_late_is_inconclusive(
+    transports: SipTransports,
+) -> None:
+    """The first request is lost, and our loop sends the retransmission 0.25 s late: its
+    answer lands past the deadline, which an on-time retransmission's would not have."""
+    slow = ThreadPeer(skip=1, delay=0.2)
+    try:
+        await asyncio.sleep(0.05)  # the kernel's timestamping is on
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, time.sleep, 0.3)  # Timer E (due at 0.1 s) fires at 0.35 s
+        loop.call_later(0.4, time.sleep, 0.3)  # the deadline (0.5 s) is looked at by 0.7 s
+        result = await (await probe(transports, slow.port, timeout=0.5, t1=0.1))
+    finally:
+        slow.close()
+    assert result.inconclusive and result.reason is None, result.detail
+    assert "after the probe deadline" in result.detail and "late" in result.detail
 
 
 async def test_silence_while_our_socket_dropped_datagrams_is_inconclusive(

@@ -7,7 +7,7 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.sip.timerheap import Entry, LoopTimers, TimerHeap
+from probes.timerheap import Entry, LoopTimers, TimerHeap
 
 # each step: arm owner k at a due time, cancel owner k's timer, or run what is due by t
 steps = st.lists(st.one_of(

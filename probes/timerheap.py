@@ -1,6 +1,8 @@
-"""The timers of many client transactions in one heap, behind one loop timer (sans-IO).
+"""Many timers in one heap, behind one loop timer (sans-IO, and its asyncio layer).
 
-An asyncio TimerHandle per transaction costs its object, a Python-level `__lt__`
+Used for every client transaction's timer (`sip.transport`) and every probe's
+safety net (`monitord.core.runner`): thousands a second, nearly all cancelled.
+An asyncio TimerHandle per timer costs its object, a Python-level `__lt__`
 for each comparison in the loop's heap (about ten per probe at a few thousand
 checks), and a cancelled one stays in that heap until it comes due. Here an
 entry is a list `[due, sequence number, owner]`: heapq compares two in C (a
@@ -9,7 +11,7 @@ arming; a cancelled entry lets its owner go at once and is shed lazily, at the
 top or all at once when the cancelled outnumber the live (as asyncio does).
 
 `LoopTimers` is its asyncio layer: one loop timer at `next_due()`, which runs
-what `pop_due(now)` hands out, in that order (`transport.SipTransports` uses it).
+what `pop_due(now)` hands out, in that order.
 """
 
 from __future__ import annotations
@@ -129,7 +131,10 @@ class LoopTimers(Generic[T]):
         self._loop = None
 
     def arm(self, due: float, owner: T) -> Entry:
-        """A timer for `owner` at `due` (cancel the entry it replaces first)."""
+        """A timer for `owner` at `due` (cancel the entry it replaces first). Not started:
+        on the running loop."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         entry = self._heap.push(due, owner)
         if not self._firing and (self._wakeup is None or due < self._wakeup_at):
             self._wake_at(due)
