@@ -8,7 +8,6 @@ stream, seeded by the `Resumed` event at start.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from monitord.config.load import EffectiveCheck
@@ -23,16 +22,9 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
 )
-from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
-from probes.base import ProbeResult
+from monitord.core.stream import Committed, ProbeOutcome, Reconfigured, RecordHealth, Resumed
 
-__all__ = ["LastResult", "LiveView"]
-
-
-@dataclass(frozen=True, slots=True)
-class LastResult:
-    at: datetime
-    result: ProbeResult
+__all__ = ["LiveView"]
 
 
 class LiveView:
@@ -44,7 +36,9 @@ class LiveView:
         self.snapshots: dict[str, CheckSnapshot] = {
             c.name: CheckSnapshot.initial(c.name) for c in checks
         }
-        self.last: dict[str, LastResult] = {}
+        # each check's last probe: its `at` and `result` are what the API shows (the
+        # outcome as the stream handed it, not a copy per probe)
+        self.last: dict[str, ProbeOutcome] = {}
         self._down_since: dict[str, datetime] = {}
         self._down_checks: set[str] = set()
         self._maintenance: dict[str, set[str]] = {}
@@ -70,7 +64,7 @@ class LiveView:
         if c.probe is not None:
             o = c.probe
             self.snapshots[o.check.name] = o.after
-            self.last[o.check.name] = LastResult(o.at, o.result)
+            self.last[o.check.name] = o
         for ev in c.events:
             if isinstance(ev, Resumed):
                 self._resume(ev.snapshots, ev.open_services)
