@@ -38,6 +38,7 @@ from monitord.core.checkstate import CheckMachine, Observation
 from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
+    CheckState,
     MaintenanceEnded,
     ServiceDowntimeClosed,
     ServiceEvent,
@@ -101,6 +102,10 @@ class ResumeState:
     open_services: Mapping[str, datetime] = field(default_factory=dict)
     open_quality: Sequence[QualityRecord] = ()
     windows: Sequence[MaintenanceRecord] = ()  # live one-off windows stored via the API
+
+
+def _observation(at: datetime, result: ProbeResult) -> Observation:
+    return Observation(at, result.ok, result.reason and result.reason.value, result.detail)
 
 
 def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
@@ -209,13 +214,11 @@ class Pipeline:
         check = self.checks[name]
         if result.inconclusive:
             return self._not_judged(check, at, result, duration)
-        obs = Observation(at=at, ok=result.ok,
-                          reason=result.reason.value if result.reason else None,
-                          detail=result.detail)
         if name in self._plain and not self._lock.locked() and self._keeps_up(at):
-            quiet = self._quiet_step(check, obs, result, duration)
+            quiet = self._quiet_step(check, at, result, duration)
             if quiet is not None:
                 return quiet
+        obs = _observation(at, result)
         async with self._lock:
             self._guard(at)
             events: list[Event] = []
@@ -246,10 +249,10 @@ class Pipeline:
 
     def _keeps_up(self, at: datetime) -> bool:
         """Only the probe can make news: the record keeps up, no window starts or ends."""
-        return (not self._backlog and self._failing_since is None and self._frozen_at is None
-                and not self._calendar.due(at))
+        return not (self._backlog or self._failing_since or self._frozen_at
+                    or self._calendar.due(at))
 
-    def _quiet_step(self, check: EffectiveCheck, obs: Observation, result: ProbeResult,
+    def _quiet_step(self, check: EffectiveCheck, at: datetime, result: ProbeResult,
                     duration: float) -> Committed | None:
         """Most probes change nothing recorded (an UP check answered again): published at
         once, without the lock that orders steps around awaited store commits. The stream
@@ -258,12 +261,14 @@ class Pipeline:
         is pure: nothing was kept)."""
         name = check.name
         before = self._snapshots[name]
-        after, check_events = self._machines[name].step(before, obs)
-        if check_events or _persistent(after) != _persistent(before):
-            return None
+        if result.ok and before.state is CheckState.UP:  # most probes: only last_probe moves
+            after = CheckMachine.answered(before, at)
+        else:
+            after, check_events = self._machines[name].step(before, _observation(at, result))
+            if check_events or _persistent(after) != _persistent(before):
+                return None
         self._snapshots[name] = after
-        committed = Committed(obs.at, ProbeOutcome(check, obs.at, result, duration, before,
-                                                   after), ())
+        committed = Committed(at, ProbeOutcome(check, at, result, duration, before, after), ())
         self._publish(committed)
         return committed
 

@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 
@@ -50,8 +50,9 @@ def stable_phase(name: str, interval: float) -> float:
     return min(fraction * interval, math.nextafter(interval, 0.0))
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
+class Due(NamedTuple):
+    """One slot that came due (a named tuple: thousands are made a second)."""
+
     key: str
     at: float  # the slot time (monotonic)
     skipped: int  # slots missed because the loop was late by more than an interval

@@ -6,6 +6,7 @@ after 5, starting at the first failed probe and ending at the first success.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -199,3 +200,17 @@ def test_invariants_hold_for_any_sequence(pattern: str, alert: int, extra: int, 
         assert snap.consecutive_failures == 0 or snap.streak_start is not None
     for (s1, e1), (s2, _e2) in itertools.pairwise(intervals):
         assert s1 < e1 <= s2, "intervals never overlap and never have zero length"
+
+
+def test_answered_moves_only_the_last_probe_of_an_up_check() -> None:
+    at = datetime(2024, 3, 31, 1, 0, tzinfo=UTC)
+    snap = CheckSnapshot.initial("sbc")
+    after = CheckMachine.answered(snap, at)
+    assert after == dataclasses.replace(snap, last_probe=at)
+    machine = CheckMachine("sbc", Thresholds())
+    assert machine.step(snap, Observation(at, True)) == (after, ())
+    with pytest.raises(ValueError, match="timezone-aware"):
+        CheckMachine.answered(snap, at.replace(tzinfo=None))
+    failing, _ = machine.step(snap, Observation(at, False, "timeout"))
+    with pytest.raises(ValueError, match="UP check"):
+        CheckMachine.answered(failing, at)
