@@ -19,7 +19,7 @@ _USER = _ALNUM + "-_.!~*'()%&=+$,;?/"
 
 targets = st.sampled_from([
     "sip:127.0.0.1:5060", "sip:pbx.example.net", "sip:alice@pbx.example.net:5070",
-    "sips:[2001:db8::1]:5061", "sip:10.0.0.1;transport=tcp", "sip:%61b@h.example;lr",
+    "sips:[2001:db8::1]:5061", "sip:192.0.2.10;transport=tcp", "sip:%61b@h.example;lr",
 ])
 hosts = st.sampled_from(["127.0.0.1", "::1", "192.0.2.7", "2001:db8::42", "probe.local"])
 settings = st.builds(

@@ -92,7 +92,7 @@ def test_a_long_datagram_is_refused_as_before() -> None:
     agree(SIPP_200.replace(b"Content-Length: 0", b"Content-Length: 70000") + b"x" * 70000)
 
 
-LINES = [b"Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKz", b"v: SIP/2.0/UDP h:0;branch=x",
+LINES = [b"Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKz", b"v: SIP/2.0/UDP h:0;branch=x",
          b"VIA: SIP/2.0/UDP a;rport;branch=b,SIP/2.0/TCP c", b"Via:", b"Via: x",
          b"CSeq: 1 OPTIONS", b"cseq: 99999999999 OPTIONS", b"CSeq: 1", b"From: a", b"f: b",
          b"TO: c", b"t:", b"Call-ID: d", b"i: e", b"Content-Length: 0", b"l: 2", b"l: 02",

@@ -30,5 +30,5 @@ def test_a_source_is_canonical_whether_seen_before_or_not(ip: str, port: int,
 def test_the_source_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resolution, "_sources", {})
     for port in range(resolution._SOURCES_LIMIT + 10):
-        assert canonical_source(("10.0.0.1", port)) == ("10.0.0.1", port)
+        assert canonical_source(("192.0.2.10", port)) == ("192.0.2.10", port)
     assert len(resolution._sources) <= resolution._SOURCES_LIMIT

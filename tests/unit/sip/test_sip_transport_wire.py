@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from probes.base import FailureReason, ProbeResult
-from probes.sip.message import Request, parse_message
+from probes.sip.message import Request, Response, parse_message
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.transport import SipTransports
 from probes.sip.uas import build_response
@@ -45,14 +45,17 @@ class ThreadPeer:
                 data, addr = self.sock.recvfrom(65535)
             except TimeoutError:
                 continue
-            request = parse_message(data)
-            if self.skip > 0:
-                self.skip -= 1
-                continue
-            time.sleep(self.delay)
-            if isinstance(request, Request) and not self.silent:
-                self.sock.sendto(build_response(request, 200, "OK").serialize(), addr)
-                self.answered.set()
+            self.handle(parse_message(data), addr)
+
+    def handle(self, message: Request | Response, addr: tuple[str, int]) -> None:
+        """What the peer does with one message it received (in its own thread)."""
+        if self.skip > 0:
+            self.skip -= 1
+            return
+        time.sleep(self.delay)
+        if isinstance(message, Request) and not self.silent:
+            self.sock.sendto(build_response(message, 200, "OK").serialize(), addr)
+            self.answered.set()
 
     def close(self) -> None:
         self._stop.set()
@@ -156,15 +159,9 @@ class RecordingPeer(ThreadPeer):
         self.arrivals: dict[str, list[float]] = {}
         super().__init__(silent=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            request = parse_message(data)
-            call_id = request.headers.get("Call-ID") or ""
-            self.arrivals.setdefault(call_id, []).append(time.monotonic())
+    def handle(self, message: Request | Response, addr: tuple[str, int]) -> None:
+        call_id = message.headers.get("Call-ID") or ""
+        self.arrivals.setdefault(call_id, []).append(time.monotonic())
 
 
 async def test_transactions_sharing_the_loop_timer_keep_each_their_own_timers() -> None:
