@@ -160,11 +160,7 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         """First value of the field, or None."""
-        key = _key(name)
-        for item in self._items:
-            if item[0] == key:
-                return item[2]
-        return None
+        return self.first(_key(name))
 
     def first(self, key: str) -> str | None:
         """`get` by lower-cased canonical name ("via"), for the hot path: no name lookup."""
