@@ -105,11 +105,11 @@ async def run_daemon(args: argparse.Namespace, target_port: int, workdir: Path,
         for i in range(args.checks)
     )
     listen = free_port()
+    limit = "" if args.concurrency is None else f", max_concurrency: {args.concurrency}"
     db = workdir / f"bench-{args.checks}.db"
     cfg = parse_config(
         f"""
-daemon: {{site: bench, listen: '127.0.0.1:{listen}', storage: '{db}',
-          max_concurrency: {args.concurrency}}}
+daemon: {{site: bench, listen: '127.0.0.1:{listen}', storage: '{db}'{limit}}}
 defaults: {{interval: {args.interval}s, timeout: {min(args.interval, 1.0)}s}}
 checks:
 {checks}
@@ -304,7 +304,8 @@ def main() -> int:
     p.add_argument("--interval", type=float, default=1.0, help="seconds")
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds (after warm-up)")
     p.add_argument("--warmup", type=float, default=3.0)
-    p.add_argument("--concurrency", type=int, default=512)
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="daemon.max_concurrency (default: unset, as the daemon's default)")
     p.add_argument("--scrape-every", type=float, default=0.0,
                    help="seconds between HTTP scrapes of /metrics while measuring (0: none)")
     p.add_argument("--ramp", action="store_true", help="find the highest count one core holds")

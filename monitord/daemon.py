@@ -313,8 +313,14 @@ class Daemon:
             for c in checks
         ]
         self._settle_later(checks)
-        return Scheduler(jobs, max_concurrency=self.config.daemon.max_concurrency,
-                         observer=self.metrics)
+        limit = self.config.daemon.max_concurrency
+        if limit is not None and limit < len(checks):
+            log.warning("max_concurrency_below_checks", max_concurrency=limit, checks=len(checks),
+                        problem=f"daemon.max_concurrency {limit} is below the {len(checks)}"
+                        " checks: when more probes than that wait out their timeout at once"
+                        " (a site cut off), the others start late or skip their slot;"
+                        " leave it unset unless the host cannot hold that many")
+        return Scheduler(jobs, max_concurrency=limit, observer=self.metrics)
 
     def _settle_later(self, checks: Sequence[EffectiveCheck]) -> None:
         """Settle the heap again once these (new) checks have all run once."""

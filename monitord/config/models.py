@@ -63,7 +63,10 @@ class DaemonConfig(Strict):
     storage_password_file: SecretFromFile | None = None  # PostgreSQL password, read at load
     storage_password: SecretStr | None = None  # the same as `${VAR}` from the environment
     timezone: str = "Europe/Amsterdam"
-    max_concurrency: StrictInt = Field(default=512, ge=1, le=100_000)
+    # probes in flight at once. Unset: no limit but the checks themselves (a check never
+    # overlaps itself), so a site that is cut off, every probe waiting out its timeout,
+    # delays nothing. A limit below the number of checks skips slots exactly then.
+    max_concurrency: StrictInt | None = Field(default=None, ge=1, le=100_000)
     heartbeat_interval: Annotated[float, BeforeValidator(bounded(MAX_HEARTBEAT))] = 10.0
     api_token_file: SecretFromFile | None = None  # bearer token for write endpoints
     dns: DnsConfig = Field(default_factory=DnsConfig)  # RFC 3263 lookups of SIP targets

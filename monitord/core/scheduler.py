@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import heapq
 import math
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -191,17 +192,17 @@ class LoadTracker:
 
 
 class Turns:
-    """At most `limit` jobs at once, first come first served.
+    """At most `limit` jobs at once (None: no limit), first come first served.
 
     asyncio.Semaphore does the same, but even a free turn costs it a handful of
     coroutine and method calls; a scheduler starting thousands of probes a second
     takes a free turn here without an await.
     """
 
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 1:
             raise ValueError(f"a concurrency limit must be at least 1, got {limit}")
-        self._free = limit
+        self._free = sys.maxsize if limit is None else limit
         self._queue: deque[asyncio.Future[None]] = deque()
 
     def take_now(self) -> bool:
@@ -248,7 +249,7 @@ class Scheduler:
         self,
         jobs: Sequence[tuple[str, float, Job]],
         *,
-        max_concurrency: int,
+        max_concurrency: int | None,
         observer: SchedulerObserver,
     ) -> None:
         self._jobs = {key: job for key, _, job in jobs}

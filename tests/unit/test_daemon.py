@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from structlog.testing import capture_logs
 
 from monitord import daemon as daemon_module
 from monitord.config import parse_config
@@ -177,6 +178,31 @@ async def test_the_heap_is_settled_again_once_every_check_has_run(
     # 2.5 s after the scheduler was built, which is a little before `ready`
     assert 1.5 <= settles[1][0] - ready <= 5.0, settles[1][0] - ready
     assert settles[1][1] < 1000, "everything alive then is out of the collector's view"
+
+
+@pytest.mark.parametrize(("limit", "warned"), [("", False), (", max_concurrency: 1", True)])
+async def test_a_concurrency_limit_below_the_check_count_is_named_at_start(
+    tmp_path: Path, responder: Responder, limit: str, warned: bool,
+) -> None:
+    """Unset, every check may wait out its timeout at once; a limit below the check count
+    skips slots exactly when a site is cut off, so the start-up log says so."""
+    d = Daemon(parse_config(
+        f"""
+daemon: {{site: it, listen: "127.0.0.1:0", storage: "{tmp_path / 'm.db'}"{limit}}}
+defaults: {{interval: 1s, timeout: 500ms}}
+checks:
+  - {{name: a, type: sip_options, target: "sip:127.0.0.1:{responder.port}"}}
+  - {{name: b, type: sip_options, target: "sip:127.0.0.1:{responder.port}"}}
+""",
+        env={},
+    ))
+    with capture_logs() as logs:
+        async with running(d):
+            pass
+    found = [e for e in logs if e["event"] == "max_concurrency_below_checks"]
+    assert bool(found) is warned
+    if warned:
+        assert "daemon.max_concurrency 1 is below the 2 checks" in found[0]["problem"]
 
 
 async def test_worker_threads_give_the_gil_back_to_the_loop_within_half_a_millisecond(

@@ -561,3 +561,36 @@ async def test_a_job_cancelled_while_waiting_for_a_turn_does_not_lose_it() -> No
 def test_turns_need_a_positive_limit() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Turns(0)
+
+
+@pytest.mark.parametrize(("limit", "started"), [(None, 600), (512, 512)])
+async def test_without_a_limit_every_check_can_wait_out_its_timeout_at_once(
+    limit: int | None, started: int
+) -> None:
+    """The default: a site cut off leaves every probe waiting out its timeout, and none of
+    the other checks may be held back by it (a limit would start only that many)."""
+    obs = Recorder()
+    cut_off = asyncio.Event()
+    running: set[str] = set()
+
+    def hang(key: str) -> Job:
+        async def job(_slot: float) -> None:
+            running.add(key)
+            await cut_off.wait()
+
+        return job
+
+    jobs: list[tuple[str, float, Job]] = [(f"k{i}", 1.0, hang(f"k{i}")) for i in range(600)]
+    sched = Scheduler(jobs, max_concurrency=limit, observer=obs)
+    task = asyncio.create_task(sched.run())
+    await asyncio.sleep(1.1)  # every check's first slot has come
+    assert len(running) == started
+    cut_off.set()
+    sched.stop()
+    await asyncio.wait_for(task, 0.5)
+    await sched.drain(0.5)
+
+
+def test_turns_without_a_limit_are_always_free() -> None:
+    turns = Turns(None)
+    assert all(turns.take_now() for _ in range(100_000))
