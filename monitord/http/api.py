@@ -86,7 +86,7 @@ async def healthz(request: web.Request) -> web.Response:
 def _check_json(ctx: ApiContext, name: str) -> dict[str, Any]:
     live = ctx.live
     check, snap = live.checks[name], live.snapshots[name]
-    last = live.last.get(name)
+    last = live.last(name)
     return {
         "name": name,
         "type": check.type,

@@ -108,7 +108,7 @@ def _checks(ctx: ApiContext, tz: ZoneInfo) -> list[str]:
     rows = []
     for name, check in live.checks.items():
         snap = live.snapshots[name]
-        last = live.last.get(name)
+        last = live.last(name)
         target = getattr(check.config, "target", "")
         target_text = target if isinstance(target, str) else getattr(target, "host", "")
         if last is None:

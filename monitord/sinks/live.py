@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
@@ -22,9 +23,15 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceDowntimeOpened,
 )
-from monitord.core.stream import Committed, ProbeOutcome, Reconfigured, RecordHealth, Resumed
+from monitord.core.stream import Committed, Reconfigured, RecordHealth, Resumed
+from probes.base import ProbeResult
 
-__all__ = ["LiveView"]
+__all__ = ["LastProbe", "LiveView"]
+
+
+class LastProbe(NamedTuple):
+    at: datetime
+    result: ProbeResult
 
 
 class LiveView:
@@ -36,15 +43,22 @@ class LiveView:
         self.snapshots: dict[str, CheckSnapshot] = {
             c.name: CheckSnapshot.initial(c.name) for c in checks
         }
-        # each check's last probe: its `at` and `result` are what the API shows (the
-        # outcome as the stream handed it, not a copy per probe)
-        self.last: dict[str, ProbeOutcome] = {}
+        # each check's last probe, as the API shows it. Kept as its two parts, not the
+        # outcome: an outcome also holds the snapshot before it, and every object kept
+        # from one probe to the next is one more for each full GC pass to walk
+        self._last_at: dict[str, datetime] = {}
+        self._last_result: dict[str, ProbeResult] = {}
         self._down_since: dict[str, datetime] = {}
         self._down_checks: set[str] = set()
         self._maintenance: dict[str, set[str]] = {}
         self.record: RecordHealth | None = None
 
     # --- reading -------------------------------------------------------------------
+
+    def last(self, check: str) -> LastProbe | None:
+        """When `check` was last probed and what that probe found (None: not yet)."""
+        result = self._last_result.get(check)
+        return None if result is None else LastProbe(self._last_at[check], result)
 
     def services_of(self, check: str) -> list[str]:
         return [s for s, cfg in self.services.items() if check in cfg.checks]
@@ -63,8 +77,10 @@ class LiveView:
     def consume(self, c: Committed) -> None:
         if c.probe is not None:
             o = c.probe
-            self.snapshots[o.check.name] = o.after
-            self.last[o.check.name] = o
+            name = o.check.name
+            self.snapshots[name] = o.after
+            self._last_at[name] = o.at
+            self._last_result[name] = o.result
         for ev in c.events:
             if isinstance(ev, Resumed):
                 self._resume(ev.snapshots, ev.open_services)
@@ -88,7 +104,8 @@ class LiveView:
                     n: (None if n in ev.removed else self.snapshots.get(n))
                     or CheckSnapshot.initial(n) for n in self.checks}
                 for n in ev.removed:
-                    self.last.pop(n, None)
+                    self._last_at.pop(n, None)
+                    self._last_result.pop(n, None)
                     self._down_checks.discard(n)
                 self._down_since = {s: t for s, t in self._down_since.items() if s in self.services}
             elif isinstance(ev, RecordHealth):
