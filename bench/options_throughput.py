@@ -303,7 +303,10 @@ def main() -> int:
     p.add_argument("--checks", type=int, default=2000)
     p.add_argument("--interval", type=float, default=1.0, help="seconds")
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds (after warm-up)")
-    p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--warmup", type=float, default=None,
+                   help="seconds after the daemon is ready before measuring (default: its"
+                        " start-up round, interval + timeout + 1 s, after which it settles"
+                        " its heap, and 2 s more)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="daemon.max_concurrency (default: unset, as the daemon's default)")
     p.add_argument("--scrape-every", type=float, default=0.0,
@@ -312,6 +315,8 @@ def main() -> int:
     p.add_argument("--ramp-factor", type=float, default=1.25)
     p.add_argument("--ramp-max", type=int, default=40_000)
     args = p.parse_args()
+    if args.warmup is None:
+        args.warmup = args.interval + min(args.interval, 1.0) + 1.0 + 2.0
     if args.ramp and not 1.05 <= args.ramp_factor <= 4:
         p.error("--ramp-factor must be within 1.05..4")
     if args.checks < 1 or args.interval <= 0 or not 1 <= args.duration <= 600:

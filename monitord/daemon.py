@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -78,7 +79,7 @@ def _favour_the_loop() -> None:
     sys.setswitchinterval(LOOP_SWITCH_INTERVAL)
 
 
-def _settle_heap() -> None:
+def _settle_heap(*, young_only: bool = False) -> None:
     """Keep the cyclic GC off the probe hot path.
 
     Everything built at start-up (config models, pydantic schemas, probes,
@@ -87,9 +88,18 @@ def _settle_heap() -> None:
     up directly as scheduling lateness. Freezing moves it out of the GC's
     view. (A larger gen-0 threshold was tried and made each young
     collection slower: the default stays.)
+
+    `young_only`, for the settle after the first round: that round's objects
+    sit in the old generation by then, and a full collection walking them
+    stalled the loop at full load (149 ms at 11,500 checks). Collecting the
+    young generations is enough; cyclic garbage that one round left in the
+    old one is frozen with the rest (once per start or reload, not per probe).
     """
-    gc.collect()
+    started = time.perf_counter()
+    gc.collect(1 if young_only else 2)
     gc.freeze()
+    log.info("heap_settled", frozen_objects=gc.get_freeze_count(),
+             pause_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 def _settle_round(checks: Sequence[EffectiveCheck]) -> float:
@@ -328,7 +338,8 @@ class Daemon:
             return
         if self._settle is not None:
             self._settle.cancel()
-        self._settle = asyncio.get_running_loop().call_later(_settle_round(checks), _settle_heap)
+        settle = partial(_settle_heap, young_only=True)
+        self._settle = asyncio.get_running_loop().call_later(_settle_round(checks), settle)
 
     async def _stop_probing(self) -> None:
         """Stop starting probes and wait for those in flight, so their results are recorded."""

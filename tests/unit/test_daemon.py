@@ -161,12 +161,12 @@ async def test_the_heap_is_settled_again_once_every_check_has_run(
     """Probes build their request templates on their first run, after the start-up freeze;
     one round later (interval + timeout + 1 s) the daemon freezes the heap again, so full
     collections stop walking them (issue 14: they set the p99 of scheduling lateness)."""
-    settles: list[tuple[float, int]] = []
+    settles: list[tuple[float, int, bool]] = []
     real = daemon_module._settle_heap
 
-    def settle() -> None:
-        real()
-        settles.append((asyncio.get_running_loop().time(), len(gc.get_objects())))
+    def settle(*, young_only: bool = False) -> None:
+        real(young_only=young_only)
+        settles.append((asyncio.get_running_loop().time(), len(gc.get_objects()), young_only))
 
     monkeypatch.setattr(daemon_module, "_settle_heap", settle)
     async with running(one_check(tmp_path, responder.port)):
@@ -178,6 +178,8 @@ async def test_the_heap_is_settled_again_once_every_check_has_run(
     # 2.5 s after the scheduler was built, which is a little before `ready`
     assert 1.5 <= settles[1][0] - ready <= 5.0, settles[1][0] - ready
     assert settles[1][1] < 1000, "everything alive then is out of the collector's view"
+    # a full collection at start (nothing is probing yet), the young ones after the round
+    assert [young for _, _, young in settles] == [False, True]
 
 
 @pytest.mark.parametrize(("limit", "warned"), [("", False), (", max_concurrency: 1", True)])
