@@ -221,6 +221,10 @@ class _SafetyNet:
         return self._task.uncancel() > 0
 
     def result(self) -> ProbeResult:
+        # The net looked on time, but the loop can stall before its cancel takes effect
+        # (a full collection, a render holding the GIL): the probe's own answer or
+        # deadline may have waited behind that stall just the same.
+        self.late = max(self.late, self._loop.time() - self._due)
         if self.late > self._tolerance:
             return ProbeResult.not_judged(
                 f"no result within {self._timeout:g}s, but our daemon ran {self.late:.2f} s behind"
