@@ -226,10 +226,14 @@ def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> 
     The maximum is the highest rate achieved with every OPTIONS answered, the
     step that did not hold included: asked for more than it could do, SIPp still
     did that much (taking the last step that held instead would understate it).
+    After the first step that does not hold, two more tries bisect the gap to
+    the last one that did (one step of 1.5x left up to half of SIPp's headroom
+    unmeasured: 17,400/s held, 27,225/s asked collapsed to 8,139/s).
     """
     best: dict[str, float] | None = None
-    rate = start
-    while rate <= 200_000:  # bounded
+
+    def attempt(rate: float) -> bool:
+        nonlocal best
         count = max(20_000, int(rate * 3))
         s = run_sipp_uac(target_port, rate, count, cpu, workdir, timeout=2 * count / rate + 5)
         held = s["exit"] == 0 and s["rate"] >= 0.95 * rate
@@ -237,10 +241,22 @@ def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> 
               f" ({'held' if held else 'did not hold'})", flush=True)
         if s["exit"] == 0 and (best is None or s["rate"] > best["rate"]):
             best = s
-        if not held:
+        return held
+
+    low, high = None, start
+    while high <= 200_000 and attempt(high):  # bounded
+        low, high = high, high * 1.5
+    for _ in range(2):  # bounded: bisect between what held and what did not
+        if low is None:
             break
-        rate *= 1.5
-    return best or s
+        mid = (low * high) ** 0.5
+        if attempt(mid):
+            low = mid
+        else:
+            high = mid
+    if best is None:
+        raise SystemExit("SIPp's UAC never finished with every OPTIONS answered")
+    return best
 
 
 def print_run(args: argparse.Namespace, r: dict[str, Any]) -> None:
