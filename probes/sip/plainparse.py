@@ -45,6 +45,12 @@ _ROLES = {"via": _VIA, "cseq": _CSEQ, "content-length": _LENGTH, "from": _FROM, 
 # raw header name as received -> (key, printed name, role); valid names only, bounded
 _known: dict[str, tuple[str, str, int]] = {}
 _KNOWN_LIMIT = 1024
+# a whole header line as received -> its field and role, for the lines a peer repeats word
+# for word in every answer (CSeq, Contact, Allow, Server, Content-Length): not Via, From,
+# To nor Call-ID, which are new in every answer. Bounded: emptied when full.
+_UNIQUE = _VIA | _FROM | _TO | _CALL_ID
+_known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
+_KNOWN_LINES_LIMIT = 1024
 
 
 def parse_datagram(data: bytes) -> Request | Response:
@@ -90,11 +96,11 @@ def _plain_response(data: bytes) -> Response | None:
     if end < 0 or not data.startswith(b"SIP/2.0 "):
         return None
     try:
-        text = data[:end].decode("utf-8")
+        lines = data[:end].decode("utf-8").split("\r\n")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\r\n")
-    if not "".join(lines).isprintable():
+    # Printable, line by line (what the joined lines are): a line learnt was printable
+    if not lines[0].isprintable():
         return None
     status = _status_line(lines[0])
     if status is None:
@@ -106,23 +112,35 @@ def _plain_response(data: bytes) -> Response | None:
     lengths: list[str] = []
     seen = 0
     known = _known
+    known_lines = _known_lines
     for i in range(1, len(lines)):
-        name, colon, value = lines[i].partition(":")
-        entry = known.get(name) or _learn(name)
-        if entry is None or not colon:
-            return None  # a folded line, or no header at all: the careful path decides
-        key, printed, role = entry
-        value = value.strip()
-        append((key, printed, value))
+        line = lines[i]
+        learnt = known_lines.get(line)
+        if learnt is None:
+            if not line.isprintable():
+                return None
+            name, colon, value = line.partition(":")
+            entry = known.get(name) or _learn(name)
+            if entry is None or not colon:
+                return None  # a folded line, or no header at all: the careful path decides
+            key, printed, role = entry
+            field = (key, printed, value.strip())
+            if not role & _UNIQUE:
+                if len(known_lines) >= _KNOWN_LINES_LIMIT:
+                    known_lines.clear()
+                known_lines[line] = (field, role)
+        else:
+            field, role = learnt
+        append(field)
         if role:
             seen |= role
             if role == _VIA:
-                via_rows.append(value)
+                via_rows.append(field[2])
             elif role == _CSEQ:
                 if cseq_row is None:
-                    cseq_row = value
+                    cseq_row = field[2]
             elif role == _LENGTH:
-                lengths.append(value)
+                lengths.append(field[2])
     if seen & _MANDATORY != _MANDATORY or cseq_row is None:
         return None
     body = data[end + 4:]
