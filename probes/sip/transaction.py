@@ -45,9 +45,13 @@ class TransactionState(enum.Enum):
     TERMINATED = "Terminated"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseReceived:
-    """A response for the TU: provisional (<200, transaction continues) or final."""
+    """A response for the TU: provisional (<200, transaction continues) or final.
+
+    A value, yet not frozen: one is made per answer, and a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__` (it was never hashable: a `Response`
+    is not)."""
 
     response: Response
     time: float
@@ -223,6 +227,11 @@ class NonInviteClientTransaction(ClientTransaction):
     def receive_response(self, response: Response, now: float) -> None:
         """Feed a response the transport matched to this transaction (§17.1.3)."""
         self._check_match(response)
+        self.receive_matched(response, now)
+
+    def receive_matched(self, response: Response, now: float) -> None:
+        """`receive_response` of a response already matched by its top Via branch and
+        CSeq method (what `routing.Router` hands over under this transaction's branch)."""
         if self.state in (TransactionState.COMPLETED, TransactionState.TERMINATED):
             # §17.1.2.2: in Completed, retransmitted responses are absorbed.
             return

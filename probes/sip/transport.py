@@ -513,7 +513,8 @@ class SipTransports:
         if isinstance(routed, ForTransaction):
             p = routed.pending
             if not p.future.done():
-                p.txn.receive_response(routed.response, routed.arrival)
+                # filed under the transaction's branch and method: matched (§17.1.3)
+                p.txn.receive_matched(routed.response, routed.arrival)
                 self._pump(p)
         elif isinstance(routed, ForCall):
             routed.handler.on_message(routed.message, routed.source, routed.transport,
