@@ -283,8 +283,9 @@ class SipTransports:
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
             if via is not None and via.transport == "udp":  # nothing to wait for: no timeout
+                # a resolved address is a str and an int, as the kernel's are: kept canonical
                 pending = self._begin(build, "udp", via.family, via.ip,
-                                      canonical((via.ip, via.port)), None, t1, t2, False,
+                                      canonical_source((via.ip, via.port)), None, t1, t2, False,
                                       deadline, due)
             else:
                 async with asyncio.timeout_at(deadline):
