@@ -45,6 +45,7 @@ _ROLES = {"via": _VIA, "cseq": _CSEQ, "content-length": _LENGTH, "from": _FROM, 
 # raw header name as received -> (key, printed name, role); valid names only, bounded
 _known: dict[str, tuple[str, str, int]] = {}
 _KNOWN_LIMIT = 1024
+_new_headers = object.__new__
 # a whole header line as received -> its field and role, for the lines a peer repeats word
 # for word in every answer (CSeq, Contact, Allow, Server, Content-Length): not Via, From,
 # To nor Call-ID, which are new in every answer. Bounded: emptied when full.
@@ -163,7 +164,9 @@ def _plain_response(data: bytes) -> Response | None:
         return None
     if not vias:
         return None
-    message = Response(status[0], status[1], Headers._checked(fields), body)
+    headers = _new_headers(Headers)  # `Headers._checked(fields)`, without its call
+    headers._items = fields
+    message = Response(status[0], status[1], headers, body)
     message._cseq = (cseq_row, cseq)
     message._via = (via_rows[0], vias[0])
     return message
