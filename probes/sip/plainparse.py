@@ -9,6 +9,10 @@ row. `parse_datagram` takes such a response in one loop over its lines
 (sorting out Via, CSeq, Call-ID, From, To and Content-Length as it goes)
 instead of the careful path's three passes, and hands anything else (a
 request, a bare LF, a tab, a folded line, any error) to `parse_message`.
+A peer repeats most of its lines word for word in every answer (CSeq,
+Contact, Allow, Server, Content-Length): such a line's field is learnt
+whole, so only the lines new in each answer (Via, From, To, Call-ID) are
+checked and split each time.
 
 So the shortcut never decides alone that a message is bad: it either
 returns what `parse_message` would (the same fields, body, parsed Via and
@@ -48,10 +52,12 @@ _KNOWN_LIMIT = 1024
 _new_headers = object.__new__
 # a whole header line as received -> its field and role, for the lines a peer repeats word
 # for word in every answer (CSeq, Contact, Allow, Server, Content-Length): not Via, From,
-# To nor Call-ID, which are new in every answer. Bounded: emptied when full.
+# To nor Call-ID, which are new in every answer. Bounded: emptied when full, and only
+# short lines (a peer's long lines cannot make it hold megabytes).
 _UNIQUE = _VIA | _FROM | _TO | _CALL_ID
 _known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
 _KNOWN_LINES_LIMIT = 1024
+_KNOWN_LINE_SIZE = 200
 
 
 def parse_datagram(data: bytes) -> Request | Response:
@@ -65,10 +71,10 @@ def parse_datagram(data: bytes) -> Request | Response:
 
 @functools.lru_cache(maxsize=256)
 def _status_line(start: str) -> tuple[int, str] | None:
-    """(status, reason) of a valid status line, else None; cached: nearly every answer
-    reads "SIP/2.0 200 OK"."""
+    """(status, reason) of a valid, printable status line, else None; cached: nearly
+    every answer reads "SIP/2.0 200 OK"."""
     match = _STATUS_LINE.fullmatch(start)
-    if match is None or _CTL.search(start):
+    if match is None or _CTL.search(start) or not start.isprintable():
         return None
     return int(match.group(1)), match.group(2) or ""
 
@@ -100,9 +106,8 @@ def _plain_response(data: bytes) -> Response | None:
         lines = data[:end].decode("utf-8").split("\r\n")
     except UnicodeDecodeError:
         return None
-    # Printable, line by line (what the joined lines are): a line learnt was printable
-    if not lines[0].isprintable():
-        return None
+    # printable line by line (as the joined lines are): the status line, the lines learnt
+    # (when they were learnt) and each other line
     status = _status_line(lines[0])
     if status is None:
         return None
@@ -126,7 +131,7 @@ def _plain_response(data: bytes) -> Response | None:
                 return None  # a folded line, or no header at all: the careful path decides
             key, printed, role = entry
             field = (key, printed, value.strip())
-            if not role & _UNIQUE:
+            if not role & _UNIQUE and len(line) <= _KNOWN_LINE_SIZE:
                 if len(known_lines) >= _KNOWN_LINES_LIMIT:
                     known_lines.clear()
                 known_lines[line] = (field, role)
