@@ -35,6 +35,10 @@ SO_TIMESTAMPNS: int = getattr(socket, "SO_TIMESTAMPNS", 35)  # <asm-generic/sock
 SO_MEMINFO = 55  # <asm-generic/socket.h>; the value array is SK_MEMINFO_*
 SK_MEMINFO_DROPS = 8
 _TIMESPEC = struct.Struct("@ll")  # struct timespec: tv_sec, tv_nsec
+_TIMESPEC_SIZE = _TIMESPEC.size
+_unpack_timespec = _TIMESPEC.unpack_from
+_SOL_SOCKET = socket.SOL_SOCKET
+_wall = time.time  # looked up once: `receive_one` runs for every datagram
 _ANCILLARY = socket.CMSG_SPACE(_TIMESPEC.size) if LINUX else 0
 # A stamp older than this is a clock step (CLOCK_REALTIME moved), not a queue.
 MAX_QUEUE_AGE = 120.0
@@ -42,8 +46,11 @@ MAX_QUEUE_AGE = 120.0
 RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Datagram:
+    """One datagram read. A value, yet not frozen: one is made per datagram, and a frozen
+    dataclass's `__init__` sets each field through `object.__setattr__`."""
+
     data: bytes
     source: tuple[object, ...]  # the socket address as the kernel gave it
     arrival: float  # when it reached our socket, on the loop's clock
@@ -74,9 +81,9 @@ def receive_one(sock: socket.socket, now: Callable[[], float]) -> Datagram | Non
         return None
     loop_now = now()
     for level, kind, payload in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
-            sec, nsec = _TIMESPEC.unpack_from(payload)
-            age = time.time() - (sec + nsec * 1e-9)
+        if level == _SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC_SIZE:
+            sec, nsec = _unpack_timespec(payload)
+            age = _wall() - (sec + nsec * 1e-9)
             if 0.0 < age < MAX_QUEUE_AGE:
                 return Datagram(data, source, loop_now - age)
     return Datagram(data, source, loop_now)

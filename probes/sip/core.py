@@ -21,6 +21,8 @@ Event = TypeVar("Event")
 class Core(Generic[Out, Event]):
     """What a core has queued for its caller: data to send, events to read, oldest first."""
 
+    __slots__ = ("_events", "_outbox")  # subclasses without slots of their own get a dict
+
     def __init__(self) -> None:
         self._outbox: list[Out] = []
         self._events: deque[Event] = deque()

@@ -8,6 +8,7 @@ Sizes are bounded so a hostile peer cannot make us buffer without limit.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
@@ -543,23 +544,51 @@ def split_header_list(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
+# Random bytes drawn from the system in blocks: a branch, tag and Call-ID are drawn for
+# every request, and a getrandom syscall each was a visible part of a probe's cost. The
+# bytes are the same CSPRNG output `secrets` hands out, each used once; a forked child
+# starts with an empty block, so it never repeats its parent's values.
+_RANDOM_BLOCK = 4096
+_random = b""
+_random_at = 0
+
+
+def _forget_random() -> None:
+    global _random, _random_at
+    _random, _random_at = b"", 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_random)
+
+
+def _random_hex(nbytes: int) -> str:
+    """`secrets.token_hex(nbytes)`, from the current block of system randomness."""
+    global _random, _random_at
+    at = _random_at
+    end = at + nbytes
+    if end > len(_random):
+        _random, at, end = secrets.token_bytes(max(_RANDOM_BLOCK, nbytes)), 0, nbytes
+    _random_at = end
+    return _random[at:end].hex()
+
+
 def make_tag() -> str:
     """A From/To tag: §19.3 asks for at least 32 bits of randomness."""
-    return secrets.token_hex(6)
+    return _random_hex(6)
 
 
 def make_branch() -> str:
     """A fresh branch, unique over space and time (§8.1.1.7), with the RFC 3261 magic cookie."""
-    return BRANCH_MAGIC + secrets.token_hex(10)
+    return BRANCH_MAGIC + _random_hex(10)
 
 
 def make_call_id() -> str:
     """A globally unique Call-ID (§8.1.1.4); random rather than host-derived to leak nothing."""
-    return secrets.token_hex(16)
+    return _random_hex(16)
 
 
 def make_tag_and_call_id() -> tuple[str, str]:
-    """`make_tag()` and `make_call_id()` from one draw of the system's randomness (a
-    syscall each otherwise, for every request sent from a template)."""
-    token = secrets.token_hex(22)
+    """`make_tag()` and `make_call_id()` from one draw of the block of randomness."""
+    token = _random_hex(22)
     return token[:12], token[12:]

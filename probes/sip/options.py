@@ -165,6 +165,12 @@ def _plain_measured(status: int | None, transmissions: int) -> OptionsMeasured:
     return OptionsMeasured(status=status, transmissions=transmissions)
 
 
+@functools.lru_cache(maxsize=256)
+def _summary(status: int, reason: str) -> str:
+    """What a probe says of its final response: nearly always "SIP 200 OK", so kept."""
+    return f"SIP {status} {reason}".rstrip()
+
+
 class SipOptionsProbe:
     """Sends one OPTIONS per run over the daemon's shared transports.
 
@@ -217,7 +223,7 @@ class SipOptionsProbe:
             )
         if response is None:
             return outcome.result(measured)
-        summary = f"SIP {response.status} {response.reason}".rstrip()
+        summary = _summary(response.status, response.reason)
         if response.status in settings.accept:
             return ProbeResult.success(outcome.latency, summary + evidence, measured)
         return ProbeResult.failure(

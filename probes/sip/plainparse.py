@@ -9,6 +9,10 @@ row. `parse_datagram` takes such a response in one loop over its lines
 (sorting out Via, CSeq, Call-ID, From, To and Content-Length as it goes)
 instead of the careful path's three passes, and hands anything else (a
 request, a bare LF, a tab, a folded line, any error) to `parse_message`.
+A peer repeats most of its lines word for word in every answer (CSeq,
+Contact, Allow, Server, Content-Length): such a line's field is learnt
+whole, so only the lines new in each answer (Via, From, To, Call-ID) are
+checked and split each time.
 
 So the shortcut never decides alone that a message is bad: it either
 returns what `parse_message` would (the same fields, body, parsed Via and
@@ -45,6 +49,15 @@ _ROLES = {"via": _VIA, "cseq": _CSEQ, "content-length": _LENGTH, "from": _FROM, 
 # raw header name as received -> (key, printed name, role); valid names only, bounded
 _known: dict[str, tuple[str, str, int]] = {}
 _KNOWN_LIMIT = 1024
+_new_headers = object.__new__
+# a whole header line as received -> its field and role, for the lines a peer repeats word
+# for word in every answer (CSeq, Contact, Allow, Server, Content-Length): not Via, From,
+# To nor Call-ID, which are new in every answer. Bounded: emptied when full, and only
+# short lines (a peer's long lines cannot make it hold megabytes).
+_UNIQUE = _VIA | _FROM | _TO | _CALL_ID
+_known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
+_KNOWN_LINES_LIMIT = 1024
+_KNOWN_LINE_SIZE = 200
 
 
 def parse_datagram(data: bytes) -> Request | Response:
@@ -58,10 +71,10 @@ def parse_datagram(data: bytes) -> Request | Response:
 
 @functools.lru_cache(maxsize=256)
 def _status_line(start: str) -> tuple[int, str] | None:
-    """(status, reason) of a valid status line, else None; cached: nearly every answer
-    reads "SIP/2.0 200 OK"."""
+    """(status, reason) of a valid, printable status line, else None; cached: nearly
+    every answer reads "SIP/2.0 200 OK"."""
     match = _STATUS_LINE.fullmatch(start)
-    if match is None or _CTL.search(start):
+    if match is None or _CTL.search(start) or not start.isprintable():
         return None
     return int(match.group(1)), match.group(2) or ""
 
@@ -90,12 +103,11 @@ def _plain_response(data: bytes) -> Response | None:
     if end < 0 or not data.startswith(b"SIP/2.0 "):
         return None
     try:
-        text = data[:end].decode("utf-8")
+        lines = data[:end].decode("utf-8").split("\r\n")
     except UnicodeDecodeError:
         return None
-    lines = text.split("\r\n")
-    if not "".join(lines).isprintable():
-        return None
+    # printable line by line (as the joined lines are): the status line, the lines learnt
+    # (when they were learnt) and each other line
     status = _status_line(lines[0])
     if status is None:
         return None
@@ -106,23 +118,35 @@ def _plain_response(data: bytes) -> Response | None:
     lengths: list[str] = []
     seen = 0
     known = _known
+    known_lines = _known_lines
     for i in range(1, len(lines)):
-        name, colon, value = lines[i].partition(":")
-        entry = known.get(name) or _learn(name)
-        if entry is None or not colon:
-            return None  # a folded line, or no header at all: the careful path decides
-        key, printed, role = entry
-        value = value.strip()
-        append((key, printed, value))
+        line = lines[i]
+        learnt = known_lines.get(line)
+        if learnt is None:
+            if not line.isprintable():
+                return None
+            name, colon, value = line.partition(":")
+            entry = known.get(name) or _learn(name)
+            if entry is None or not colon:
+                return None  # a folded line, or no header at all: the careful path decides
+            key, printed, role = entry
+            field = (key, printed, value.strip())
+            if not role & _UNIQUE and len(line) <= _KNOWN_LINE_SIZE:
+                if len(known_lines) >= _KNOWN_LINES_LIMIT:
+                    known_lines.clear()
+                known_lines[line] = (field, role)
+        else:
+            field, role = learnt
+        append(field)
         if role:
             seen |= role
             if role == _VIA:
-                via_rows.append(value)
+                via_rows.append(field[2])
             elif role == _CSEQ:
                 if cseq_row is None:
-                    cseq_row = value
+                    cseq_row = field[2]
             elif role == _LENGTH:
-                lengths.append(value)
+                lengths.append(field[2])
     if seen & _MANDATORY != _MANDATORY or cseq_row is None:
         return None
     body = data[end + 4:]
@@ -145,7 +169,9 @@ def _plain_response(data: bytes) -> Response | None:
         return None
     if not vias:
         return None
-    message = Response(status[0], status[1], Headers._checked(fields), body)
+    headers = _new_headers(Headers)  # `Headers._checked(fields)`, without its call
+    headers._items = fields
+    message = Response(status[0], status[1], headers, body)
     message._cseq = (cseq_row, cseq)
     message._via = (via_rows[0], vias[0])
     return message

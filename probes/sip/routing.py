@@ -60,8 +60,11 @@ class Discard(enum.StrEnum):
     RETRANSMISSION = "retransmission"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ForTransaction(Generic[T]):
+    """A response for a transaction. A value, yet not frozen: one is made per answer, and
+    a frozen dataclass's `__init__` sets each field through `object.__setattr__`."""
+
     pending: T
     response: Response
     arrival: float
@@ -151,6 +154,13 @@ class Router(Generic[T, C]):
             message = parse_datagram(data)
         except SipParseError as exc:
             return self._discard(Discard.MALFORMED, source, str(exc))
+        if type(message) is Response:
+            # just parsed: its kept top Via and CSeq are what `top_via` and `cseq` give
+            via, cseq = message._via, message._cseq
+            if via is not None and cseq is not None:
+                entry = self._transactions.get(via[1].branch or "")
+                if entry is not None and cseq[1][1] == entry[0]:
+                    return ForTransaction(entry[1], message, arrival)
         return self.message(message, source, "udp", arrival)
 
     def message(self, message: Request | Response, source: Address, transport: WireTransport,

@@ -45,9 +45,21 @@ class TransactionState(enum.Enum):
     TERMINATED = "Terminated"
 
 
-@dataclass(frozen=True, slots=True)
+# The states as module names: reading an Enum member off its class goes through a
+# descriptor (tens of ns each on Python 3.11), and these are read on every response.
+_TRYING, _PROCEEDING = TransactionState.TRYING, TransactionState.PROCEEDING
+_COMPLETED, _TERMINATED = TransactionState.COMPLETED, TransactionState.TERMINATED
+_ACTIVE = (_TRYING, _PROCEEDING)
+_DONE = (_COMPLETED, _TERMINATED)
+
+
+@dataclass(slots=True)
 class ResponseReceived:
-    """A response for the TU: provisional (<200, transaction continues) or final."""
+    """A response for the TU: provisional (<200, transaction continues) or final.
+
+    A value, yet not frozen: one is made per answer, and a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__` (it was never hashable: a `Response`
+    is not)."""
 
     response: Response
     time: float
@@ -105,6 +117,10 @@ class ClientTransaction(Core[bytes, TransactionEvent]):
     it comes prepared); `transmissions` counts it and its retransmissions.
     """
 
+    # one transaction per probe: slots, not a dict grown field by field as it is made
+    __slots__ = ("_source", "_wire", "branch", "method", "reliable", "started_at",
+                 "transmissions")
+
     def __init__(self, request: Request | PreparedRequest, *, reliable: bool,
                  now: float) -> None:
         super().__init__()
@@ -150,6 +166,9 @@ class NonInviteClientTransaction(ClientTransaction):
     (§17.1.2.2), and there are no stray retransmitted responses to absorb.
     """
 
+    __slots__ = ("_interval_e", "_t1", "_t2", "_t4", "_timer_e", "_timer_f", "_timer_k",
+                 "state")
+
     def __init__(
         self,
         request: Request | PreparedRequest,
@@ -166,7 +185,7 @@ class NonInviteClientTransaction(ClientTransaction):
         if not 0 < t1 <= t2:
             raise LocalProtocolError(f"timers need 0 < T1 <= T2, got T1={t1} T2={t2}")
         super().__init__(request, reliable=reliable, now=now)
-        self.state = TransactionState.TRYING
+        self.state = _TRYING
         self._t1, self._t2, self._t4 = t1, t2, t4
         # §17.1.2.2: "the client transaction MUST set timer F to fire in 64*T1 seconds".
         self._timer_f: float | None = now + 64 * t1
@@ -194,7 +213,7 @@ class NonInviteClientTransaction(ClientTransaction):
         return best
 
     def handle_timer(self, now: float) -> None:
-        if self.state in (TransactionState.TRYING, TransactionState.PROCEEDING):
+        if self.state in _ACTIVE:
             if self._timer_f is not None and now >= self._timer_f:
                 # §17.1.2.2: "If Timer F fires while the client transaction is still
                 # in the "Trying"/"Proceeding" state, the client transaction SHOULD
@@ -205,7 +224,7 @@ class NonInviteClientTransaction(ClientTransaction):
                 return
             if self._timer_e is not None and now >= self._timer_e:
                 self._send()
-                if self.state is TransactionState.TRYING:
+                if self.state is _TRYING:
                     # §17.1.2.2: Timer E is reset "with a value of MIN(2*T1, T2)",
                     # then MIN(4*T1, T2), ...: doubling, capped at T2.
                     self._interval_e = min(2 * self._interval_e, self._t2)
@@ -223,7 +242,12 @@ class NonInviteClientTransaction(ClientTransaction):
     def receive_response(self, response: Response, now: float) -> None:
         """Feed a response the transport matched to this transaction (§17.1.3)."""
         self._check_match(response)
-        if self.state in (TransactionState.COMPLETED, TransactionState.TERMINATED):
+        self.receive_matched(response, now)
+
+    def receive_matched(self, response: Response, now: float) -> None:
+        """`receive_response` of a response already matched by its top Via branch and
+        CSeq method (what `routing.Router` hands over under this transaction's branch)."""
+        if self.state in _DONE:
             # §17.1.2.2: in Completed, retransmitted responses are absorbed.
             return
         self._events.append(ResponseReceived(response, now))
@@ -231,12 +255,12 @@ class NonInviteClientTransaction(ClientTransaction):
             # §17.1.2.2: "If a provisional response is received while in the
             # "Trying" state, the response MUST be passed to the TU, and then the
             # client transaction SHOULD move to the "Proceeding" state."
-            self.state = TransactionState.PROCEEDING
+            self.state = _PROCEEDING
             return
         # §17.1.2.2: a final response moves Trying/Proceeding to Completed;
         # "Timer K to fire in T4 seconds for unreliable transports, and zero
         # seconds for reliable transports."
-        self.state = TransactionState.COMPLETED
+        self.state = _COMPLETED
         self._timer_e = self._timer_f = None
         if self.reliable:
             self._terminate()
@@ -244,5 +268,5 @@ class NonInviteClientTransaction(ClientTransaction):
             self._timer_k = now + self._t4
 
     def _terminate(self) -> None:
-        self.state = TransactionState.TERMINATED
+        self.state = _TERMINATED
         self._timer_e = self._timer_f = self._timer_k = None

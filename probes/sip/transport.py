@@ -283,8 +283,9 @@ class SipTransports:
             return Outcome(None, FailureReason.TIMEOUT, "deadline passed before sending", 0)
         try:
             if via is not None and via.transport == "udp":  # nothing to wait for: no timeout
+                # a resolved address is a str and an int, as the kernel's are: kept canonical
                 pending = self._begin(build, "udp", via.family, via.ip,
-                                      canonical((via.ip, via.port)), None, t1, t2, False,
+                                      canonical_source((via.ip, via.port)), None, t1, t2, False,
                                       deadline, due)
             else:
                 async with asyncio.timeout_at(deadline):
@@ -513,7 +514,8 @@ class SipTransports:
         if isinstance(routed, ForTransaction):
             p = routed.pending
             if not p.future.done():
-                p.txn.receive_response(routed.response, routed.arrival)
+                # filed under the transaction's branch and method: matched (§17.1.3)
+                p.txn.receive_matched(routed.response, routed.arrival)
                 self._pump(p)
         elif isinstance(routed, ForCall):
             routed.handler.on_message(routed.message, routed.source, routed.transport,

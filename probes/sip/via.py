@@ -89,8 +89,9 @@ def parse_via(value: str) -> Via:
     # ASCII without blanks or ";") extends the common form it follows into the common
     # form of the whole value, and the parameters of the whole are the part's plus it.
     prefix, sep, branch = value.rpartition(";branch=")
-    if (sep and branch and branch.isascii() and branch.isprintable() and " " not in branch
-            and ";" not in branch):
+    # a branch of letters and digits (ours) is plain at once; else checked character-wise
+    if sep and branch and branch.isascii() and (branch.isalnum() or (
+            branch.isprintable() and " " not in branch and ";" not in branch)):
         known = _common_via(prefix)
         if known is not None:
             return Via(known.transport, known.host, known.port,

@@ -124,3 +124,26 @@ def test_content_length_against_the_body_as_before() -> None:
     for length in (b"0", b"1", b"4", b"5", b"04", b"x", b"99999999999"):
         for body in (b"", b"body", b"body and more"):
             agree(SIPP_200.replace(b"Length: 0", b"Length: " + length) + body)
+
+
+def test_lines_repeated_word_for_word_are_learnt_bounded_and_still_parse_the_same() -> None:
+    from probes.sip import plainparse
+
+    plainparse._known_lines.clear()
+    agree(SIPP_200)
+    learnt = set(plainparse._known_lines)
+    assert "CSeq: 1 OPTIONS" in learnt and "Server: sipp-options-answerer" in learnt
+    assert not any(line.split(":")[0] in ("Via", "From", "To", "Call-ID") for line in learnt)
+    agree(SIPP_200)  # now from what was learnt
+    for i in range(plainparse._KNOWN_LINES_LIMIT + 10):  # a header new in every answer
+        data = SIPP_200.replace(b"Server: sipp", b"Date: %d\r\nServer: sipp" % i)
+        agree(data)
+        assert len(plainparse._known_lines) <= plainparse._KNOWN_LINES_LIMIT
+    long_line = b"Server: " + b"s" * plainparse._KNOWN_LINE_SIZE
+    agree(SIPP_200.replace(b"Server: sipp-options-answerer", long_line))
+    assert long_line.decode() not in plainparse._known_lines  # parsed, never held
+    # a learnt line is no pass for the others: a tab or a bare CR elsewhere still counts
+    agree(SIPP_200.replace(b"To: <sip", b"To:\t<sip"))
+    agree(SIPP_200.replace(b"To: <sip", b"To: \r<sip"))
+    agree(SIPP_200.replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 OPTIONS\n"))
+    agree(SIPP_200.replace(b"SIP/2.0 200 OK", b"SIP/2.0 200 O\tK"))

@@ -12,8 +12,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.sip.message import Headers, Request, Response
+from probes.errors import SipParseError
+from probes.sip.message import Headers, Request, Response, parse_message
 from probes.sip.routing import Discard, Discarded, ForCall, ForTransaction, RateLimit, Router
+from tests.unit.sip.test_sip_fuzz import messages
 
 PEER = ("127.0.0.1", 5060)
 BRANCH = "z9hG4bKabc123"
@@ -112,3 +114,28 @@ def test_the_discard_log_is_rate_limited_and_says_what_it_left_out() -> None:
     assert [limit.allow(t) for t in (0.0, 1.0, 2.0, 3.0, 4.0)] == [0, 0, None, None, None]
     assert limit.allow(10.5) == 3  # a new window: logs again, mentioning the 3 left out
     assert limit.allow(11.0) == 0
+
+
+@given(messages(), st.sampled_from(["OPTIONS", "REGISTER"]), st.booleans())
+def test_a_datagram_goes_where_its_parsed_message_goes(message: Request | Response,
+                                                       method: str, ours: bool) -> None:
+    """`datagram` takes a just-parsed response's kept top Via and CSeq: the same route
+    as `message`, which reads them through `top_via` and `cseq`."""
+    data = message.serialize()
+    try:
+        parsed = parse_message(data)
+        branch = parsed.top_via.branch or ""
+    except SipParseError:
+        return
+    routers: list[Router[str, str]] = [Router(), Router()]
+    for router in routers:
+        router.open(branch if ours else "z9hG4bKnot-this-one", method, "txn")
+        router.add_call("c-other", "call", PEER, "udp")
+    by_datagram = routers[0].datagram(data, PEER, 1.0)
+    by_message = routers[1].message(parsed, PEER, "udp", 1.0)
+    assert type(by_datagram) is type(by_message)
+    if isinstance(by_datagram, ForTransaction):
+        assert isinstance(by_message, ForTransaction)
+        assert by_datagram.pending == by_message.pending
+        assert by_datagram.response == by_message.response
+    assert routers[0].discarded == routers[1].discarded
