@@ -43,12 +43,6 @@ LATE_START = 1.0
 # Overload is judged over this window, and a summary logged at most this often.
 LOAD_WINDOW = 60.0
 REPORT_EVERY = 0.5  # seconds between two looks at the load (it is cheap, but not free)
-# Probes one tick starts at most; the rest start on the next loop turn, after it has read
-# its sockets. A daemon that fell behind found thousands due at once, and their requests
-# all went out before any answer was read: answers overflowed the receive buffer (dropped,
-# so not judged, or retransmitted) and the extra work kept it behind. Far above what one
-# tick starts when keeping up (tens at 12,000 checks a second).
-START_BATCH = 512
 
 
 def stable_phase(name: str, interval: float) -> float:
@@ -106,12 +100,9 @@ class SlotPlan:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float, limit: int | None = None) -> list[Due]:
-        """The keys due at `now`, earliest first; at most `limit` (the rest stay due)."""
+    def pop_due(self, now: float) -> list[Due]:
         out: list[Due] = []
-        room = -1 if limit is None else limit
-        while self._heap and self._heap[0][0] <= now and room != 0:
-            room -= 1
+        while self._heap and self._heap[0][0] <= now:
             at, key, generation = heapq.heappop(self._heap)
             if self._stale(key, generation):
                 continue
@@ -372,7 +363,7 @@ class Scheduler:
         now = loop.time()
         self._tracker.started(now, now - wake)  # the scheduler's own lateness
         jobs, running = self._jobs, self._running
-        for due in plan.pop_due(now, START_BATCH):
+        for due in plan.pop_due(now):
             if due.key not in jobs:
                 continue
             if due.skipped:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,7 +21,6 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from monitord.core.scheduler import (
-    START_BATCH,
     Due,
     Job,
     LoadTracker,
@@ -596,56 +594,3 @@ async def test_without_a_limit_every_check_can_wait_out_its_timeout_at_once(
 def test_turns_without_a_limit_are_always_free() -> None:
     turns = Turns(None)
     assert all(turns.take_now() for _ in range(100_000))
-
-
-def test_pop_due_hands_out_at_most_the_limit_and_keeps_the_rest_due() -> None:
-    plan = SlotPlan()
-    for i in range(10):
-        plan.add(f"k{i}", 1.0, now=0.0, phase=0.5)
-    first = plan.pop_due(0.6, limit=4)
-    assert len(first) == 4
-    assert plan.next_wakeup() == 0.5  # the others are still due
-    rest = plan.pop_due(0.6)
-    assert len(rest) == 6 and {d.key for d in first} | {d.key for d in rest} == {
-        f"k{i}" for i in range(10)}
-    assert plan.pop_due(0.6) == []
-
-
-async def test_a_burst_of_due_probes_starts_in_slices_with_the_sockets_read_between() -> None:
-    """Behind by more than every check's interval, all are due in one tick: the first
-    probe's answer must be read before the later slices of requests go out, not after."""
-    loop = asyncio.get_running_loop()
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    order: list[str] = []
-
-    def answer_read() -> None:
-        ours.recv(1)
-        order.append("answer")
-
-    loop.add_reader(ours.fileno(), answer_read)
-
-    async def job(_slot: float) -> None:
-        if not order:
-            theirs.send(b"!")  # the first probe's target answers at once
-        order.append("probe")
-
-    n = 4 * START_BATCH
-    sched = Scheduler([(f"k{i}", 0.2, job) for i in range(n)], max_concurrency=None,
-                      observer=Recorder())
-    task = asyncio.create_task(sched.run())
-    await asyncio.sleep(0)
-    time.sleep(0.25)  # the loop is blocked past every first slot: all due at once
-    try:
-        while order.count("probe") < n:
-            await asyncio.sleep(0.01)
-    finally:
-        sched.stop()
-        await asyncio.wait_for(task, 0.5)
-        await sched.drain(0.5)
-        loop.remove_reader(ours.fileno())
-        ours.close()
-        theirs.close()
-    # the answer comes in while the first slice runs; the second slice was queued before
-    # the loop looked at its sockets again, so it is read before the third (not after all)
-    assert order.index("answer") <= 2 * START_BATCH
