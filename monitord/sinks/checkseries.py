@@ -116,7 +116,7 @@ class CheckSeries:
         self.state = CheckState.UP
         self.alerting = 0
         self.failures: dict[str, int] = {}  # reason -> count
-        self.responses: dict[str, int] = {}  # SIP status code -> count
+        self.responses: dict[int, int] = {}  # SIP status code -> count (text when rendered)
         self.skipped = 0
         self.errors = 0
 
@@ -176,7 +176,7 @@ class CheckSeriesCollector(Collector):
                 f" {n}.0\n" for s in series for reason, n in list(s.failures.items())]
         _family(out, "monitord_sip_responses_total", "counter",
                 "Final SIP responses, by status code.")
-        out += [f'monitord_sip_responses_total{{{s.by_check},code="{escape(code)}"{tail} {n}.0\n'
+        out += [f'monitord_sip_responses_total{{{s.by_check},code="{code}"{tail} {n}.0\n'
                 for s in series for code, n in list(s.responses.items())]
         _family(out, "monitord_check_consecutive_failures", "gauge", "Failed probes in a row.")
         out += [f"monitord_check_consecutive_failures{{{s.by_check}{tail} {s.consecutive}.0\n"

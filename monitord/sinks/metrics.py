@@ -278,8 +278,7 @@ class Metrics:
             reason = result.reason.value
             series.failures[reason] = series.failures.get(reason, 0) + 1
         m = result.measured
-        if isinstance(m, SipMeasured) and m.status is not None:
-            code = str(m.status)
+        if isinstance(m, SipMeasured) and (code := m.status) is not None:
             series.responses[code] = series.responses.get(code, 0) + 1
         series.consecutive = snap.consecutive_failures
         if snap.state is not series.state:
@@ -324,6 +323,8 @@ class MetricsSink:
         if c.probe is not None:
             o = c.probe
             m.probe_done(o.check.name, o.check.type, o.result, o.duration, o.after)
+        if not c.events:
+            return  # most commits: one probe, nothing happened
         check_events: list[CheckEvent] = []
         service_events: list[ServiceEvent] = []
         for ev in c.events:
