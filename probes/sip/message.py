@@ -548,29 +548,33 @@ def split_header_list(value: str) -> list[str]:
 # every request, and a getrandom syscall each was a visible part of a probe's cost. The
 # bytes are the same CSPRNG output `secrets` hands out, each used once; a forked child
 # starts with an empty block, so it never repeats its parent's values.
-_RANDOM_BLOCK = 4096
-_random = b""
-_random_at = 0
+class _RandomBlock:
+    """`secrets.token_hex`, served from blocks of system randomness, each byte used once."""
+
+    __slots__ = ("_at", "_bytes", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._bytes = b""
+        self._at = 0
+
+    def forget(self) -> None:
+        """Start afresh (a forked child must never repeat its parent's values)."""
+        self._bytes, self._at = b"", 0
+
+    def hex(self, nbytes: int) -> str:
+        at = self._at
+        end = at + nbytes
+        if end > len(self._bytes):
+            self._bytes, at, end = secrets.token_bytes(max(self._size, nbytes)), 0, nbytes
+        self._at = end
+        return self._bytes[at:end].hex()
 
 
-def _forget_random() -> None:
-    global _random, _random_at
-    _random, _random_at = b"", 0
-
-
+_RANDOM = _RandomBlock()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_random)
-
-
-def _random_hex(nbytes: int) -> str:
-    """`secrets.token_hex(nbytes)`, from the current block of system randomness."""
-    global _random, _random_at
-    at = _random_at
-    end = at + nbytes
-    if end > len(_random):
-        _random, at, end = secrets.token_bytes(max(_RANDOM_BLOCK, nbytes)), 0, nbytes
-    _random_at = end
-    return _random[at:end].hex()
+    os.register_at_fork(after_in_child=_RANDOM.forget)
+_random_hex = _RANDOM.hex
 
 
 def make_tag() -> str:

@@ -177,17 +177,16 @@ def test_generated_identifiers() -> None:
     assert int(tag, 16) >= 0 and int(call_id, 16) >= 0 and make_tag_and_call_id() != (tag, call_id)
 
 
-
 def test_identifiers_come_from_blocks_of_randomness_each_byte_used_once() -> None:
     import os
 
     from probes.sip import message
 
-    message._forget_random()
+    message._RANDOM.forget()
     drawn = [make_branch()[7:] for _ in range(1000)]  # 10 bytes each: crosses blocks
     assert all(len(b) == 20 and int(b, 16) >= 0 for b in drawn)
     assert len(set(drawn)) == len(drawn)
-    message._forget_random()
+    message._RANDOM.forget()
     read, write = os.pipe()
     parent = make_tag()
     pid = os.fork()
@@ -196,6 +195,7 @@ def test_identifiers_come_from_blocks_of_randomness_each_byte_used_once() -> Non
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 64).decode() != make_tag() != parent
+
 
 class TestStreamParser:
     def test_frames_back_to_back_messages_and_skips_keepalives(self) -> None:
