@@ -30,7 +30,7 @@ import math
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -308,6 +308,7 @@ class Scheduler:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        self._forget_done(gone)
 
     @property
     def keys(self) -> frozenset[str]:
@@ -378,9 +379,7 @@ class Scheduler:
                 self._tracker.overlapped(now, 1)
                 self._observer.skipped(due.key, 1)
                 continue
-            task = loop.create_task(self._run_one(due), name=f"check:{due.key}")
-            running[due.key] = task
-            task.add_done_callback(self._finished)
+            running[due.key] = loop.create_task(self._run_one(due), name=f"check:{due.key}")
         self._report(now)
 
     def _report(self, now: float) -> None:
@@ -402,26 +401,37 @@ class Scheduler:
                      overloaded_seconds=None if since is None else round(now - since, 1))
             self._reported, self._reported_at = load, now
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        key = task.get_name().removeprefix("check:")
-        self._running.pop(key, None)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            self._observer.job_failed(key, exc)
-
     async def _run_one(self, due: Due) -> None:
-        turns = self._turns
-        if not turns.take_now():
-            await turns.take()
+        """One probe, in its own task. It leaves `_running` itself when it ends (a done
+        callback cost a loop turn per probe); one cancelled before it ever ran is taken
+        out by whoever cancelled it (`remove`, `drain`)."""
+        key = due.key
         try:
-            job = self._jobs.get(due.key)
-            if job is None:
-                return  # removed while it waited for a free slot
-            now = asyncio.get_running_loop().time()
-            self._tracker.started(now, now - due.at)
-            self._observer.lateness(max(0.0, now - due.at))
-            await job(due.at)
+            turns = self._turns
+            if not turns.take_now():
+                await turns.take()
+            try:
+                job = self._jobs.get(key)
+                if job is None:
+                    return  # removed while it waited for a free slot
+                now = asyncio.get_running_loop().time()
+                self._tracker.started(now, now - due.at)
+                self._observer.lateness(max(0.0, now - due.at))
+                await job(due.at)
+            except Exception as exc:
+                self._observer.job_failed(key, exc)
+            finally:
+                turns.give()
         finally:
-            turns.give()
+            self._running.pop(key, None)
+
+    def _forget_done(self, keys: Iterable[str]) -> None:
+        """Take tasks that ended without running (cancelled before their first step) out
+        of `_running`: nothing else would, and their check would never start again."""
+        for key in keys:
+            task = self._running.get(key)
+            if task is not None and task.done():
+                del self._running[key]
 
     def stop(self) -> None:
         self._stopping = True
@@ -438,3 +448,4 @@ class Scheduler:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+        self._forget_done(list(self._running))

@@ -594,3 +594,41 @@ async def test_without_a_limit_every_check_can_wait_out_its_timeout_at_once(
 def test_turns_without_a_limit_are_always_free() -> None:
     turns = Turns(None)
     assert all(turns.take_now() for _ in range(100_000))
+
+
+async def test_a_probe_cancelled_before_it_ever_ran_does_not_hold_its_check_back() -> None:
+    """A probe task leaves the running set itself when it ends; one cancelled before its
+    first step never runs that code, so whoever cancelled it (here: a fleet handing the
+    check over) takes it out, or the check would count as overlapping itself forever."""
+    obs = Recorder()
+    ran: list[float] = []
+
+    async def job(slot: float) -> None:
+        ran.append(slot)
+
+    sched = Scheduler([("a", 0.05, job)], max_concurrency=None, observer=obs)
+    real_start = sched._start_due
+    cut = False
+
+    def start_then_cancel(wake: float) -> None:
+        nonlocal cut
+        real_start(wake)
+        if not cut and "a" in sched._running:
+            cut = True
+            sched._running["a"].cancel()  # before its first step
+
+    sched._start_due = start_then_cancel  # type: ignore[method-assign]
+    task = asyncio.create_task(sched.run())
+    try:
+        while not cut:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
+        await sched.remove(["a"], timeout=0.5)
+        assert "a" not in sched._running
+        sched.add("a", 0.05, job)
+        await asyncio.sleep(0.3)
+        assert ran, "the check runs again once handed back"
+    finally:
+        sched.stop()
+        await asyncio.wait_for(task, 0.5)
+        await sched.drain(0.5)
