@@ -335,6 +335,7 @@ class SipTransports:
                 raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
             local = (self._local.towards(family, ip), self._datagrams.port(family))
             datagrams = self._datagrams
+            datagrams.catch_up()  # a burst of sends must not overflow our receive buffer
 
             def send(data: bytes) -> None:
                 datagrams.send(data, dest)
@@ -415,6 +416,10 @@ class SipTransports:
         if when is not None and when < p.deadline and when <= now:
             if p.transport == "udp" and now - when > MIN_TOLERANCE:
                 self._datagrams.drain()  # we are late: the answer may be queued already
+                if p.future.done():
+                    return
+            if p.transport == "udp":
+                self._datagrams.catch_up()  # a batch of retransmissions: as for new requests
                 if p.future.done():
                     return
             sent = p.txn.transmissions
