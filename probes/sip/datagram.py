@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 READ_BATCH = 256  # datagrams per readiness callback: one busy socket cannot starve the loop
 DRAIN_LIMIT = 16384  # datagrams one `drain()` reads at most (bounded, yet far above a burst)
 BASELINE_AGE = 0.1  # seconds a drop count read from the kernel serves as a transaction baseline
+CATCH_UP = READ_BATCH  # datagrams sent with no read in between before `catch_up()` reads
 
 
 class DatagramEndpoint:
@@ -54,6 +55,7 @@ class DatagramEndpoint:
         self.received = 0
         self._baseline = 0  # the last drop count read, and when (loop clock)
         self._baseline_at = float("-inf")
+        self._unread_sends = 0  # datagrams sent since the sockets were last read
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the sockets (IPv6 is optional: hosts without it still work)."""
@@ -110,6 +112,7 @@ class DatagramEndpoint:
         for attempt in range(2):
             try:
                 sock.sendto(data, dest)
+                self._unread_sends += 1
                 return
             except (BlockingIOError, InterruptedError):
                 log.debug("UDP send buffer full, datagram to %s dropped", dest)
@@ -129,6 +132,23 @@ class DatagramEndpoint:
         for sock in sockets:
             self._errors(sock)
         return all(self._read(sock, DRAIN_LIMIT) for sock in sockets)
+
+    def catch_up(self) -> None:
+        """Read what is queued (a batch) when `CATCH_UP` datagrams went out since the
+        sockets were last read; else nothing (one comparison).
+
+        Why: a daemon that fell behind starts its late probes in one burst, and the
+        loop runs them all (and the retransmissions of a timer batch) before its
+        next look at the sockets. Our peers answer meanwhile, and a burst of a few
+        thousand answers fills the receive buffer (8 MB holds 6,553 small datagrams
+        on Linux): the kernel drops the rest, each of those probes waits for its
+        deadline, retransmits, and is not judged. Reading between the sends keeps
+        the queue to about a batch. Answers are judged by their kernel arrival stamp,
+        so reading them sooner changes no verdict; it only stops us losing them.
+        """
+        if self._unread_sends >= CATCH_UP and self._loop is not None:
+            for sock in list(self._sockets.values()):
+                self._read(sock, READ_BATCH)
 
     def drops(self) -> int:
         """Datagrams the kernel dropped on our sockets because we read too slowly."""
@@ -155,6 +175,7 @@ class DatagramEndpoint:
         (datagram.c) and `_errors` drains the queue then (one syscall less per wake-up).
         """
         assert self._loop is not None
+        self._unread_sends = 0
         clock = self._loop.time
         for _ in range(limit):
             try:

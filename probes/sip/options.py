@@ -112,8 +112,10 @@ class OptionsTemplate:
         pieces = self._pieces
         if pieces is None or not (branch.isascii() and branch.isalnum()):
             return self._careful(ctx, tag, call_id)
+        # the function and the template as an argument, not a bound method: one object less
+        # per request in flight (a daemon that fell behind holds thousands in the GC's view)
         return PreparedRequest(self._splice(pieces, branch, tag, call_id), "OPTIONS", branch,
-                               self._careful, (ctx, tag, call_id))
+                               OptionsTemplate._careful, (self, ctx, tag, call_id))
 
     def _careful(self, ctx: RequestContext, tag: str, call_id: str) -> Request:
         first = self.first

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
@@ -189,14 +189,14 @@ class _Pending:
     txn: NonInviteClientTransaction
     dest: Address
     transport: WireTransport
-    send: Callable[[bytes], None]
+    send: Callable[[bytes], None] | None  # a stream's write; None: our UDP socket, to `dest`
     future: asyncio.Future[Outcome]
     deadline: float
     budget: float  # the time the target had: deadline minus when we should have sent
     late: float  # how late our daemon put requests on the wire, at worst
     drops: int  # our sockets' drop count when the transaction began, or shortly before
     timer: Entry | None = None  # the next transaction timer or the deadline, in `_timers`
-    provisional: list[Response] = field(default_factory=list)
+    provisional: tuple[Response, ...] = ()  # rare: a tuple grown, not a list per probe
     tls_not_after: float | None = None
 
 
@@ -329,15 +329,14 @@ class SipTransports:
         loop = self._loop
         assert loop is not None
         tls_not_after: float | None = None
-        send: Callable[[bytes], None]
+        send: Callable[[bytes], None] | None
         if conn is None:
             if not self._datagrams.has(family):
                 raise ProbeFailure(FailureReason.NETWORK, f"no UDP socket for the family of {ip}")
             local = (self._local.towards(family, ip), self._datagrams.port(family))
-            datagrams = self._datagrams
-
-            def send(data: bytes) -> None:
-                datagrams.send(data, dest)
+            self._datagrams.catch_up()  # a burst of sends must not overflow our receive buffer
+            send = None  # `_pump` sends to `dest` (no closure: two cells and a function
+            # each, and a daemon that fell behind holds thousands in the GC's view)
         else:
             local, tls_not_after, send = conn.local, conn.tls_not_after, conn.write
         request = build(RequestContext(transport, local[0], local[1], make_branch()))
@@ -368,14 +367,18 @@ class SipTransports:
     def _pump(self, p: _Pending) -> None:
         """Move bytes out, events up, and re-arm the single timer (aioquic style)."""
         try:
+            send = p.send
             for data in p.txn.data_to_send():
-                p.send(data)
+                if send is None:
+                    self._datagrams.send(data, p.dest)
+                else:
+                    send(data)
         except ProbeFailure as exc:
             self._finish(p, Outcome(None, exc.reason, exc.detail, p.txn.transmissions))
             return
         while (event := p.txn.next_event()) is not None:
             if isinstance(event, ResponseReceived) and not event.final:
-                p.provisional.append(event.response)
+                p.provisional += (event.response,)
             elif isinstance(event, ResponseReceived):
                 self._finish(p, self._answered(p, event))
                 timer_k = p.txn.get_timer()
@@ -417,6 +420,10 @@ class SipTransports:
                 self._datagrams.drain()  # we are late: the answer may be queued already
                 if p.future.done():
                     return
+            if p.transport == "udp":
+                self._datagrams.catch_up()  # a batch of retransmissions: as for new requests
+                if p.future.done():
+                    return
             sent = p.txn.transmissions
             p.txn.handle_timer(now)
             if p.txn.transmissions > sent:
@@ -454,7 +461,7 @@ class SipTransports:
             return Outcome(None, FailureReason.TIMEOUT, detail, count)
         started = p.txn.started_at
         return Outcome(event.response, None, "", count, max(0.0, arrival - started),
-                       tuple(p.provisional), p.tls_not_after, sent_at=started, arrival=arrival)
+                       p.provisional, p.tls_not_after, sent_at=started, arrival=arrival)
 
     def _silence(self, p: _Pending, span: str, emptied: bool) -> Outcome:
         """No final response: a timeout, unless our own daemon may have caused it."""

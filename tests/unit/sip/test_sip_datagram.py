@@ -1,4 +1,5 @@
-"""The shared UDP endpoint's drop baseline: read from the kernel rarely, never too new.
+"""The shared UDP endpoint's drop baseline: read from the kernel rarely, never too new;
+and its reads between the sends of a burst.
 
 A transaction compares the drop count at its timeout with a baseline taken
 when it began. The baseline is a cached reading (one getsockopt per request
@@ -10,11 +11,15 @@ target's timeout. The kernel counter is replaced here by a counter we drive.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.sip.datagram import BASELINE_AGE, DatagramEndpoint
+from probes.sip.datagram import BASELINE_AGE, CATCH_UP, DatagramEndpoint
 
 
 class KernelDrops:
@@ -62,3 +67,31 @@ def test_a_baseline_is_a_count_from_just_before_its_request_never_after(
             # no later than now (a timeout's difference misses none of its drops), and
             # from within BASELINE_AGE (only drops near the request are called ours)
             assert baseline in {count for when, count in seen if now - when < BASELINE_AGE}
+
+
+async def test_catch_up_reads_only_once_a_burst_of_sends_went_unread() -> None:
+    """Below `CATCH_UP` sends since the last read it costs one comparison and reads nothing
+    (the loop's own reader does); from there it reads what is queued, and counts anew."""
+    got: list[bytes] = []
+    ep = DatagramEndpoint(lambda d: got.append(d.data), lambda dest, reason, detail: None)
+    ep.start(asyncio.get_running_loop())
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        peer.bind(("127.0.0.1", 0))
+        dest, ours = ("127.0.0.1", int(peer.getsockname()[1])), ("127.0.0.1", ep.port())
+        peer.sendto(b"answer", ours)  # queued on our socket; no await: the loop reads nothing
+        time.sleep(0.01)
+        for _ in range(CATCH_UP - 1):
+            ep.send(b"request", dest)
+        ep.catch_up()
+        assert got == []
+        ep.send(b"request", dest)
+        ep.catch_up()
+        assert got == [b"answer"]
+        peer.sendto(b"again", ours)
+        time.sleep(0.01)
+        ep.catch_up()  # the read started the count again
+        assert got == [b"answer"]
+    finally:
+        ep.close()
+        peer.close()

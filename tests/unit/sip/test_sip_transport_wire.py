@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from probes.base import FailureReason, ProbeResult
+from probes.sip.dns import DnsResolver
 from probes.sip.message import Request, Response, parse_message
 from probes.sip.options import OptionsSettings, SipOptionsProbe
 from probes.sip.transport import SipTransports
@@ -201,3 +202,58 @@ async def test_answered_transactions_do_not_pile_up_in_the_timer_heap(
         assert result.ok, result.detail
     timers = transports._timers.heap
     assert len(timers) <= 2 * 65 and timers.stale == sum(1 for e in timers._heap if e[2] is None)
+
+
+class EchoPeer(ThreadPeer):
+    """Answers every OPTIONS with 200 by rewriting its text, no parse: fast enough to keep
+    up with a burst of requests from the loop (it shares the GIL with the test)."""
+
+    def handle(self, message: Request | Response, addr: tuple[str, int]) -> None:
+        raise AssertionError("not used")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            lines = data.split(b"\r\n")
+            keep = [ln for ln in lines[1:] if ln.split(b":", 1)[0] in _ECHOED]
+            self.sock.sendto(b"\r\n".join([b"SIP/2.0 200 OK", *keep, b"Content-Length: 0",
+                                           b"", b""]), addr)
+
+
+_ECHOED = (b"Via", b"From", b"To", b"Call-ID", b"CSeq")
+
+
+async def test_a_burst_of_requests_does_not_overflow_our_receive_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A daemon that fell behind starts its late probes in one loop turn. Their answers
+    must not pile up unread until the buffer overflows (each lost one a probe not
+    judged): the sends read the socket between them (`DatagramEndpoint.catch_up`)."""
+    import probes.sip.datagram as datagram_module
+
+    real = datagram_module.enable_timestamps
+
+    def small_buffer(sock: socket.socket, receive_buffer: int = 0) -> None:
+        real(sock, 256 * 1024)  # room for a few hundred answers, not for the whole burst
+
+    monkeypatch.setattr(datagram_module, "enable_timestamps", small_buffer)
+    peer = EchoPeer()
+    transports = SipTransports()
+    await transports.start()
+    try:
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        settings = OptionsSettings(SipUri.parse(f"sip:127.0.0.1:{peer.port}"))
+        probes = [SipOptionsProbe(settings, transports, DnsResolver()) for _ in range(1500)]
+        deadline = loop.time() + 3.0
+        tasks = [asyncio.create_task(p.run(deadline)) for p in probes]  # all in one turn
+        results = await asyncio.gather(*tasks)
+        drops = transports.stats.socket_drops
+    finally:
+        await transports.close()
+        peer.close()
+    assert drops == 0
+    assert all(r.ok for r in results), {r.detail for r in results if not r.ok}
