@@ -73,6 +73,9 @@ def start_sipp_responder(port: int, cpu: int | None, workdir: Path) -> subproces
     argv = [
         "sipp", "-sf", str(SCENARIOS / "uas_options.xml"), "-i", "127.0.0.1", "-p", str(port),
         "-cp", str(free_port()), "-t", "u1", "-nostdin", "-max_recv_loops", "10000",
+        # SIPp's own 64 KB socket buffer holds ~100 requests: the reference peer must not
+        # be what drops a daemon's burst (a production SBC's buffer is larger)
+        "-buff_size", str(4 * 1024 * 1024),
     ]  # fmt: skip
     if cpu is not None:
         argv = ["taskset", "-c", str(cpu), *argv]

@@ -180,6 +180,7 @@ async def test_the_heap_is_settled_again_once_every_check_has_run(
     assert settles[1][1] < 1000, "everything alive then is out of the collector's view"
     # a full collection at start (nothing is probing yet), the young ones after the round
     assert [young for _, _, young in settles] == [False, True]
+    assert gc.get_threshold() == daemon_module.GC_THRESHOLDS  # rare full collections
 
 
 @pytest.mark.parametrize(("limit", "warned"), [("", False), (", max_concurrency: 1", True)])
