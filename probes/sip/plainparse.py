@@ -84,8 +84,8 @@ def _learn(name: str) -> tuple[str, str, int] | None:
     if names is None:
         return None
     entry = (names[0], names[1], _ROLES.get(names[0], 0))
-    if len(_known) < _KNOWN_LIMIT:
-        _known[name] = entry
+    if len(_known) < _KNOWN_LIMIT and len(name) <= _KNOWN_LINE_SIZE:
+        _known[name] = entry  # short names only: a peer's long ones cannot fill memory
     return entry
 
 

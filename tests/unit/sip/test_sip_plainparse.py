@@ -142,6 +142,9 @@ def test_lines_repeated_word_for_word_are_learnt_bounded_and_still_parse_the_sam
     long_line = b"Server: " + b"s" * plainparse._KNOWN_LINE_SIZE
     agree(SIPP_200.replace(b"Server: sipp-options-answerer", long_line))
     assert long_line.decode() not in plainparse._known_lines  # parsed, never held
+    long_name = "X-" + "n" * plainparse._KNOWN_LINE_SIZE
+    agree(SIPP_200.replace(b"Server: sipp", long_name.encode() + b": 1\r\nServer: sipp"))
+    assert long_name not in plainparse._known  # nor is a long header name
     # a learnt line is no pass for the others: a tab or a bare CR elsewhere still counts
     agree(SIPP_200.replace(b"To: <sip", b"To:\t<sip"))
     agree(SIPP_200.replace(b"To: <sip", b"To: \r<sip"))
