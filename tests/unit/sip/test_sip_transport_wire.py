@@ -46,7 +46,11 @@ class ThreadPeer:
                 data, addr = self.sock.recvfrom(65535)
             except TimeoutError:
                 continue
-            self.handle(parse_message(data), addr)
+            self.datagram(data, addr)
+
+    def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        """One datagram received (in its own thread): parsed, then handled."""
+        self.handle(parse_message(data), addr)
 
     def handle(self, message: Request | Response, addr: tuple[str, int]) -> None:
         """What the peer does with one message it received (in its own thread)."""
@@ -208,19 +212,11 @@ class EchoPeer(ThreadPeer):
     """Answers every OPTIONS with 200 by rewriting its text, no parse: fast enough to keep
     up with a burst of requests from the loop (it shares the GIL with the test)."""
 
-    def handle(self, message: Request | Response, addr: tuple[str, int]) -> None:
-        raise AssertionError("not used")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            lines = data.split(b"\r\n")
-            keep = [ln for ln in lines[1:] if ln.split(b":", 1)[0] in _ECHOED]
-            self.sock.sendto(b"\r\n".join([b"SIP/2.0 200 OK", *keep, b"Content-Length: 0",
-                                           b"", b""]), addr)
+    def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        lines = data.split(b"\r\n")
+        keep = [ln for ln in lines[1:] if ln.split(b":", 1)[0] in _ECHOED]
+        self.sock.sendto(b"\r\n".join([b"SIP/2.0 200 OK", *keep, b"Content-Length: 0",
+                                       b"", b""]), addr)
 
 
 _ECHOED = (b"Via", b"From", b"To", b"Call-ID", b"CSeq")
