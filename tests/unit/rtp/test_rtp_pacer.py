@@ -37,13 +37,20 @@ async def test_streams_are_paced_in_deadline_order_and_finish() -> None:
     assert len(pacer) == 0  # both done: nothing left to wake for
 
 
-async def test_a_packet_due_within_the_lead_goes_at_this_wake() -> None:
+def one_stream_far_ahead(packets: int) -> tuple[Pacer, Stream, list[tuple[str, int, float]], float]:
+    """A pacer with a 1 ms wake lead and one stream starting an hour from now (its
+    timer never fires during the test: the test drives it)."""
     pacer = Pacer()
     pacer.lead.lead = 0.001
     log: list[tuple[str, int, float]] = []
     far = asyncio.get_running_loop().time() + 3600
-    s = Stream("s", far, 0.02, 2, log)
+    s = Stream("s", far, 0.02, packets, log)
     pacer.schedule(s, far)
+    return pacer, s, log, far
+
+
+async def test_a_packet_due_within_the_lead_goes_at_this_wake() -> None:
+    pacer, s, log, far = one_stream_far_ahead(2)
     pacer.run_due(far - 0.0005)  # deadline `far` is within the lead of 0.5 ms before it
     pacer.run_due(far + 0.0185)  # packet 1 (far + 20 ms) is not: 1.5 ms away
     assert [(n, i) for n, i, _ in log] == [("s", 0)]
@@ -73,12 +80,7 @@ async def test_catching_up_sends_what_is_due_now_and_nothing_early() -> None:
     """Between the datagrams of a long loop turn, a reader lets due packets go (their
     timer would only run after the turn); the wake lead is not applied then, since
     nothing woke late."""
-    pacer = Pacer()
-    pacer.lead.lead = 0.001
-    log: list[tuple[str, int, float]] = []
-    far = asyncio.get_running_loop().time() + 3600
-    s = Stream("s", far, 0.02, 3, log)
-    pacer.schedule(s, far)
+    pacer, s, log, far = one_stream_far_ahead(3)
     pacer.catch_up(far - 0.0005)  # within the lead, but not due: it waits for its timer
     assert log == []
     pacer.catch_up(far + 0.0002)
