@@ -36,7 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from options_throughput import free_port, pct, sipp_max, start_sipp_responder  # noqa: E402
+from options_throughput import (  # noqa: E402
+    free_port,
+    pct,
+    search_max,
+    sipp_max,
+    start_sipp_responder,
+)
 
 TEMPLATE = (
     "OPTIONS sip:floor@127.0.0.1:{port} SIP/2.0\r\n"
@@ -151,20 +157,23 @@ def main() -> int:
         responder = start_sipp_responder(port, theirs, Path(tmp))
         try:
             best: tuple[int, dict[str, float]] | None = None
-            checks = args.checks
-            while checks <= args.ramp_max:
+
+            def attempt(count: float) -> bool:
+                nonlocal best
+                checks = int(count)
                 r = asyncio.run(run(checks, 1.0, args.duration, port))
                 held = r["p99"] < 0.020 and r["rate"] >= 0.98 * checks and r["failed"] == 0
                 print(f"floor: {checks:6d} checks @1s: {r['rate']:8.0f} probes/s, p50"
                       f" {r['p50'] * 1000:6.2f} ms, p99 {r['p99'] * 1000:8.2f} ms, failed"
                       f" {r['failed']:.0f}, {r['cpu_per_1000']:.4f} CPU s/1,000"
                       f" ({'held' if held else 'did not hold'})", flush=True)
-                if not held:
-                    break
-                best = (checks, r)
-                checks = int(checks * args.ramp_factor)
+                if held and (best is None or checks > best[0]):
+                    best = (checks, r)
+                return bool(held)
+
+            search_max(attempt, args.checks, args.ramp_factor, limit=args.ramp_max)
             if best is None:
-                print("floor: even the first step did not hold; lower --checks")
+                print("floor: no step held; lower --checks")
                 return 1
             count, r = best
             print(f"floor maximum on one core: {count} checks = {r['rate']:.0f} probes/s")

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,35 @@ def run_sipp_uac(
     }
 
 
+def search_max(attempt: Callable[[float], bool], start: float, factor: float,
+               limit: float) -> None:
+    """The one search both sides of the ratio get: grow by `factor` from `start` while
+    `attempt` holds (or shrink while it does not), then two geometric bisections
+    between the last rate that held and the first that did not. Bounded: at most
+    `limit`, eight shrinking steps and two bisections; `attempt` records what it
+    measured."""
+    low: float | None = None
+    high = start
+    if attempt(start):
+        low, high = start, start * factor
+        while high <= limit and attempt(high):
+            low, high = high, high * factor
+    else:
+        for _ in range(8):
+            if attempt(high / factor):
+                low = high / factor
+                break
+            high /= factor
+    for _ in range(2):
+        if low is None or high > limit:
+            return
+        mid = (low * high) ** 0.5
+        if attempt(mid):
+            low = mid
+        else:
+            high = mid
+
+
 def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> dict[str, float]:
     """SIPp's UAC at its own maximum on `cpu`, found the way ours is: the rate grows by
     half from `start` while every OPTIONS is answered at the rate asked for.
@@ -231,7 +261,8 @@ def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> 
     did that much (taking the last step that held instead would understate it).
     After the first step that does not hold, two more tries bisect the gap to
     the last one that did (one step of 1.5x left up to half of SIPp's headroom
-    unmeasured: 17,400/s held, 27,225/s asked collapsed to 8,139/s).
+    unmeasured: 17,400/s held, 27,225/s asked collapsed to 8,139/s). When even
+    the first rate does not hold, the rate shrinks by the same steps instead.
     """
     best: dict[str, float] | None = None
 
@@ -246,17 +277,7 @@ def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> 
             best = s
         return held
 
-    low, high = None, start
-    while high <= 200_000 and attempt(high):  # bounded
-        low, high = high, high * 1.5
-    for _ in range(2):  # bounded: bisect between what held and what did not
-        if low is None:
-            break
-        mid = (low * high) ** 0.5
-        if attempt(mid):
-            low = mid
-        else:
-            high = mid
+    search_max(attempt, start, 1.5, limit=200_000)
     if best is None:
         raise SystemExit("SIPp's UAC never finished with every OPTIONS answered")
     return best
@@ -286,21 +307,25 @@ def print_run(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 def ramp(args: argparse.Namespace, port: int, ours: int, theirs: int | None,
          workdir: Path) -> int:
-    """Grow the check count until lateness or throughput gives; then SIPp at its maximum."""
+    """Grow the check count until lateness or throughput gives, then bisect the last step
+    twice (as SIPp's maximum is searched); then SIPp at its maximum."""
     best: tuple[int, dict[str, Any]] | None = None
-    checks = args.checks
-    while checks <= args.ramp_max:  # bounded by --ramp-max
-        args.checks = checks
+    first = args.checks
+
+    def attempt(count: float) -> bool:
+        nonlocal best
+        checks = args.checks = int(count)
         print(f"ramp: {checks} checks every {args.interval:g}s", flush=True)
         r = asyncio.run(run_daemon(args, port, workdir, theirs))
         print_run(args, r)
-        held = r["lat_p99"] < 0.020 and r["rate"] >= 0.98 * checks / args.interval
-        if not held:
-            break
-        best = (checks, r)
-        checks = int(checks * args.ramp_factor)
+        held = bool(r["lat_p99"] < 0.020 and r["rate"] >= 0.98 * checks / args.interval)
+        if held and (best is None or checks > best[0]):
+            best = (checks, r)
+        return held
+
+    search_max(attempt, first, args.ramp_factor, limit=args.ramp_max)
     if best is None:
-        print(f"ramp: even {args.checks} checks were too many for one core")
+        print(f"ramp: even {first} checks were too many for one core")
         return 1
     count, r = best
     print(f"monitord's maximum on CPU {ours}: {count} checks = {r['rate']:.0f} probes/s at p99"
