@@ -208,6 +208,72 @@ def test_every_slot_is_either_run_once_or_counted_as_skipped(
         assert len(runs[key]) + skipped[key] == slots_passed
 
 
+class PlanModel:
+    """The slot rules stated as plainly as possible: every key's next slot in a dict, all of
+    them looked at on every pop. What the calendar of buckets must agree with."""
+
+    def __init__(self) -> None:
+        self.slots: dict[str, float] = {}
+        self.specs: dict[str, tuple[float, float]] = {}
+
+    def add(self, key: str, interval: float, now: float, phase: float) -> float:
+        k = math.ceil((now - phase) / interval)
+        slot = phase + k * interval
+        self.slots[key] = slot + interval if slot < now else slot
+        self.specs[key] = (interval, phase)
+        return self.slots[key]
+
+    def remove(self, key: str) -> None:
+        self.slots.pop(key, None)
+
+    def pop_due(self, now: float) -> list[Due]:
+        out = []
+        for at, key in sorted((at, key) for key, at in self.slots.items() if at <= now):
+            interval = self.specs[key][0]
+            nxt = at + interval
+            skipped = 0
+            if nxt <= now:  # every slot up to now is skipped; the next one comes after it
+                skipped = math.floor((now - nxt) / interval) + 1
+                nxt += skipped * interval
+            self.slots[key] = nxt
+            out.append(Due(key, at, skipped))
+        return out
+
+    def next_wakeup(self) -> float | None:
+        return min(self.slots.values(), default=None)
+
+
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.integers(0, 7), quarter, st.integers(0, 80)),
+            st.tuples(st.just("remove"), st.integers(0, 7)),
+            st.tuples(st.just("pop"), st.integers(0, 4_000).map(lambda n: n / 4)),
+        ),
+        max_size=60,
+    )
+)
+def test_the_calendar_agrees_with_a_plain_model_of_the_slots(
+    ops: list[tuple[object, ...]]
+) -> None:
+    plan, model = SlotPlan(), PlanModel()
+    now = 0.0
+    for op in ops:
+        if op[0] == "add":
+            key, interval, phase = f"k{op[1]}", float(op[2]), float(op[3]) / 4  # type: ignore[arg-type]
+            if key in model.slots:
+                continue
+            assert plan.add(key, interval, now, phase) == model.add(key, interval, now,
+                                                                    phase % interval)
+        elif op[0] == "remove":
+            plan.remove(f"k{op[1]}")
+            model.remove(f"k{op[1]}")
+        else:
+            now += float(op[1])  # type: ignore[arg-type]
+            assert plan.pop_due(now) == model.pop_due(now)
+        assert plan.next_wakeup() == model.next_wakeup()
+
+
 # --- the asyncio Scheduler ------------------------------------------------------
 
 
