@@ -122,25 +122,12 @@ class Headers:
         return new
 
     def positions(self, *names: str) -> tuple[int, ...]:
-        """Where the first field of each name is, for `replaced` (raises if one is missing)."""
+        """Where the first field of each name is (raises if one is missing)."""
         keys = [item[0] for item in self._items]
         missing = sorted(name for name in names if _key(name) not in keys)
         if missing:
             raise LocalProtocolError(f"no {', '.join(missing)} field to refresh")
         return tuple(keys.index(_key(name)) for name in names)
-
-    def replaced(self, positions: tuple[int, ...], values: tuple[str, ...]) -> Headers:
-        """A copy whose fields at `positions` take `values`, checked like `add`: a request
-        sent from a template changes only these (its branch, tag and Call-ID) and keeps
-        the other fields as checked once."""
-        items = list(self._items)
-        for i, value in zip(positions, values, strict=True):
-            key, name, _ = items[i]
-            if _CTL.search(value):
-                raise LocalProtocolError(
-                    f"header {name!r} value contains control characters: {value!r}")
-            items[i] = (key, name, value.strip())
-        return Headers._checked(items)
 
     def keys(self) -> set[str]:
         """The lower-cased canonical names present."""

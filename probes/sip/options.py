@@ -16,7 +16,7 @@ from ..errors import InvalidValue
 from ..measurements import OptionsMeasured
 from .dns import DnsResolver, Locator, literal_resolution
 from .failover import Route
-from .message import Headers, Request, Via, make_call_id, make_tag, make_tag_and_call_id
+from .message import Headers, Request, make_call_id, make_tag, make_tag_and_call_id
 from .oneshot import run_once
 from .tls import TlsSettings, expiry_days
 from .transaction import PreparedRequest
@@ -55,16 +55,18 @@ class OptionsSettings:
             raise InvalidValue(f"timers need 0 < t1 <= t2, got t1={self.t1} t2={self.t2}")
 
 
-def build_options_request(settings: OptionsSettings, ctx: RequestContext) -> Request:
-    """An out-of-dialog OPTIONS with everything §8.1.1 and §11.1 ask for."""
+def build_options_request(settings: OptionsSettings, ctx: RequestContext,
+                          tag: str | None = None, call_id: str | None = None) -> Request:
+    """An out-of-dialog OPTIONS with everything §8.1.1 and §11.1 ask for (a fresh From tag
+    and Call-ID unless given)."""
     target = settings.target
     transport_param = "" if ctx.transport == "udp" else f";transport={ctx.transport}"
     headers = Headers()
     headers.add("Via", ctx.via)
     headers.add("Max-Forwards", 70)
-    headers.add("From", f"<sip:{settings.from_user}@{ctx.sent_by}>;tag={make_tag()}")
+    headers.add("From", f"<sip:{settings.from_user}@{ctx.sent_by}>;tag={make_tag() if tag is None else tag}")
     headers.add("To", f"<{target}>")
-    headers.add("Call-ID", make_call_id())
+    headers.add("Call-ID", make_call_id() if call_id is None else call_id)
     headers.add("CSeq", "1 OPTIONS")
     headers.add("Contact", f"<sip:{settings.from_user}@{ctx.sent_by}{transport_param}>")
     headers.add("Accept", "application/sdp")  # §11.1: what we would like to see in the body
@@ -78,27 +80,27 @@ class OptionsTemplate:
 
     Every probe sends the same request but for three fresh values: the Via
     branch, the From tag and the Call-ID (SIPp sends from a template the same
-    way). The first request is built field by field by `build_options_request`;
-    later ones copy its checked fields with those three replaced, and take the
-    parsed top Via from it (branch replaced) instead of parsing our own text.
+    way). Every request is what `build_options_request` builds with those
+    values; `request` builds it so (the careful path).
 
-    `prepare` goes one step further for the probe's hot path: the first
-    request's wire bytes, cut where the three values go, so a later request is
-    those pieces with fresh values spliced in; its `Request` is built (as
-    `request` builds it) only if someone asks the transaction for it. The
-    pieces are checked against the first request's own `serialize()` when the
-    template is made, and values that are not plain tokens take the careful path.
+    `prepare` is the probe's hot path: the first request's wire bytes, cut
+    where the three values go, so a later request is those pieces with fresh
+    values spliced in; its `Request` is built (as `request` builds it) only if
+    someone asks the transaction for it. The pieces are checked against the
+    first request's own `serialize()` when the template is made, and values
+    that are not plain tokens take the careful path.
     """
 
-    def __init__(self, settings: OptionsSettings, ctx: RequestContext) -> None:
+    def __init__(self, settings: OptionsSettings, ctx: RequestContext,
+                 first: Request | None = None) -> None:
+        """From the first request for `ctx` (`first`, built here if not given), which is
+        not kept: a template lives as long as its check, and the request, its fields and
+        its parsed Via were a third of a check's memory. Only its cut text is kept."""
         self.key = (ctx.transport, ctx.local_host, ctx.local_port)
-        self.first = build_options_request(settings, ctx)
+        self._settings = settings
         self._from = f"<sip:{settings.from_user}@{ctx.sent_by}>;tag="
-        self._fresh_at = self.first.headers.positions("Via", "From", "Call-ID")
-        via = self.first.top_via
-        self._via = via
-        self._branch_at = next(i for i, (k, _) in enumerate(via.params) if k == "branch")
-        self._pieces = self._cut(ctx)
+        self._pieces = self._cut(build_options_request(settings, ctx) if first is None
+                                 else first, ctx)
 
     def request(self, ctx: RequestContext) -> Request:
         """The request for this context (same key), with fresh branch, tag and Call-ID."""
@@ -118,30 +120,23 @@ class OptionsTemplate:
                                OptionsTemplate._careful, (self, ctx, tag, call_id))
 
     def _careful(self, ctx: RequestContext, tag: str, call_id: str) -> Request:
-        first = self.first
-        headers = first.headers.replaced(self._fresh_at, (ctx.via, self._from + tag, call_id))
-        request = Request("OPTIONS", first.uri, headers)
-        via = self._via
-        params = list(via.params)
-        params[self._branch_at] = ("branch", ctx.branch)
-        request.set_top_via(Via(via.transport, via.host, via.port, tuple(params)))
-        return request
+        return build_options_request(self._settings, ctx, tag, call_id)
 
     @staticmethod
     def _splice(pieces: tuple[str, str, str, str], branch: str, tag: str, call_id: str) -> bytes:
         return "".join((pieces[0], branch, pieces[1], tag, pieces[2], call_id,
                         pieces[3])).encode()
 
-    def _cut(self, ctx: RequestContext) -> tuple[str, str, str, str] | None:
+    def _cut(self, first: Request, ctx: RequestContext) -> tuple[str, str, str, str] | None:
         """The first request's text cut around its branch, tag and Call-ID (None: this
         request's fields are not laid out so, and every request takes the careful path)."""
-        first = self.first
-        via_at, from_at, call_id_at = self._fresh_at
+        fresh_at = first.headers.positions("Via", "From", "Call-ID")
+        via_at, from_at, call_id_at = fresh_at
         if not via_at < from_at < call_id_at:
             return None
         fields = list(first.headers)
         branch, via_text = ctx.branch, ctx.via
-        via_value, from_value, call_id = (fields[i][1] for i in self._fresh_at)
+        via_value, from_value, call_id = (fields[i][1] for i in fresh_at)
         if not (via_value == via_text and via_text.endswith("=" + branch)
                 and from_value.startswith(self._from)):
             return None
@@ -192,8 +187,9 @@ class SipOptionsProbe:
     def _build(self, ctx: RequestContext) -> Request | PreparedRequest:
         template = self._template
         if template is None or template.key != (ctx.transport, ctx.local_host, ctx.local_port):
-            self._template = OptionsTemplate(self.settings, ctx)
-            return self._template.first
+            first = build_options_request(self.settings, ctx)
+            self._template = OptionsTemplate(self.settings, ctx, first)
+            return first
         return template.prepare(ctx)
 
     async def run(self, deadline: float) -> ProbeResult:
