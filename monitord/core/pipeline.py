@@ -34,7 +34,7 @@ from monitord.core.callquality import (
     QualityChange,
     WindowFigures,
 )
-from monitord.core.checkstate import CheckMachine, Observation
+from monitord.core.checkstate import CheckMachine
 from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
@@ -43,6 +43,7 @@ from monitord.core.events import (
     ServiceDowntimeClosed,
     ServiceEvent,
 )
+from monitord.core.lanes import Lane, bind_lanes, observation, persistent
 from monitord.core.maintenance import MaintenanceCalendar, iso
 from monitord.core.reboots import RebootDetector, device_of, uptime_of
 from monitord.core.reconfigure import plan
@@ -60,6 +61,7 @@ from monitord.core.stream import (
     Sink,
     follows_probes,
     publish,
+    quiet_commit,
 )
 from monitord.errors import StorageError, StoreConflictError, StoreUnavailableError
 from monitord.sla.config import MaintenanceConfig
@@ -104,16 +106,6 @@ class ResumeState:
     windows: Sequence[MaintenanceRecord] = ()  # live one-off windows stored via the API
 
 
-def _observation(at: datetime, result: ProbeResult) -> Observation:
-    return Observation(at, result.ok, result.reason and result.reason.value, result.detail)
-
-
-def _persistent(s: CheckSnapshot) -> tuple[object, ...]:
-    """The snapshot minus `last_probe`: an unchanged UP check needs no write."""
-    return (s.state, s.consecutive_failures, s.consecutive_successes, s.streak_start,
-            s.downtime_start, s.recovery_start)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -145,7 +137,6 @@ class Pipeline:
                     WindowFigures(rec.calls, rec.poor_audio, rec.dropped)))
         self._reboots = RebootDetector()
         self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
-        self._plain = self._plain_checks()
         self._configured = maintenance or MaintenanceConfig()
         self._windows = [w for w in resume.windows if w.deleted_at is None]
         self._calendar = MaintenanceCalendar(site, list(self.services),
@@ -154,6 +145,7 @@ class Pipeline:
         self._store = store
         self._sinks = list(sinks)
         self._quiet_sinks = [s for s in self._sinks if follows_probes(s)]
+        self._lanes = self._bind()
         self._lock = asyncio.Lock()
         self._backlog = WriteBacklog(backlog_limit)
         self._backlog_limit = backlog_limit
@@ -165,10 +157,10 @@ class Pipeline:
         self._frozen_checks: dict[str, CheckSnapshot] = {}
         self._frozen_services: dict[str, datetime] = {}
 
-    def _plain_checks(self) -> frozenset[str]:
-        """What `_quiet_step` may take: checks judged by the state machine alone."""
-        return frozenset(name for name in self.checks
-                         if name not in self._devices and not self._quality.judges(name))
+    def _bind(self) -> dict[str, Lane]:
+        return bind_lanes(self.checks.values(), self._machines,
+                          lambda name: name in self._devices or self._quality.judges(name),
+                          self._sinks)
 
     # --- reading ------------------------------------------------------------------
 
@@ -211,14 +203,15 @@ class Pipeline:
 
     async def observe(self, name: str, at: datetime, result: ProbeResult, duration: float
                       ) -> Committed:
-        check = self.checks[name]
+        lane = self._lanes[name]
+        check = lane.check
         if result.inconclusive:
-            return self._not_judged(check, at, result, duration)
-        if name in self._plain and not self._lock.locked() and self._keeps_up(at):
-            quiet = self._quiet_step(check, at, result, duration)
+            return self._not_judged(lane, at, result, duration)
+        if lane.plain and not self._lock.locked() and self._keeps_up(at):
+            quiet = self._quiet_step(lane, at, result, duration)
             if quiet is not None:
                 return quiet
-        obs = _observation(at, result)
+        obs = observation(at, result)
         async with self._lock:
             self._guard(at)
             events: list[Event] = []
@@ -228,7 +221,7 @@ class Pipeline:
             before = self._snapshots[name]
             after, check_events = self._machines[name].step(before, obs)
             self._snapshots[name] = after
-            if check_events or _persistent(after) != _persistent(before):
+            if check_events or persistent(after) != persistent(before):
                 entries.append(CheckCommit(after, tuple(check_events)))
             events.extend(check_events)
             service_events = self.tracker.on_check_events(check_events)
@@ -252,33 +245,35 @@ class Pipeline:
         return not (self._backlog or self._failing_since or self._frozen_at
                     or self._calendar.due(at))
 
-    def _quiet_step(self, check: EffectiveCheck, at: datetime, result: ProbeResult,
-                    duration: float) -> Committed | None:
+    def _quiet_step(self, lane: Lane, at: datetime, result: ProbeResult, duration: float
+                    ) -> Committed | None:
         """Most probes change nothing recorded (an UP check answered again): published at
         once, without the lock that orders steps around awaited store commits. The stream
         stays in order: nobody holds the lock (the caller looked) and nothing here awaits.
         A step with news returns None; `observe` takes it again under the lock (the step
-        is pure: nothing was kept)."""
+        is pure: nothing was kept). What it publishes is quiet (no event, the same state):
+        it goes to the sinks that read this check's quiet commits (`Lane.sinks`)."""
+        check = lane.check
         name = check.name
         before = self._snapshots[name]
         if result.ok and before.state is CheckState.UP:  # most probes: only last_probe moves
             after = CheckMachine.answered(before, at)
         else:
-            after, check_events = self._machines[name].step(before, _observation(at, result))
-            if check_events or _persistent(after) != _persistent(before):
+            after, check_events = lane.machine.step(before, observation(at, result))
+            if check_events or persistent(after) != persistent(before):
                 return None
         self._snapshots[name] = after
-        committed = Committed(at, ProbeOutcome(check, at, result, duration, before, after), ())
-        self._publish(committed)
+        committed = quiet_commit(check, at, result, duration, before, after)
+        publish(lane.sinks, committed, log)
         return committed
 
-    def _not_judged(self, check: EffectiveCheck, at: datetime, result: ProbeResult,
-                    duration: float) -> Committed:
+    def _not_judged(self, lane: Lane, at: datetime, result: ProbeResult, duration: float
+                    ) -> Committed:
         """Our own lateness made the probe say nothing: no step, nothing recorded; sinks
-        still see it (the API's last result, the inconclusive counter)."""
-        snap = self._snapshots[check.name]
-        committed = Committed(at, ProbeOutcome(check, at, result, duration, snap, snap), ())
-        self._publish(committed)
+        still see it (the API's last result, the inconclusive counter). Quiet, as above."""
+        snap = self._snapshots[lane.check.name]
+        committed = quiet_commit(lane.check, at, result, duration, snap, snap)
+        publish(lane.sinks, committed, log)
         return committed
 
     async def tick(self, now: datetime) -> Committed | None:
@@ -409,7 +404,7 @@ class Pipeline:
         for name, priority in priorities.items():
             self._quality.resume(name, priority)
         self._devices = {c.name: d for c in checks if (d := device_of(c)) is not None}
-        self._plain = self._plain_checks()
+        self._lanes = self._bind()
         self._configured = maintenance
         self._calendar.rebuild(list(self.services), merged(maintenance, self._windows))
 

@@ -130,6 +130,11 @@ class CallSink:
         for reason in FailureReason:
             self.failures.labels(name, reason.value)
 
+    @staticmethod
+    def follows(check: EffectiveCheck) -> bool:
+        """Only `sip_call` probes are read here (`probe_sinks`)."""
+        return check.type == "sip_call"
+
     def consume(self, c: Committed) -> None:
         for ev in c.events:
             if isinstance(ev, Reconfigured):

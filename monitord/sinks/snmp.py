@@ -76,6 +76,11 @@ class SnmpSink:
             if c.type == "snmp_up" and c.name in self._devices:
                 self.reboot_count.labels(c.name, self._devices[c.name])  # a zero, not a gap
 
+    @staticmethod
+    def follows(check: EffectiveCheck) -> bool:
+        """Only a check with a device has probes to read here (`probe_sinks`)."""
+        return device_of(check) is not None
+
     def consume(self, c: Committed) -> None:
         for ev in c.events:
             if isinstance(ev, RebootDetected):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
 from hypothesis import given
@@ -24,6 +24,7 @@ from monitord.core.events import (
     DowntimeOpened,
     DowntimeStart,
     EpisodeRecorded,
+    probed_again,
 )
 
 T0 = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the night the clocks go back in Amsterdam
@@ -214,3 +215,62 @@ def test_answered_moves_only_the_last_probe_of_an_up_check() -> None:
     failing, _ = machine.step(snap, Observation(at, False, "timeout"))
     with pytest.raises(ValueError, match="UP check"):
         CheckMachine.answered(failing, at)
+
+
+_STAMPS = st.none() | st.datetimes(timezones=st.just(UTC))
+_SNAPSHOTS = st.builds(
+    CheckSnapshot, st.text(max_size=8), st.sampled_from(CheckState), st.integers(0, 9),
+    st.integers(0, 9), _STAMPS, st.none() | st.text(max_size=8), st.text(max_size=8), _STAMPS,
+    _STAMPS, _STAMPS)
+
+
+@given(snap=_SNAPSHOTS, at=st.datetimes(timezones=st.just(UTC)))
+def test_probed_again_is_the_constructor_with_only_last_probe_new(snap: CheckSnapshot,
+                                                                  at: datetime) -> None:
+    """The fast copy (slots written directly) makes what the frozen constructor makes."""
+    fast = probed_again(snap, at)
+    careful = dataclasses.replace(snap, last_probe=at)
+    assert type(fast) is CheckSnapshot
+    assert fast == careful and hash(fast) == hash(careful)
+    assert dataclasses.astuple(fast) == dataclasses.astuple(careful)
+
+
+def test_probed_again_refuses_a_naive_stamp_as_the_constructor_does() -> None:
+    class NoOffset(tzinfo):  # aware in name only: utcoffset() says nothing
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    snap = CheckSnapshot.initial("sbc")
+    for at in (T0.replace(tzinfo=None), T0.replace(tzinfo=NoOffset())):
+        with pytest.raises(ValueError) as careful:
+            dataclasses.replace(snap, last_probe=at)
+        with pytest.raises(ValueError) as fast:
+            probed_again(snap, at)
+        assert str(fast.value) == str(careful.value)
+
+
+def _careful_count(snap: CheckSnapshot, obs: Observation) -> CheckSnapshot:
+    """The streak counting as it was written with `replace`, field by name."""
+    if obs.ok:
+        return dataclasses.replace(snap, consecutive_successes=snap.consecutive_successes + 1,
+                                   last_probe=obs.at, recovery_start=snap.recovery_start or obs.at)
+    first = snap.state is U
+    return dataclasses.replace(
+        snap, consecutive_failures=snap.consecutive_failures + 1, consecutive_successes=0,
+        recovery_start=None, last_probe=obs.at,
+        streak_start=obs.at if first else snap.streak_start,
+        streak_reason=obs.reason if first else snap.streak_reason,
+        streak_detail=obs.detail if first else snap.streak_detail)
+
+
+@given(pattern=st.text(alphabet="F.", max_size=40), alert=st.integers(1, 4),
+       extra=st.integers(0, 3), recover=st.integers(1, 3))
+def test_counting_built_positionally_matches_replace_by_name(pattern: str, alert: int,
+                                                             extra: int, recover: int) -> None:
+    m = CheckMachine("pbx", Thresholds(alert_after=alert, down_after=alert + extra,
+                                       recover_after=recover))
+    snap = CheckSnapshot.initial("pbx")
+    for i, ch in enumerate(pattern):
+        obs = Observation(t(i), ch == ".", None if ch == "." else "timeout", f"probe {i}")
+        assert m._count(snap, obs) == _careful_count(snap, obs)
+        snap, _ = m.step(snap, obs)
