@@ -37,9 +37,9 @@ from .message import (
     parse_message,
     split_header_list,
 )
-from .via import parse_via
+from .via import Via, parse_via, routing_branch
 
-__all__ = ["parse_datagram"]
+__all__ = ["parse_datagram", "parse_routed"]
 
 # What the loop sorts out by field, as bits: one set-bit test per line.
 _VIA, _CSEQ, _LENGTH, _FROM, _TO, _CALL_ID = 1, 2, 4, 8, 16, 32
@@ -58,15 +58,31 @@ _UNIQUE = _VIA | _FROM | _TO | _CALL_ID
 _known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
 _KNOWN_LINES_LIMIT = 1024
 _KNOWN_LINE_SIZE = 200
+# what `str.isprintable` refuses among ASCII characters: C0 controls (CR and LF too), DEL
+_CTL_BYTES = bytes([*range(0x20), 0x7F])
 
 
 def parse_datagram(data: bytes) -> Request | Response:
     """`parse_message(data)`, found faster for a plain response."""
+    return parse_routed(data)[0]
+
+
+def parse_routed(data: bytes) -> tuple[Request | Response, str | None]:
+    """`parse_datagram(data)`, and for a response the branch it is routed by
+    (`top_via.branch or ""`); None for a request.
+
+    Why both: routing needs only the top Via's branch, so a plain response's Via is
+    checked to parse (`routing_branch`) but not made into a `Via`: the message
+    parses it if anyone asks for `top_via` (nothing on an OPTIONS probe's path does).
+    """
     if len(data) <= MAX_MESSAGE_SIZE:
-        message = _plain_response(data.lstrip(b"\r\n"))
-        if message is not None:
-            return message
-    return parse_message(data)
+        routed = _plain_response(data.lstrip(b"\r\n"))
+        if routed is not None:
+            return routed
+    message = parse_message(data)
+    if isinstance(message, Response):
+        return message, message.top_via.branch or ""  # kept by the parser: no second parse
+    return message, None
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,8 +105,8 @@ def _learn(name: str) -> tuple[str, str, int] | None:
     return entry
 
 
-def _plain_response(data: bytes) -> Response | None:
-    """What `parse_message` returns for `data` (already stripped of leading CRLFs) when
+def _plain_response(data: bytes) -> tuple[Response, str] | None:
+    """What `parse_routed` returns for `data` (already stripped of leading CRLFs) when
     it is a plain response; None for anything else, or when in doubt. Never raises.
 
     Plain: the head ends at the first CRLF CRLF and holds no control character but
@@ -99,15 +115,24 @@ def _plain_response(data: bytes) -> Response | None:
     with a valid name (no folding). Such a head splits into the same lines on either
     path, and each line then gives the field the careful path builds from it.
     """
-    end = data.find(b"\r\n\r\n")
+    # an answer without a body ends its head at its end, unless an empty line comes before:
+    # then one of the lines split below is empty, which no plain head has (None, as for
+    # any line without a name), so no search for the first CRLF CRLF is needed
+    end = len(data) - 4 if data.endswith(b"\r\n\r\n") else data.find(b"\r\n\r\n")
     if end < 0 or not data.startswith(b"SIP/2.0 "):
         return None
+    head = data[:end]
     try:
-        lines = data[:end].decode("utf-8").split("\r\n")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    lines = text.split("\r\n")
     # printable line by line (as the joined lines are): the status line, the lines learnt
-    # (when they were learnt) and each other line
+    # (when they were learnt) and each other line. An ASCII head whose only control bytes
+    # are its CRLFs (what one C-level translate counts) is, in every line at once; with
+    # other text, each line is asked (`str.isprintable` refuses some non-ASCII too).
+    printable = (text.isascii()
+                 and len(head) - len(head.translate(None, _CTL_BYTES)) == 2 * len(lines) - 2)
     status = _status_line(lines[0])
     if status is None:
         return None
@@ -123,7 +148,7 @@ def _plain_response(data: bytes) -> Response | None:
         line = lines[i]
         learnt = known_lines.get(line)
         if learnt is None:
-            if not line.isprintable():
+            if not printable and not line.isprintable():
                 return None
             name, colon, value = line.partition(":")
             entry = known.get(name) or _learn(name)
@@ -159,19 +184,24 @@ def _plain_response(data: bytes) -> Response | None:
         if int(length) > len(body):
             return None
         body = body[:int(length)]
+    top = via_rows[0]
     try:
         cseq = _parse_cseq(cseq_row)
-        if len(via_rows) == 1 and "," not in via_rows[0]:
-            vias = [parse_via(via_rows[0])]  # what peers echo: one Via, ours
-        else:
+        # what peers echo: one Via, ours, routed by its branch; its `Via` made if asked for
+        branch = routing_branch(top) if len(via_rows) == 1 and "," not in top else None
+        if branch is None:
             vias = [parse_via(via) for row in via_rows for via in split_header_list(row)]
+            if not vias:
+                return None
+            via: tuple[str, Via] | None = (top, vias[0])
+            branch = vias[0].branch or ""
+        else:
+            via = None
     except SipParseError:
-        return None
-    if not vias:
         return None
     headers = _new_headers(Headers)  # `Headers._checked(fields)`, without its call
     headers._items = fields
     message = Response(status[0], status[1], headers, body)
     message._cseq = (cseq_row, cseq)
-    message._via = (via_rows[0], vias[0])
-    return message
+    message._via = via
+    return message, branch
