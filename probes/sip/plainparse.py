@@ -144,8 +144,9 @@ def _plain_response(data: bytes) -> tuple[Response, str] | None:
     seen = 0
     known = _known
     known_lines = _known_lines
-    for i in range(1, len(lines)):
-        line = lines[i]
+    rows = iter(lines)
+    next(rows)  # the status line
+    for line in rows:
         learnt = known_lines.get(line)
         if learnt is None:
             if not printable and not line.isprintable():

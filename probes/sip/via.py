@@ -105,7 +105,9 @@ def routing_branch(value: str) -> str | None:
     an OPTIONS probe's path reads the rest of the Via; the message parses it when asked.
     """
     prefix, sep, branch = value.rpartition(";branch=")
-    if sep and _plain_branch(branch):
+    # `_plain_branch`, inline: this runs for every answer
+    if sep and branch and branch.isascii() and (branch.isalnum() or (
+            branch.isprintable() and " " not in branch and ";" not in branch)):
         known = _common_via(prefix)
         if known is not None:
             # the first exact "branch" parameter wins (`Via.branch`): the part's, if any
