@@ -58,6 +58,11 @@ _UNIQUE = _VIA | _FROM | _TO | _CALL_ID
 _known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
 _KNOWN_LINES_LIMIT = 1024
 _KNOWN_LINE_SIZE = 200
+# a CSeq row -> what a message keeps of it, (row, (number, method)): a learnt line's row is
+# the same object in every answer, so its kept pair is too (no parse, no pair per answer;
+# the pair is the message's only if its row is that very object, as `cseq` requires)
+_kept_cseqs: dict[str, tuple[str, tuple[int, str]]] = {}
+_KEPT_CSEQS_LIMIT = 256
 # what `str.isprintable` refuses among ASCII characters: C0 controls (CR and LF too), DEL
 _CTL_BYTES = bytes([*range(0x20), 0x7F])
 
@@ -138,9 +143,11 @@ def _plain_response(data: bytes) -> tuple[Response, str] | None:
         return None
     fields: list[tuple[str, str, str]] = []
     append = fields.append
-    via_rows: list[str] = []
+    top: str | None = None  # the first Via row
+    via_rows: list[str] | None = None  # every Via row, when there is more than one (rare)
     cseq_row: str | None = None
-    lengths: list[str] = []
+    length: str | None = None  # the first Content-Length row
+    lengths_differ = False
     seen = 0
     known = _known
     known_lines = _known_lines
@@ -167,31 +174,44 @@ def _plain_response(data: bytes) -> tuple[Response, str] | None:
         if role:
             seen |= role
             if role == _VIA:
-                via_rows.append(field[2])
+                if top is None:
+                    top = field[2]
+                elif via_rows is None:
+                    via_rows = [top, field[2]]
+                else:
+                    via_rows.append(field[2])
             elif role == _CSEQ:
                 if cseq_row is None:
                     cseq_row = field[2]
             elif role == _LENGTH:
-                lengths.append(field[2])
-    if seen & _MANDATORY != _MANDATORY or cseq_row is None:
+                if length is None:
+                    length = field[2]
+                elif field[2] != length:
+                    lengths_differ = True
+    if seen & _MANDATORY != _MANDATORY or cseq_row is None or top is None:
         return None
     body = data[end + 4:]
-    if lengths:
-        length = lengths[0]
-        if len(lengths) > 1 and len(set(lengths)) > 1:
+    if length is not None:
+        if lengths_differ:
             return None
         if not (length.isascii() and length.isdigit()) or len(length) > 10:
             return None
         if int(length) > len(body):
             return None
         body = body[:int(length)]
-    top = via_rows[0]
     try:
-        cseq = _parse_cseq(cseq_row)
+        cseq = _kept_cseqs.get(cseq_row)
+        if cseq is None or cseq[0] is not cseq_row:
+            cseq = (cseq_row, _parse_cseq(cseq_row))
+            if cseq_row not in _kept_cseqs and len(cseq_row) <= _KNOWN_LINE_SIZE:
+                if len(_kept_cseqs) >= _KEPT_CSEQS_LIMIT:
+                    _kept_cseqs.clear()
+                _kept_cseqs[cseq_row] = cseq
         # what peers echo: one Via, ours, routed by its branch; its `Via` made if asked for
-        branch = routing_branch(top) if len(via_rows) == 1 and "," not in top else None
+        branch = routing_branch(top) if via_rows is None and "," not in top else None
         if branch is None:
-            vias = [parse_via(via) for row in via_rows for via in split_header_list(row)]
+            vias = [parse_via(via) for row in (via_rows or [top])
+                    for via in split_header_list(row)]
             if not vias:
                 return None
             via: tuple[str, Via] | None = (top, vias[0])
@@ -203,6 +223,6 @@ def _plain_response(data: bytes) -> tuple[Response, str] | None:
     headers = _new_headers(Headers)  # `Headers._checked(fields)`, without its call
     headers._items = fields
     message = Response(status[0], status[1], headers, body)
-    message._cseq = (cseq_row, cseq)
+    message._cseq = cseq
     message._via = via
     return message, branch
