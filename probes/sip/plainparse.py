@@ -12,7 +12,8 @@ request, a bare LF, a tab, a folded line, any error) to `parse_message`.
 A peer repeats most of its lines word for word in every answer (CSeq,
 Contact, Allow, Server, Content-Length): such a line's field is learnt
 whole, so only the lines new in each answer (Via, From, To, Call-ID) are
-checked and split each time.
+checked and split each time. Routing needs only the top Via's branch
+(`parse_routed`): the Via is checked to parse, and made only when asked for.
 
 So the shortcut never decides alone that a message is bad: it either
 returns what `parse_message` would (the same fields, body, parsed Via and
