@@ -12,7 +12,8 @@ request, a bare LF, a tab, a folded line, any error) to `parse_message`.
 A peer repeats most of its lines word for word in every answer (CSeq,
 Contact, Allow, Server, Content-Length): such a line's field is learnt
 whole, so only the lines new in each answer (Via, From, To, Call-ID) are
-checked and split each time.
+checked and split each time. Routing needs only the top Via's branch
+(`parse_routed`): the Via is checked to parse, and made only when asked for.
 
 So the shortcut never decides alone that a message is bad: it either
 returns what `parse_message` would (the same fields, body, parsed Via and
@@ -37,9 +38,9 @@ from .message import (
     parse_message,
     split_header_list,
 )
-from .via import parse_via
+from .via import Via, parse_via, routing_branch
 
-__all__ = ["parse_datagram"]
+__all__ = ["parse_datagram", "parse_routed"]
 
 # What the loop sorts out by field, as bits: one set-bit test per line.
 _VIA, _CSEQ, _LENGTH, _FROM, _TO, _CALL_ID = 1, 2, 4, 8, 16, 32
@@ -58,15 +59,36 @@ _UNIQUE = _VIA | _FROM | _TO | _CALL_ID
 _known_lines: dict[str, tuple[tuple[str, str, str], int]] = {}
 _KNOWN_LINES_LIMIT = 1024
 _KNOWN_LINE_SIZE = 200
+# a CSeq row -> what a message keeps of it, (row, (number, method)): a learnt line's row is
+# the same object in every answer, so its kept pair is too (no parse, no pair per answer;
+# the pair is the message's only if its row is that very object, as `cseq` requires)
+_kept_cseqs: dict[str, tuple[str, tuple[int, str]]] = {}
+_KEPT_CSEQS_LIMIT = 256
+# what `str.isprintable` refuses among ASCII characters: C0 controls (CR and LF too), DEL
+_CTL_BYTES = bytes([*range(0x20), 0x7F])
 
 
 def parse_datagram(data: bytes) -> Request | Response:
     """`parse_message(data)`, found faster for a plain response."""
+    return parse_routed(data)[0]
+
+
+def parse_routed(data: bytes) -> tuple[Request | Response, str | None]:
+    """`parse_datagram(data)`, and for a response the branch it is routed by
+    (`top_via.branch or ""`); None for a request.
+
+    Why both: routing needs only the top Via's branch, so a plain response's Via is
+    checked to parse (`routing_branch`) but not made into a `Via`: the message
+    parses it if anyone asks for `top_via` (nothing on an OPTIONS probe's path does).
+    """
     if len(data) <= MAX_MESSAGE_SIZE:
-        message = _plain_response(data.lstrip(b"\r\n"))
-        if message is not None:
-            return message
-    return parse_message(data)
+        routed = _plain_response(data.lstrip(b"\r\n"))
+        if routed is not None:
+            return routed
+    message = parse_message(data)
+    if isinstance(message, Response):
+        return message, message.top_via.branch or ""  # kept by the parser: no second parse
+    return message, None
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,8 +111,8 @@ def _learn(name: str) -> tuple[str, str, int] | None:
     return entry
 
 
-def _plain_response(data: bytes) -> Response | None:
-    """What `parse_message` returns for `data` (already stripped of leading CRLFs) when
+def _plain_response(data: bytes) -> tuple[Response, str] | None:
+    """What `parse_routed` returns for `data` (already stripped of leading CRLFs) when
     it is a plain response; None for anything else, or when in doubt. Never raises.
 
     Plain: the head ends at the first CRLF CRLF and holds no control character but
@@ -99,31 +121,43 @@ def _plain_response(data: bytes) -> Response | None:
     with a valid name (no folding). Such a head splits into the same lines on either
     path, and each line then gives the field the careful path builds from it.
     """
-    end = data.find(b"\r\n\r\n")
+    # an answer without a body ends its head at its end, unless an empty line comes before:
+    # then one of the lines split below is empty, which no plain head has (None, as for
+    # any line without a name), so no search for the first CRLF CRLF is needed
+    end = len(data) - 4 if data.endswith(b"\r\n\r\n") else data.find(b"\r\n\r\n")
     if end < 0 or not data.startswith(b"SIP/2.0 "):
         return None
+    head = data[:end]
     try:
-        lines = data[:end].decode("utf-8").split("\r\n")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    lines = text.split("\r\n")
     # printable line by line (as the joined lines are): the status line, the lines learnt
-    # (when they were learnt) and each other line
+    # (when they were learnt) and each other line. An ASCII head whose only control bytes
+    # are its CRLFs (what one C-level translate counts) is, in every line at once; with
+    # other text, each line is asked (`str.isprintable` refuses some non-ASCII too).
+    printable = (text.isascii()
+                 and len(head) - len(head.translate(None, _CTL_BYTES)) == 2 * len(lines) - 2)
     status = _status_line(lines[0])
     if status is None:
         return None
     fields: list[tuple[str, str, str]] = []
     append = fields.append
-    via_rows: list[str] = []
+    top: str | None = None  # the first Via row
+    via_rows: list[str] | None = None  # every Via row, when there is more than one (rare)
     cseq_row: str | None = None
-    lengths: list[str] = []
+    length: str | None = None  # the first Content-Length row
+    lengths_differ = False
     seen = 0
     known = _known
     known_lines = _known_lines
-    for i in range(1, len(lines)):
-        line = lines[i]
+    rows = iter(lines)
+    next(rows)  # the status line
+    for line in rows:
         learnt = known_lines.get(line)
         if learnt is None:
-            if not line.isprintable():
+            if not printable and not line.isprintable():
                 return None
             name, colon, value = line.partition(":")
             entry = known.get(name) or _learn(name)
@@ -141,18 +175,25 @@ def _plain_response(data: bytes) -> Response | None:
         if role:
             seen |= role
             if role == _VIA:
-                via_rows.append(field[2])
+                if top is None:
+                    top = field[2]
+                elif via_rows is None:
+                    via_rows = [top, field[2]]
+                else:
+                    via_rows.append(field[2])
             elif role == _CSEQ:
                 if cseq_row is None:
                     cseq_row = field[2]
             elif role == _LENGTH:
-                lengths.append(field[2])
-    if seen & _MANDATORY != _MANDATORY or cseq_row is None:
+                if length is None:
+                    length = field[2]
+                elif field[2] != length:
+                    lengths_differ = True
+    if seen & _MANDATORY != _MANDATORY or cseq_row is None or top is None:
         return None
     body = data[end + 4:]
-    if lengths:
-        length = lengths[0]
-        if len(lengths) > 1 and len(set(lengths)) > 1:
+    if length is not None:
+        if lengths_differ:
             return None
         if not (length.isascii() and length.isdigit()) or len(length) > 10:
             return None
@@ -160,18 +201,29 @@ def _plain_response(data: bytes) -> Response | None:
             return None
         body = body[:int(length)]
     try:
-        cseq = _parse_cseq(cseq_row)
-        if len(via_rows) == 1 and "," not in via_rows[0]:
-            vias = [parse_via(via_rows[0])]  # what peers echo: one Via, ours
+        cseq = _kept_cseqs.get(cseq_row)
+        if cseq is None or cseq[0] is not cseq_row:
+            cseq = (cseq_row, _parse_cseq(cseq_row))
+            if cseq_row not in _kept_cseqs and len(cseq_row) <= _KNOWN_LINE_SIZE:
+                if len(_kept_cseqs) >= _KEPT_CSEQS_LIMIT:
+                    _kept_cseqs.clear()
+                _kept_cseqs[cseq_row] = cseq
+        # what peers echo: one Via, ours, routed by its branch; its `Via` made if asked for
+        branch = routing_branch(top) if via_rows is None and "," not in top else None
+        if branch is None:
+            vias = [parse_via(via) for row in (via_rows or [top])
+                    for via in split_header_list(row)]
+            if not vias:
+                return None
+            via: tuple[str, Via] | None = (top, vias[0])
+            branch = vias[0].branch or ""
         else:
-            vias = [parse_via(via) for row in via_rows for via in split_header_list(row)]
+            via = None
     except SipParseError:
-        return None
-    if not vias:
         return None
     headers = _new_headers(Headers)  # `Headers._checked(fields)`, without its call
     headers._items = fields
     message = Response(status[0], status[1], headers, body)
-    message._cseq = (cseq_row, cseq)
-    message._via = (via_rows[0], vias[0])
-    return message
+    message._cseq = cseq
+    message._via = via
+    return message, branch

@@ -30,7 +30,7 @@ from typing import Generic, Literal, TypeVar
 
 from ..errors import LocalProtocolError, SipParseError
 from .message import Request, Response
-from .plainparse import parse_datagram
+from .plainparse import parse_routed
 from .resolution import Address
 
 __all__ = [
@@ -151,16 +151,16 @@ class Router(Generic[T, C]):
         if not data or (data[0] in (10, 13) and not data.strip(b"\r\n")):
             return None  # CRLF keep-alive (RFC 5626 §3.5.1)
         try:
-            message = parse_datagram(data)
+            message, branch = parse_routed(data)
         except SipParseError as exc:
             return self._discard(Discard.MALFORMED, source, str(exc))
-        if type(message) is Response:
-            # just parsed: its kept top Via and CSeq are what `top_via` and `cseq` give
-            via, cseq = message._via, message._cseq
-            if via is not None and cseq is not None:
-                entry = self._transactions.get(via[1].branch or "")
-                if entry is not None and cseq[1][1] == entry[0]:
-                    return ForTransaction(entry[1], message, arrival)
+        if branch is not None:
+            # a response just parsed: `branch` is its top Via's, its kept CSeq what `cseq` gives
+            entry = self._transactions.get(branch)
+            cseq = message._cseq
+            if entry is not None and cseq is not None and cseq[1][1] == entry[0]:
+                assert type(message) is Response  # a branch comes with responses only
+                return ForTransaction(entry[1], message, arrival)
         return self.message(message, source, "udp", arrival)
 
     def message(self, message: Request | Response, source: Address, transport: WireTransport,

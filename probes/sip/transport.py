@@ -376,10 +376,15 @@ class SipTransports:
         except ProbeFailure as exc:
             self._finish(p, Outcome(None, exc.reason, exc.detail, p.txn.transmissions))
             return
+        self._hand_up(p)
+
+    def _hand_up(self, p: _Pending) -> None:
+        """`_pump` but the sending: what follows a response, which queues nothing to send."""
         while (event := p.txn.next_event()) is not None:
-            if isinstance(event, ResponseReceived) and not event.final:
-                p.provisional += (event.response,)
-            elif isinstance(event, ResponseReceived):
+            if isinstance(event, ResponseReceived):
+                if event.response.status < 200:  # not `final`: provisional
+                    p.provisional += (event.response,)
+                    continue
                 self._finish(p, self._answered(p, event))
                 timer_k = p.txn.get_timer()
                 if timer_k is not None and self._loop is not None:
@@ -460,8 +465,9 @@ class SipTransports:
                                inconclusive=True)
             return Outcome(None, FailureReason.TIMEOUT, detail, count)
         started = p.txn.started_at
+        # every field by position, once per answered probe: keywords cost more to pass
         return Outcome(event.response, None, "", count, max(0.0, arrival - started),
-                       p.provisional, p.tls_not_after, sent_at=started, arrival=arrival)
+                       p.provisional, p.tls_not_after, False, started, arrival)
 
     def _silence(self, p: _Pending, span: str, emptied: bool) -> Outcome:
         """No final response: a timeout, unless our own daemon may have caused it."""
@@ -523,7 +529,7 @@ class SipTransports:
             if not p.future.done():
                 # filed under the transaction's branch and method: matched (§17.1.3)
                 p.txn.receive_matched(routed.response, routed.arrival)
-                self._pump(p)
+                self._hand_up(p)
         elif isinstance(routed, ForCall):
             routed.handler.on_message(routed.message, routed.source, routed.transport,
                                       routed.arrival)

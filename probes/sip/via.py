@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import SipParseError
 
-__all__ = ["TOKEN", "Via", "parse_via"]
+__all__ = ["TOKEN", "Via", "parse_via", "routing_branch"]
 
 TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")  # §25.1 token, as header names are too
 _VIA = re.compile(
@@ -89,23 +89,48 @@ def parse_via(value: str) -> Via:
     # ASCII without blanks or ";") extends the common form it follows into the common
     # form of the whole value, and the parameters of the whole are the part's plus it.
     prefix, sep, branch = value.rpartition(";branch=")
-    # a branch of letters and digits (ours) is plain at once; else checked character-wise
+    if sep and _plain_branch(branch):
+        known = _common_via(prefix)
+        if known is not None:
+            return Via(known[0].transport, known[0].host, known[0].port,
+                       (*known[0].params, ("branch", branch)))
+    return _parse_via(value)
+
+
+def routing_branch(value: str) -> str | None:
+    """`parse_via(value).branch or ""` when `value` is sure to parse (the common form
+    `parse_via` takes its shortcut for), without making the `Via`; None when unsure.
+
+    Why: a response is routed by its top Via's branch alone (§17.1.3), and nothing on
+    an OPTIONS probe's path reads the rest of the Via; the message parses it when asked.
+    """
+    prefix, sep, branch = value.rpartition(";branch=")
+    # `_plain_branch`, inline: this runs for every answer
     if sep and branch and branch.isascii() and (branch.isalnum() or (
             branch.isprintable() and " " not in branch and ";" not in branch)):
         known = _common_via(prefix)
         if known is not None:
-            return Via(known.transport, known.host, known.port,
-                       (*known.params, ("branch", branch)))
-    return _parse_via(value)
+            # the first exact "branch" parameter wins (`Via.branch`): the part's, if any
+            return branch if known[1] is None else known[1]
+    return None
+
+
+def _plain_branch(branch: str) -> bool:
+    # a branch of letters and digits (ours) is plain at once; else checked character-wise
+    return bool(branch) and branch.isascii() and (branch.isalnum() or (
+        branch.isprintable() and " " not in branch and ";" not in branch))
 
 
 @functools.lru_cache(maxsize=1024)
-def _common_via(value: str) -> Via | None:
-    """`parse_via` of a value in the common form (port in range), else None."""
+def _common_via(value: str) -> tuple[Via, str | None] | None:
+    """`parse_via` of a value in the common form (port in range), and what its first
+    parameter named exactly "branch" holds ("" when it has no value, None when there is
+    no such parameter); None when not in the common form."""
     common = _COMMON_VIA.fullmatch(value)
     if common is None or (common.group(3) and not 1 <= int(common.group(3)) <= 65535):
         return None
-    return _parse_via(value)
+    via = _parse_via(value)
+    return via, next(((v or "") for k, v in via.params if k == "branch"), None)
 
 
 def _parse_via(value: str) -> Via:

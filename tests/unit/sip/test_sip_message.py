@@ -20,7 +20,7 @@ from probes.sip.message import (
     parse_via,
     split_header_list,
 )
-from probes.sip.via import Via, parse_via_general
+from probes.sip.via import Via, parse_via_general, routing_branch
 
 # Kamailio-style answer with two Vias (one comma-combined), compact headers and folding.
 KAMAILIO_200 = (
@@ -289,7 +289,7 @@ _VIA_PIECES = st.one_of(
         st.lists(st.sampled_from([";branch=z9hG4bKa1", ";rport", ";rport=5060", ";lr",
                                   ";received=192.0.2.1", ";a==b", ";a=", ";a=b c", ";branch=",
                                   ";branch=a=b", ";branch=a\tb", ";branch=~!", ";branch=a b",
-                                  ";branch=\u00e9"]), max_size=4),
+                                  ";branch=\u00e9", ";branch", ";BRANCH=b2"]), max_size=4),
         st.just("")),
 )
 
@@ -310,3 +310,8 @@ def test_the_common_via_shortcut_parses_as_the_general_path_or_fails_the_same(
     except SipParseError as exc:
         got = str(exc)
     assert got == expected
+    # the branch routing takes without making the Via: the parsed one's, when it is sure
+    branch = routing_branch(value)
+    if branch is not None:
+        assert isinstance(expected, Via)
+        assert branch == (expected.branch or "")

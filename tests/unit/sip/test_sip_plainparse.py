@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from probes.errors import SipParseError
 from probes.sip.message import Headers, Request, Response, parse_message
-from probes.sip.plainparse import _plain_response, parse_datagram
+from probes.sip.plainparse import _plain_response, parse_datagram, parse_routed
 from tests.unit.sip.test_sip_fuzz import SEEDS, messages
 
 SIPP_200 = (
@@ -33,21 +33,43 @@ PIECES = [b"\r\n", b"\n", b"\r", b"\t", b" ", b":", b",", b";", b"\x00", b"\x7f"
 
 
 def outcome(parse: object, data: bytes) -> object:
-    """What a parse gives, comparable: every part of the message, or the error text."""
+    """What a parse gives, comparable: every part of the message and the branch it is
+    routed by, or the error text."""
     try:
-        message = parse(data)  # type: ignore[operator]
+        message, branch = parse(data)  # type: ignore[operator]
     except SipParseError as exc:
         return ("error", str(exc))
     assert isinstance(message, Request | Response)
     assert type(message.headers) is Headers
     start = ((message.method, message.uri) if isinstance(message, Request)
              else (message.status, message.reason))
-    return (type(message), start, list(message.headers), message.body, message._via,
-            message._cseq, message.top_via, message.cseq)
+    # the parsed top Via the shortcut keeps, if any (it may leave it to `top_via`): the
+    # careful parser's, read before `top_via` fills it in
+    kept = message._via
+    assert kept is None or kept == (message.headers.first("via"), message.top_via)
+    # a kept CSeq is the very row's (else `cseq` parses again): also when shared
+    assert message._cseq is not None and message._cseq[0] is message.headers.first("cseq")
+    return (type(message), start, list(message.headers), message.body, message._cseq,
+            message.top_via, message.cseq, branch)
+
+
+def careful(data: bytes) -> tuple[Request | Response, str | None]:
+    """`parse_routed` as the careful parser gives it: the message, a response's branch."""
+    message = parse_message(data)
+    if isinstance(message, Request):
+        return message, None
+    assert message._via is not None  # the careful parser keeps the top Via it parsed
+    return message, message.top_via.branch or ""
 
 
 def agree(data: bytes) -> None:
-    assert outcome(parse_datagram, data) == outcome(parse_message, data)
+    assert outcome(parse_routed, data) == outcome(careful, data)
+    try:
+        message = parse_datagram(data)
+    except SipParseError:
+        return
+    assert outcome(lambda _: (message, None if isinstance(message, Request) else (
+        message.top_via.branch or "")), data) == outcome(careful, data)
 
 
 def test_what_peers_send_takes_the_shortcut_and_parses_the_same() -> None:
@@ -150,3 +172,50 @@ def test_lines_repeated_word_for_word_are_learnt_bounded_and_still_parse_the_sam
     agree(SIPP_200.replace(b"To: <sip", b"To: \r<sip"))
     agree(SIPP_200.replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 OPTIONS\n"))
     agree(SIPP_200.replace(b"SIP/2.0 200 OK", b"SIP/2.0 200 O\tK"))
+
+
+def test_the_head_found_at_the_end_and_checked_at_once_parses_the_same() -> None:
+    # an empty line before the end of an answer that ends in CRLF CRLF: a body of blank lines
+    for extra in (b"\r\n\r\n", b"\r\n", b"x\r\n\r\n", b"\r\n\r\n\r\n"):
+        agree(SIPP_200.replace(b"Length: 0", b"Length: %d" % len(extra)) + extra)
+        agree(SIPP_200 + extra)
+    # an ASCII head with a control character in a line not learnt, and in a learnt one
+    for good, bad in ((b"Call-ID: 01", b"Call-ID: \x0101"), (b"Server: sipp", b"Server: \x7fsipp"),
+                      (b"To: <sip", b"To: <\x1bsip"), (b"CSeq: 1 OPTIONS", b"CSeq: 1\x0bOPTIONS")):
+        agree(SIPP_200)  # learns its lines
+        agree(SIPP_200.replace(good, bad))
+    # not ASCII: each line is asked (NBSP and U+2028 are not printable, e-acute is)
+    for text in ("\u00e9", "\u00a0", "\u2028", "\u00e9\u00a0"):
+        agree(SIPP_200.replace(b"Server: sipp", ("Server: " + text + "sipp").encode()))
+        agree(SIPP_200.replace(b"To: <sip", ("To: " + text + "<sip").encode()))
+
+
+def test_a_response_is_routed_by_the_branch_its_parsed_via_gives() -> None:
+    for via in (b"SIP/2.0/UDP h;branch=a;branch=b", b"SIP/2.0/UDP h;branch;branch=b",
+                b"SIP/2.0/UDP h;BRANCH=a;branch=b", b"SIP/2.0/UDP h:99999;branch=b",
+                b"SIP/2.0/UDP h;rport;branch=z9hG4bK0123456789abcdef0123"):
+        data = SIPP_200.replace(b"SIP/2.0/UDP 127.0.0.1:5060;rport;branch=z9hG4bK0123456789abcdef0123",
+                                via)
+        agree(data)
+        try:
+            message, branch = parse_routed(data)
+        except SipParseError:
+            assert b"99999" in via
+            continue
+        assert branch == (message.top_via.branch or "")
+
+
+def test_rows_sorted_out_as_scalars_and_a_kept_cseq_parse_the_same() -> None:
+    agree(SIPP_200)
+    agree(SIPP_200)  # its CSeq row learnt: the pair kept for it is shared
+    for old, new in ((b"CSeq: 1 OPTIONS", b"CSeq:  1 OPTIONS"),  # the same row, another line
+                     (b"CSeq: 1 OPTIONS", b"CSeq: 1 OPTIONS\r\nCSeq: 2 OPTIONS"),
+                     (b"CSeq: 1 OPTIONS", b"CSeq: 1 OPTIONS "),
+                     (b"Content-Length: 0", b"Content-Length: 0\r\nl: 0"),
+                     (b"Content-Length: 0", b"Content-Length: 0\r\nl: 00"),
+                     (b"Content-Length: 0", b"l: 2\r\nContent-Length: 0"),
+                     (b"Call-ID", b"Via: SIP/2.0/UDP h2;branch=b2\r\nCall-ID"),
+                     (b"Call-ID", b"v: SIP/2.0/UDP h2;branch=b2\r\nv: SIP/2.0/TCP h3\r\nCall-ID"),
+                     (b"Call-ID", b"Via: \r\nCall-ID")):
+        agree(SIPP_200.replace(old, new))
+        agree(SIPP_200.replace(old, new) + b"ab")
