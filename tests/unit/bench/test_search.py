@@ -30,7 +30,8 @@ def test_the_search_lands_within_a_quarter_step_below_what_holds(
         assert not held  # bounded: eight steps down, then it gives up
         return
     assert held
-    assert max(held) >= threshold / factor**0.25 * (1 - 1e-9)
+    if threshold * factor <= 200_000:  # near the limit, the step past it is never tried
+        assert max(held) >= threshold / factor**0.25 * (1 - 1e-9)
     assert len(tried) <= 2 + 8 + 2 + 200  # bounded
 
 
