@@ -39,7 +39,7 @@ import aiosqlite
 from monitord.errors import StorageError
 from monitord.storage.backend import Work
 from monitord.storage.readers import SqlReaders
-from monitord.storage.sqlite.connection import SqliteTx, connect, failure, transaction
+from monitord.storage.sqlite.connection import SqliteTx, connect, failure, run_whole
 from monitord.storage.sqlite.lock import StoreLock
 from monitord.storage.writer import SqlWriter
 
@@ -125,8 +125,8 @@ class SqliteStore(SqlWriter, SqlReaders):
 
     async def _write(self, what: str, work: Work[T]) -> T:
         db = self._connection()
-        async with self._lock, transaction(db, self._path, what):
-            return await work(SqliteTx(db, self._path))
+        async with self._lock:
+            return await run_whole(db, self._path, what, work)
 
     async def _read(self, what: str, work: Work[T]) -> T:
         db = self._connection()
