@@ -24,7 +24,6 @@ judged on the wire, so our lateness never becomes a recorded failure
 from __future__ import annotations
 
 import asyncio
-import bisect
 import hashlib
 import heapq
 import math
@@ -50,10 +49,6 @@ def stable_phase(name: str, interval: float) -> float:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     fraction = (int.from_bytes(digest[:8], "big") >> 11) / 2**53  # exact, in [0, 1)
     return min(fraction * interval, math.nextafter(interval, 0.0))
-
-
-def _slot(entry: tuple[float, str, int]) -> float:
-    return entry[0]
 
 
 class Due(NamedTuple):
@@ -120,13 +115,15 @@ class SlotPlan:
         return spec is not None and spec[2] == entry[2]  # not removed (nor added again)
 
     def next_wakeup(self) -> float | None:
-        numbers, buckets = self._numbers, self._buckets
+        numbers, buckets, spec = self._numbers, self._buckets, self._spec
         while numbers:
             bucket = buckets[numbers[0]]
-            first = min(bucket)
-            if self._live(first):
+            bucket.sort()  # nearly always sorted already: one pass
+            first = bucket[0]
+            current = spec.get(first[1])
+            if current is not None and current[2] == first[2]:
                 return first[0]
-            bucket.remove(first)  # removed (rare): dropped here, so it cannot wake us
+            del bucket[0]  # removed (or added again): dropped here, so it cannot wake us
             if not bucket:
                 del buckets[heapq.heappop(numbers)]
         return None
@@ -139,17 +136,18 @@ class SlotPlan:
         out: list[Due] = []
         numbers, buckets, spec, width = self._numbers, self._buckets, self._spec, self.BUCKET
         while numbers:
-            number = numbers[0]
-            bucket = buckets[number]
+            bucket = buckets[numbers[0]]
             bucket.sort()
+            if bucket[0][0] > now:
+                break
             whole = bucket[-1][0] <= now
             if whole:
                 due = bucket
                 del buckets[heapq.heappop(numbers)]
-            elif bucket[0][0] > now:
-                break
             else:
-                cut = bisect.bisect_right(bucket, now, key=_slot)
+                cut = 1
+                while bucket[cut][0] <= now:
+                    cut += 1
                 due = bucket[:cut]
                 del bucket[:cut]
             for at, key, generation in due:
