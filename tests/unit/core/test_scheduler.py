@@ -210,7 +210,7 @@ def test_every_slot_is_either_run_once_or_counted_as_skipped(
 
 class PlanModel:
     """The slot rules stated as plainly as possible: every key's next slot in a dict, all of
-    them looked at on every pop. What the calendar of buckets must agree with."""
+    them looked at on every pop. What the heap of the plan must agree with."""
 
     def __init__(self) -> None:
         self.slots: dict[str, float] = {}
@@ -253,7 +253,7 @@ class PlanModel:
         max_size=60,
     )
 )
-def test_the_calendar_agrees_with_a_plain_model_of_the_slots(
+def test_the_plan_agrees_with_a_plain_model_of_the_slots(
     ops: list[tuple[object, ...]]
 ) -> None:
     plan, model = SlotPlan(), PlanModel()
