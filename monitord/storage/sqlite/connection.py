@@ -121,7 +121,7 @@ async def run_whole(db: aiosqlite.Connection, path: Path, what: str,
             raise
         return result
 
-    hop = cast(Callable[[Callable[[], T]], Awaitable[T]], db._execute)  # aiosqlite's thread
+    hop = cast("Callable[[Callable[[], T]], Awaitable[T]]", db._execute)  # aiosqlite's thread
     try:
         return await hop(lambda: whole(db._conn))
     except sqlite3.Error as exc:
