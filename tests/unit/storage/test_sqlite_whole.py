@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,48 +13,46 @@ from monitord.storage.sqlite import SqliteStore
 from monitord.storage.tx import Tx
 
 
-async def test_work_that_awaits_anything_but_its_transaction_fails_rolled_back(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     store = SqliteStore(tmp_path / "m.db")
     await store.open()
-    try:
-        async def strays(tx: Tx) -> None:
-            await tx.execute("CREATE TABLE t (x INTEGER)")
-            await asyncio.sleep(0)  # the event loop, which aiosqlite's thread has not
+    yield store
+    await store.close()
 
-        with pytest.raises(StorageError, match="awaited something other than its transaction"):
-            await store._write("a stray await", strays)
 
-        async def tables(tx: Tx) -> list[str]:
-            return [r[0] for r in await tx.fetch("SELECT name FROM sqlite_master WHERE name='t'")]
+async def test_work_that_awaits_anything_but_its_transaction_fails_rolled_back(
+    sqlite: SqliteStore,
+) -> None:
+    async def strays(tx: Tx) -> None:
+        await tx.execute("CREATE TABLE t (x INTEGER)")
+        await asyncio.sleep(0)  # the event loop, which aiosqlite's thread has not
 
-        assert await store._write("the next write", tables) == []  # rolled back, not left open
-    finally:
-        await store.close()
+    with pytest.raises(StorageError, match="awaited something other than its transaction"):
+        await sqlite._write("a stray await", strays)
+
+    async def tables(tx: Tx) -> list[str]:
+        return [r[0] for r in await tx.fetch("SELECT name FROM sqlite_master WHERE name='t'")]
+
+    assert await sqlite._write("the next write", tables) == []  # rolled back, not left open
 
 
 async def test_a_failing_statement_rolls_the_whole_unit_back_and_names_the_work(
-    tmp_path: Path,
+    sqlite: SqliteStore,
 ) -> None:
-    store = SqliteStore(tmp_path / "m.db")
-    await store.open()
-    try:
-        async def create(tx: Tx) -> None:
-            await tx.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    async def create(tx: Tx) -> None:
+        await tx.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
 
-        await store._write("creating", create)
+    await sqlite._write("creating", create)
 
-        async def half(tx: Tx) -> None:
-            await tx.insert("INSERT INTO t (x) VALUES (?)", (1,))
-            await tx.insert("INSERT INTO t (x) VALUES (?)", (1,))  # the same key again
+    async def half(tx: Tx) -> None:
+        await tx.insert("INSERT INTO t (x) VALUES (?)", (1,))
+        await tx.insert("INSERT INTO t (x) VALUES (?)", (1,))  # the same key again
 
-        with pytest.raises(StorageError, match=r"inserting twice failed on .*UNIQUE"):
-            await store._write("inserting twice", half)
+    with pytest.raises(StorageError, match=r"inserting twice failed on .*UNIQUE"):
+        await sqlite._write("inserting twice", half)
 
-        async def count(tx: Tx) -> int:
-            return int((await tx.fetch("SELECT count(*) FROM t"))[0][0])
+    async def count(tx: Tx) -> int:
+        return int((await tx.fetch("SELECT count(*) FROM t"))[0][0])
 
-        assert await store._write("counting", count) == 0
-    finally:
-        await store.close()
+    assert await sqlite._write("counting", count) == 0
