@@ -4,9 +4,9 @@ Every write runs in one `BEGIN IMMEDIATE` transaction: taking the write lock
 up front means a concurrent reader process cannot make us fail halfway with
 SQLITE_BUSY on a read-to-write upgrade.
 
-A unit of write work runs whole on aiosqlite's thread (`run_whole`): its
-BEGIN, statements and COMMIT are one trip there and back, where a statement
-at a time cost two trips each (execute, close the cursor). A check that stays
+A unit of store work runs whole on aiosqlite's thread (`run_whole`), a write
+with its BEGIN and COMMIT: one trip there and back, where a statement at a
+time cost two trips each (execute, close the cursor). A check that stays
 down commits on every probe, and a site that goes down takes thousands of
 checks with it: the trips were most of what such a probe cost (0.42 CPU ms).
 """
@@ -25,7 +25,7 @@ from monitord.errors import StorageError
 from monitord.migrations import migrate
 from monitord.storage.tx import Row
 
-__all__ = ["SqliteTx", "ThreadTx", "connect", "failure", "run_whole"]
+__all__ = ["ThreadTx", "connect", "failure", "run_whole"]
 
 T = TypeVar("T")
 
@@ -34,35 +34,6 @@ BUSY_TIMEOUT_SECONDS = 5.0
 
 def failure(path: Path, what: str, exc: BaseException) -> StorageError:
     return StorageError(f"{what} failed on {path}: {exc}")
-
-
-class SqliteTx:
-    """`tx.Tx` on an aiosqlite connection: SQLite takes the shared SQL as it is."""
-
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
-        self._db = db
-        self._path = path
-
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(await self._db.execute_fetchall(sql, params))
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cursor = await self._db.execute(sql, params)
-        changed = cursor.rowcount
-        await cursor.close()
-        return changed
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        cursor = await self._db.executemany(sql, rows)
-        await cursor.close()
-
-    async def insert(self, sql: str, params: Sequence[Any]) -> int:
-        cursor = await self._db.execute(sql, params)
-        rowid = cursor.lastrowid
-        await cursor.close()
-        if rowid is None:  # pragma: no cover - SQLite always reports it after an INSERT
-            raise StorageError(f"{self._path}: insert reported no row id")
-        return rowid
 
 
 class ThreadTx:
@@ -95,8 +66,9 @@ class ThreadTx:
 
 
 async def run_whole(db: aiosqlite.Connection, path: Path, what: str,
-                    work: Callable[[ThreadTx], Awaitable[T]]) -> T:
-    """`work` in one `BEGIN IMMEDIATE` transaction, run whole on aiosqlite's thread.
+                    work: Callable[[ThreadTx], Awaitable[T]], *, write: bool = True) -> T:
+    """`work` run whole on aiosqlite's thread: for a write, in one `BEGIN IMMEDIATE`
+    transaction; a read takes SQLite's own per-statement snapshot, as before.
 
     All or nothing, and cancel-safe by construction: once queued, the thread
     runs the transaction to its COMMIT or ROLLBACK whatever becomes of the task
@@ -105,6 +77,8 @@ async def run_whole(db: aiosqlite.Connection, path: Path, what: str,
     StorageError that says so, rolled back."""
 
     def whole(conn: sqlite3.Connection) -> T:
+        if not write:
+            return _complete(work(ThreadTx(conn, path)))
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = _complete(work(ThreadTx(conn, path)))

@@ -39,7 +39,7 @@ import aiosqlite
 from monitord.errors import StorageError
 from monitord.storage.backend import Work
 from monitord.storage.readers import SqlReaders
-from monitord.storage.sqlite.connection import SqliteTx, connect, failure, run_whole
+from monitord.storage.sqlite.connection import connect, failure, run_whole
 from monitord.storage.sqlite.lock import StoreLock
 from monitord.storage.writer import SqlWriter
 
@@ -131,7 +131,4 @@ class SqliteStore(SqlWriter, SqlReaders):
     async def _read(self, what: str, work: Work[T]) -> T:
         db = self._connection()
         async with self._lock:
-            try:
-                return await work(SqliteTx(db, self._path))
-            except sqlite3.Error as exc:
-                raise failure(self._path, what, exc) from exc
+            return await run_whole(db, self._path, what, work, write=False)
