@@ -39,22 +39,20 @@ from monitord.core.events import (
     CheckEvent,
     CheckSnapshot,
     CheckState,
-    MaintenanceEnded,
     ServiceDowntimeClosed,
     ServiceEvent,
 )
-from monitord.core.lanes import Lane, bind_lanes, observation, persistent
+from monitord.core.lanes import Lane, bind_lanes, observation, persistent, progress_only
 from monitord.core.maintenance import MaintenanceCalendar, iso
 from monitord.core.reboots import RebootDetector, device_of, uptime_of
 from monitord.core.reconfigure import plan
 from monitord.core.resync import resync
 from monitord.core.services import ServiceTracker
-from monitord.core.steps import calls_of, open_checks, recordable
+from monitord.core.steps import calls_of, judge_call, maintenance_step, open_checks, recordable
 from monitord.core.stream import (
     Committed,
     Event,
     ProbeOutcome,
-    QualityWindow,
     Reconfigured,
     RecordHealth,
     Resumed,
@@ -74,7 +72,6 @@ from monitord.storage.interface import (
     EventCommit,
     MaintenanceAdd,
     MaintenanceDelete,
-    QualityCommit,
     ReviewAdd,
     ServiceCommit,
     StoreWriter,
@@ -147,6 +144,8 @@ class Pipeline:
         self._quiet_sinks = [s for s in self._sinks if follows_probes(s)]
         self._lanes = self._bind()
         self._lock = asyncio.Lock()
+        # DOWN checks' newer failure counts (`progress_only`), written with the next commit
+        self._progress: dict[str, CheckSnapshot] = {}
         self._backlog = WriteBacklog(backlog_limit)
         self._backlog_limit = backlog_limit
         self._failing_since: datetime | None = None
@@ -229,7 +228,7 @@ class Pipeline:
                 entries.append(ServiceCommit(tuple(service_events)))
                 events.extend(service_events)
             if self._quality.judges(name):
-                self._judge_call(name, result, at, events, entries)
+                judge_call(self._quality, name, result, at, events, entries)
             device = self._devices.get(name)
             uptime = uptime_of(result) if device is not None else None
             if device is not None and uptime is not None:
@@ -260,8 +259,12 @@ class Pipeline:
             after = CheckMachine.answered(before, at)
         else:
             after, check_events = lane.machine.step(before, observation(at, result))
-            if check_events or persistent(after) != persistent(before):
+            if check_events:
                 return None
+            if persistent(after) != persistent(before):
+                if not progress_only(before, after):
+                    return None
+                self._progress[name] = after
         self._snapshots[name] = after
         committed = quiet_commit(check, at, result, duration, before, after)
         publish(lane.sinks, committed, log)
@@ -408,9 +411,22 @@ class Pipeline:
         self._configured = maintenance
         self._calendar.rebuild(list(self.services), merged(maintenance, self._windows))
 
+    async def _commit_progress(self, now: datetime) -> None:
+        """DOWN checks' newer failure counts, written with the heartbeat if nothing else
+        was committed since: a crash leaves the count of a heartbeat ago, as it leaves
+        an UP check's last probe (lanes.py, `progress_only`)."""
+        if self._progress:
+            await self._record(now, Batch(self._take_progress(), now))
+
+    def _take_progress(self) -> tuple[Entry, ...]:
+        entries = tuple(CheckCommit(s, ()) for s in self._progress.values())
+        self._progress.clear()
+        return entries
+
     async def heartbeat(self, now: datetime) -> None:
         """The daemon's sign of life (so a crash leaves an honest gap), and a backlog retry."""
         async with self._lock:
+            await self._commit_progress(now)
             if self._backlog or self._frozen_at is not None:
                 await self._flush(now)
                 return
@@ -423,20 +439,14 @@ class Pipeline:
     async def flush(self, now: datetime) -> bool:
         """Write what waits; True when nothing is left. Called at stop and by the upkeep task."""
         async with self._lock:
+            await self._commit_progress(now)
             await self._flush(now)
             return not self._backlog and self._frozen_at is None
 
     # --- steps --------------------------------------------------------------------
 
     def _maintenance(self, now: datetime, events: list[Event], entries: list[Entry]) -> None:
-        changes = self._calendar.tick(now)
-        if changes:
-            entries.append(EventCommit(tuple(recordable(e, self._site) for e in changes)))
-            events.extend(changes)
-            for ev in changes:
-                (log.info if isinstance(ev, MaintenanceEnded) else log.warning)(
-                    "maintenance_ended" if isinstance(ev, MaintenanceEnded)
-                    else "maintenance_started", service=ev.service, window=ev.window)
+        maintenance_step(self._calendar, self._site, now, events, entries)
 
     async def _tick_locked(self, now: datetime) -> None:
         events: list[Event] = []
@@ -445,22 +455,13 @@ class Pipeline:
         if events:
             await self._commit(now, None, events, entries)
 
-    def _judge_call(self, name: str, result: ProbeResult, at: datetime,
-                    events: list[Event], entries: list[Entry]) -> None:
-        changes: list[QualityChange] = []
-        for sq, change in self._quality.observe(name, result, at):
-            if change is not None:
-                changes.append(change)
-                events.append(change)
-            events.append(QualityWindow(sq.service, at, sq.figures, sq.priority))
-        if changes:
-            entries.append(QualityCommit(tuple(changes)))
-
     # --- the commit ---------------------------------------------------------------
 
     async def _commit(self, at: datetime, probe: ProbeOutcome | None, events: list[Event],
                       entries: list[Entry]) -> Committed:
         recorded = True
+        if self._progress:  # older than this step's entries: written first, in order
+            entries = [*self._take_progress(), *entries]
         if entries:
             recorded = await self._record(at, Batch(tuple(entries), at))
         if not recorded or self._backlog or self._failing_since:

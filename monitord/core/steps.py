@@ -8,23 +8,31 @@ a maintenance boundary is written to the event log.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import structlog
 
 from monitord.config.load import EffectiveCheck
 from monitord.config.models import ServiceConfig
-from monitord.core.callquality import ServiceCalls
+from monitord.core.callquality import CallQualityJudge, QualityChange, ServiceCalls
 from monitord.core.events import (
     CheckSnapshot,
     CheckState,
+    MaintenanceEnded,
     MaintenanceEvent,
     MaintenanceStarted,
     RebootDetected,
 )
-from monitord.core.maintenance import iso
+from monitord.core.maintenance import MaintenanceCalendar, iso
 from monitord.core.services import OpenCheckDowntime
+from monitord.core.stream import Event, QualityWindow
+from monitord.storage.interface import Entry, EventCommit, QualityCommit
 from monitord.storage.records import StandaloneEvent
+from probes.base import ProbeResult
 
-__all__ = ["calls_of", "open_checks", "recordable"]
+__all__ = ["calls_of", "judge_call", "maintenance_step", "open_checks", "recordable"]
+
+log = structlog.get_logger("monitord.pipeline")  # the pipeline's steps, logged as its own
 
 
 def calls_of(checks: Sequence[EffectiveCheck], services: Sequence[ServiceConfig]
@@ -68,3 +76,29 @@ def recordable(ev: RebootDetected | MaintenanceEvent, site: str) -> StandaloneEv
     body["cause"] = ev.cause
     return StandaloneEvent("maintenance_ended", "service", ev.service, ev.end, body,
                            key=f"{ev.key}/maintenance_ended")
+
+
+def maintenance_step(calendar: MaintenanceCalendar, site: str, now: datetime,
+                     events: list[Event], entries: list[Entry]) -> None:
+    """Maintenance windows that started or ended by `now`: recorded, announced, logged."""
+    changes = calendar.tick(now)
+    if changes:
+        entries.append(EventCommit(tuple(recordable(e, site) for e in changes)))
+        events.extend(changes)
+        for ev in changes:
+            (log.info if isinstance(ev, MaintenanceEnded) else log.warning)(
+                "maintenance_ended" if isinstance(ev, MaintenanceEnded)
+                else "maintenance_started", service=ev.service, window=ev.window)
+
+
+def judge_call(quality: CallQualityJudge, name: str, result: ProbeResult, at: datetime,
+               events: list[Event], entries: list[Entry]) -> None:
+    """A synthetic call's result, judged for its services' call quality (issue 16)."""
+    changes: list[QualityChange] = []
+    for sq, change in quality.observe(name, result, at):
+        if change is not None:
+            changes.append(change)
+            events.append(change)
+        events.append(QualityWindow(sq.service, at, sq.figures, sq.priority))
+    if changes:
+        entries.append(QualityCommit(tuple(changes)))

@@ -20,7 +20,8 @@ WRITER_NAMES = {"StoreWriter", "Store", "Batch", "CheckCommit", "ServiceCommit",
                 "EventCommit", "MaintenanceAdd", "MaintenanceDelete", "GapCommit"}
 BACKENDS = ("monitord.storage.sqlite", "monitord.storage.sqlite.store", "monitord.storage.postgresql",
             "monitord.storage.factory", "monitord.storage.writer")
-MAY_WRITE = {"monitord.core.pipeline", "monitord.core.backlog", "monitord.core.resync", "monitord.daemon",
+MAY_WRITE = {"monitord.core.pipeline", "monitord.core.backlog", "monitord.core.resync",
+             "monitord.core.steps", "monitord.daemon",
              "monitord.http.context", "monitord.http.sla", "monitord.storage"}
 
 

@@ -422,6 +422,34 @@ async def test_an_up_check_that_stays_up_is_not_rewritten_on_every_probe(
     assert store.commit_check_calls == 3, "the recovery is written once, then nothing"
 
 
+async def test_a_check_that_stays_down_is_written_with_the_next_commit_not_per_probe(
+    store: RecordingStore,
+) -> None:
+    """A site-wide outage puts every check here on every probe (lanes.progress_only)."""
+    p = build(store)
+    await feed(p, "sbc-a", "FFFFF")  # DOWN at the fifth failure, its interval open
+    written = store.commit_check_calls
+    await feed(p, "sbc-a", "F" * 20, start=50)
+    assert store.commit_check_calls == written, "only the count moved: nothing written yet"
+    assert p.snapshot("sbc-a").consecutive_failures == 25
+
+    await p.heartbeat(t(300))
+    assert (await store.load_check_snapshots())["sbc-a"].consecutive_failures == 25
+    await feed(p, "sbc-a", "F", start=310)
+    await feed(p, "sbc-b", "F", start=320)  # any other commit takes it along, first
+    assert (await store.load_check_snapshots())["sbc-a"].consecutive_failures == 26
+    await feed(p, "sbc-a", "FF", start=330)
+    await feed(p, "sbc-a", ".", start=350)
+    stored = (await store.load_check_snapshots())["sbc-a"]
+    assert (stored.state, stored.consecutive_failures) == (U, 0), "the recovery is not undone"
+    [row] = await store.downtimes(level="check")
+    assert (row.start, row.end) == (t(0), t(350)), "one interval, first failure to success"
+    await feed(p, "sbc-a", "FFFFFF", start=400)
+    assert await p.flush(t(500)) is True
+    assert (await store.load_check_snapshots())["sbc-a"].consecutive_failures == 6, (
+        "a clean stop writes what waited")
+
+
 # --- restart -------------------------------------------------------------------------
 
 
@@ -444,7 +472,9 @@ async def test_a_restart_resumes_down_and_closes_the_same_interval(tmp_path: Pat
 
         p = build(second_run, snapshots=snapshots, open_services=open_services)
         await p.resume(t(120))
-        assert p.snapshot("sbc-a").state is D and p.snapshot("sbc-a").consecutive_failures == 6
+        # the sixth failure only moved the count and waited for a heartbeat the crash
+        # never reached: the interval is whole, the count is that of the last write
+        assert p.snapshot("sbc-a").state is D and p.snapshot("sbc-a").consecutive_failures == 5
         assert p.tracker.is_down("any-ab") and p.tracker.down_since("any-ab") == t(0)
         assert [(d.id, d.end) for d in await second_run.downtimes()] == [
             (opened.id, None),
