@@ -434,7 +434,13 @@ class Scheduler:
                 del self._running[key]
 
     def stop(self) -> None:
+        """Start nothing more, from now: the timer goes at once, as `run()` would drop it
+        only a loop turn later, and a tick already due in this turn would start probes
+        that `drain()`, called right after, does not know of."""
         self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._done is not None and not self._done.done():
             self._done.set_result(None)
 

@@ -421,6 +421,42 @@ async def test_stop_and_drain_let_a_running_probe_finish() -> None:
     assert len(finished) == 1
 
 
+async def test_a_slot_due_in_the_turn_stop_is_called_starts_nothing() -> None:
+    """The daemon calls stop() and at once drain(), which lists the probes running. A tick
+    already due in that same loop turn started probes after the list was taken: they
+    outlived the store at shutdown (their results lost, the store logged as failing)."""
+    obs = Recorder()
+    stopped = False
+    late: list[str] = []
+
+    def job_for(key: str) -> Job:
+        async def job(_slot: float) -> None:
+            if stopped:
+                late.append(key)
+            await asyncio.sleep(0.01)
+        return job
+
+    sched = Scheduler([(f"c{i}", 0.05, job_for(f"c{i}")) for i in range(20)],
+                      max_concurrency=100, observer=obs)
+    task = asyncio.create_task(sched.run())
+    await asyncio.sleep(0.12)
+    loop = asyncio.get_running_loop()
+    wake = sched._plan.next_wakeup() if sched._plan else None
+    assert wake is not None
+
+    def stop_in_the_same_turn() -> None:
+        nonlocal stopped
+        stopped = True
+        sched.stop()
+
+    loop.call_at(wake - 0.002, stop_in_the_same_turn)  # due just before the next tick
+    time.sleep(max(0.0, wake - loop.time()) + 0.01)  # both due in the next turn, ours first
+    await asyncio.wait_for(task, 0.5)
+    await sched.drain(1.0)
+    await asyncio.sleep(0.1)
+    assert late == [], "no probe starts once stop() was called"
+
+
 async def test_drain_cancels_stragglers_after_its_timeout() -> None:
     obs = Recorder()
     started = asyncio.Event()
