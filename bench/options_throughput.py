@@ -145,7 +145,12 @@ checks:
     daemon.metrics.probe_done = record_probe  # type: ignore[method-assign]
     stop = asyncio.Event()
     task = asyncio.create_task(daemon.run(stop))
-    await daemon.wait_ready()
+    ready = asyncio.create_task(daemon.wait_ready())
+    await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():  # the daemon ended before it was ready: say why, do not wait forever
+        ready.cancel()
+        await task  # raises what stopped it
+        raise SystemExit("the daemon stopped before it was ready")
     await asyncio.sleep(args.warmup)
     scraping = asyncio.Event()
     scrapes = None
