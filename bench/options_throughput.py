@@ -17,7 +17,11 @@ count grows by `--ramp-factor` from `--checks` until p99 lateness reaches
 20 ms (or probes fall behind their slots): the highest count that held is
 the daemon's maximum on one core; then SIPp's UAC is run at its own maximum
 on the same core, and the ratio of the two rates printed. Every run prints
-the /metrics render cost scaled to 10,000 checks.
+the /metrics render cost scaled to 10,000 checks. With `--outage refused|silent`
+every check points at a dead target instead (a site-wide outage: each check goes
+DOWN and stays), which is when the record costs most:
+
+    python bench/options_throughput.py --outage silent --checks 8000 --interval 2
 """
 
 from __future__ import annotations
@@ -104,6 +108,29 @@ async def scraper(port: int, every: float, stop: asyncio.Event, cpu: int | None)
 
 async def run_daemon(args: argparse.Namespace, target_port: int, workdir: Path,
                      scrape_cpu: int | None = None) -> dict[str, Any]:
+    with contextlib.ExitStack() as held:
+        if args.outage is not None:
+            target_port = outage_port(args.outage, held)
+        return await _run_daemon(args, target_port, workdir, scrape_cpu)
+
+
+def outage_port(kind: str, held: contextlib.ExitStack) -> int:
+    """A port on 127.0.0.1 that plays a site-wide outage: every check goes DOWN and stays.
+
+    `refused`: nothing listens (ICMP port unreachable; the kernel rate-limits
+    those to ~1,000/s, so past that probes wait for their retransmission).
+    `silent`: a socket that never reads, so every probe runs to its timeout
+    with its retransmissions: a black-holed SBC.
+    """
+    if kind == "refused":
+        return free_port()
+    sink = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+    sink.bind(("127.0.0.1", 0))
+    return int(sink.getsockname()[1])
+
+
+async def _run_daemon(args: argparse.Namespace, target_port: int, workdir: Path,
+                      scrape_cpu: int | None) -> dict[str, Any]:
     checks = "\n".join(
         f"  - {{name: c{i:05d}, type: sip_options, target: 'sip:127.0.0.1:{target_port}'}}"
         for i in range(args.checks)
@@ -360,6 +387,10 @@ def main() -> int:
                    help="daemon.max_concurrency (default: unset, as the daemon's default)")
     p.add_argument("--scrape-every", type=float, default=0.0,
                    help="seconds between HTTP scrapes of /metrics while measuring (0: none)")
+    p.add_argument("--outage", choices=("refused", "silent"), default=None,
+                   help="point every check at a dead target instead of the SIPp responder (a"
+                        " site-wide outage: refused = nothing listens, silent = no answer,"
+                        " every probe times out); the SIPp reference still runs")
     p.add_argument("--ramp", action="store_true", help="find the highest count one core holds")
     p.add_argument("--ramp-factor", type=float, default=1.25)
     p.add_argument("--ramp-max", type=int, default=40_000)
