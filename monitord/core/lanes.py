@@ -37,7 +37,7 @@ def persistent(s: CheckSnapshot) -> tuple[object, ...]:
 def progress_only(before: CheckSnapshot, after: CheckSnapshot) -> bool:
     """A DOWN check failed once more: only its failure count moved.
 
-    Why it may wait for the next write (`Pipeline`, at most `UPKEEP_EVERY` later):
+    Why it may wait for the next write (`Pipeline`: at most a heartbeat later):
     past the down threshold the count judges nothing. The interval's start and
     the streak's evidence were written when the check went down; what ends the
     interval is a success, which is never progress. A crash before the write
