@@ -442,7 +442,7 @@ class SipTransports:
             self._arm(p)
 
     def _on_deadline(self, p: _Pending) -> None:
-        emptied = self._datagrams.drain() if p.transport == "udp" else True
+        emptied = self._datagrams.drain_since(p.deadline) if p.transport == "udp" else True
         if not p.future.done():
             elapsed = p.deadline - p.txn.started_at
             self._finish(p, self._silence(p, f"over {elapsed:.1f} s (probe deadline)", emptied))
@@ -478,7 +478,7 @@ class SipTransports:
             detail += f" (last provisional: {last.status} {last.reason})"
         ours = []
         if p.transport == "udp":
-            dropped = self._datagrams.drops() - p.drops
+            dropped = self._datagrams.drops_since(p.deadline) - p.drops
             if dropped > 0:
                 ours.append(f"our socket dropped {dropped} datagram(s) meanwhile")
             if not emptied:

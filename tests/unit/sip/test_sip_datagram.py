@@ -95,3 +95,47 @@ async def test_catch_up_reads_only_once_a_burst_of_sends_went_unread() -> None:
     finally:
         ep.close()
         peer.close()
+
+
+async def test_a_drain_begun_after_a_deadline_serves_that_deadline_and_no_later_one() -> None:
+    """Probes whose deadlines passed by the time a drain began share it (an outage: many
+    deadlines a loop turn); a datagram queued since is read for a later deadline."""
+    got: list[bytes] = []
+    ep = DatagramEndpoint(lambda d: got.append(d.data), lambda dest, reason, detail: None)
+    loop = asyncio.get_running_loop()
+    ep.start(loop)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        peer.bind(("127.0.0.1", 0))
+        ours = ("127.0.0.1", ep.port())
+        peer.sendto(b"first", ours)
+        time.sleep(0.01)
+        deadline = loop.time()
+        assert ep.drain_since(deadline) is True and got == [b"first"]
+        peer.sendto(b"second", ours)
+        time.sleep(0.01)
+        assert ep.drain_since(deadline) is True
+        assert got == [b"first"], "the earlier deadline's drain already covered it"
+        assert ep.drain_since(loop.time()) is True
+        assert got == [b"first", b"second"], "a later deadline reads what came since"
+    finally:
+        peer.close()
+        ep.close()
+
+
+async def test_a_verdict_reads_drops_at_or_after_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ep, kernel = endpoint(monkeypatch)
+    loop = asyncio.get_running_loop()
+    ep.start(loop)
+    try:
+        deadline = loop.time()
+        kernel.count = 3
+        assert ep.drops_since(deadline) == 3
+        kernel.count = 5  # after the reading: the same deadline keeps it
+        assert ep.drops_since(deadline) == 3 and kernel.reads == 1
+        assert ep.drops_since(loop.time() + 1.0) == 5, "a reading older than t is read again"
+        assert kernel.reads == 2
+    finally:
+        ep.close()
