@@ -53,9 +53,8 @@ class DatagramEndpoint:
         self._ports: dict[int, int] = {}  # family -> our bound port
         self._loop: asyncio.AbstractEventLoop | None = None
         self.received = 0
-        self._baseline = 0  # the last drop count read, and when (loop clock)
-        self._baseline_at = float("-inf")
-        self._drops, self._drops_at = 0, float("-inf")  # the same, read for a verdict
+        self._drops = 0  # the last drop count read, and when (loop clock): for both
+        self._drops_at = float("-inf")  # request baselines and timeout verdicts
         self._drained_at = float("-inf")  # when the last drain that emptied every queue began
         self._unread_sends = 0  # datagrams sent since the sockets were last read
 
@@ -191,9 +190,9 @@ class DatagramEndpoint:
         never miss one of its own. Drops near a request make its silence ours (not
         judged); they never make an answer we lost the target's timeout.
         """
-        if now - self._baseline_at >= BASELINE_AGE or now < self._baseline_at:
-            self._baseline, self._baseline_at = self.drops(), now
-        return self._baseline
+        if now - self._drops_at >= BASELINE_AGE or now < self._drops_at:
+            self._drops, self._drops_at = self.drops(), now
+        return self._drops
 
     def _read(self, sock: socket.socket, limit: int) -> bool:
         """Hand up to `limit` queued datagrams up; True when the queue is empty.
