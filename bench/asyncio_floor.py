@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from hostspeed import HostSpeed  # noqa: E402
 from options_throughput import (  # noqa: E402
     free_port,
     pct,
@@ -157,10 +158,12 @@ def main() -> int:
         responder = start_sipp_responder(port, theirs, Path(tmp))
         try:
             best: tuple[int, dict[str, float]] | None = None
+            host = HostSpeed()
 
             def attempt(count: float) -> bool:
                 nonlocal best
                 checks = int(count)
+                host.read(f"floor {checks}")
                 r = asyncio.run(run(checks, 1.0, args.duration, port))
                 held = r["p99"] < 0.020 and r["rate"] >= 0.98 * checks and r["failed"] == 0
                 print(f"floor: {checks:6d} checks @1s: {r['rate']:8.0f} probes/s, p50"
@@ -177,11 +180,14 @@ def main() -> int:
                 return 1
             count, r = best
             print(f"floor maximum on one core: {count} checks = {r['rate']:.0f} probes/s")
+            host.read("SIPp")
             s = sipp_max(port, max(1000.0, r["rate"]), ours, Path(tmp))
+            host.read("end")
             print(f"SIPp UAC maximum on the same core: {s['rate']:.0f}/s,"
                   f" {s['cpu_per_1000']:.4f} CPU s/1,000")
             print(f"ratio floor / SIPp: {r['rate'] / s['rate']:.2f} (issue 14 asks monitord >= 0.8);"
                   f" CPU per request {r['cpu_per_1000'] / s['cpu_per_1000']:.2f}x SIPp's")
+            print(host.summary())
         finally:
             responder.terminate()
             responder.wait(timeout=10)

@@ -47,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hostspeed import HostSpeed  # noqa: E402
+
 from monitord.config import parse_config  # noqa: E402
 from monitord.daemon import Daemon  # noqa: E402
 from monitord.logsetup import configure_logging  # noqa: E402
@@ -352,7 +354,7 @@ def print_run(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 
 def ramp(args: argparse.Namespace, port: int, ours: int, theirs: int | None,
-         workdir: Path) -> int:
+         workdir: Path, host: HostSpeed) -> int:
     """Grow the check count until lateness or throughput gives, then bisect the last step
     twice (as SIPp's maximum is searched); then SIPp at its maximum."""
     best: tuple[int, dict[str, Any]] | None = None
@@ -361,7 +363,8 @@ def ramp(args: argparse.Namespace, port: int, ours: int, theirs: int | None,
     def attempt(count: float) -> bool:
         nonlocal best
         checks = args.checks = int(count)
-        print(f"ramp: {checks} checks every {args.interval:g}s", flush=True)
+        speed = host.read(f"ramp {checks}")
+        print(f"ramp: {checks} checks every {args.interval:g}s (host {speed:.1f} us)", flush=True)
         r = asyncio.run(run_daemon(args, port, workdir, theirs))
         print_run(args, r)
         held = bool(r["lat_p99"] < 0.020 and r["rate"] >= 0.98 * checks / args.interval)
@@ -377,12 +380,15 @@ def ramp(args: argparse.Namespace, port: int, ours: int, theirs: int | None,
     print(f"monitord's maximum on CPU {ours}: {count} checks = {r['rate']:.0f} probes/s at p99"
           f" lateness {r['lat_p99'] * 1000:.1f} ms, {r['cpu_per_1000']:.4f} CPU s per 1,000")
     print(f"reference: SIPp UAC at its own maximum on CPU {ours}", flush=True)
+    host.read("SIPp")
     s = sipp_max(port, max(1000.0, r["rate"]), ours, workdir)
+    host.read("end")
     print(f"  SIPp achieved OPTIONS/s  {s['rate']:10.1f}   (exit {s['exit']:.0f}: 0 = all answered)")
     print(f"  SIPp CPU s per 1,000     {s['cpu_per_1000']:10.4f}")
     print("ratios (monitord / SIPp), both on one core")
     print(f"  maximum rate             {r['rate'] / s['rate']:10.2f}   (aim >= 0.8)")
     print(f"  CPU per request          {r['cpu_per_1000'] / s['cpu_per_1000']:10.2f}")
+    print(host.summary())
     return 0
 
 
@@ -429,8 +435,10 @@ def main() -> int:
         port = free_port()
         responder = start_sipp_responder(port, theirs, workdir)
         try:
+            host = HostSpeed()
             if args.ramp:
-                return ramp(args, port, ours, theirs, workdir)
+                return ramp(args, port, ours, theirs, workdir, host)
+            host.read("monitord")
             print(
                 f"monitord: {args.checks} sip_options checks every {args.interval:g}s for "
                 f"{args.duration:g}s (after {args.warmup:g}s warm-up), daemon on CPU {ours}, "
@@ -444,7 +452,9 @@ def main() -> int:
             print(
                 f"reference: SIPp UAC, {count} OPTIONS at {target:.0f}/s on CPU {ours}", flush=True
             )
+            host.read("SIPp")
             s = run_sipp_uac(port, target, count, ours, workdir)
+            host.read("end")
             print(
                 f"  SIPp achieved OPTIONS/s  {s['rate']:10.1f}   (exit {s['exit']:.0f}: 0 = all answered)"
             )
@@ -453,6 +463,7 @@ def main() -> int:
             print(f"  throughput               {r['rate'] / s['rate']:10.2f}")
             print(f"  CPU per request          {r['cpu_per_1000'] / s['cpu_per_1000']:10.2f}"
                   "   (aim <= 5)")
+            print(host.summary())
         finally:
             responder.terminate()
             responder.wait(10)
