@@ -187,7 +187,7 @@ def main() -> int:
                   f" {s['cpu_per_1000']:.4f} CPU s/1,000")
             print(f"ratio floor / SIPp: {r['rate'] / s['rate']:.2f} (issue 14 asks monitord >= 0.8);"
                   f" CPU per request {r['cpu_per_1000'] / s['cpu_per_1000']:.2f}x SIPp's")
-            print(host.summary())
+            print(host.summary(compared=(f"floor {count}", "SIPp", "end")))
         finally:
             responder.terminate()
             responder.wait(timeout=10)

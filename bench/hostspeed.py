@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 # Readings further apart than this make a ratio of two phases unreliable.
@@ -48,17 +49,22 @@ class HostSpeed:
         self.readings.append((phase, us))
         return us
 
-    @property
-    def spread(self) -> float:
-        """Slowest reading over fastest (1.0: the host ran at one speed)."""
-        values = [us for _, us in self.readings]
+    def spread(self, phases: Collection[str] | None = None) -> float:
+        """Slowest reading over fastest among `phases` (all when None); 1.0: one speed."""
+        values = [us for phase, us in self.readings if phases is None or phase in phases]
         return max(values) / min(values) if values else 1.0
 
-    def summary(self) -> str:
+    def summary(self, compared: Collection[str] | None = None) -> str:
+        """Every reading, and a warning when the phases a ratio is taken from (`compared`;
+        all when None) ran at different speeds. A ramp step that ran slow elsewhere
+        is visible in the list: it may have failed for the host's sake."""
         values = ", ".join(f"{phase} {us:.1f}" for phase, us in self.readings)
+        spread = self.spread(compared)
+        which = "" if compared is None else f" ({', '.join(compared)})"
         line = (f"host speed (us per calibration loop, lower is faster): {values};"
-                f" spread {self.spread:.2f}x")
-        if self.spread > SPREAD_WARNING:
+                f" spread{which} {spread:.2f}x")
+        if spread > SPREAD_WARNING:
             line += (f"\nWARNING: this core's speed changed by more than {SPREAD_WARNING:.2f}x"
-                     " during the run (a shared host): the phases are not comparable, run again")
+                     " between the phases compared (a shared host): the ratio is not"
+                     " reliable, run again")
         return line

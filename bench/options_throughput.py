@@ -388,7 +388,7 @@ def ramp(args: argparse.Namespace, port: int, ours: int, theirs: int | None,
     print("ratios (monitord / SIPp), both on one core")
     print(f"  maximum rate             {r['rate'] / s['rate']:10.2f}   (aim >= 0.8)")
     print(f"  CPU per request          {r['cpu_per_1000'] / s['cpu_per_1000']:10.2f}")
-    print(host.summary())
+    print(host.summary(compared=(f"ramp {count}", "SIPp", "end")))
     return 0
 
 
