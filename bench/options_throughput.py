@@ -310,7 +310,7 @@ def sipp_max(target_port: int, start: float, cpu: int | None, workdir: Path) -> 
     unmeasured). When even the first rate does not hold, the rate shrinks by the
     same steps instead. SIPp's UAC runs with `SIPP_BUFFER`: with its default
     buffer its tries collapsed at 10,000-27,000/s (to 7,000-10,000/s, exit 255),
-    with the daemon's buffer they held to about 55,000/s on the same machine.
+    with the daemon's buffer they reached 42,000-74,000/s on the same machine.
     """
     best: dict[str, float] | None = None
 
